@@ -1,0 +1,327 @@
+//! The typed client: one method per route of the v1 contract.
+//!
+//! Each write call (`/sod`, `/update`, `/eod`) gets one idempotency key before
+//! its first attempt (the caller's, if the request carries one) and reuses it
+//! on every retry, so a lost response never turns into a duplicate. Replays
+//! are successes: a replayed 200 is returned as is, and the server's
+//! "truncated replay" 409 is resolved by reading back what the original
+//! request produced. A retried `/eod` that meets an ended session is
+//! confirmed by comparing the stored handoff's hash with ours instead of
+//! guessing. Reads retry on transient failures too; heartbeats retry briefly.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use reqwest::Method;
+use serde::Serialize;
+
+use crate::config::{ClientConfig, RelayKey};
+use crate::connectivity::Connectivity;
+use crate::idempotency::IdempotencyKey;
+use crate::model::{
+    ActiveQuery, ActiveSessions, EndSession, EndSessionResponse, Handoff, HandoffPage,
+    HandoffsQuery, HealthReport, HeartbeatResponse, LatestHandoff, LatestHandoffQuery,
+    StartSession, StartSessionResponse, Update, UpdateResponse,
+};
+use crate::retry::{self, RetryPolicy, Step};
+use crate::transport::{decode, Outcome, Reply, Transport};
+use crate::Error;
+
+/// An async Crane Context client. Cheap to clone; clones share connections
+/// and the connectivity state.
+#[derive(Debug, Clone)]
+pub struct Client {
+    transport: Arc<Transport>,
+    config: Arc<ClientConfig>,
+}
+
+/// What a write exchange produced.
+enum Exchange {
+    Reply(Reply),
+    TruncatedReplay,
+}
+
+impl Client {
+    /// A client for `base_url` with default timeouts and retries.
+    pub fn new(base_url: &str, relay_key: &str) -> Result<Self, Error> {
+        Self::with_config(ClientConfig::new(base_url, RelayKey::new(relay_key)?)?)
+    }
+
+    /// A client from a full configuration.
+    pub fn with_config(config: ClientConfig) -> Result<Self, Error> {
+        Self::with_connectivity(config, Connectivity::new())
+    }
+
+    /// A client sharing an existing connectivity state.
+    pub fn with_connectivity(
+        config: ClientConfig,
+        connectivity: Connectivity,
+    ) -> Result<Self, Error> {
+        Ok(Self {
+            transport: Arc::new(Transport::new(&config, connectivity)?),
+            config: Arc::new(config),
+        })
+    }
+
+    /// The configuration in use.
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    /// The shared connectivity state.
+    pub fn connectivity(&self) -> &Connectivity {
+        &self.transport.connectivity
+    }
+
+    /// `GET /health` (no key needed). An unhealthy server is a report, not an error.
+    pub async fn health(&self) -> Result<HealthReport, Error> {
+        let policy = RetryPolicy::none();
+        let reply = retry::run(&policy, || false, |_| async {
+            match self
+                .transport
+                .send(Method::GET, "/health", &[], None, None, false)
+                .await
+            {
+                Outcome::Success(r) => Step::Done(Ok(r)),
+                Outcome::Transient {
+                    error: Error::Server { status, .. },
+                    ..
+                }
+                | Outcome::Permanent(Error::Server { status, .. }) => {
+                    // Health answers 503 with a body: read it below.
+                    Step::Done(Err(Error::Server {
+                        status,
+                        message: String::new(),
+                        correlation_id: None,
+                    }))
+                }
+                Outcome::Transient { error, .. } | Outcome::Permanent(error) => {
+                    Step::Done(Err(error))
+                }
+                Outcome::TruncatedReplay => Step::Done(Err(Error::Decode {
+                    status: 409,
+                    message: "unexpected idempotency replay on /health".into(),
+                    correlation_id: None,
+                })),
+            }
+        })
+        .await;
+        match reply {
+            Ok(r) => {
+                let body: serde_json::Value = decode(&r)?;
+                HealthReport::from_body(r.status, body).ok_or_else(|| Error::Decode {
+                    status: r.status,
+                    message: "health body has no status".into(),
+                    correlation_id: None,
+                })
+            }
+            Err(Error::Server { status, .. }) => Ok(self.unhealthy(status).await),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn unhealthy(&self, status: u16) -> HealthReport {
+        HealthReport {
+            status: crate::model::HealthStatus::Unhealthy,
+            http_status: status,
+            service: None,
+            version: None,
+            timestamp: None,
+            checks: Vec::new(),
+            raw: serde_json::Value::Null,
+        }
+    }
+
+    /// `POST /sod`: start a session or resume the live one for the tuple.
+    pub async fn start_session(&self, req: &StartSession) -> Result<StartSessionResponse, Error> {
+        req.validate()?;
+        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let body = to_body(req)?;
+        match self.write("/sod", body.clone(), &key).await? {
+            Exchange::Reply(r) => decode(&r),
+            // The session exists; a fresh /sod resumes it and answers in full.
+            Exchange::TruncatedReplay => match self
+                .write("/sod", body, &IdempotencyKey::generate())
+                .await?
+            {
+                Exchange::Reply(r) => decode(&r),
+                Exchange::TruncatedReplay => Err(unexpected_replay("/sod")),
+            },
+        }
+    }
+
+    /// `POST /update`: record progress; also refreshes the heartbeat.
+    pub async fn update(&self, req: &Update) -> Result<UpdateResponse, Error> {
+        req.validate()?;
+        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let body = to_body(req)?;
+        match self.write("/update", body.clone(), &key).await? {
+            Exchange::Reply(r) => decode(&r),
+            // Re-applying the same fields is harmless and returns the schedule.
+            Exchange::TruncatedReplay => match self
+                .write("/update", body, &IdempotencyKey::generate())
+                .await?
+            {
+                Exchange::Reply(r) => decode(&r),
+                Exchange::TruncatedReplay => Err(unexpected_replay("/update")),
+            },
+        }
+    }
+
+    /// `POST /heartbeat`: keep a session alive; retried briefly.
+    pub async fn heartbeat(&self, session_id: &str) -> Result<HeartbeatResponse, Error> {
+        if session_id.trim().is_empty() {
+            return Err(Error::invalid_input("session_id", "must not be empty"));
+        }
+        let body = to_body(&serde_json::json!({ "session_id": session_id }))?;
+        let policy = self.config.heartbeat_retry.clone();
+        match self.exchange(&policy, Method::POST, "/heartbeat", &[], Some(body), None).await? {
+            Exchange::Reply(r) => decode(&r),
+            Exchange::TruncatedReplay => Err(unexpected_replay("/heartbeat")),
+        }
+    }
+
+    /// `POST /eod`: end the session with a handoff.
+    ///
+    /// Safe to call again with the same idempotency key at any time: within the
+    /// server's hour the original answer is replayed; after it, the stored
+    /// handoff is compared by hash and returned if it is ours, or reported as
+    /// [`Error::HandoffConflict`] if it is not.
+    pub async fn end_session(&self, req: &EndSession) -> Result<EndSessionResponse, Error> {
+        req.validate()?;
+        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let body = to_body(req)?;
+        match self.write("/eod", body, &key).await {
+            Ok(Exchange::Reply(r)) => decode(&r),
+            Ok(Exchange::TruncatedReplay) => match self.confirm_handoff(req).await? {
+                Ok(h) => Ok(response_from(h)),
+                Err(server_hash) => Err(conflict(req, server_hash, "the server replayed success but holds a different handoff")),
+            },
+            Err(original @ Error::SessionNotActive { .. }) => {
+                match self.confirm_handoff(req).await? {
+                    Ok(h) => Ok(response_from(h)),
+                    Err(Some(server_hash)) => Err(conflict(
+                        req,
+                        Some(server_hash),
+                        "the session already ended with a different handoff",
+                    )),
+                    Err(None) => Err(original),
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Reads the session's handoff: `Ok(h)` if its hash equals ours,
+    /// `Err(Some(hash))` if another one is stored, `Err(None)` if none is.
+    async fn confirm_handoff(&self, req: &EndSession) -> Result<Result<Handoff, Option<String>>, Error> {
+        let latest = self
+            .latest_handoff(&LatestHandoffQuery::Session(req.session_id.clone()))
+            .await?;
+        Ok(match latest {
+            Some(h) if h.payload_hash == req.payload.hash() => Ok(h),
+            Some(h) => Err(Some(h.payload_hash)),
+            None => Err(None),
+        })
+    }
+
+    /// `GET /active`: active sessions for an agent on a repo.
+    pub async fn active_sessions(&self, q: &ActiveQuery) -> Result<ActiveSessions, Error> {
+        self.read("/active", &q.pairs()).await
+    }
+
+    /// `GET /handoffs/latest`: the newest matching handoff, if any.
+    pub async fn latest_handoff(&self, q: &LatestHandoffQuery) -> Result<Option<Handoff>, Error> {
+        let r: LatestHandoff = self.read("/handoffs/latest", &q.pairs()).await?;
+        Ok(r.handoff)
+    }
+
+    /// `GET /handoffs`: one page. See [`Client::handoff_pages`] to walk them all.
+    pub async fn handoffs(&self, q: &HandoffsQuery) -> Result<HandoffPage, Error> {
+        q.validate()?;
+        self.read("/handoffs", &q.pairs()).await
+    }
+
+    async fn read<T: serde::de::DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(&'static str, String)],
+    ) -> Result<T, Error> {
+        let policy = self.config.retry.clone();
+        match self.exchange(&policy, Method::GET, path, query, None, None).await? {
+            Exchange::Reply(r) => decode(&r),
+            Exchange::TruncatedReplay => Err(unexpected_replay(path)),
+        }
+    }
+
+    async fn write(&self, path: &str, body: Bytes, key: &IdempotencyKey) -> Result<Exchange, Error> {
+        let policy = self.config.retry.clone();
+        self.exchange(&policy, Method::POST, path, &[], Some(body), Some(key.as_str()))
+            .await
+    }
+
+    async fn exchange(
+        &self,
+        policy: &RetryPolicy,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+        body: Option<Bytes>,
+        key: Option<&str>,
+    ) -> Result<Exchange, Error> {
+        let connectivity = &self.transport.connectivity;
+        retry::run(policy, || !connectivity.is_online(), |_| {
+            let method = method.clone();
+            let body = body.clone();
+            async move {
+                match self.transport.send(method, path, query, body, key, true).await {
+                    Outcome::Success(r) => {
+                        if r.idempotency_hit {
+                            tracing::debug!(path, "idempotent replay of an earlier attempt");
+                        }
+                        Step::Done(Ok(Exchange::Reply(r)))
+                    }
+                    Outcome::TruncatedReplay => Step::Done(Ok(Exchange::TruncatedReplay)),
+                    Outcome::Transient { error, retry_after } => Step::Retry { error, retry_after },
+                    Outcome::Permanent(e) => Step::Done(Err(e)),
+                }
+            }
+        })
+        .await
+    }
+}
+
+fn to_body<T: Serialize>(value: &T) -> Result<Bytes, Error> {
+    serde_json::to_vec(value)
+        .map(Bytes::from)
+        .map_err(|e| Error::invalid_input("body", format!("cannot be serialized: {e}")))
+}
+
+fn unexpected_replay(path: &str) -> Error {
+    Error::Decode {
+        status: 409,
+        message: format!("unexpected truncated idempotency replay on {path}"),
+        correlation_id: None,
+    }
+}
+
+fn response_from(h: Handoff) -> EndSessionResponse {
+    EndSessionResponse {
+        session_id: h.session_id.clone(),
+        handoff_id: h.id.clone(),
+        // The server ends the session in the same request that stores the
+        // handoff; the handoff's time stands in for the unreplayable one.
+        ended_at: h.created_at,
+        correlation_id: h.creation_correlation_id.clone(),
+        handoff: h,
+    }
+}
+
+fn conflict(req: &EndSession, server_hash: Option<String>, why: &str) -> Error {
+    Error::HandoffConflict {
+        session_id: req.session_id.clone(),
+        local_hash: req.payload.hash().to_owned(),
+        server_hash,
+        message: why.to_owned(),
+    }
+}

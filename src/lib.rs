@@ -1,0 +1,41 @@
+//! # crane-context
+//!
+//! The agent-side SDK for [Crane Context]: a typed async client for every
+//! route of the v1 contract, with idempotent retries built in.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), crane_context::Error> {
+//! use crane_context::{Client, model::{StartSession, EndSession}};
+//! let client = Client::new("https://crane-context.example.workers.dev", "relay-key")?;
+//! let started = client.start_session(&StartSession::new("cc-cli-host", "vc", "owner/repo")).await?;
+//! client.heartbeat(&started.session_id).await?;
+//! let end = EndSession::new(&started.session_id, "done for today", &serde_json::json!({"next": "tests"}))?;
+//! let ended = client.end_session(&end).await?;
+//! assert!(ended.handoff.hash_matches());
+//! # Ok(()) }
+//! ```
+//!
+//! [Crane Context]: https://github.com/venturecrane
+#![deny(missing_docs)]
+
+pub mod canonical;
+mod client;
+pub mod config;
+pub mod connectivity;
+#[cfg(feature = "emulator")]
+pub mod emulator;
+mod error;
+#[cfg(test)]
+mod fixture_tests;
+pub mod idempotency;
+pub mod model;
+mod pages;
+pub mod policy;
+mod retry;
+mod transport;
+
+pub use client::Client;
+pub use config::{ClientConfig, RelayKey};
+pub use error::{Error, FieldError};
+pub use idempotency::IdempotencyKey;
+pub use retry::RetryPolicy;

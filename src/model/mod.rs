@@ -1,0 +1,27 @@
+//! Request and response types of the Crane Context v1 wire contract.
+//!
+//! These are plain serde types that mirror the contract field by field, so a
+//! reader can check them against `crane-context-api.md`. Two rules hold
+//! throughout: fields the server may send as `null` are `Option`, and unknown
+//! fields are ignored (newer servers add them), as are unknown enum values,
+//! which decode to an `Unknown` variant instead of failing the whole response.
+
+mod handoff;
+mod health;
+mod query;
+mod request;
+mod response;
+mod session;
+
+pub use handoff::Handoff;
+pub use health::{HealthReport, HealthStatus};
+pub use query::{ActiveQuery, HandoffFilter, HandoffsQuery, LatestHandoffQuery};
+pub use request::{EndSession, StartSession, Update};
+pub use response::{
+    ActiveSessions, DocItem, Documentation, EndSessionResponse, HandoffPage, HeartbeatResponse,
+    LatestHandoff, StartSessionResponse, SodStatus, UpdateResponse,
+};
+pub use session::{EndReason, Session, SessionStatus, SessionTuple};
+
+/// The schema version this SDK speaks, sent in every JSON body.
+pub const SCHEMA_VERSION: &str = "1.0";

@@ -1,0 +1,315 @@
+//! Request bodies for the write routes, with local validation.
+//!
+//! Requests are validated when they are built, so bad input fails at once with
+//! [`Error::InvalidInput`] naming the field, and nothing invalid is ever sent
+//! or queued. `EndSession` canonicalizes its payload up front: the hash and
+//! size are known before the first byte leaves the machine.
+
+use serde::Serialize;
+
+use crate::canonical::CanonicalPayload;
+use crate::idempotency::IdempotencyKey;
+use crate::model::{EndReason, SessionTuple, SCHEMA_VERSION};
+use crate::Error;
+
+fn require(field: &str, value: &str) -> Result<(), Error> {
+    if value.trim().is_empty() {
+        return Err(Error::invalid_input(field, "must not be empty"));
+    }
+    Ok(())
+}
+
+/// `POST /sod`: start or resume the session for a tuple.
+#[derive(Debug, Clone, Serialize)]
+pub struct StartSession {
+    /// Agent name (required).
+    pub agent: String,
+    /// Venture code (required).
+    pub venture: String,
+    /// Repository (required).
+    pub repo: String,
+    /// Track.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub track: Option<i64>,
+    /// Issue number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub issue_number: Option<i64>,
+    /// Client program name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client: Option<String>,
+    /// Client program version.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_version: Option<String>,
+    /// Host name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub host: Option<String>,
+    /// Git branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// Git commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    /// Caller metadata (a JSON object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+    /// Ask the server for the documentation bundle (default true).
+    pub include_docs: bool,
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: &'static str,
+    /// Idempotency key; generated when not set.
+    #[serde(skip)]
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+impl StartSession {
+    /// A request for the given tuple; other fields default to unset.
+    pub fn new(
+        agent: impl Into<String>,
+        venture: impl Into<String>,
+        repo: impl Into<String>,
+    ) -> Self {
+        Self {
+            agent: agent.into(),
+            venture: venture.into(),
+            repo: repo.into(),
+            track: None,
+            issue_number: None,
+            client: Some("crane-context-sdk".into()),
+            client_version: Some(env!("CARGO_PKG_VERSION").into()),
+            host: None,
+            branch: None,
+            commit_sha: None,
+            meta: None,
+            include_docs: true,
+            schema_version: SCHEMA_VERSION,
+            idempotency_key: None,
+        }
+    }
+
+    /// Sets the track.
+    pub fn track(mut self, track: i64) -> Self {
+        self.track = Some(track);
+        self
+    }
+    /// Sets the issue number.
+    pub fn issue_number(mut self, n: i64) -> Self {
+        self.issue_number = Some(n);
+        self
+    }
+    /// Sets client name and version.
+    pub fn client(mut self, name: impl Into<String>, version: impl Into<String>) -> Self {
+        self.client = Some(name.into());
+        self.client_version = Some(version.into());
+        self
+    }
+    /// Sets the host name.
+    pub fn host(mut self, host: impl Into<String>) -> Self {
+        self.host = Some(host.into());
+        self
+    }
+    /// Sets the branch.
+    pub fn branch(mut self, branch: impl Into<String>) -> Self {
+        self.branch = Some(branch.into());
+        self
+    }
+    /// Sets the commit.
+    pub fn commit_sha(mut self, sha: impl Into<String>) -> Self {
+        self.commit_sha = Some(sha.into());
+        self
+    }
+    /// Sets caller metadata (must be a JSON object).
+    pub fn meta(mut self, meta: serde_json::Value) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+    /// Whether to fetch the documentation bundle.
+    pub fn include_docs(mut self, yes: bool) -> Self {
+        self.include_docs = yes;
+        self
+    }
+    /// Uses the caller's idempotency key instead of a generated one.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+
+    /// The tuple this request will start or resume.
+    pub fn tuple(&self) -> SessionTuple {
+        SessionTuple {
+            agent: self.agent.clone(),
+            venture: self.venture.clone(),
+            repo: self.repo.clone(),
+            track: self.track,
+        }
+    }
+
+    /// Checks required fields and shapes locally.
+    pub fn validate(&self) -> Result<(), Error> {
+        require("agent", &self.agent)?;
+        require("venture", &self.venture)?;
+        require("repo", &self.repo)?;
+        check_meta(self.meta.as_ref())
+    }
+}
+
+fn check_meta(meta: Option<&serde_json::Value>) -> Result<(), Error> {
+    match meta {
+        Some(m) if !m.is_object() => Err(Error::invalid_input(
+            "meta",
+            format!(
+                "must be a JSON object, got {}",
+                crate::canonical::json_type_name(m)
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// `POST /update`: record progress on a session.
+#[derive(Debug, Clone, Serialize)]
+pub struct Update {
+    /// The session.
+    pub session_id: String,
+    /// New branch.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub branch: Option<String>,
+    /// New commit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub commit_sha: Option<String>,
+    /// Metadata (a JSON object).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub meta: Option<serde_json::Value>,
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: &'static str,
+    /// Idempotency key; generated when not set.
+    #[serde(skip)]
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+impl Update {
+    /// An update with no changes yet (still refreshes the heartbeat).
+    pub fn new(session_id: impl Into<String>) -> Self {
+        Self {
+            session_id: session_id.into(),
+            branch: None,
+            commit_sha: None,
+            meta: None,
+            schema_version: SCHEMA_VERSION,
+            idempotency_key: None,
+        }
+    }
+    /// Sets the branch.
+    pub fn branch(mut self, branch: impl Into<String>) -> Self {
+        self.branch = Some(branch.into());
+        self
+    }
+    /// Sets the commit.
+    pub fn commit_sha(mut self, sha: impl Into<String>) -> Self {
+        self.commit_sha = Some(sha.into());
+        self
+    }
+    /// Sets metadata (must be a JSON object).
+    pub fn meta(mut self, meta: serde_json::Value) -> Self {
+        self.meta = Some(meta);
+        self
+    }
+    /// Uses the caller's idempotency key.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+    /// Checks required fields and shapes locally.
+    pub fn validate(&self) -> Result<(), Error> {
+        require("session_id", &self.session_id)?;
+        check_meta(self.meta.as_ref())
+    }
+}
+
+/// `POST /eod`: end a session with a handoff.
+#[derive(Debug, Clone, Serialize)]
+pub struct EndSession {
+    /// The session to end.
+    pub session_id: String,
+    /// One-line summary (non-empty).
+    pub summary: String,
+    /// The canonical payload.
+    #[serde(serialize_with = "serialize_payload")]
+    pub payload: CanonicalPayload,
+    /// Status label, e.g. `in-progress`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_label: Option<String>,
+    /// Intended next agent.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to_agent: Option<String>,
+    /// End reason (server default: manual).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<EndReason>,
+    /// Always [`SCHEMA_VERSION`].
+    pub schema_version: &'static str,
+    /// Idempotency key; generated when not set.
+    #[serde(skip)]
+    pub idempotency_key: Option<IdempotencyKey>,
+}
+
+fn serialize_payload<S: serde::Serializer>(p: &CanonicalPayload, s: S) -> Result<S::Ok, S::Error> {
+    p.to_raw().serialize(s)
+}
+
+impl EndSession {
+    /// Builds and validates an end request: the summary must be non-empty, the
+    /// payload a JSON object of at most 819,200 canonical bytes.
+    pub fn new(
+        session_id: impl Into<String>,
+        summary: impl Into<String>,
+        payload: &serde_json::Value,
+    ) -> Result<Self, Error> {
+        let payload = CanonicalPayload::new(payload)?;
+        Self::with_canonical(session_id, summary, payload)
+    }
+
+    /// Like [`EndSession::new`] with an already canonical payload.
+    pub fn with_canonical(
+        session_id: impl Into<String>,
+        summary: impl Into<String>,
+        payload: CanonicalPayload,
+    ) -> Result<Self, Error> {
+        let me = Self {
+            session_id: session_id.into(),
+            summary: summary.into(),
+            payload,
+            status_label: None,
+            to_agent: None,
+            end_reason: None,
+            schema_version: SCHEMA_VERSION,
+            idempotency_key: None,
+        };
+        me.validate()?;
+        Ok(me)
+    }
+
+    /// Sets the status label.
+    pub fn status_label(mut self, label: impl Into<String>) -> Self {
+        self.status_label = Some(label.into());
+        self
+    }
+    /// Sets the intended next agent.
+    pub fn to_agent(mut self, agent: impl Into<String>) -> Self {
+        self.to_agent = Some(agent.into());
+        self
+    }
+    /// Sets the end reason.
+    pub fn end_reason(mut self, reason: EndReason) -> Self {
+        self.end_reason = Some(reason);
+        self
+    }
+    /// Uses the caller's idempotency key.
+    pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
+        self.idempotency_key = Some(key);
+        self
+    }
+    /// Checks required fields locally.
+    pub fn validate(&self) -> Result<(), Error> {
+        require("session_id", &self.session_id)?;
+        require("summary", &self.summary)
+    }
+}
