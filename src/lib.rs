@@ -24,6 +24,7 @@ pub mod config;
 pub mod connectivity;
 #[cfg(feature = "emulator")]
 pub mod emulator;
+pub mod engine;
 mod error;
 #[cfg(test)]
 mod fixture_tests;
@@ -32,10 +33,12 @@ pub mod model;
 mod pages;
 pub mod policy;
 mod retry;
+pub mod store;
 mod transport;
 
 pub use client::Client;
 pub use config::{ClientConfig, RelayKey};
 pub use error::{Error, FieldError};
 pub use idempotency::IdempotencyKey;
+pub use engine::{Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome};
 pub use retry::RetryPolicy;

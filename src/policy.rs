@@ -42,3 +42,48 @@ pub const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(20);
 
 /// Longest error-body excerpt kept in an error message.
 pub const ERROR_BODY_EXCERPT: usize = 200;
+
+/// Largest early shift of a heartbeat, so agents that started together drift apart.
+pub const HEARTBEAT_JITTER: Duration = Duration::from_secs(15);
+
+/// Longest a heartbeat waits whatever the server proposes: a third of the
+/// 45-minute staleness window, so two missed beats still leave margin.
+pub const MAX_HEARTBEAT_DELAY: Duration = Duration::from_secs(15 * 60);
+
+/// First retry delay of a failed heartbeat; doubled per failure.
+pub const HEARTBEAT_RETRY_BASE: Duration = Duration::from_secs(5);
+
+/// Cap of the heartbeat retry delay: a recovering network is noticed within a minute.
+pub const HEARTBEAT_RETRY_MAX: Duration = Duration::from_secs(60);
+
+/// Deadline of a direct `/update` or `/eod` before it is left to the queue:
+/// the agent gets an answer (delivered or queued) quickly.
+pub const DIRECT_CALL_DEADLINE: Duration = Duration::from_secs(15);
+
+/// Queue items delivered in parallel (each from a different session).
+pub const DRAIN_CONCURRENCY: usize = 16;
+
+/// Items leased per drain round.
+pub const DRAIN_BATCH: usize = 64;
+
+/// How long a leased item belongs to one process; a crashed holder's lease
+/// expires after this and another process takes over.
+pub const LEASE: Duration = Duration::from_secs(120);
+
+/// First delay before a failed queue item is retried; doubled per attempt.
+pub const QUEUE_RETRY_BASE: Duration = Duration::from_secs(1);
+
+/// Cap of a queue item's retry delay.
+pub const QUEUE_RETRY_MAX: Duration = Duration::from_secs(300);
+
+/// First delay of the offline `/health` probe; doubled per failure, with jitter.
+pub const PROBE_BASE: Duration = Duration::from_secs(1);
+
+/// Cap of the probe delay: the return of the network is noticed within this.
+pub const PROBE_MAX: Duration = Duration::from_secs(30);
+
+/// Clock watchdog period: a machine sleep or clock step is noticed within this.
+pub const WATCHDOG_TICK: Duration = Duration::from_secs(30);
+
+/// Wall-vs-monotonic drift that counts as a clock jump.
+pub const CLOCK_JUMP_THRESHOLD: Duration = Duration::from_secs(5);

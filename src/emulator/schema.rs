@@ -1,0 +1,170 @@
+//! The emulator's SQLite schema and how a database is opened.
+//!
+//! The emulator keeps sessions, handoffs and idempotency records in SQLite, as
+//! the real service does (D1), so that shutting an emulator down and starting
+//! a new one on the same file keeps everything — tests use that to simulate a
+//! server that goes away and comes back. The schema carries a version
+//! (`PRAGMA user_version`); a fresh database gets [`SCHEMA`] in one go and a
+//! database from a newer emulator is refused rather than misread. Indexes cover
+//! every query a route makes, so no request scans a table.
+
+use std::path::Path;
+
+use rusqlite::Connection;
+
+/// Version written to `PRAGMA user_version` by [`SCHEMA`].
+pub(crate) const SCHEMA_VERSION: i64 = 1;
+
+/// The complete schema of a fresh database.
+pub(crate) const SCHEMA: &str = r#"
+CREATE TABLE sessions (
+    id                      TEXT PRIMARY KEY,
+    agent                   TEXT NOT NULL,
+    client                  TEXT,
+    client_version          TEXT,
+    host                    TEXT,
+    venture                 TEXT NOT NULL,
+    repo                    TEXT NOT NULL,
+    track                   INTEGER,
+    issue_number            INTEGER,
+    branch                  TEXT,
+    commit_sha              TEXT,
+    status                  TEXT NOT NULL CHECK (status IN ('active', 'ended', 'abandoned')),
+    created_at              TEXT NOT NULL,
+    started_at              TEXT NOT NULL,
+    last_heartbeat_at       TEXT NOT NULL,
+    ended_at                TEXT,
+    end_reason              TEXT,
+    schema_version          TEXT NOT NULL,
+    actor_key_id            TEXT NOT NULL,
+    creation_correlation_id TEXT NOT NULL,
+    meta_json               TEXT
+);
+CREATE INDEX idx_sessions_active ON sessions (agent, venture, repo, status, last_heartbeat_at);
+CREATE INDEX idx_sessions_created ON sessions (created_at, id);
+
+CREATE TABLE handoffs (
+    id                      TEXT PRIMARY KEY,
+    session_id              TEXT NOT NULL,
+    venture                 TEXT NOT NULL,
+    repo                    TEXT NOT NULL,
+    track                   INTEGER,
+    issue_number            INTEGER,
+    branch                  TEXT,
+    commit_sha              TEXT,
+    from_agent              TEXT NOT NULL,
+    to_agent                TEXT,
+    status_label            TEXT,
+    summary                 TEXT NOT NULL,
+    payload_json            TEXT NOT NULL,
+    payload_hash            TEXT NOT NULL,
+    payload_size_bytes      INTEGER NOT NULL,
+    schema_version          TEXT NOT NULL,
+    created_at              TEXT NOT NULL,
+    actor_key_id            TEXT NOT NULL,
+    creation_correlation_id TEXT NOT NULL
+);
+CREATE INDEX idx_handoffs_created ON handoffs (created_at, id);
+CREATE INDEX idx_handoffs_session ON handoffs (session_id, created_at, id);
+CREATE INDEX idx_handoffs_agent ON handoffs (from_agent, created_at, id);
+CREATE INDEX idx_handoffs_repo ON handoffs (venture, repo, created_at, id);
+CREATE INDEX idx_handoffs_track ON handoffs (venture, repo, track, created_at, id);
+CREATE INDEX idx_handoffs_issue ON handoffs (venture, repo, issue_number, created_at, id);
+
+CREATE TABLE idempotency_keys (
+    endpoint            TEXT NOT NULL,
+    key                 TEXT NOT NULL,
+    response_status     INTEGER NOT NULL,
+    response_hash       TEXT NOT NULL,
+    response_body       TEXT,
+    response_size_bytes INTEGER NOT NULL,
+    response_truncated  INTEGER NOT NULL,
+    created_at          TEXT NOT NULL,
+    expires_at          TEXT NOT NULL,
+    PRIMARY KEY (endpoint, key)
+) WITHOUT ROWID;
+CREATE INDEX idx_idempotency_expires ON idempotency_keys (expires_at);
+
+PRAGMA user_version = 1;
+"#;
+
+/// Why a database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SchemaError {
+    /// SQLite refused an operation.
+    #[error(transparent)]
+    Sqlite(#[from] rusqlite::Error),
+    /// The file was written by a newer emulator.
+    #[error("database schema version {found} is newer than this emulator's ({SCHEMA_VERSION})")]
+    TooNew {
+        /// The version found in the file.
+        found: i64,
+    },
+}
+
+/// Opens (creating if needed) the database at `path`, or an in-memory one.
+pub(crate) fn open(path: Option<&Path>) -> Result<Connection, SchemaError> {
+    let conn = match path {
+        Some(path) => {
+            let conn = Connection::open(path)?;
+            conn.pragma_update(None, "journal_mode", "WAL")?;
+            conn.pragma_update(None, "synchronous", "NORMAL")?;
+            conn
+        }
+        None => Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    conn.set_prepared_statement_cache_capacity(64);
+    migrate(&conn)?;
+    Ok(conn)
+}
+
+/// Brings the schema to [`SCHEMA_VERSION`].
+fn migrate(conn: &Connection) -> Result<(), SchemaError> {
+    let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    match version {
+        0 => conn.execute_batch(&format!("BEGIN;{SCHEMA}COMMIT;"))?,
+        SCHEMA_VERSION => {}
+        found => return Err(SchemaError::TooNew { found }),
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fresh_database_gets_current_version() -> Result<(), SchemaError> {
+        let conn = open(None)?;
+        let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        assert_eq!(v, SCHEMA_VERSION);
+        Ok(())
+    }
+
+    #[test]
+    fn reopening_a_file_keeps_data_and_refuses_newer_versions(
+    ) -> Result<(), Box<dyn std::error::Error>> {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("s.db");
+        {
+            let conn = open(Some(&path))?;
+            conn.execute(
+                "INSERT INTO idempotency_keys VALUES ('/sod','k',200,'h',NULL,1,0,'a','b')",
+                [],
+            )?;
+        }
+        {
+            let conn = open(Some(&path))?;
+            let n: i64 =
+                conn.query_row("SELECT COUNT(*) FROM idempotency_keys", [], |r| r.get(0))?;
+            assert_eq!(n, 1);
+            conn.pragma_update(None, "user_version", 99)?;
+        }
+        assert!(matches!(
+            open(Some(&path)),
+            Err(SchemaError::TooNew { found: 99 })
+        ));
+        Ok(())
+    }
+}

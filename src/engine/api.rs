@@ -1,0 +1,226 @@
+//! The engine's session and queue operations.
+//!
+//! Starting a session first flushes queued work for the same (agent,
+//! venture, repo, track): otherwise the server would resume the old session
+//! and the queued `/eod` would later end the agent's new, live one.
+
+use std::sync::Arc;
+
+use jiff::Timestamp;
+
+use super::background::drain_pass;
+use super::deliver::{submit, update_item, Delivered, SyncReport, UpdateOutcome};
+use super::events::Event;
+use super::heartbeat::Schedule;
+use super::session::{end_through_queue, SessionHandle};
+use super::{Crane, EndOutcome};
+use crate::idempotency::IdempotencyKey;
+use crate::model::{EndSession, Session, SessionTuple, StartSession, Update};
+use crate::store::{CachedSession, ItemState, QueueCounts, QueueItem};
+use crate::Error;
+
+impl Crane {
+    /// Starts or resumes the session for the request's tuple and keeps it
+    /// alive with automatic heartbeats until the handle is ended or dropped.
+    pub async fn start_session(&self, req: StartSession) -> Result<SessionHandle, Error> {
+        self.start_session_with(req, true).await
+    }
+
+    /// Like [`Crane::start_session`]; `auto_heartbeat: false` leaves beating
+    /// to the caller (e.g. a CLI that hands it to a keeper process).
+    pub async fn start_session_with(
+        &self,
+        req: StartSession,
+        auto_heartbeat: bool,
+    ) -> Result<SessionHandle, Error> {
+        req.validate()?;
+        let inner = Arc::clone(self.inner());
+        let tuple = req.tuple();
+        self.flush_tuple(&tuple).await?;
+        let resp = inner.client.start_session(&req).await?;
+        let now = inner.clock.now_ms();
+        let cached = CachedSession {
+            session_id: resp.session_id.clone(),
+            tuple: to_store_tuple(&tuple),
+            session_json: serde_json::to_string(&resp.session).unwrap_or_default(),
+            next_heartbeat_at_ms: Some(resp.next_heartbeat_at.as_millisecond()),
+            heartbeat_interval_seconds: Some(resp.heartbeat_interval_seconds),
+            updated_at_ms: now,
+            keeper_pid: None,
+        };
+        let docs = resp.documentation.as_ref().and_then(|d| {
+            let hash = d.content_hash.clone()?;
+            Some((hash, serde_json::to_string(&d.docs).ok()?))
+        });
+        inner
+            .store(move |s| {
+                s.put_current_session(&cached)?;
+                if let Some((hash, json)) = docs {
+                    s.put_docs(&hash, &json, now)?;
+                }
+                Ok(())
+            })
+            .await?;
+        let session = resp.session.clone();
+        let first = Schedule::from_server(&inner, resp.session.last_heartbeat_at, resp.next_heartbeat_at);
+        Ok(SessionHandle::new(inner, session, Some(resp), first, auto_heartbeat))
+    }
+
+    /// Re-attaches to the cached current session of a tuple (e.g. started by
+    /// another process), with automatic heartbeats. `None` if none is cached.
+    pub async fn attach(&self, tuple: &SessionTuple) -> Result<Option<SessionHandle>, Error> {
+        let t = to_store_tuple(tuple);
+        let cached = self.inner().store(move |s| s.get_current_session(&t)).await?;
+        self.handle_from_cache(cached, true)
+    }
+
+    /// Re-attaches to a cached session by id. `None` if it is not cached.
+    pub async fn attach_by_id(
+        &self,
+        session_id: &str,
+        auto_heartbeat: bool,
+    ) -> Result<Option<SessionHandle>, Error> {
+        let id = session_id.to_owned();
+        let cached = self.inner().store(move |s| s.current_session_by_id(&id)).await?;
+        self.handle_from_cache(cached, auto_heartbeat)
+    }
+
+    fn handle_from_cache(
+        &self,
+        cached: Option<CachedSession>,
+        auto_heartbeat: bool,
+    ) -> Result<Option<SessionHandle>, Error> {
+        let Some(c) = cached else { return Ok(None) };
+        let session: Session = serde_json::from_str(&c.session_json).map_err(|e| Error::Store {
+            message: format!("cached session {} is unreadable: {e}", c.session_id),
+        })?;
+        let inner = self.inner();
+        let now = inner.clock.now();
+        let next = c
+            .next_heartbeat_at_ms
+            .and_then(|ms| Timestamp::from_millisecond(ms).ok())
+            .unwrap_or(now);
+        let first = Schedule::after(inner, next, inner.clock.until(next));
+        Ok(Some(SessionHandle::new(Arc::clone(inner), session, None, first, auto_heartbeat)))
+    }
+
+    /// Ends any session by id (no handle needed), through the queue.
+    pub async fn end_session(&self, req: EndSession) -> Result<EndOutcome, Error> {
+        let tuple = self.cached_tuple(&req.session_id).await?;
+        end_through_queue(self.inner(), req, tuple).await
+    }
+
+    /// Updates any session by id (no handle needed), through the queue.
+    pub async fn update(&self, mut req: Update) -> Result<UpdateOutcome, Error> {
+        req.validate()?;
+        let tuple = self.cached_tuple(&req.session_id).await?;
+        let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
+        let item = update_item(&req, &key, tuple)?;
+        match submit(self.inner(), item).await? {
+            Ok(Delivered::Update(r)) => Ok(UpdateOutcome::Applied(r)),
+            Ok(Delivered::End(_)) => Err(Error::Store {
+                message: "queue returned an end result for an update".into(),
+            }),
+            Err(local_id) => {
+                self.inner().emit(Event::UpdateQueued {
+                    session_id: req.session_id.clone(),
+                    local_id: local_id.clone(),
+                });
+                Ok(UpdateOutcome::Queued { local_id })
+            }
+        }
+    }
+
+    async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {
+        let id = session_id.to_owned();
+        let cached = self.inner().store(move |s| s.current_session_by_id(&id)).await?;
+        Ok(match cached {
+            Some(c) => from_store_tuple(c.tuple),
+            None => SessionTuple {
+                agent: String::new(),
+                venture: String::new(),
+                repo: String::new(),
+                track: None,
+            },
+        })
+    }
+
+    /// Delivers every due queued item now and reports what happened.
+    pub async fn sync(&self) -> Result<SyncReport, Error> {
+        let inner = self.inner();
+        if !inner.client.connectivity().is_online() {
+            // An explicit sync is worth one real attempt even when offline.
+            if inner.queue_client.health().await.is_ok() {
+                inner.client.connectivity().mark_online();
+            }
+        }
+        let now = inner.clock.now_ms();
+        inner.store(move |s| s.make_all_due(now)).await?;
+        drain_pass(inner).await
+    }
+
+    async fn flush_tuple(&self, tuple: &SessionTuple) -> Result<(), Error> {
+        let t = to_store_tuple(tuple);
+        let pending = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
+        if pending.is_empty() {
+            return Ok(());
+        }
+        self.sync().await?;
+        let t = to_store_tuple(tuple);
+        let left = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
+        if left.is_empty() {
+            Ok(())
+        } else {
+            Err(Error::Offline {
+                message: format!(
+                    "{} queued item(s) for this agent/venture/repo/track are not delivered yet; \
+                     starting a session now would resume the session they end. Retry when online \
+                     (or inspect with the queue commands).",
+                    left.len()
+                ),
+            })
+        }
+    }
+
+    /// Items in the queue (`None` = all states), oldest first.
+    pub async fn queue_items(&self, state: Option<ItemState>) -> Result<Vec<QueueItem>, Error> {
+        self.inner().store(move |s| s.list(state)).await
+    }
+
+    /// Queue counts.
+    pub async fn queue_counts(&self) -> Result<QueueCounts, Error> {
+        self.inner().store(|s| s.counts()).await
+    }
+
+    /// Moves a dead item back to pending and wakes the drain.
+    pub async fn retry_dead(&self, local_id: &str) -> Result<(), Error> {
+        let (id, now) = (local_id.to_owned(), self.inner().clock.now_ms());
+        self.inner().store(move |s| s.retry_dead(&id, now)).await?;
+        self.wake();
+        Ok(())
+    }
+
+    /// Deletes a queue item for good.
+    pub async fn drop_item(&self, local_id: &str) -> Result<(), Error> {
+        let id = local_id.to_owned();
+        self.inner().store(move |s| s.drop_item(&id)).await
+    }
+}
+
+fn to_store_tuple(t: &SessionTuple) -> crate::store::SessionTuple {
+    crate::store::SessionTuple {
+        agent: t.agent.clone(),
+        venture: t.venture.clone(),
+        repo: t.repo.clone(),
+        track: t.track,
+    }
+}
+
+fn from_store_tuple(t: crate::store::SessionTuple) -> SessionTuple {
+    SessionTuple {
+        agent: t.agent,
+        venture: t.venture,
+        repo: t.repo,
+        track: t.track,
+    }
+}

@@ -1,0 +1,278 @@
+//! Persist first, then send: the path of every `/update` and `/eod`.
+//!
+//! An item is written to the queue, leased to this process, then sent. On
+//! success it is removed; on a transient failure it stays, rescheduled with
+//! backoff, and the caller hears `Queued`; on a permanent failure it moves to
+//! the dead-letter list (never deleted silently) and the caller gets the error.
+//! The background drain uses the same [`deliver`] for queued items, so a
+//! queued handoff is sent exactly like a direct one, with the same key.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use super::events::Event;
+use super::Inner;
+use crate::canonical::CanonicalPayload;
+use crate::idempotency::IdempotencyKey;
+use crate::model::{EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse};
+use crate::policy;
+use crate::retry::full_jitter;
+use crate::store::{ItemKind, NewItem, QueueItem};
+use crate::{Client, Error};
+
+/// Result of ending a session through the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EndOutcome {
+    /// The server stored the handoff.
+    Delivered(Box<EndSessionResponse>),
+    /// The server could not be reached; the handoff is safe in the local queue
+    /// and will be delivered automatically.
+    Queued {
+        /// Queue item id.
+        local_id: String,
+    },
+}
+
+/// Result of an update through the engine.
+#[derive(Debug, Clone, PartialEq)]
+pub enum UpdateOutcome {
+    /// The server applied it.
+    Applied(UpdateResponse),
+    /// Queued for later delivery (ahead of the session's end).
+    Queued {
+        /// Queue item id.
+        local_id: String,
+    },
+}
+
+/// What one drain pass did.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Items delivered.
+    pub delivered: u32,
+    /// Items that failed transiently and stay queued.
+    pub retrying: u32,
+    /// Items moved to the dead-letter list.
+    pub dead: u32,
+    /// Items still pending after the pass.
+    pub pending: u64,
+}
+
+#[derive(Deserialize)]
+struct QueuedEnd {
+    session_id: String,
+    summary: String,
+    payload: Box<RawValue>,
+    #[serde(default)]
+    status_label: Option<String>,
+    #[serde(default)]
+    to_agent: Option<String>,
+    #[serde(default)]
+    end_reason: Option<EndReason>,
+}
+
+#[derive(Deserialize)]
+struct QueuedUpdate {
+    session_id: String,
+    #[serde(default)]
+    branch: Option<String>,
+    #[serde(default)]
+    commit_sha: Option<String>,
+    #[serde(default)]
+    meta: Option<serde_json::Value>,
+}
+
+/// The server's answer to a delivered item.
+pub(crate) enum Delivered {
+    Update(UpdateResponse),
+    End(Box<EndSessionResponse>),
+}
+
+/// How one delivery attempt ended.
+pub(crate) enum Delivery {
+    Done(Delivered),
+    Transient(Error),
+    Permanent(Error),
+}
+
+fn corrupt(item: &QueueItem, e: impl std::fmt::Display) -> Error {
+    Error::Store {
+        message: format!("queue item {} has an unreadable body: {e}", item.local_id),
+    }
+}
+
+/// Sends one queued item with its stored idempotency key.
+pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
+    let key = match IdempotencyKey::parse(item.idempotency_key.clone()) {
+        Ok(k) => k,
+        Err(e) => return Delivery::Permanent(e),
+    };
+    let result = match item.kind {
+        ItemKind::End => {
+            let q: QueuedEnd = match serde_json::from_str(&item.body_json) {
+                Ok(q) => q,
+                Err(e) => return Delivery::Permanent(corrupt(item, e)),
+            };
+            let payload = CanonicalPayload::from_canonical(q.payload.get().to_owned());
+            let mut req = match EndSession::with_canonical(q.session_id, q.summary, payload) {
+                Ok(r) => r.idempotency_key(key),
+                Err(e) => return Delivery::Permanent(e),
+            };
+            req.status_label = q.status_label;
+            req.to_agent = q.to_agent;
+            req.end_reason = q.end_reason;
+            client
+                .end_session(&req)
+                .await
+                .map(|r| Delivered::End(Box::new(r)))
+        }
+        ItemKind::Update => {
+            let q: QueuedUpdate = match serde_json::from_str(&item.body_json) {
+                Ok(q) => q,
+                Err(e) => return Delivery::Permanent(corrupt(item, e)),
+            };
+            let mut req = Update::new(q.session_id).idempotency_key(key);
+            req.branch = q.branch;
+            req.commit_sha = q.commit_sha;
+            req.meta = q.meta;
+            client.update(&req).await.map(Delivered::Update)
+        }
+    };
+    match result {
+        Ok(d) => Delivery::Done(d),
+        Err(e) if e.is_transient() => Delivery::Transient(e),
+        Err(e) => Delivery::Permanent(e),
+    }
+}
+
+/// Backoff of a queue item after `attempts` failures (full jitter, capped).
+pub(crate) fn queue_backoff(attempts: u32) -> Duration {
+    let exp = policy::QUEUE_RETRY_BASE.saturating_mul(1u32 << attempts.min(16));
+    full_jitter(exp.min(policy::QUEUE_RETRY_MAX))
+}
+
+/// Records the outcome of a delivery in the store and tells the listener.
+pub(crate) async fn settle(
+    inner: &Arc<Inner>,
+    item: &QueueItem,
+    delivery: Delivery,
+) -> Result<Delivery, Error> {
+    let id = item.local_id.clone();
+    let holder = inner.holder.clone();
+    match &delivery {
+        Delivery::Done(d) => {
+            inner.store(move |s| s.complete(&id, &holder)).await?;
+            match d {
+                Delivered::End(r) => {
+                    let (h, sid) = (r.handoff.clone(), r.session_id.clone());
+                    let now = inner.clock.now_ms();
+                    let json = serde_json::to_string(&h).unwrap_or_default();
+                    // The cache is best effort: delivery already happened.
+                    let _ = inner
+                        .store(move |s| {
+                            s.put_last_handoff(&h.venture, &h.repo, h.track, &json, now)?;
+                            s.clear_current_session(&sid)
+                        })
+                        .await;
+                    inner.emit(Event::HandoffDelivered {
+                        session_id: r.session_id.clone(),
+                        local_id: item.local_id.clone(),
+                        handoff_id: r.handoff_id.clone(),
+                        payload_hash: r.handoff.payload_hash.clone(),
+                    });
+                }
+                Delivered::Update(_) => inner.emit(Event::UpdateDelivered {
+                    session_id: item.session_id.clone(),
+                    local_id: item.local_id.clone(),
+                }),
+            }
+        }
+        Delivery::Transient(e) => {
+            let next = inner.clock.now_ms()
+                + i64::try_from(queue_backoff(item.attempts).as_millis()).unwrap_or(i64::MAX / 2);
+            let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
+            inner
+                .store(move |s| s.release(&id, &holder, next, &msg, corr.as_deref()))
+                .await?;
+        }
+        Delivery::Permanent(e) => {
+            let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
+            inner
+                .store(move |s| s.dead_letter(&id, &holder, &msg, corr.as_deref()))
+                .await?;
+            inner.emit(Event::ItemDeadLettered {
+                session_id: item.session_id.clone(),
+                local_id: item.local_id.clone(),
+                error: e.clone(),
+            });
+        }
+    }
+    Ok(delivery)
+}
+
+/// Persists `item`, then delivers it now unless the session has earlier
+/// queued items (it then waits its turn) or the server is known unreachable.
+pub(crate) async fn submit(inner: &Arc<Inner>, item: NewItem) -> Result<Result<Delivered, String>, Error> {
+    let now = inner.clock.now_ms();
+    let holder = inner.holder.clone();
+    let lease = policy::LEASE.as_millis() as i64;
+    if !inner.client.connectivity().is_online() {
+        let local_id = inner.store(move |s| s.enqueue(item, now)).await?;
+        inner.drain_wake.notify_one();
+        return Ok(Err(local_id));
+    }
+    let enqueued = inner
+        .store(move |s| s.enqueue_leased(item, &holder, lease, now))
+        .await?;
+    if !enqueued.leased {
+        // An earlier item of this session is still queued: wait for our turn.
+        inner.drain_wake.notify_one();
+        return Ok(Err(enqueued.local_id));
+    }
+    let local_id = enqueued.local_id;
+    let stored = {
+        let id = local_id.clone();
+        inner.store(move |s| s.get(&id)).await?
+    }
+    .ok_or_else(|| Error::Store {
+        message: format!("queue item {local_id} vanished while leased"),
+    })?;
+    let delivery = deliver(&inner.client, &stored).await;
+    match settle(inner, &stored, delivery).await? {
+        Delivery::Done(d) => Ok(Ok(d)),
+        Delivery::Transient(_) => {
+            inner.drain_wake.notify_one();
+            Ok(Err(local_id))
+        }
+        Delivery::Permanent(e) => Err(e),
+    }
+}
+
+/// The queue item for an end request.
+pub(crate) fn end_item(req: &EndSession, key: &IdempotencyKey, tuple: SessionTuple) -> Result<NewItem, Error> {
+    Ok(NewItem {
+        kind: ItemKind::End,
+        session_id: req.session_id.clone(),
+        tuple,
+        idempotency_key: key.as_str().to_owned(),
+        body_json: serde_json::to_string(req)
+            .map_err(|e| Error::invalid_input("body", e.to_string()))?,
+        payload_hash: Some(req.payload.hash().to_owned()),
+    })
+}
+
+/// The queue item for an update request.
+pub(crate) fn update_item(req: &Update, key: &IdempotencyKey, tuple: SessionTuple) -> Result<NewItem, Error> {
+    Ok(NewItem {
+        kind: ItemKind::Update,
+        session_id: req.session_id.clone(),
+        tuple,
+        idempotency_key: key.as_str().to_owned(),
+        body_json: serde_json::to_string(req)
+            .map_err(|e| Error::invalid_input("body", e.to_string()))?,
+        payload_hash: None,
+    })
+}

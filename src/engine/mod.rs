@@ -1,0 +1,252 @@
+//! The reliability engine: what makes an agent crash-safe and offline-safe.
+//!
+//! [`Crane`] joins the typed [`Client`] with the durable [`Store`]: every
+//! `/update` and `/eod` is written to the SQLite queue with its idempotency
+//! key *before* the first attempt (so a crash at any point leaves it there,
+//! to be resent with the same key), then sent at once; a transient failure
+//! leaves it queued and the call returns `Queued` instead of an error. One
+//! background drain delivers queued items oldest first, in order within each
+//! session, when the server comes back (a `/health` probe notices), when the
+//! engine starts, and on [`Crane::sync`]. Sessions started through the engine
+//! return a [`SessionHandle`] that heartbeats on the server's schedule.
+//!
+//! Background work runs on the tokio runtime that calls [`Crane::open`]; it is
+//! owned by the engine and stopped by [`Crane::shutdown`] or on drop.
+
+mod api;
+mod background;
+mod clock;
+mod deliver;
+mod events;
+mod heartbeat;
+mod reads;
+mod session;
+
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::{watch, Notify};
+use tokio::task::JoinHandle;
+
+pub use clock::Clock;
+pub use deliver::{EndOutcome, SyncReport, UpdateOutcome};
+pub use events::{Event, EventListener, NoopListener};
+pub use reads::Fresh;
+pub use session::SessionHandle;
+
+use crate::config::ClientConfig;
+use crate::connectivity::Connectivity;
+use crate::retry::RetryPolicy;
+use crate::store::{QueueLimits, Store, StoreError};
+use crate::{Client, Error};
+
+/// Configuration of a [`Crane`] engine.
+#[derive(Clone)]
+pub struct CraneConfig {
+    /// The HTTP client's configuration.
+    pub client: ClientConfig,
+    /// The queue/cache file; `None` = `$CRANE_HOME/crane.db` or the platform data dir.
+    pub store_path: Option<PathBuf>,
+    /// Caps of the offline queue.
+    pub queue_limits: QueueLimits,
+    /// Largest random amount a heartbeat is sent early (spreads agents out).
+    pub heartbeat_jitter: Duration,
+    /// Queue items delivered in parallel (different sessions only).
+    pub drain_concurrency: usize,
+    /// Retry policy of direct `/update` and `/eod` calls before they are left
+    /// to the queue. Kept short: the queue is the long-term retry.
+    pub direct_retry: RetryPolicy,
+    /// Receives background events.
+    pub listener: Arc<dyn EventListener>,
+    /// Wall-clock source (tests use [`Clock::tokio`]).
+    pub clock: Clock,
+}
+
+impl std::fmt::Debug for CraneConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CraneConfig")
+            .field("client", &self.client)
+            .field("store_path", &self.store_path)
+            .field("queue_limits", &self.queue_limits)
+            .field("heartbeat_jitter", &self.heartbeat_jitter)
+            .field("drain_concurrency", &self.drain_concurrency)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CraneConfig {
+    /// Defaults around a client configuration.
+    pub fn new(client: ClientConfig) -> Self {
+        Self {
+            client,
+            store_path: None,
+            queue_limits: QueueLimits::default(),
+            heartbeat_jitter: crate::policy::HEARTBEAT_JITTER,
+            drain_concurrency: crate::policy::DRAIN_CONCURRENCY,
+            direct_retry: RetryPolicy {
+                max_attempts: 3,
+                deadline: crate::policy::DIRECT_CALL_DEADLINE,
+                ..RetryPolicy::default()
+            },
+            listener: Arc::new(NoopListener),
+            clock: Clock::system(),
+        }
+    }
+
+    /// Uses this queue/cache file.
+    pub fn store_path(mut self, path: impl Into<PathBuf>) -> Self {
+        self.store_path = Some(path.into());
+        self
+    }
+
+    /// Sends events to this listener.
+    pub fn listener(mut self, listener: Arc<dyn EventListener>) -> Self {
+        self.listener = listener;
+        self
+    }
+}
+
+/// Shared state of the engine and its handles.
+pub(crate) struct Inner {
+    pub(crate) client: Client,
+    pub(crate) queue_client: Client,
+    pub(crate) store: Arc<Store>,
+    pub(crate) listener: Arc<dyn EventListener>,
+    pub(crate) clock: Clock,
+    pub(crate) holder: String,
+    pub(crate) drain_wake: Notify,
+    pub(crate) clock_jumps: watch::Sender<u64>,
+    pub(crate) config: CraneConfig,
+}
+
+/// Aborts the background tasks when the last [`Crane`] clone goes away.
+struct TaskGuard(Mutex<Vec<JoinHandle<()>>>);
+
+impl TaskGuard {
+    fn abort_all(&self) {
+        if let Ok(mut tasks) = self.0.lock() {
+            for t in tasks.drain(..) {
+                t.abort();
+            }
+        }
+    }
+}
+
+impl Drop for TaskGuard {
+    fn drop(&mut self) {
+        self.abort_all();
+    }
+}
+
+impl Inner {
+    /// Runs a store operation off the async threads.
+    pub(crate) async fn store<T, F>(self: &Arc<Self>, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        match tokio::task::spawn_blocking(move || f(&store)).await {
+            Ok(r) => r.map_err(Error::from),
+            Err(e) => Err(Error::Store {
+                message: format!("store task failed: {e}"),
+            }),
+        }
+    }
+
+    pub(crate) fn emit(&self, event: Event) {
+        self.listener.on_event(event);
+    }
+}
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::QueueFull { .. } => Error::QueueFull {
+                message: e.to_string(),
+            },
+            other => Error::Store {
+                message: other.to_string(),
+            },
+        }
+    }
+}
+
+/// The crash-safe, offline-safe Crane Context engine. Cheap to clone.
+#[derive(Clone)]
+pub struct Crane {
+    inner: Arc<Inner>,
+    tasks: Arc<TaskGuard>,
+}
+
+impl std::fmt::Debug for Crane {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Crane")
+            .field("url", &self.inner.config.client.base_url.as_str())
+            .field("store", &self.inner.store.path())
+            .finish()
+    }
+}
+
+impl Crane {
+    /// Opens the store, builds the clients and starts the background drain,
+    /// connectivity probe and clock watchdog on the current tokio runtime.
+    /// Pending items found in the queue start draining at once.
+    pub async fn open(config: CraneConfig) -> Result<Self, Error> {
+        let path = config.store_path.clone();
+        let limits = config.queue_limits;
+        let store = tokio::task::spawn_blocking(move || match path {
+            Some(p) => Store::open(&p, limits),
+            None => Store::open_default(limits),
+        })
+        .await
+        .map_err(|e| Error::Store {
+            message: format!("store open task failed: {e}"),
+        })??;
+        let connectivity = Connectivity::new();
+        let client = Client::with_connectivity(
+            config.client.clone().retry(config.direct_retry.clone()),
+            connectivity.clone(),
+        )?;
+        let queue_client =
+            Client::with_connectivity(config.client.clone().retry(RetryPolicy::none()), connectivity)?;
+        let inner = Arc::new(Inner {
+            client,
+            queue_client,
+            store: Arc::new(store),
+            listener: Arc::clone(&config.listener),
+            clock: config.clock.clone(),
+            holder: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
+            drain_wake: Notify::new(),
+            clock_jumps: watch::Sender::new(0),
+            config,
+        });
+        let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));
+        Ok(Self { inner, tasks })
+    }
+
+    /// The typed client (its writes use the engine's short direct retry policy).
+    pub fn client(&self) -> &Client {
+        &self.inner.client
+    }
+
+    /// The local store (queue and cache).
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// Wakes the background drain (e.g. after the host knows the network is back).
+    pub fn wake(&self) {
+        self.inner.drain_wake.notify_one();
+    }
+
+    /// Stops background tasks. Heartbeats of live handles stop with their handles.
+    pub fn shutdown(&self) {
+        self.tasks.abort_all();
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<Inner> {
+        &self.inner
+    }
+}

@@ -1,0 +1,320 @@
+//! The offline queue of `/update` and `/eod` requests waiting to be delivered.
+//!
+//! Guarantees, all enforced inside SQLite transactions so they hold across
+//! processes sharing the file:
+//!
+//! - An item is durable when `enqueue` returns, and keeps the idempotency key
+//!   it was given forever: every retry, in any process, after any restart,
+//!   sends the same key. Enqueuing the same key twice stores one row.
+//! - Items of one session are delivered in the order they were queued: only
+//!   the oldest pending item of a session (its *head*) can be leased, so an
+//!   `/eod` never overtakes an `/update` queued before it. A dead item no
+//!   longer blocks its session. Different sessions are independent.
+//! - A lease gives one holder the right to send an item until `lease_until_ms`.
+//!   Expired leases are ignored, so a crashed holder's items come back.
+//!   `complete`, `release` and `dead_letter` only act for the current holder.
+//! - Nothing is dropped silently: delivered items are deleted by `complete`,
+//!   permanent failures become `Dead` with their reason, and only `drop_item`
+//!   deletes anything else. A full queue refuses new items; it never evicts.
+
+use rusqlite::{params, OptionalExtension, Transaction};
+
+use super::item::{is_head, query_items, select_items, to_i64, to_u64};
+use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
+
+/// Longest error text kept per item: room for any server message, while a
+/// retry loop against a misbehaving server cannot grow the file without bound.
+const MAX_ERROR_CHARS: usize = 4_096;
+
+impl Store {
+    /// Queues `item`, durable when this returns; returns its local id. If the
+    /// idempotency key is already queued, returns the existing item's id and
+    /// stores nothing. Fails with [`StoreError::QueueFull`] past the limits.
+    pub fn enqueue(&self, item: NewItem, now_ms: i64) -> Result<String, StoreError> {
+        self.write(|tx| Ok(self.insert(tx, item, None, now_ms)?.local_id))
+    }
+
+    /// Queues `item` and, in the same transaction, leases it to `holder` for
+    /// `lease_ms` when it is the head of its session, so a background drain
+    /// does not send it while the caller does. Check [`Enqueued::leased`]: if
+    /// `false`, the item waits in the queue and the caller must not send it.
+    pub fn enqueue_leased(
+        &self,
+        item: NewItem,
+        holder: &str,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
+        self.write(|tx| self.insert(tx, item, Some((holder, lease_ms)), now_ms))
+    }
+
+    /// Leases up to `limit` items that are pending, due, not leased (or whose
+    /// lease expired) and the head of their session, oldest first.
+    pub fn lease_ready(
+        &self,
+        holder: &str,
+        lease_ms: i64,
+        now_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        let until = now_ms.saturating_add(lease_ms.max(0));
+        self.write(|tx| {
+            let mut items = query_items(
+                tx,
+                select_items!(
+                    "WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+                    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
+                    is_head!(),
+                    " ORDER BY q.seq LIMIT ?2"
+                ),
+                params![now_ms, to_i64(limit)],
+            )?;
+            let mut lease = tx.prepare_cached(
+                "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3",
+            )?;
+            for item in &mut items {
+                lease.execute(params![holder, until, item.local_id])?;
+                item.lease_holder = Some(holder.to_owned());
+                item.lease_until_ms = Some(until);
+            }
+            Ok(items)
+        })
+    }
+
+    /// Marks a delivered item done by deleting it. Does nothing if `holder` no
+    /// longer holds it (another process took it over); returns whether it acted.
+    pub fn complete(&self, local_id: &str, holder: &str) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let deleted = tx
+                .prepare_cached(
+                    "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
+                     AND state = 'pending'",
+                )?
+                .execute(params![local_id, holder])?;
+            if deleted == 1 {
+                bump(tx, "delivered_total")?;
+            }
+            Ok(deleted == 1)
+        })
+    }
+
+    /// Records a transient failure: one more attempt, the error, no lease, and
+    /// not due before `next_attempt_at_ms`. Only for the current holder;
+    /// returns whether it acted.
+    pub fn release(
+        &self,
+        local_id: &str,
+        holder: &str,
+        next_attempt_at_ms: i64,
+        error: &str,
+        correlation_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE queue SET attempts = min(attempts + 1, 4294967295), \
+                     last_error = ?3, last_correlation_id = ?4, next_attempt_at_ms = ?5, \
+                     lease_holder = NULL, lease_until_ms = NULL \
+                     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'",
+                )?
+                .execute(params![
+                    local_id,
+                    holder,
+                    clip(error),
+                    correlation_id,
+                    next_attempt_at_ms
+                ])?;
+            Ok(updated == 1)
+        })
+    }
+
+    /// Records a permanent failure: the item becomes dead with `reason` and
+    /// stays until retried or dropped. Only for the current holder; returns
+    /// whether it acted.
+    pub fn dead_letter(
+        &self,
+        local_id: &str,
+        holder: &str,
+        reason: &str,
+        correlation_id: Option<&str>,
+    ) -> Result<bool, StoreError> {
+        self.write(|tx| {
+            let updated = tx
+                .prepare_cached(
+                    "UPDATE queue SET state = 'dead', attempts = min(attempts + 1, 4294967295), \
+                     last_error = ?3, last_correlation_id = ?4, \
+                     lease_holder = NULL, lease_until_ms = NULL \
+                     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'",
+                )?
+                .execute(params![local_id, holder, clip(reason), correlation_id])?;
+            if updated == 1 {
+                bump(tx, "dead_total")?;
+            }
+            Ok(updated == 1)
+        })
+    }
+
+    /// When the next item can be leased: the earliest time, over the heads of
+    /// all sessions, at which the item is due and its lease (if any) has
+    /// expired. `None` when nothing is pending. May be in the past.
+    pub fn next_due_at_ms(&self) -> Result<Option<i64>, StoreError> {
+        self.read(|tx| {
+            let sql = concat!(
+                "SELECT min(CASE WHEN q.lease_until_ms IS NULL THEN q.next_attempt_at_ms ",
+                "ELSE max(q.next_attempt_at_ms, q.lease_until_ms) END) ",
+                "FROM queue q WHERE q.state = 'pending' AND ",
+                is_head!()
+            );
+            Ok(tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?)
+        })
+    }
+
+    /// Makes every pending item that is scheduled later due at `now_ms` (an
+    /// explicit "sync now"); leases are untouched. Returns how many moved.
+    pub fn make_all_due(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.write(|tx| {
+            let moved = tx
+                .prepare_cached(
+                    "UPDATE queue SET next_attempt_at_ms = ?1 \
+                     WHERE state = 'pending' AND next_attempt_at_ms > ?1",
+                )?
+                .execute(params![now_ms])?;
+            Ok(u64::try_from(moved).unwrap_or(u64::MAX))
+        })
+    }
+
+    /// The body of `enqueue` and `enqueue_leased`, inside their transaction.
+    fn insert(
+        &self,
+        tx: &Transaction<'_>,
+        item: NewItem,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
+        let lease = lease.map(|(holder, ms)| (holder, now_ms.saturating_add(ms.max(0))));
+        let existing: Option<String> = tx
+            .prepare_cached("SELECT local_id FROM queue WHERE idempotency_key = ?1")?
+            .query_row(params![item.idempotency_key], |r| r.get(0))
+            .optional()?;
+        if let Some(local_id) = existing {
+            let leased = match lease {
+                Some((holder, until)) => take_lease(tx, &local_id, holder, until, now_ms)?,
+                None => false,
+            };
+            return Ok(Enqueued { local_id, leased });
+        }
+
+        let limits = self.limits();
+        let (items, bytes): (i64, i64) = tx
+            .prepare_cached("SELECT count(*), ifnull(sum(size_bytes), 0) FROM queue")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (items, bytes) = (to_u64(items), to_u64(bytes));
+        let size = u64::try_from(item.body_json.len()).unwrap_or(u64::MAX);
+        if items.saturating_add(1) > u64::try_from(limits.max_items).unwrap_or(u64::MAX)
+            || bytes.saturating_add(size) > limits.max_bytes
+        {
+            return Err(StoreError::QueueFull {
+                path: self.path().to_path_buf(),
+                items,
+                bytes,
+                max_items: limits.max_items,
+                max_bytes: limits.max_bytes,
+            });
+        }
+
+        let session_busy: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM queue WHERE session_id = ?1 AND state = 'pending')",
+            )?
+            .query_row(params![item.session_id], |r| r.get(0))?;
+        let lease = lease.filter(|_| !session_busy);
+        let local_id = new_local_id(now_ms);
+        tx.prepare_cached(
+            "INSERT INTO queue (local_id, kind, session_id, agent, venture, repo, track, \
+             idempotency_key, body_json, payload_hash, size_bytes, state, attempts, \
+             created_at_ms, next_attempt_at_ms, lease_holder, lease_until_ms) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, 'pending', 0, ?12, ?12, ?13, ?14)",
+        )?
+        .execute(params![
+            local_id,
+            item.kind.as_str(),
+            item.session_id,
+            item.tuple.agent,
+            item.tuple.venture,
+            item.tuple.repo,
+            item.tuple.track,
+            item.idempotency_key,
+            item.body_json,
+            item.payload_hash,
+            to_i64(size),
+            now_ms,
+            lease.map(|(holder, _)| holder),
+            lease.map(|(_, until)| until),
+        ])?;
+        Ok(Enqueued {
+            local_id,
+            leased: lease.is_some(),
+        })
+    }
+}
+
+/// Leases an already-queued item to `holder` if it is pending, the head of its
+/// session, and not held by anyone else. Returns whether it did.
+fn take_lease(
+    tx: &Transaction<'_>,
+    local_id: &str,
+    holder: &str,
+    until: i64,
+    now_ms: i64,
+) -> rusqlite::Result<bool> {
+    let sql = concat!(
+        "UPDATE queue AS q SET lease_holder = ?2, lease_until_ms = ?3 ",
+        "WHERE q.local_id = ?1 AND q.state = 'pending' AND (q.lease_until_ms IS NULL ",
+        "OR q.lease_until_ms <= ?4 OR q.lease_holder = ?2) AND ",
+        is_head!()
+    );
+    let updated = tx
+        .prepare_cached(sql)?
+        .execute(params![local_id, holder, until, now_ms])?;
+    Ok(updated == 1)
+}
+
+/// Increments a counter in `stats`, inside the caller's transaction.
+fn bump(tx: &Transaction<'_>, counter: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE stats SET value = value + 1 WHERE name = ?1")?
+        .execute(params![counter])?;
+    Ok(())
+}
+
+/// A ULID whose time part is the caller's clock, so ids sort like test time.
+fn new_local_id(now_ms: i64) -> String {
+    let ms = u64::try_from(now_ms).unwrap_or(0);
+    ulid::Ulid::from_parts(ms, rand::random()).to_string()
+}
+
+/// At most [`MAX_ERROR_CHARS`] characters of `text`.
+fn clip(text: &str) -> &str {
+    match text.char_indices().nth(MAX_ERROR_CHARS) {
+        Some((end, _)) => &text[..end],
+        None => text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clip_keeps_short_text_and_cuts_long_text_on_a_char_boundary() {
+        assert_eq!(clip("short"), "short");
+        let long = "é".repeat(MAX_ERROR_CHARS + 10);
+        assert_eq!(clip(&long).chars().count(), MAX_ERROR_CHARS);
+    }
+
+    #[test]
+    fn local_ids_are_ulids_carrying_the_callers_time() {
+        let id = new_local_id(1_700_000_000_123);
+        let ulid: ulid::Ulid = id.parse().unwrap();
+        assert_eq!(ulid.timestamp_ms(), 1_700_000_000_123);
+    }
+}

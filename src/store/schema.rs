@@ -1,0 +1,282 @@
+//! Opening the store file: pragmas, health check and the versioned schema.
+//!
+//! The schema is versioned with `PRAGMA user_version`. A new file gets
+//! [`FRESH_SCHEMA`] in one transaction; an older file runs one upgrade arm per
+//! version in [`UPGRADES`]; a newer file is refused ([`StoreError::Schema`]) and
+//! left alone. A file that is not a SQLite database, fails `PRAGMA quick_check`,
+//! or holds tables without a version (another program's database) is refused
+//! as [`StoreError::Corrupt`]: it is never replaced or recreated.
+//!
+//! Adding version N+1: bump [`SCHEMA_VERSION`], change [`FRESH_SCHEMA`] to the
+//! new layout, and append the arm taking N to N+1 to [`UPGRADES`]. The test
+//! `upgraded_schema_equals_fresh` (tests/store.rs) keeps a frozen copy of
+//! every released schema and checks that each, upgraded, equals a fresh file.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+
+use super::StoreError;
+
+/// The schema version this SDK writes (`PRAGMA user_version`).
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// Statements kept prepared per connection: a little more than the store uses,
+/// so `prepare_cached` never evicts on the hot path.
+const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// The complete current schema, applied to a new (empty) file.
+///
+/// `seq` orders the queue: it only grows among existing rows, in commit order
+/// across processes, which neither clocks nor ULIDs from two processes
+/// guarantee. `lease_holder` and `lease_until_ms` are set together; an expired
+/// lease is simply ignored, so a crashed holder needs no cleanup. Nullable
+/// `track` is made unique per tuple through `ifnull(track, 'none')`, since
+/// SQLite treats NULLs as distinct in unique indexes.
+pub(crate) const FRESH_SCHEMA: &str = "
+CREATE TABLE queue (
+    seq                 INTEGER PRIMARY KEY,
+    local_id            TEXT    NOT NULL UNIQUE,
+    kind                TEXT    NOT NULL CHECK (kind IN ('update', 'end')),
+    session_id          TEXT    NOT NULL,
+    agent               TEXT    NOT NULL,
+    venture             TEXT    NOT NULL,
+    repo                TEXT    NOT NULL,
+    track               INTEGER,
+    idempotency_key     TEXT    NOT NULL UNIQUE,
+    body_json           TEXT    NOT NULL,
+    payload_hash        TEXT,
+    size_bytes          INTEGER NOT NULL CHECK (size_bytes >= 0),
+    state               TEXT    NOT NULL CHECK (state IN ('pending', 'dead')),
+    attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    created_at_ms       INTEGER NOT NULL,
+    next_attempt_at_ms  INTEGER NOT NULL,
+    last_error          TEXT,
+    last_correlation_id TEXT,
+    lease_holder        TEXT,
+    lease_until_ms      INTEGER,
+    CHECK ((lease_holder IS NULL) = (lease_until_ms IS NULL))
+) STRICT;
+CREATE INDEX queue_by_session ON queue (session_id, state, seq);
+CREATE INDEX queue_by_due ON queue (state, next_attempt_at_ms);
+
+CREATE TABLE stats (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL CHECK (value >= 0)
+) STRICT, WITHOUT ROWID;
+INSERT INTO stats (name, value) VALUES ('delivered_total', 0), ('dead_total', 0);
+
+CREATE TABLE current_session (
+    session_id                 TEXT    PRIMARY KEY,
+    agent                      TEXT    NOT NULL,
+    venture                    TEXT    NOT NULL,
+    repo                       TEXT    NOT NULL,
+    track                      INTEGER,
+    session_json               TEXT    NOT NULL,
+    next_heartbeat_at_ms       INTEGER,
+    heartbeat_interval_seconds INTEGER CHECK (heartbeat_interval_seconds >= 0),
+    updated_at_ms              INTEGER NOT NULL,
+    keeper_pid                 INTEGER CHECK (keeper_pid >= 0)
+) STRICT;
+CREATE UNIQUE INDEX current_session_by_tuple
+    ON current_session (agent, venture, repo, ifnull(track, 'none'));
+
+CREATE TABLE last_handoff (
+    venture       TEXT    NOT NULL,
+    repo          TEXT    NOT NULL,
+    track         INTEGER,
+    handoff_json  TEXT    NOT NULL,
+    fetched_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX last_handoff_by_key ON last_handoff (venture, repo, ifnull(track, 'none'));
+
+CREATE TABLE docs (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    content_hash  TEXT    NOT NULL,
+    docs_json     TEXT    NOT NULL,
+    fetched_at_ms INTEGER NOT NULL
+) STRICT;
+";
+
+/// One upgrade arm: takes a file from version `i + 1` to `i + 2` (index `i`).
+type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
+
+/// The upgrade arms, oldest first. Empty while version 1 is the only release.
+const UPGRADES: &[Upgrade] = &[];
+
+// Exactly one arm per version after the first.
+const _: () = assert!(UPGRADES.len() + 1 == SCHEMA_VERSION as usize);
+
+/// Opens `path` (which must exist), checks its health, sets the pragmas and
+/// brings its schema to [`SCHEMA_VERSION`].
+pub(crate) fn open_connection(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Connection, StoreError> {
+    let refine = |e: rusqlite::Error| StoreError::from(e).refine(path);
+    // No SQLITE_OPEN_CREATE: the file was created with private permissions by
+    // `paths::prepare_file`; SQLite must not recreate it with its own mode.
+    // No mutex in SQLite: the `Store` serializes access to the connection.
+    let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
+        path: path.to_path_buf(),
+        source: std::io::Error::other(e),
+    })?;
+    conn.busy_timeout(busy_timeout).map_err(refine)?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
+    quick_check(&conn, path)?;
+    // Refuse a newer or foreign file before changing anything in it (even its journal mode).
+    check_version(&conn, path).map_err(|e| e.refine(path))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
+        .map_err(refine)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        // Still durable with a rollback journal and synchronous=FULL; only
+        // concurrency between processes suffers (readers wait for writers).
+        tracing::warn!(path = %path.display(), %mode, "crane store could not switch to WAL mode");
+    }
+    // FULL: every commit fsyncs the WAL, so a returned enqueue survives power loss.
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(refine)?;
+    conn.pragma_update(None, "foreign_keys", "ON")
+        .map_err(refine)?;
+    migrate(&mut conn, path).map_err(|e| e.refine(path))?;
+    Ok(conn)
+}
+
+/// Fails with [`StoreError::Corrupt`] unless `PRAGMA quick_check` says "ok".
+/// Reading the header is also what detects a file that is not a database.
+fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
+    let problems = (|| {
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let rows = stmt.query_map([], |row| row.get::<_, String>(0))?;
+        rows.collect::<rusqlite::Result<Vec<String>>>()
+    })()
+    .map_err(|e| StoreError::from(e).refine(path))?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(StoreError::Corrupt {
+        path: path.to_path_buf(),
+        detail: format!("quick_check: {}", problems.join("; ")),
+    })
+}
+
+/// Reads the file's schema version, refusing a newer version or a database
+/// with tables but no version (another program's). Writes nothing.
+fn check_version(conn: &Connection, path: &Path) -> Result<u32, StoreError> {
+    let found: u32 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    if found > SCHEMA_VERSION {
+        return Err(StoreError::Schema {
+            path: path.to_path_buf(),
+            found,
+            supported: SCHEMA_VERSION,
+        });
+    }
+    if found == 0 {
+        let objects: i64 =
+            conn.query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))?;
+        if objects != 0 {
+            return Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "it holds tables but no crane schema version".into(),
+            });
+        }
+    }
+    Ok(found)
+}
+
+/// Creates or upgrades the schema under the write lock, so two processes
+/// opening a new file at once create it exactly once.
+fn migrate(conn: &mut Connection, path: &Path) -> Result<(), StoreError> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let found = check_version(&tx, path)?;
+    if found == SCHEMA_VERSION {
+        return Ok(());
+    }
+    if found == 0 {
+        tx.execute_batch(FRESH_SCHEMA)?;
+    } else {
+        upgrade_from(&tx, found)?;
+        tracing::info!(path = %path.display(), from = found, to = SCHEMA_VERSION, "upgraded crane store");
+    }
+    tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    tx.commit()?;
+    Ok(())
+}
+
+/// Runs the upgrade arms from version `from` (at least 1) to [`SCHEMA_VERSION`].
+fn upgrade_from(tx: &Transaction<'_>, from: u32) -> rusqlite::Result<()> {
+    let first = usize::try_from(from.saturating_sub(1)).unwrap_or(usize::MAX);
+    UPGRADES.iter().skip(first).try_for_each(|arm| arm(tx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema_of(conn: &Connection) -> Vec<(String, String, Option<String>)> {
+        let mut stmt = conn
+            .prepare("SELECT type, name, sql FROM sqlite_master ORDER BY type, name")
+            .unwrap();
+        let rows = stmt
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    #[test]
+    fn fresh_file_gets_the_current_version_and_wal() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        std::fs::File::create(&path).unwrap();
+        let conn = open_connection(&path, Duration::from_millis(100)).unwrap();
+        let version: u32 = conn
+            .pragma_query_value(None, "user_version", |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, SCHEMA_VERSION);
+        let mode: String = conn
+            .pragma_query_value(None, "journal_mode", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "wal");
+        let sync: i64 = conn
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must be FULL");
+    }
+
+    #[test]
+    fn reopening_is_a_no_op() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        std::fs::File::create(&path).unwrap();
+        let first = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
+        let second = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
+        assert_eq!(first, second);
+        assert!(first.iter().any(|(_, name, _)| name == "queue"));
+    }
+
+    #[test]
+    fn upgrade_from_the_current_version_runs_no_arm() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        let tx = conn.transaction().unwrap();
+        upgrade_from(&tx, SCHEMA_VERSION).unwrap();
+        let objects: i64 = tx
+            .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(objects, 0);
+    }
+
+    #[test]
+    fn a_foreign_database_is_refused_not_reused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("other.db");
+        Connection::open(&path)
+            .unwrap()
+            .execute_batch("CREATE TABLE notes (x TEXT);")
+            .unwrap();
+        let err = open_connection(&path, Duration::from_millis(100)).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    }
+}

@@ -1,0 +1,142 @@
+//! Shared helpers of the integration tests: a real emulator over loopback,
+//! engines on temporary SQLite files, and an event recorder to await signals.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crane_context::engine::{Clock, Crane, CraneConfig, Event};
+use crane_context::{Client, ClientConfig, RelayKey, RetryPolicy};
+use serde_json::Value;
+use tokio::sync::mpsc;
+
+pub const KEY: &str = "test-relay-key-0123456789abcdef";
+
+pub async fn emulator() -> EmulatorHandle {
+    Emulator::start(EmulatorConfig::default()).await.expect("emulator starts")
+}
+
+pub async fn emulator_with(db: Option<std::path::PathBuf>, addr: Option<std::net::SocketAddr>) -> EmulatorHandle {
+    let mut cfg = EmulatorConfig::default();
+    cfg.db_path = db;
+    if let Some(a) = addr {
+        cfg.bind = a;
+    }
+    Emulator::start(cfg).await.expect("emulator starts")
+}
+
+/// Fast retries so fault tests run in milliseconds of backoff.
+pub fn fast_retry() -> RetryPolicy {
+    RetryPolicy {
+        max_attempts: 4,
+        base_delay: Duration::from_millis(10),
+        max_delay: Duration::from_millis(50),
+        deadline: Duration::from_secs(20),
+        max_retry_after: Duration::from_secs(2),
+    }
+}
+
+pub fn client_config(url: &str) -> ClientConfig {
+    ClientConfig::new(url, RelayKey::new(KEY).unwrap())
+        .unwrap()
+        .timeouts(Duration::from_secs(2), Duration::from_secs(3))
+        .retry(fast_retry())
+}
+
+pub fn client(url: &str) -> Client {
+    Client::with_config(client_config(url)).unwrap()
+}
+
+/// Records events; tests await them instead of sleeping.
+pub struct Recorder {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Recorder {
+    /// Waits for the first event matching `pred` (failing after `within`).
+    pub async fn wait_for(&mut self, within: Duration, pred: impl Fn(&Event) -> bool) -> Event {
+        tokio::time::timeout(within, async {
+            loop {
+                match self.rx.recv().await {
+                    Some(e) if pred(&e) => return e,
+                    Some(_) => continue,
+                    None => panic!("event channel closed"),
+                }
+            }
+        })
+        .await
+        .expect("expected event did not arrive in time")
+    }
+
+    /// Waits for a handoff delivery (or fails on a dead letter).
+    pub async fn wait_for_delivery(&mut self, within: Duration) -> Event {
+        let e = self
+            .wait_for(within, |e| matches!(e, Event::HandoffDelivered { .. } | Event::ItemDeadLettered { .. }))
+            .await;
+        assert!(matches!(e, Event::HandoffDelivered { .. }), "{e:?}");
+        e
+    }
+}
+
+pub struct Engine {
+    pub crane: Crane,
+    pub events: Recorder,
+    pub dir: Arc<tempfile::TempDir>,
+}
+
+pub async fn engine(url: &str) -> Engine {
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    engine_at(url, dir, Clock::system()).await
+}
+
+pub async fn engine_at(url: &str, dir: Arc<tempfile::TempDir>, clock: Clock) -> Engine {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let mut cfg = CraneConfig::new(client_config(url)).store_path(dir.path().join("crane.db"));
+    cfg.direct_retry = fast_retry();
+    cfg.heartbeat_jitter = Duration::ZERO;
+    cfg.clock = clock;
+    cfg.listener = Arc::new(move |e: Event| {
+        let _ = tx.send(e);
+    });
+    let crane = Crane::open(cfg).await.expect("engine opens");
+    Engine {
+        crane,
+        events: Recorder { rx },
+        dir,
+    }
+}
+
+pub async fn control(url: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+    let http = reqwest::Client::new();
+    let mut req = http.request(method, format!("{url}/__emulator/{path}"));
+    if let Some(b) = body {
+        req = req.json(&b);
+    }
+    let resp = req.send().await.expect("control call");
+    assert!(resp.status().is_success(), "control {path}: {}", resp.status());
+    resp.json().await.unwrap_or(Value::Null)
+}
+
+pub async fn fault(url: &str, body: Value) {
+    control(url, reqwest::Method::POST, "faults", Some(body)).await;
+}
+
+pub async fn state(url: &str) -> Value {
+    control(url, reqwest::Method::GET, "state", None).await
+}
+
+pub async fn advance_clock(url: &str, secs: u64) {
+    control(url, reqwest::Method::POST, "clock", Some(serde_json::json!({"advance_seconds": secs}))).await;
+}
+
+/// Handoffs the emulator holds for a session.
+pub async fn handoffs_for(url: &str, session_id: &str) -> Vec<Value> {
+    state(url).await["handoffs"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|h| h["session_id"] == session_id)
+        .collect()
+}

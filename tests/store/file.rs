@@ -1,0 +1,258 @@
+//! The file itself: durability across reopen, schema versions and upgrades,
+//! refusing damaged or foreign files, permissions and lock timeouts.
+
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use crane_context::store::{ItemKind, ItemState, QueueLimits, Store, StoreError, SCHEMA_VERSION};
+
+use super::*;
+
+#[test]
+fn a_queued_item_survives_reopening_with_its_idempotency_key() {
+    let (_dir, path, store) = temp_store();
+    let new = item("s1", ItemKind::End, "01JABCDEFGHJKMNPQRSTVWXYZ0");
+    let id = store.enqueue(new.clone(), T0).unwrap();
+    drop(store);
+
+    let store = Store::open(&path, QueueLimits::default()).unwrap();
+    let got = store.get(&id).unwrap().unwrap();
+    assert_eq!(got.idempotency_key, new.idempotency_key);
+    assert_eq!(got.body_json, new.body_json);
+    assert_eq!(got.payload_hash, new.payload_hash);
+    assert_eq!(
+        (got.state, got.attempts, got.created_at_ms),
+        (ItemState::Pending, 0, T0)
+    );
+}
+
+/// Every released schema, frozen as it shipped. When version N+1 is added,
+/// append version N+1's fresh SQL here; each older entry must upgrade to it.
+const RELEASED_SCHEMAS: &[(u32, &str)] = &[(1, V1_SCHEMA)];
+
+const V1_SCHEMA: &str = "
+CREATE TABLE queue (
+    seq                 INTEGER PRIMARY KEY,
+    local_id            TEXT    NOT NULL UNIQUE,
+    kind                TEXT    NOT NULL CHECK (kind IN ('update', 'end')),
+    session_id          TEXT    NOT NULL,
+    agent               TEXT    NOT NULL,
+    venture             TEXT    NOT NULL,
+    repo                TEXT    NOT NULL,
+    track               INTEGER,
+    idempotency_key     TEXT    NOT NULL UNIQUE,
+    body_json           TEXT    NOT NULL,
+    payload_hash        TEXT,
+    size_bytes          INTEGER NOT NULL CHECK (size_bytes >= 0),
+    state               TEXT    NOT NULL CHECK (state IN ('pending', 'dead')),
+    attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    created_at_ms       INTEGER NOT NULL,
+    next_attempt_at_ms  INTEGER NOT NULL,
+    last_error          TEXT,
+    last_correlation_id TEXT,
+    lease_holder        TEXT,
+    lease_until_ms      INTEGER,
+    CHECK ((lease_holder IS NULL) = (lease_until_ms IS NULL))
+) STRICT;
+CREATE INDEX queue_by_session ON queue (session_id, state, seq);
+CREATE INDEX queue_by_due ON queue (state, next_attempt_at_ms);
+
+CREATE TABLE stats (
+    name  TEXT    PRIMARY KEY,
+    value INTEGER NOT NULL CHECK (value >= 0)
+) STRICT, WITHOUT ROWID;
+INSERT INTO stats (name, value) VALUES ('delivered_total', 0), ('dead_total', 0);
+
+CREATE TABLE current_session (
+    session_id                 TEXT    PRIMARY KEY,
+    agent                      TEXT    NOT NULL,
+    venture                    TEXT    NOT NULL,
+    repo                       TEXT    NOT NULL,
+    track                      INTEGER,
+    session_json               TEXT    NOT NULL,
+    next_heartbeat_at_ms       INTEGER,
+    heartbeat_interval_seconds INTEGER CHECK (heartbeat_interval_seconds >= 0),
+    updated_at_ms              INTEGER NOT NULL,
+    keeper_pid                 INTEGER CHECK (keeper_pid >= 0)
+) STRICT;
+CREATE UNIQUE INDEX current_session_by_tuple
+    ON current_session (agent, venture, repo, ifnull(track, 'none'));
+
+CREATE TABLE last_handoff (
+    venture       TEXT    NOT NULL,
+    repo          TEXT    NOT NULL,
+    track         INTEGER,
+    handoff_json  TEXT    NOT NULL,
+    fetched_at_ms INTEGER NOT NULL
+) STRICT;
+CREATE UNIQUE INDEX last_handoff_by_key ON last_handoff (venture, repo, ifnull(track, 'none'));
+
+CREATE TABLE docs (
+    id            INTEGER PRIMARY KEY CHECK (id = 1),
+    content_hash  TEXT    NOT NULL,
+    docs_json     TEXT    NOT NULL,
+    fetched_at_ms INTEGER NOT NULL
+) STRICT;
+";
+
+/// Schema objects (whitespace-normalized SQL), `user_version` and counters of a file.
+fn schema_of(path: &Path) -> (Vec<(String, String, String)>, u32, Vec<(String, i64)>) {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name")
+        .unwrap();
+    let objects = stmt
+        .query_map([], |r| {
+            let sql: String = r.get(2)?;
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                sql.split_whitespace().collect::<Vec<_>>().join(" "),
+            ))
+        })
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    let version = conn
+        .pragma_query_value(None, "user_version", |r| r.get(0))
+        .unwrap();
+    let mut stmt = conn
+        .prepare("SELECT name, value FROM stats ORDER BY name")
+        .unwrap();
+    let stats = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<Vec<_>, _>>()
+        .unwrap();
+    (objects, version, stats)
+}
+
+#[test]
+fn upgraded_schema_equals_fresh() {
+    let dir = tempfile::tempdir().unwrap();
+    let fresh = dir.path().join("fresh.db");
+    drop(Store::open(&fresh, QueueLimits::default()).unwrap());
+    let expected = schema_of(&fresh);
+    assert_eq!(expected.1, SCHEMA_VERSION);
+    assert!(
+        RELEASED_SCHEMAS.iter().any(|(v, _)| *v == SCHEMA_VERSION),
+        "freeze the new schema above"
+    );
+
+    for (version, sql) in RELEASED_SCHEMAS {
+        let old = dir.path().join(format!("v{version}.db"));
+        let conn = rusqlite::Connection::open(&old).unwrap();
+        conn.execute_batch(sql).unwrap();
+        conn.pragma_update(None, "user_version", version).unwrap();
+        drop(conn);
+        drop(Store::open(&old, QueueLimits::default()).unwrap());
+        assert_eq!(
+            schema_of(&old),
+            expected,
+            "schema v{version} upgraded differs from fresh"
+        );
+    }
+}
+
+#[test]
+fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crane.db");
+    let garbage: Vec<u8> = (0..8192u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(&path, &garbage).unwrap();
+
+    let err = Store::open(&path, QueueLimits::default()).unwrap_err();
+    assert!(
+        matches!(&err, StoreError::Corrupt { path: p, .. } if p == &path),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains(&*path.to_string_lossy()));
+    assert_eq!(std::fs::read(&path).unwrap(), garbage);
+}
+
+#[test]
+fn a_damaged_database_fails_the_quick_check_and_is_left_untouched() {
+    let (_dir, path, store) = temp_store();
+    for n in 0..50 {
+        store
+            .enqueue(
+                item(&format!("s{n}"), ItemKind::Update, &format!("key-{n:020}")),
+                T0,
+            )
+            .unwrap();
+    }
+    drop(store); // the last connection checkpoints the WAL into the file
+    let mut bytes = std::fs::read(&path).unwrap();
+    let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
+    bytes[page_size..page_size + 64].fill(0xA5); // page 2: the queue table's root
+    std::fs::write(&path, &bytes).unwrap();
+
+    let err = Store::open(&path, QueueLimits::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+}
+
+#[test]
+fn a_newer_schema_version_is_refused() {
+    let (_dir, path, store) = temp_store();
+    drop(store);
+    let newer = SCHEMA_VERSION + 1;
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", newer)
+        .unwrap();
+    let err = Store::open(&path, QueueLimits::default()).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Schema { found, supported, .. } if found == newer && supported == SCHEMA_VERSION),
+        "{err:?}"
+    );
+}
+
+#[cfg(unix)]
+#[test]
+fn the_file_and_its_wal_are_private_to_the_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let (_dir, path, store) = temp_store();
+    store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    assert_eq!(store.file_mode().unwrap(), Some(0o600));
+    let wal = std::fs::metadata(format!("{}-wal", path.display())).unwrap();
+    assert_eq!(wal.permissions().mode() & 0o777, 0o600);
+}
+
+#[test]
+fn a_write_lock_held_too_long_gives_locked_after_the_busy_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crane.db");
+    let timeout = Duration::from_millis(100);
+    let store = Store::open_with(&path, QueueLimits::default(), timeout).unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+
+    let started = Instant::now();
+    let err = store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap_err();
+    let waited = started.elapsed();
+    assert!(
+        matches!(&err, StoreError::Locked { path: p } if p == &path),
+        "{err:?}"
+    );
+    assert!(
+        waited >= timeout && waited < Duration::from_secs(3),
+        "waited {waited:?}"
+    );
+    assert_eq!(
+        store.counts().unwrap().pending,
+        0,
+        "readers are not blocked in WAL mode"
+    );
+
+    other.execute_batch("COMMIT").unwrap();
+    store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+}

@@ -1,0 +1,318 @@
+//! The delivery lifecycle: enqueue, lease, complete, release, dead-letter;
+//! per-session ordering, lease exclusivity between processes, scheduling.
+
+use crane_context::store::{ItemKind, QueueLimits, Store};
+
+use super::*;
+
+#[test]
+fn enqueue_lease_complete_round_trip() {
+    let (_dir, _path, store) = temp_store();
+    let id = store
+        .enqueue(item("s1", ItemKind::End, "key-000000000000000000001"), T0)
+        .unwrap();
+
+    let leased = store.lease_ready("w1", LEASE, T0, 10).unwrap();
+    assert_eq!(ids(&leased), vec![id.clone()]);
+    assert_eq!(leased[0].lease_holder.as_deref(), Some("w1"));
+    assert_eq!(leased[0].lease_until_ms, Some(T0 + LEASE));
+    assert_eq!(leased[0].idempotency_key, "key-000000000000000000001");
+    assert!(store.lease_ready("w2", LEASE, T0, 10).unwrap().is_empty());
+    assert_eq!(store.counts().unwrap().leased, 1);
+
+    assert!(
+        !store.complete(&id, "w2").unwrap(),
+        "a non-holder cannot complete"
+    );
+    assert!(store.complete(&id, "w1").unwrap());
+    assert!(
+        !store.complete(&id, "w1").unwrap(),
+        "completing twice is a no-op"
+    );
+    assert_eq!(store.get(&id).unwrap(), None);
+    assert_eq!(store.counts().unwrap(), Default::default());
+    assert_eq!(store.stats().unwrap().delivered_total, 1);
+}
+
+#[test]
+fn the_same_idempotency_key_is_stored_once() {
+    let (_dir, _path, store) = temp_store();
+    let first = store
+        .enqueue(item("s1", ItemKind::Update, "same-key-0000000000000"), T0)
+        .unwrap();
+    let again = store
+        .enqueue(
+            item("s1", ItemKind::Update, "same-key-0000000000000"),
+            T0 + 5,
+        )
+        .unwrap();
+    assert_eq!(first, again);
+    assert_eq!(store.list(None).unwrap().len(), 1);
+}
+
+#[test]
+fn an_end_waits_for_the_update_queued_before_it() {
+    let (_dir, _path, store) = temp_store();
+    let update = store
+        .enqueue(item("s1", ItemKind::Update, "k-update-00000000000001"), T0)
+        .unwrap();
+    let end = store
+        .enqueue(item("s1", ItemKind::End, "k-end-0000000000000001"), T0)
+        .unwrap();
+
+    assert_eq!(
+        ids(&store.lease_ready("w", LEASE, T0, 10).unwrap()),
+        vec![update.clone()]
+    );
+    // A failed, rescheduled update still blocks the end, even once the end is due.
+    store
+        .release(&update, "w", T0 + 60_000, "503", None)
+        .unwrap();
+    assert!(store
+        .lease_ready("w", LEASE, T0 + 1_000, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.next_due_at_ms().unwrap(), Some(T0 + 60_000));
+
+    let leased = store.lease_ready("w", LEASE, T0 + 60_000, 10).unwrap();
+    assert_eq!(ids(&leased), vec![update.clone()]);
+    store.complete(&update, "w").unwrap();
+    assert_eq!(
+        ids(&store.lease_ready("w", LEASE, T0 + 60_000, 10).unwrap()),
+        vec![end]
+    );
+}
+
+#[test]
+fn a_dead_update_does_not_block_the_end() {
+    let (_dir, _path, store) = temp_store();
+    let update = store
+        .enqueue(item("s1", ItemKind::Update, "k-update-00000000000001"), T0)
+        .unwrap();
+    let end = store
+        .enqueue(item("s1", ItemKind::End, "k-end-0000000000000001"), T0)
+        .unwrap();
+    store.lease_ready("w", LEASE, T0, 10).unwrap();
+    assert!(store
+        .dead_letter(&update, "w", "400 validation_failed", Some("corr_1"))
+        .unwrap());
+    assert_eq!(
+        ids(&store.lease_ready("w", LEASE, T0, 10).unwrap()),
+        vec![end]
+    );
+}
+
+#[test]
+fn different_sessions_are_leased_independently() {
+    let (_dir, _path, store) = temp_store();
+    let a = store
+        .enqueue(item("s1", ItemKind::Update, "k-a-000000000000000001"), T0)
+        .unwrap();
+    let b = store
+        .enqueue(item("s2", ItemKind::Update, "k-b-000000000000000001"), T0)
+        .unwrap();
+    store
+        .enqueue(item("s1", ItemKind::End, "k-a-000000000000000002"), T0)
+        .unwrap();
+    assert_eq!(
+        ids(&store.lease_ready("w1", LEASE, T0, 1).unwrap()),
+        vec![a]
+    );
+    // s1's head is in flight; s2 is not held up by it.
+    assert_eq!(
+        ids(&store.lease_ready("w2", LEASE, T0, 10).unwrap()),
+        vec![b]
+    );
+}
+
+#[test]
+fn a_lease_is_exclusive_across_two_stores_on_one_file_until_it_expires() {
+    let (_dir, path, first) = temp_store();
+    let second = Store::open(&path, QueueLimits::default()).unwrap();
+    let id = first
+        .enqueue(item("s1", ItemKind::End, "k-000000000000000000001"), T0)
+        .unwrap();
+
+    assert_eq!(
+        ids(&first.lease_ready("proc-a", LEASE, T0, 10).unwrap()),
+        vec![id.clone()]
+    );
+    assert!(second
+        .lease_ready("proc-b", LEASE, T0 + LEASE - 1, 10)
+        .unwrap()
+        .is_empty());
+
+    // proc-a "crashed": its lease expires and proc-b takes the item over.
+    let taken = second.lease_ready("proc-b", LEASE, T0 + LEASE, 10).unwrap();
+    assert_eq!(ids(&taken), vec![id.clone()]);
+    assert_eq!(taken[0].idempotency_key, "k-000000000000000000001");
+    assert!(
+        !first.complete(&id, "proc-a").unwrap(),
+        "the lost lease must not act"
+    );
+    assert!(second.complete(&id, "proc-b").unwrap());
+}
+
+#[test]
+fn concurrent_leasers_on_two_stores_take_each_item_exactly_once() {
+    let (_dir, path, store) = temp_store();
+    for n in 0..40 {
+        store
+            .enqueue(
+                item(&format!("s{n}"), ItemKind::Update, &format!("key-{n:020}")),
+                T0,
+            )
+            .unwrap();
+    }
+    let other = Store::open(&path, QueueLimits::default()).unwrap();
+    let workers: Vec<_> = [store.clone(), store, other.clone(), other]
+        .into_iter()
+        .enumerate()
+        .map(|(w, s)| {
+            std::thread::spawn(move || {
+                let mut mine = Vec::new();
+                loop {
+                    let got = s.lease_ready(&format!("w{w}"), LEASE, T0, 3).unwrap();
+                    if got.is_empty() {
+                        return mine;
+                    }
+                    mine.extend(ids(&got));
+                }
+            })
+        })
+        .collect();
+    let mut all: Vec<String> = workers
+        .into_iter()
+        .flat_map(|h| h.join().unwrap())
+        .collect();
+    all.sort();
+    let before = all.len();
+    all.dedup();
+    assert_eq!((before, all.len()), (40, 40));
+}
+
+#[test]
+fn release_reschedules_and_records_the_failure() {
+    let (_dir, _path, store) = temp_store();
+    let id = store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    store.lease_ready("w", LEASE, T0, 10).unwrap();
+    assert!(!store.release(&id, "other", T0 + 9_000, "x", None).unwrap());
+    assert!(store
+        .release(&id, "w", T0 + 10_000, "HTTP 503", Some("corr_9"))
+        .unwrap());
+
+    let got = store.get(&id).unwrap().unwrap();
+    assert_eq!(got.attempts, 1);
+    assert_eq!(got.last_error.as_deref(), Some("HTTP 503"));
+    assert_eq!(got.last_correlation_id.as_deref(), Some("corr_9"));
+    assert_eq!(
+        (got.lease_holder, got.next_attempt_at_ms),
+        (None, T0 + 10_000)
+    );
+    assert!(store
+        .lease_ready("w", LEASE, T0 + 9_999, 10)
+        .unwrap()
+        .is_empty());
+    assert_eq!(
+        store
+            .lease_ready("w", LEASE, T0 + 10_000, 10)
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn make_all_due_brings_rescheduled_items_forward_but_keeps_leases() {
+    let (_dir, _path, store) = temp_store();
+    let later = store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    let held = store
+        .enqueue(item("s2", ItemKind::Update, "k-000000000000000000002"), T0)
+        .unwrap();
+    store.lease_ready("w", LEASE, T0, 10).unwrap();
+    store
+        .release(&later, "w", T0 + 3_600_000, "503", None)
+        .unwrap();
+
+    assert_eq!(store.make_all_due(T0 + 1).unwrap(), 1);
+    assert_eq!(
+        ids(&store.lease_ready("x", LEASE, T0 + 1, 10).unwrap()),
+        vec![later]
+    );
+    assert_eq!(
+        store.get(&held).unwrap().unwrap().lease_holder.as_deref(),
+        Some("w")
+    );
+}
+
+#[test]
+fn next_due_follows_session_heads_and_lease_expiry() {
+    let (_dir, _path, store) = temp_store();
+    assert_eq!(store.next_due_at_ms().unwrap(), None);
+    let head = store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    store
+        .enqueue(item("s1", ItemKind::End, "k-000000000000000000002"), T0)
+        .unwrap();
+    store.lease_ready("w", LEASE, T0, 1).unwrap();
+    // The end is due at T0 but blocked behind the leased head: no spurious wake-up.
+    assert_eq!(store.next_due_at_ms().unwrap(), Some(T0 + LEASE));
+    store
+        .release(&head, "w", T0 + 5_000, "timeout", None)
+        .unwrap();
+    assert_eq!(store.next_due_at_ms().unwrap(), Some(T0 + 5_000));
+}
+
+#[test]
+fn enqueue_leased_leases_only_the_head_of_a_session() {
+    let (_dir, _path, store) = temp_store();
+    let first = store
+        .enqueue_leased(
+            item("s1", ItemKind::Update, "k-000000000000000000001"),
+            "cli",
+            LEASE,
+            T0,
+        )
+        .unwrap();
+    assert!(first.leased);
+    assert!(
+        store
+            .lease_ready("drain", LEASE, T0, 10)
+            .unwrap()
+            .is_empty(),
+        "the drain must not take it"
+    );
+
+    let second = store
+        .enqueue_leased(
+            item("s1", ItemKind::End, "k-000000000000000000002"),
+            "cli",
+            LEASE,
+            T0,
+        )
+        .unwrap();
+    assert!(
+        !second.leased,
+        "an end must not overtake the pending update"
+    );
+    assert_eq!(
+        store.get(&second.local_id).unwrap().unwrap().lease_holder,
+        None
+    );
+
+    // Re-enqueuing a held key does not steal the lease from its holder.
+    let again = store
+        .enqueue_leased(
+            item("s1", ItemKind::Update, "k-000000000000000000001"),
+            "other",
+            LEASE,
+            T0,
+        )
+        .unwrap();
+    assert_eq!((again.local_id, again.leased), (first.local_id, false));
+}
