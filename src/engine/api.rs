@@ -41,7 +41,7 @@ impl Crane {
         let now = inner.clock.now_ms();
         let cached = CachedSession {
             session_id: resp.session_id.clone(),
-            tuple: to_store_tuple(&tuple),
+            tuple: tuple.clone(),
             session_json: serde_json::to_string(&resp.session).unwrap_or_default(),
             next_heartbeat_at_ms: Some(resp.next_heartbeat_at.as_millisecond()),
             heartbeat_interval_seconds: Some(resp.heartbeat_interval_seconds),
@@ -69,7 +69,7 @@ impl Crane {
     /// Re-attaches to the cached current session of a tuple (e.g. started by
     /// another process), with automatic heartbeats. `None` if none is cached.
     pub async fn attach(&self, tuple: &SessionTuple) -> Result<Option<SessionHandle>, Error> {
-        let t = to_store_tuple(tuple);
+        let t = tuple.clone();
         let cached = self.inner().store(move |s| s.get_current_session(&t)).await?;
         self.handle_from_cache(cached, true)
     }
@@ -135,7 +135,7 @@ impl Crane {
         let id = session_id.to_owned();
         let cached = self.inner().store(move |s| s.current_session_by_id(&id)).await?;
         Ok(match cached {
-            Some(c) => from_store_tuple(c.tuple),
+            Some(c) => c.tuple,
             None => SessionTuple {
                 agent: String::new(),
                 venture: String::new(),
@@ -160,13 +160,13 @@ impl Crane {
     }
 
     async fn flush_tuple(&self, tuple: &SessionTuple) -> Result<(), Error> {
-        let t = to_store_tuple(tuple);
+        let t = tuple.clone();
         let pending = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
         if pending.is_empty() {
             return Ok(());
         }
         self.sync().await?;
-        let t = to_store_tuple(tuple);
+        let t = tuple.clone();
         let left = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
         if left.is_empty() {
             Ok(())
@@ -204,23 +204,5 @@ impl Crane {
     pub async fn drop_item(&self, local_id: &str) -> Result<(), Error> {
         let id = local_id.to_owned();
         self.inner().store(move |s| s.drop_item(&id)).await
-    }
-}
-
-fn to_store_tuple(t: &SessionTuple) -> crate::store::SessionTuple {
-    crate::store::SessionTuple {
-        agent: t.agent.clone(),
-        venture: t.venture.clone(),
-        repo: t.repo.clone(),
-        track: t.track,
-    }
-}
-
-fn from_store_tuple(t: crate::store::SessionTuple) -> SessionTuple {
-    SessionTuple {
-        agent: t.agent,
-        venture: t.venture,
-        repo: t.repo,
-        track: t.track,
     }
 }

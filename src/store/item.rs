@@ -4,7 +4,7 @@
 //! including the delivery bookkeeping (attempts, schedule, lease, last error).
 //! Kinds and states are stored and serialized as lowercase text (`"update"`,
 //! `"end"`, `"pending"`, `"dead"`); a value this SDK does not know is read as
-//! [`StoreError::Corrupt`](super::StoreError::Corrupt), never a panic. The
+//! [`StoreError::Corrupt`], never a panic. The
 //! `select_items!` and `is_head!` SQL fragments shared by the queue modules
 //! live here so that every query reads items the same way.
 
@@ -56,7 +56,7 @@ impl ItemKind {
         }
     }
 
-    pub(super) fn parse(text: &str) -> Option<Self> {
+    fn parse(text: &str) -> Option<Self> {
         [ItemKind::Update, ItemKind::End]
             .into_iter()
             .find(|k| k.as_str() == text)
@@ -82,7 +82,7 @@ impl ItemState {
         }
     }
 
-    pub(super) fn parse(text: &str) -> Option<Self> {
+    fn parse(text: &str) -> Option<Self> {
         [ItemState::Pending, ItemState::Dead]
             .into_iter()
             .find(|s| s.as_str() == text)

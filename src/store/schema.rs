@@ -154,7 +154,7 @@ fn quick_check(conn: &Connection, path: &Path) -> Result<(), StoreError> {
         rows.collect::<rusqlite::Result<Vec<String>>>()
     })()
     .map_err(|e| StoreError::from(e).refine(path))?;
-    if problems.len() == 1 && problems[0] == "ok" {
+    if problems == ["ok"] {
         return Ok(());
     }
     Err(StoreError::Corrupt {

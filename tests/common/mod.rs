@@ -18,11 +18,12 @@ pub async fn emulator() -> EmulatorHandle {
 }
 
 pub async fn emulator_with(db: Option<std::path::PathBuf>, addr: Option<std::net::SocketAddr>) -> EmulatorHandle {
-    let mut cfg = EmulatorConfig::default();
-    cfg.db_path = db;
-    if let Some(a) = addr {
-        cfg.bind = a;
-    }
+    let defaults = EmulatorConfig::default();
+    let cfg = EmulatorConfig {
+        db_path: db,
+        bind: addr.unwrap_or(defaults.bind),
+        ..defaults
+    };
     Emulator::start(cfg).await.expect("emulator starts")
 }
 

@@ -95,8 +95,17 @@ CREATE TABLE docs (
 ) STRICT;
 ";
 
-/// Schema objects (whitespace-normalized SQL), `user_version` and counters of a file.
-fn schema_of(path: &Path) -> (Vec<(String, String, String)>, u32, Vec<(String, i64)>) {
+/// What must be equal between an upgraded and a fresh file.
+#[derive(Debug, PartialEq)]
+struct SchemaSnapshot {
+    /// `(type, name, sql)` of every object, the SQL whitespace-normalized.
+    objects: Vec<(String, String, String)>,
+    user_version: u32,
+    /// Seeded rows of the `stats` table.
+    stats: Vec<(String, i64)>,
+}
+
+fn schema_of(path: &Path) -> SchemaSnapshot {
     let conn = rusqlite::Connection::open(path).unwrap();
     let mut stmt = conn
         .prepare("SELECT type, name, ifnull(sql, '') FROM sqlite_master ORDER BY type, name")
@@ -113,7 +122,7 @@ fn schema_of(path: &Path) -> (Vec<(String, String, String)>, u32, Vec<(String, i
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    let version = conn
+    let user_version = conn
         .pragma_query_value(None, "user_version", |r| r.get(0))
         .unwrap();
     let mut stmt = conn
@@ -124,7 +133,11 @@ fn schema_of(path: &Path) -> (Vec<(String, String, String)>, u32, Vec<(String, i
         .unwrap()
         .collect::<Result<Vec<_>, _>>()
         .unwrap();
-    (objects, version, stats)
+    SchemaSnapshot {
+        objects,
+        user_version,
+        stats,
+    }
 }
 
 #[test]
@@ -133,7 +146,8 @@ fn upgraded_schema_equals_fresh() {
     let fresh = dir.path().join("fresh.db");
     drop(Store::open(&fresh, QueueLimits::default()).unwrap());
     let expected = schema_of(&fresh);
-    assert_eq!(expected.1, SCHEMA_VERSION);
+    assert_eq!(expected.user_version, SCHEMA_VERSION);
+    assert!(expected.objects.iter().any(|(_, name, _)| name == "queue"));
     assert!(
         RELEASED_SCHEMAS.iter().any(|(v, _)| *v == SCHEMA_VERSION),
         "freeze the new schema above"
