@@ -73,62 +73,33 @@ impl Client {
         &self.transport.connectivity
     }
 
-    /// `GET /health` (no key needed). An unhealthy server is a report, not an error.
+    /// `GET /health` (no key needed), one attempt. An unhealthy or degraded
+    /// server is a report, not an error; only an unreachable server or an
+    /// unreadable answer is an error.
     pub async fn health(&self) -> Result<HealthReport, Error> {
-        let policy = RetryPolicy::none();
-        let reply = retry::run(&policy, || false, |_| async {
-            match self
-                .transport
-                .send(Method::GET, "/health", &[], None, None, false)
-                .await
-            {
-                Outcome::Success(r) => Step::Done(Ok(r)),
-                Outcome::Transient {
-                    error: Error::Server { status, .. },
-                    ..
-                }
-                | Outcome::Permanent(Error::Server { status, .. }) => {
-                    // Health answers 503 with a body: read it below.
-                    Step::Done(Err(Error::Server {
-                        status,
-                        message: String::new(),
-                        correlation_id: None,
-                    }))
-                }
-                Outcome::Transient { error, .. } | Outcome::Permanent(error) => {
-                    Step::Done(Err(error))
-                }
-                Outcome::TruncatedReplay => Step::Done(Err(Error::Decode {
-                    status: 409,
-                    message: "unexpected idempotency replay on /health".into(),
+        let (status, headers, body) = match self
+            .transport
+            .fetch(Method::GET, "/health", &[], None, None, false)
+            .await
+        {
+            Ok(answer) => answer,
+            Err(Outcome::Transient { error, .. } | Outcome::Permanent(error)) => return Err(error),
+            Err(_) => return Err(unexpected_replay("/health")),
+        };
+        let parsed = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| HealthReport::from_body(status.as_u16(), v));
+        match parsed {
+            Some(report) => Ok(report),
+            None if status.is_server_error() => Ok(HealthReport::unhealthy(status.as_u16())),
+            None => match crate::transport::classify(status, &headers, body) {
+                Outcome::Transient { error, .. } | Outcome::Permanent(error) => Err(error),
+                _ => Err(Error::Decode {
+                    status: status.as_u16(),
+                    message: "health answer has no status field".into(),
                     correlation_id: None,
-                })),
-            }
-        })
-        .await;
-        match reply {
-            Ok(r) => {
-                let body: serde_json::Value = decode(&r)?;
-                HealthReport::from_body(r.status, body).ok_or_else(|| Error::Decode {
-                    status: r.status,
-                    message: "health body has no status".into(),
-                    correlation_id: None,
-                })
-            }
-            Err(Error::Server { status, .. }) => Ok(self.unhealthy(status).await),
-            Err(e) => Err(e),
-        }
-    }
-
-    async fn unhealthy(&self, status: u16) -> HealthReport {
-        HealthReport {
-            status: crate::model::HealthStatus::Unhealthy,
-            http_status: status,
-            service: None,
-            version: None,
-            timestamp: None,
-            checks: Vec::new(),
-            raw: serde_json::Value::Null,
+                }),
+            },
         }
     }
 

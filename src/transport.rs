@@ -102,6 +102,26 @@ impl Transport {
         idempotency_key: Option<&str>,
         authenticated: bool,
     ) -> Outcome {
+        match self
+            .fetch(method, path, query, body, idempotency_key, authenticated)
+            .await
+        {
+            Ok((status, headers, body)) => classify(status, &headers, body),
+            Err(failure) => failure,
+        }
+    }
+
+    /// Sends one request and returns the raw answer; a transport failure is
+    /// returned already classified. Updates connectivity.
+    pub(crate) async fn fetch(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&'static str, String)],
+        body: Option<Bytes>,
+        idempotency_key: Option<&str>,
+        authenticated: bool,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), Outcome> {
         let mut req = self.http.request(method, join(&self.base, path));
         if !query.is_empty() {
             req = req.query(query);
@@ -117,18 +137,12 @@ impl Transport {
                 .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
                 .body(b);
         }
-        let resp = match req.send().await {
-            Ok(r) => r,
-            Err(e) => return self.transport_failure(e),
-        };
+        let resp = req.send().await.map_err(|e| self.transport_failure(e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = match resp.bytes().await {
-            Ok(b) => b,
-            Err(e) => return self.transport_failure(e),
-        };
+        let body = resp.bytes().await.map_err(|e| self.transport_failure(e))?;
         self.connectivity.mark_online();
-        classify(status, &headers, body)
+        Ok((status, headers, body))
     }
 
     fn transport_failure(&self, e: reqwest::Error) -> Outcome {

@@ -9,12 +9,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::background::drain_pass;
-use super::deliver::{submit, update_item, Delivered, SyncReport, UpdateOutcome};
-use super::events::Event;
+use super::deliver::{SyncReport, UpdateOutcome};
 use super::heartbeat::Schedule;
-use super::session::{end_through_queue, SessionHandle};
+use super::session::{end_through_queue, update_through_queue, SessionHandle};
 use super::{Crane, EndOutcome};
-use crate::idempotency::IdempotencyKey;
 use crate::model::{EndSession, Session, SessionTuple, StartSession, Update};
 use crate::store::{CachedSession, ItemState, QueueCounts, QueueItem};
 use crate::Error;
@@ -111,24 +109,9 @@ impl Crane {
     }
 
     /// Updates any session by id (no handle needed), through the queue.
-    pub async fn update(&self, mut req: Update) -> Result<UpdateOutcome, Error> {
-        req.validate()?;
+    pub async fn update(&self, req: Update) -> Result<UpdateOutcome, Error> {
         let tuple = self.cached_tuple(&req.session_id).await?;
-        let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
-        let item = update_item(&req, &key, tuple)?;
-        match submit(self.inner(), item).await? {
-            Ok(Delivered::Update(r)) => Ok(UpdateOutcome::Applied(r)),
-            Ok(Delivered::End(_)) => Err(Error::Store {
-                message: "queue returned an end result for an update".into(),
-            }),
-            Err(local_id) => {
-                self.inner().emit(Event::UpdateQueued {
-                    session_id: req.session_id.clone(),
-                    local_id: local_id.clone(),
-                });
-                Ok(UpdateOutcome::Queued { local_id })
-            }
-        }
+        update_through_queue(self.inner(), req, tuple).await
     }
 
     async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {

@@ -146,6 +146,12 @@ async fn probe_loop(weak: std::sync::Weak<Inner>) {
                 }
                 if let Some(inner) = weak.upgrade() {
                     inner.emit(Event::ConnectivityChanged { online: true });
+                    // Items that backed off during the outage are due now:
+                    // the reason they waited is gone.
+                    let now = inner.clock.now_ms();
+                    if let Err(e) = inner.store(move |s| s.make_all_due(now)).await {
+                        tracing::warn!(error = %e, "could not reschedule queued items");
+                    }
                     inner.drain_wake.notify_one();
                 }
                 rx.borrow_and_update();

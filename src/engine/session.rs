@@ -101,26 +101,12 @@ impl SessionHandle {
             req.session_id = self.session.id.clone();
         }
         self.check_session(&req.session_id)?;
-        req.validate()?;
-        let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
-        let item = update_item(&req, &key, self.tuple())?;
-        match submit(&self.inner, item).await? {
-            Ok(Delivered::Update(r)) => {
-                self.schedule
-                    .send_replace(Schedule::from_server(&self.inner, r.updated_at, r.next_heartbeat_at));
-                Ok(UpdateOutcome::Applied(r))
-            }
-            Ok(Delivered::End(_)) => Err(Error::Store {
-                message: "queue returned an end result for an update".into(),
-            }),
-            Err(local_id) => {
-                self.inner.emit(Event::UpdateQueued {
-                    session_id: self.session.id.clone(),
-                    local_id: local_id.clone(),
-                });
-                Ok(UpdateOutcome::Queued { local_id })
-            }
+        let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
+        if let UpdateOutcome::Applied(r) = &outcome {
+            self.schedule
+                .send_replace(Schedule::from_server(&self.inner, r.updated_at, r.next_heartbeat_at));
         }
+        Ok(outcome)
     }
 
     /// Sends a heartbeat now and reschedules from the answer.
@@ -198,6 +184,30 @@ pub(crate) async fn end_through_queue(
                 local_id: local_id.clone(),
             });
             Ok(EndOutcome::Queued { local_id })
+        }
+    }
+}
+
+/// Updates a session through the persist-first path.
+pub(crate) async fn update_through_queue(
+    inner: &Arc<Inner>,
+    mut req: Update,
+    tuple: SessionTuple,
+) -> Result<UpdateOutcome, Error> {
+    req.validate()?;
+    let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
+    let item = update_item(&req, &key, tuple)?;
+    match submit(inner, item).await? {
+        Ok(Delivered::Update(r)) => Ok(UpdateOutcome::Applied(r)),
+        Ok(Delivered::End(_)) => Err(Error::Store {
+            message: "queue returned an end result for an update".into(),
+        }),
+        Err(local_id) => {
+            inner.emit(Event::UpdateQueued {
+                session_id: req.session_id.clone(),
+                local_id: local_id.clone(),
+            });
+            Ok(UpdateOutcome::Queued { local_id })
         }
     }
 }

@@ -80,6 +80,19 @@ impl HealthReport {
         })
     }
 
+    /// A report for a server that answered with an error status and no body.
+    pub fn unhealthy(http_status: u16) -> Self {
+        Self {
+            status: HealthStatus::Unhealthy,
+            http_status,
+            service: None,
+            version: None,
+            timestamp: None,
+            checks: Vec::new(),
+            raw: Value::Null,
+        }
+    }
+
     /// Whether the server is healthy or degraded (still serving).
     pub fn is_serving(&self) -> bool {
         self.status != HealthStatus::Unhealthy
