@@ -87,3 +87,7 @@ pub const WATCHDOG_TICK: Duration = Duration::from_secs(30);
 
 /// Wall-vs-monotonic drift that counts as a clock jump.
 pub const CLOCK_JUMP_THRESHOLD: Duration = Duration::from_secs(5);
+
+/// While a new session waits for queued work of its slot held by another
+/// process, how often it looks again.
+pub const FLUSH_POLL: Duration = Duration::from_millis(200);

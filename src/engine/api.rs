@@ -13,6 +13,7 @@ use super::deliver::{SyncReport, UpdateOutcome};
 use super::heartbeat::Schedule;
 use super::session::{end_through_queue, update_through_queue, SessionHandle};
 use super::{Crane, EndOutcome};
+use crate::policy;
 use crate::model::{EndSession, Session, SessionTuple, StartSession, Update};
 use crate::store::{CachedSession, ItemState, QueueCounts, QueueItem};
 use crate::Error;
@@ -142,26 +143,38 @@ impl Crane {
         drain_pass(inner).await
     }
 
+    /// Delivers queued work of a tuple before a new `/sod` for it. Items
+    /// already in flight (leased by this or another process) are waited for,
+    /// up to the direct-call deadline; items that still cannot be delivered
+    /// make the start fail rather than resume the session they would end.
     async fn flush_tuple(&self, tuple: &SessionTuple) -> Result<(), Error> {
-        let t = tuple.clone();
-        let pending = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
-        if pending.is_empty() {
-            return Ok(());
-        }
-        self.sync().await?;
-        let t = tuple.clone();
-        let left = self.inner().store(move |s| s.pending_for_tuple(&t)).await?;
-        if left.is_empty() {
-            Ok(())
-        } else {
-            Err(Error::Offline {
-                message: format!(
-                    "{} queued item(s) for this agent/venture/repo/track are not delivered yet; \
-                     starting a session now would resume the session they end. Retry when online \
-                     (or inspect with the queue commands).",
-                    left.len()
-                ),
-            })
+        let inner = self.inner();
+        let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
+        let mut attempted = false;
+        loop {
+            let t = tuple.clone();
+            let left = inner.store(move |s| s.pending_for_tuple(&t)).await?;
+            if left.is_empty() {
+                return Ok(());
+            }
+            let now = inner.clock.now_ms();
+            let in_flight = left
+                .iter()
+                .any(|i| i.lease_holder.is_some() && i.lease_until_ms.is_some_and(|u| u > now));
+            if !in_flight {
+                if attempted {
+                    return Err(not_flushed(left.len()));
+                }
+                attempted = true;
+                self.sync().await?;
+                continue;
+            }
+            // Our own drain notifies on every settled item; another process's
+            // does not, so also look again after a short while.
+            let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                return Err(not_flushed(left.len()));
+            }
         }
     }
 
@@ -187,5 +200,15 @@ impl Crane {
     pub async fn drop_item(&self, local_id: &str) -> Result<(), Error> {
         let id = local_id.to_owned();
         self.inner().store(move |s| s.drop_item(&id)).await
+    }
+}
+
+fn not_flushed(n: usize) -> Error {
+    Error::Offline {
+        message: format!(
+            "{n} queued item(s) for this agent/venture/repo/track are not delivered yet; \
+             starting a session now would resume the session they end. Retry when online \
+             (or inspect them with the queue commands)."
+        ),
     }
 }

@@ -210,6 +210,7 @@ pub(crate) async fn settle(
             });
         }
     }
+    inner.settled.notify_waiters();
     Ok(delivery)
 }
 

@@ -116,6 +116,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) holder: String,
     pub(crate) drain_wake: Notify,
+    /// Notified whenever a queue item is settled (delivered, rescheduled, dead).
+    pub(crate) settled: Notify,
     pub(crate) clock_jumps: watch::Sender<u64>,
     pub(crate) config: CraneConfig,
 }
@@ -219,6 +221,7 @@ impl Crane {
             clock: config.clock.clone(),
             holder: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
             drain_wake: Notify::new(),
+            settled: Notify::new(),
             clock_jumps: watch::Sender::new(0),
             config,
         });

@@ -1,0 +1,130 @@
+//! Queue and cache behaviour of the engine beyond single faults: draining at
+//! start-up, flushing before a new session, offline reads from the cache,
+//! caps, and clear errors for a bad queue file.
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::*;
+use crane_context::engine::{Clock, Crane, CraneConfig, Event};
+use crane_context::model::{EndSession, SodStatus, StartSession};
+use crane_context::store::QueueLimits;
+use crane_context::{EndOutcome, Error};
+use serde_json::json;
+
+const WAIT: Duration = Duration::from_secs(20);
+
+fn sod(repo: &str) -> StartSession {
+    StartSession::new("cc-queue", "vc", repo).track(7).include_docs(false)
+}
+
+#[tokio::test]
+async fn a_new_engine_drains_what_a_previous_one_left() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let first = engine_at(&url, dir.clone(), Clock::system()).await;
+    let s = first.crane.client().start_session(&sod("o/restart")).await.unwrap();
+    first.crane.client().connectivity().mark_offline("test: pretend the network is down");
+    let out = first
+        .crane
+        .end_session(EndSession::new(&s.session_id, "left behind", &json!({"r": 1})).unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    first.crane.shutdown();
+    drop(first);
+
+    let mut second = engine_at(&url, dir, Clock::system()).await;
+    second.events.wait_for_delivery(WAIT).await;
+    assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let old = e.crane.start_session(sod("o/flush")).await.unwrap();
+    e.crane.client().connectivity().mark_offline("test: offline");
+    assert!(matches!(old.end_with("queued end", &json!({"f": 1})).await.unwrap(), EndOutcome::Queued { .. }));
+    e.crane.client().connectivity().mark_online();
+    // Without the flush, /sod would resume the old session and the queued
+    // end would later end the new one.
+    let new = e.crane.start_session(sod("o/flush")).await.unwrap();
+    assert_eq!(new.start_response().unwrap().status, SodStatus::Created);
+    assert_ne!(new.session_id(), old.session_id());
+    assert_eq!(handoffs_for(&url, old.session_id()).await.len(), 1);
+    assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
+}
+
+#[tokio::test]
+async fn offline_reads_come_from_the_cache_marked_stale() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.start_session(sod("o/cache").include_docs(true)).await.unwrap();
+    s.end_with("cached", &json!({"c": 1})).await.unwrap();
+    let live = e.crane.last_handoff("vc", "o/cache", Some(7)).await.unwrap();
+    assert!(!live.stale);
+    let id = live.value.as_ref().unwrap().id.clone();
+    emu.shutdown().await;
+    let cached = e.crane.last_handoff("vc", "o/cache", Some(7)).await.unwrap();
+    assert!(cached.stale);
+    assert!(cached.age.is_some());
+    assert_eq!(cached.value.unwrap().id, id);
+    let docs = e.crane.cached_docs().await.unwrap().expect("docs cached by /sod");
+    assert!(!docs.value.is_empty());
+    // Nothing cached for another repo: the connectivity error is returned.
+    assert!(e.crane.last_handoff("vc", "o/never", Some(7)).await.unwrap_err().is_connectivity());
+}
+
+#[tokio::test]
+async fn a_full_queue_refuses_new_work_and_evicts_nothing() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = CraneConfig::new(client_config(&url)).store_path(dir.path().join("q.db"));
+    cfg.queue_limits = QueueLimits { max_items: 2, max_bytes: 1 << 20 };
+    let crane = Crane::open(cfg).await.unwrap();
+    crane.client().connectivity().mark_offline("test");
+    for i in 0..2 {
+        let out = crane.end_session(EndSession::new(format!("sess_{i}"), "x", &json!({"i": i})).unwrap()).await;
+        assert!(matches!(out, Ok(EndOutcome::Queued { .. })), "{out:?}");
+    }
+    let out = crane.end_session(EndSession::new("sess_2", "x", &json!({})).unwrap()).await;
+    match out {
+        Err(Error::QueueFull { message }) => assert!(message.contains('2'), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(crane.queue_counts().await.unwrap().pending, 2);
+}
+
+#[tokio::test]
+async fn a_corrupt_queue_file_is_a_clear_error_and_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("crane.db");
+    std::fs::write(&path, b"this is not a sqlite database, it is someone's notes").unwrap();
+    let cfg = CraneConfig::new(client_config("http://127.0.0.1:9")).store_path(&path);
+    match Crane::open(cfg).await {
+        Err(Error::Store { message }) => assert!(message.contains(&path.display().to_string()), "{message}"),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(std::fs::read(&path).unwrap(), b"this is not a sqlite database, it is someone's notes");
+}
+
+#[tokio::test]
+async fn handoff_events_arrive_in_order() {
+    let emu = emulator().await;
+    let mut e = engine(&emu.url()).await;
+    let s = e.crane.start_session(sod("o/events")).await.unwrap();
+    e.crane.client().connectivity().mark_offline("test");
+    let EndOutcome::Queued { local_id } = s.end_with("ev", &json!({})).await.unwrap() else { panic!() };
+    let queued = e.events.wait_for(WAIT, |e| matches!(e, Event::HandoffQueued { .. })).await;
+    assert!(matches!(queued, Event::HandoffQueued { local_id: ref l, .. } if *l == local_id));
+    e.crane.sync().await.unwrap();
+    let delivered = e.events.wait_for_delivery(WAIT).await;
+    assert!(matches!(delivered, Event::HandoffDelivered { local_id: ref l, .. } if *l == local_id));
+}
