@@ -78,27 +78,29 @@ pub enum LatestHandoffQuery {
 
 impl LatestHandoffQuery {
     pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
-        match self {
-            Self::Session(id) => vec![("session_id", id.clone())],
+        // The three modes are a subset of the list filters, with the same parameters.
+        let filter = match self.clone() {
+            Self::Session(id) => HandoffFilter::Session(id),
             Self::Issue {
                 venture,
                 repo,
                 issue_number,
-            } => vec![
-                ("venture", venture.clone()),
-                ("repo", repo.clone()),
-                ("issue_number", issue_number.to_string()),
-            ],
+            } => HandoffFilter::Issue {
+                venture,
+                repo,
+                issue_number,
+            },
             Self::Track {
                 venture,
                 repo,
                 track,
-            } => vec![
-                ("venture", venture.clone()),
-                ("repo", repo.clone()),
-                ("track", track.to_string()),
-            ],
-        }
+            } => HandoffFilter::Track {
+                venture,
+                repo,
+                track,
+            },
+        };
+        filter.pairs()
     }
 }
 
@@ -180,7 +182,20 @@ impl HandoffsQuery {
         }
     }
     pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
-        let mut v = match &self.filter {
+        let mut v = self.filter.pairs();
+        if let Some(l) = self.limit {
+            v.push(("limit", l.to_string()));
+        }
+        if let Some(c) = &self.cursor {
+            v.push(("cursor", c.clone()));
+        }
+        v
+    }
+}
+
+impl HandoffFilter {
+    pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
+        match self {
             HandoffFilter::Session(id) => vec![("session_id", id.clone())],
             HandoffFilter::FromAgent(a) => vec![("from_agent", a.clone())],
             HandoffFilter::Repo { venture, repo } => {
@@ -204,13 +219,6 @@ impl HandoffsQuery {
                 ("repo", repo.clone()),
                 ("track", track.to_string()),
             ],
-        };
-        if let Some(l) = self.limit {
-            v.push(("limit", l.to_string()));
         }
-        if let Some(c) = &self.cursor {
-            v.push(("cursor", c.clone()));
-        }
-        v
     }
 }
