@@ -42,6 +42,9 @@ pub(crate) async fn end_of_day(app: &App, headers: &HeaderMap, body: Body, corr:
     let Some(summary) = required_str(&body, "summary") else {
         return reply::validation("summary", "Required string field", corr);
     };
+    // Canonicalized (the costly part) before the database lock is taken; a
+    // too-large payload is still reported after the session checks, in the
+    // order the service reports them.
     let payload = match body.get("payload").map(CanonicalPayload::new) {
         Some(Ok(p)) => Ok(p),
         None | Some(Err(PayloadError::NotAnObject { .. })) => {
@@ -65,13 +68,10 @@ pub(crate) async fn end_of_day(app: &App, headers: &HeaderMap, body: Body, corr:
         }
         Err(reply) => return reply,
     };
-    let key = idempotency::extract_key(headers, &body);
-    if key
-        .as_deref()
-        .is_some_and(|k| !idempotency::is_valid_key(k))
-    {
-        return idempotency::invalid_key_reply();
-    }
+    let key = match idempotency::key_for(headers, &body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
     app.idempotent("/eod", key.as_deref(), corr, |tx, now| {
         let session = match SessionRecord::load(tx, session_id)? {
             None => return Ok(reply::session_not_found(session_id, corr)),

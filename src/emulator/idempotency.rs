@@ -28,7 +28,7 @@ pub(crate) const MAX_CACHED_BODY_BYTES: usize = 65_536;
 
 /// The key for a request: the `Idempotency-Key` header, else a truthy string
 /// `update_id` in the body.
-pub(crate) fn extract_key(headers: &HeaderMap, body: &Value) -> Option<String> {
+fn extract_key(headers: &HeaderMap, body: &Value) -> Option<String> {
     let header = headers
         .get("idempotency-key")
         .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
@@ -41,9 +41,17 @@ pub(crate) fn extract_key(headers: &HeaderMap, body: &Value) -> Option<String> {
     })
 }
 
+/// The request's key, if any, or the `400` for a key of the wrong format.
+pub(crate) fn key_for(headers: &HeaderMap, body: &Value) -> Result<Option<String>, Reply> {
+    match extract_key(headers, body) {
+        Some(key) if !is_valid_key(&key) => Err(invalid_key_reply()),
+        key => Ok(key),
+    }
+}
+
 /// Whether the service accepts `key`: UUID v4, ULID, or 20–200 characters
 /// (lengths counted in UTF-16 units, as JavaScript counts them).
-pub(crate) fn is_valid_key(key: &str) -> bool {
+fn is_valid_key(key: &str) -> bool {
     let len = key.encode_utf16().count();
     if !(10..=200).contains(&len) {
         return false;
@@ -72,7 +80,7 @@ fn is_ulid(key: &str) -> bool {
 }
 
 /// `400 Invalid idempotency key format` — recorded without a correlation id.
-pub(crate) fn invalid_key_reply() -> Reply {
+fn invalid_key_reply() -> Reply {
     Reply::json(
         StatusCode::BAD_REQUEST,
         &json!({

@@ -90,11 +90,19 @@ pub(crate) fn optional_str(body: &Value, field: &str, corr: &str) -> Result<Opti
 pub(crate) fn optional_int(body: &Value, field: &str, corr: &str) -> Result<Option<i64>, Reply> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::Number(n)) => match n.as_i64() {
-            Some(0) => Ok(None),
-            Some(v) => Ok(Some(v)),
-            None => Err(reply::validation(field, "Must be an integer", corr)),
-        },
+        Some(Value::Number(n)) => {
+            // JavaScript has one number type: `2.0` is the integer 2.
+            let whole = n.as_i64().or_else(|| {
+                n.as_f64()
+                    .filter(|f| f.fract() == 0.0 && f.abs() < 9.007_199_254_740_992e15)
+                    .map(|f| f as i64)
+            });
+            match whole {
+                Some(0) => Ok(None),
+                Some(v) => Ok(Some(v)),
+                None => Err(reply::validation(field, "Must be an integer", corr)),
+            }
+        }
         Some(_) => Err(reply::validation(field, "Must be an integer", corr)),
     }
 }
@@ -201,6 +209,17 @@ mod tests {
         assert_eq!(q.truthy("empty"), None);
         assert_eq!(q.get("bad"), Some("%zz"));
         assert_eq!(q.get("missing"), None);
+    }
+
+    #[test]
+    fn optional_ints_follow_javascript_numbers() {
+        let body = json!({"a": 2.0, "b": 0, "c": 1.5, "d": "3", "e": null});
+        assert_eq!(optional_int(&body, "a", "c").ok(), Some(Some(2)));
+        assert_eq!(optional_int(&body, "b", "c").ok(), Some(None));
+        assert!(optional_int(&body, "c", "c").is_err());
+        assert!(optional_int(&body, "d", "c").is_err());
+        assert_eq!(optional_int(&body, "e", "c").ok(), Some(None));
+        assert_eq!(optional_int(&body, "missing", "c").ok(), Some(None));
     }
 
     #[test]

@@ -23,6 +23,26 @@
 //! never both act; [`EmulatorHandle::shutdown`] returns only once the port is
 //! closed and every connection is cut; dropping the handle also stops the
 //! server. The emulator must be started inside a Tokio runtime.
+//!
+//! # Control API (same port, no relay key, never faulted)
+//!
+//! | request | effect | answer |
+//! |---|---|---|
+//! | `POST /__emulator/faults` `{"route","mode","status"?,"retry_after"?,"delay_ms"?,"count"?}` | queue a rule for the next `count` (default 1) requests to `route` (`"*"` = any API route) | `{"ok":true}`; 400 on a bad rule |
+//! | `DELETE /__emulator/faults` | drop every pending rule | `{"ok":true}` |
+//! | `GET /__emulator/faults` | list pending rules | `{"faults":[…]}` |
+//! | `POST /__emulator/clock` `{"advance_seconds":N}` | move the clock forward (staleness, idempotency TTL, timestamps) | `{"now":"…"}` |
+//! | `GET /__emulator/clock` | read the clock | `{"now":"…"}` |
+//! | `GET /__emulator/state` | inspect | `{"sessions_count","handoffs_count","requests_count":{path:n},"handoffs":[{"id","session_id","summary","payload_hash"}],"sessions":[{"id","status"}]}` |
+//!
+//! Fault modes: `status` answers `status` (default 503) with
+//! `{"error":"Injected fault","correlation_id":…}` and `Retry-After` when
+//! `retry_after` is given, touching nothing; `drop_before` closes the TCP
+//! connection without processing and without a byte of response;
+//! `drop_after` processes and commits, then closes without answering; `delay`
+//! sleeps `delay_ms` (real time) and then processes. Each request uses one
+//! count of the first pending rule that matches its path; `requests_count`
+//! counts every API request received, faulted or not.
 
 mod app;
 mod clock;
@@ -136,7 +156,8 @@ impl Emulator {
                 addr: config.bind,
                 source,
             })?;
-        let actor_key_id = sha256_hex(config.relay_key.as_bytes())[..16].to_owned();
+        let key_hash = sha256_hex(config.relay_key.as_bytes());
+        let actor_key_id = key_hash.get(..16).unwrap_or(&key_hash).to_owned();
         let app = Arc::new(app::App {
             relay_key: config.relay_key.clone(),
             actor_key_id: actor_key_id.clone(),

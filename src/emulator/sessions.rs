@@ -73,59 +73,55 @@ fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> rusqlite::Result<()> {
     Ok(())
 }
 
+/// The session `/sod` would create, from a validated body (the 400s follow
+/// the service: the first missing required field is named).
+fn new_session(app: &App, body: &Value, corr: &str) -> Result<SessionRecord, Reply> {
+    let required = |field: &str| {
+        required_str(body, field)
+            .map(str::to_owned)
+            .ok_or_else(|| reply::validation(field, "Required string field", corr))
+    };
+    let (agent, venture, repo) = (required("agent")?, required("venture")?, required("repo")?);
+    Ok(SessionRecord {
+        id: String::new(),
+        agent,
+        client: input::optional_str(body, "client", corr)?,
+        client_version: input::optional_str(body, "client_version", corr)?,
+        host: input::optional_str(body, "host", corr)?,
+        venture,
+        repo,
+        track: input::optional_int(body, "track", corr)?,
+        issue_number: input::optional_int(body, "issue_number", corr)?,
+        branch: input::optional_str(body, "branch", corr)?,
+        commit_sha: input::optional_str(body, "commit_sha", corr)?,
+        status: "active".into(),
+        created_at: String::new(),
+        started_at: String::new(),
+        last_heartbeat_at: String::new(),
+        ended_at: None,
+        end_reason: None,
+        schema_version: SCHEMA_VERSION.into(),
+        actor_key_id: app.actor_key_id.clone(),
+        creation_correlation_id: corr.to_owned(),
+        meta_json: meta_json(body),
+    })
+}
+
 /// `POST /sod`: resume or create the caller's session.
 pub(crate) async fn start_of_day(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
     let body = match input::read_json(headers, body, "agent", corr).await {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    let (agent, venture, repo) = match (
-        required_str(&body, "agent"),
-        required_str(&body, "venture"),
-        required_str(&body, "repo"),
-    ) {
-        (Some(a), Some(v), Some(r)) => (a, v, r),
-        (None, _, _) => return reply::validation("agent", "Required string field", corr),
-        (_, None, _) => return reply::validation("venture", "Required string field", corr),
-        (_, _, None) => return reply::validation("repo", "Required string field", corr),
-    };
-    let parsed = (|| {
-        Ok::<_, Reply>(SessionRecord {
-            id: String::new(),
-            agent: agent.to_owned(),
-            client: input::optional_str(&body, "client", corr)?,
-            client_version: input::optional_str(&body, "client_version", corr)?,
-            host: input::optional_str(&body, "host", corr)?,
-            venture: venture.to_owned(),
-            repo: repo.to_owned(),
-            track: input::optional_int(&body, "track", corr)?,
-            issue_number: input::optional_int(&body, "issue_number", corr)?,
-            branch: input::optional_str(&body, "branch", corr)?,
-            commit_sha: input::optional_str(&body, "commit_sha", corr)?,
-            status: "active".into(),
-            created_at: String::new(),
-            started_at: String::new(),
-            last_heartbeat_at: String::new(),
-            ended_at: None,
-            end_reason: None,
-            schema_version: SCHEMA_VERSION.into(),
-            actor_key_id: app.actor_key_id.clone(),
-            creation_correlation_id: corr.to_owned(),
-            meta_json: meta_json(&body),
-        })
-    })();
-    let template = match parsed {
-        Ok(t) => t,
+    let template = match new_session(app, &body, corr) {
+        Ok(template) => template,
         Err(reply) => return reply,
     };
     let include_docs = body.get("include_docs") != Some(&Value::Bool(false));
-    let key = idempotency::extract_key(headers, &body);
-    if key
-        .as_deref()
-        .is_some_and(|k| !idempotency::is_valid_key(k))
-    {
-        return idempotency::invalid_key_reply();
-    }
+    let key = match idempotency::key_for(headers, &body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
     app.idempotent("/sod", key.as_deref(), corr, |tx, now| {
         let (session, created) = resume_or_create(tx, now, template)?;
         let mut out = Map::new();
@@ -216,13 +212,10 @@ pub(crate) async fn update(app: &App, headers: &HeaderMap, body: Body, corr: &st
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let meta: Change = body.get("meta").map(|_| meta_json(&body));
-    let key = idempotency::extract_key(headers, &body);
-    if key
-        .as_deref()
-        .is_some_and(|k| !idempotency::is_valid_key(k))
-    {
-        return idempotency::invalid_key_reply();
-    }
+    let key = match idempotency::key_for(headers, &body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
     app.idempotent("/update", key.as_deref(), corr, |tx, now| {
         if let Err(reply) = active_session(tx, session_id, corr)? {
             return Ok(reply);
