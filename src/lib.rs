@@ -18,6 +18,9 @@
 //! [Crane Context]: https://github.com/venturecrane
 #![deny(missing_docs)]
 
+#[cfg(feature = "ffi")]
+uniffi::setup_scaffolding!();
+
 pub mod canonical;
 mod client;
 pub mod config;
@@ -26,6 +29,8 @@ pub mod connectivity;
 pub mod emulator;
 pub mod engine;
 mod error;
+#[cfg(feature = "ffi")]
+pub mod ffi;
 #[cfg(test)]
 mod fixture_tests;
 pub mod idempotency;
@@ -33,6 +38,7 @@ pub mod model;
 mod pages;
 pub mod policy;
 mod retry;
+pub mod settings;
 pub mod store;
 mod transport;
 

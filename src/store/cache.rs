@@ -11,6 +11,9 @@
 //!   hash changes (a refetch with the same hash only records the fetch time).
 //!
 //! Values are stored as the server's JSON text; this module does not parse them.
+//! Writes commit without waiting for the disk (`synchronous=NORMAL`): a cache
+//! entry lost to power failure is refetched, and a heartbeat or a start must
+//! not wait for an fsync.
 
 use rusqlite::{params, OptionalExtension, Row, Transaction};
 use serde::{Deserialize, Serialize};
@@ -53,7 +56,7 @@ impl Store {
     /// other session cached for the exact same tuple.
     pub fn put_current_session(&self, session: &CachedSession) -> Result<(), StoreError> {
         let t = &session.tuple;
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.prepare_cached(
                 "DELETE FROM current_session WHERE session_id = ?1 \
                  OR (agent = ?2 AND venture = ?3 AND repo = ?4 AND track IS ?5)",
@@ -111,7 +114,7 @@ impl Store {
 
     /// Forgets the cached session with this id; returns whether there was one.
     pub fn clear_current_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             let deleted = tx
                 .prepare_cached("DELETE FROM current_session WHERE session_id = ?1")?
                 .execute(params![session_id])?;
@@ -140,7 +143,7 @@ impl Store {
         interval_seconds: u32,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             let updated = tx
                 .prepare_cached(
                     "UPDATE current_session SET next_heartbeat_at_ms = ?2, \
@@ -159,7 +162,7 @@ impl Store {
     /// Records (or clears) the process keeping a cached session alive; returns
     /// `false` if no such session is cached.
     pub fn set_keeper_pid(&self, session_id: &str, pid: Option<u32>) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             let updated = tx
                 .prepare_cached("UPDATE current_session SET keeper_pid = ?2 WHERE session_id = ?1")?
                 .execute(params![session_id, pid])?;
@@ -176,7 +179,7 @@ impl Store {
         handoff_json: &str,
         now_ms: i64,
     ) -> Result<(), StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             tx.prepare_cached(
                 "DELETE FROM last_handoff WHERE venture = ?1 AND repo = ?2 AND track IS ?3",
             )?
@@ -223,7 +226,7 @@ impl Store {
         docs_json: &str,
         now_ms: i64,
     ) -> Result<bool, StoreError> {
-        self.write(|tx| {
+        self.write_relaxed(|tx| {
             let touched = tx
                 .prepare_cached(
                     "UPDATE docs SET fetched_at_ms = ?2 WHERE id = 1 AND content_hash = ?1",

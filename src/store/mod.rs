@@ -10,12 +10,25 @@
 //!
 //! What it guarantees:
 //!
-//! - **Durable on return.** When a write method returns `Ok`, the change is on
-//!   stable storage: the database runs in WAL mode with `synchronous=FULL`, so
-//!   every commit fsyncs the WAL. `synchronous=NORMAL` would keep the file
-//!   consistent but may forget the last commits on power loss, and a handoff the
-//!   SDK has told the user is "saved" must not be forgotten. Writes are rare
-//!   (one per update or handoff), so the fsync costs nothing anyone notices.
+//! - **Durable on return.** When `enqueue`, `enqueue_leased`, `dead_letter`,
+//!   `retry_dead`, `drop_item` or `make_all_due` returns `Ok`, the change is on
+//!   stable storage: the database runs in WAL mode and these commit with
+//!   `synchronous=FULL`, so the commit fsyncs the WAL. `synchronous=NORMAL`
+//!   would keep the file consistent but may forget the last commits on power
+//!   loss, and a handoff the SDK has told the user is "saved" must not be
+//!   forgotten.
+//! - **Bookkeeping commits without waiting for the disk.** Leases, completions
+//!   of delivered items, transient-failure reschedules and every cache write
+//!   commit with `synchronous=NORMAL`: the file stays consistent, and the
+//!   change reaches the disk with the next durable commit (whose fsync covers
+//!   the whole WAL) or checkpoint. Power loss can only undo such a change,
+//!   which is harmless: a lost lease is an expired lease, a lost completion
+//!   makes a delivered item be sent again *with its original idempotency key*
+//!   (the server replays its answer, or the engine confirms the stored handoff
+//!   by hash), a lost reschedule retries sooner, and the cache is refilled
+//!   from the server. Waiting for an fsync (milliseconds on a busy disk) per
+//!   delivered item or per heartbeat would instead cap a backlog drain or ten
+//!   thousand live sessions at the disk's fsync rate.
 //! - **Safe between processes.** Several processes (two agent CLIs) may open the
 //!   same file. All coordination goes through SQLite transactions; every
 //!   read-modify-write runs under `BEGIN IMMEDIATE`, and no state is kept in
@@ -42,6 +55,7 @@ mod queue_admin;
 mod schema;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -102,6 +116,22 @@ struct Inner {
     conn: Mutex<Connection>,
     path: PathBuf,
     limits: QueueLimits,
+    /// Whether the connection is in `synchronous=FULL` (else `NORMAL`);
+    /// only read or changed while `conn` is locked.
+    sync_full: AtomicBool,
+    /// The queue's item count and body bytes, so an enqueue need not scan the
+    /// table to check the limits. Valid only while `PRAGMA data_version` is
+    /// unchanged (no other connection committed); this connection's own
+    /// inserts and deletes keep it up to date. Only used while `conn` is locked.
+    totals: Mutex<Option<QueueTotals>>,
+}
+
+/// The queue's size as of a `data_version` of this connection.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct QueueTotals {
+    data_version: i64,
+    pub(crate) items: u64,
+    pub(crate) bytes: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -138,6 +168,8 @@ impl Store {
                 conn: Mutex::new(conn),
                 path: path.to_path_buf(),
                 limits,
+                sync_full: AtomicBool::new(true),
+                totals: Mutex::new(None),
             }),
         })
     }
@@ -172,12 +204,24 @@ impl Store {
 
     /// Runs `f` in a `BEGIN IMMEDIATE` transaction (the write lock is taken up
     /// front, so concurrent read-modify-writes in other processes serialize
-    /// instead of failing on upgrade) and commits it.
+    /// instead of failing on upgrade) and commits it durably
+    /// (`synchronous=FULL`: on stable storage when this returns).
     pub(crate) fn write<T>(
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.run(TransactionBehavior::Immediate, f)
+        self.run(TransactionBehavior::Immediate, Some(true), f)
+    }
+
+    /// Like [`Store::write`], committed with `synchronous=NORMAL`: consistent,
+    /// but on stable storage only with the next durable commit or checkpoint.
+    /// Only for changes whose loss on power failure is harmless (see the
+    /// module documentation).
+    pub(crate) fn write_relaxed<T>(
+        &self,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.run(TransactionBehavior::Immediate, Some(false), f)
     }
 
     /// Runs `f` in a deferred (read) transaction, so several queries see one snapshot.
@@ -185,16 +229,29 @@ impl Store {
         &self,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
-        self.run(TransactionBehavior::Deferred, f)
+        self.run(TransactionBehavior::Deferred, None, f)
     }
 
+    /// `full`: the `synchronous` mode to commit with (`None` for reads).
     fn run<T>(
         &self,
         behavior: TransactionBehavior,
+        full: Option<bool>,
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         let path = &self.inner.path;
         let mut conn = self.lock()?;
+        if let Some(full) = full {
+            // Set before the transaction (it cannot change inside one); if
+            // switching fails, nothing is written rather than written less
+            // durably than promised.
+            if self.inner.sync_full.load(Ordering::Relaxed) != full {
+                let mode = if full { "FULL" } else { "NORMAL" };
+                conn.pragma_update(None, "synchronous", mode)
+                    .map_err(|e| StoreError::from(e).refine(path))?;
+                self.inner.sync_full.store(full, Ordering::Relaxed);
+            }
+        }
         let result = conn
             .transaction_with_behavior(behavior)
             .map_err(StoreError::from)
@@ -203,7 +260,56 @@ impl Store {
                 tx.commit()?;
                 Ok(out)
             });
+        if result.is_err() {
+            // The transaction may have adjusted the totals and then rolled back.
+            self.set_totals(None);
+        }
         result.map_err(|e| e.refine(path))
+    }
+
+    /// The queue's item count and body bytes, inside a write transaction:
+    /// from memory while no other connection has committed since they were
+    /// last known, else counted (a full scan of the queue).
+    pub(crate) fn queue_totals(&self, tx: &Transaction<'_>) -> Result<QueueTotals, StoreError> {
+        let data_version: i64 = tx.pragma_query_value(None, "data_version", |r| r.get(0))?;
+        if let Some(t) = self.totals().filter(|t| t.data_version == data_version) {
+            return Ok(t);
+        }
+        let (items, bytes): (i64, i64) = tx
+            .prepare_cached("SELECT count(*), ifnull(sum(size_bytes), 0) FROM queue")?
+            .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let t = QueueTotals {
+            data_version,
+            items: u64::try_from(items).unwrap_or(0),
+            bytes: u64::try_from(bytes).unwrap_or(0),
+        };
+        self.set_totals(Some(t));
+        Ok(t)
+    }
+
+    /// Records that this connection added (`sign` 1) or removed (`sign` -1)
+    /// one item of `size` bytes, inside the transaction doing it.
+    pub(crate) fn adjust_totals(&self, sign: i8, size: u64) {
+        if let Some(mut t) = self.totals() {
+            if sign > 0 {
+                t.items = t.items.saturating_add(1);
+                t.bytes = t.bytes.saturating_add(size);
+            } else {
+                t.items = t.items.saturating_sub(1);
+                t.bytes = t.bytes.saturating_sub(size);
+            }
+            self.set_totals(Some(t));
+        }
+    }
+
+    fn totals(&self) -> Option<QueueTotals> {
+        self.inner.totals.lock().ok().and_then(|t| *t)
+    }
+
+    fn set_totals(&self, totals: Option<QueueTotals>) {
+        if let Ok(mut t) = self.inner.totals.lock() {
+            *t = totals;
+        }
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {

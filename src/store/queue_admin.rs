@@ -7,7 +7,7 @@
 //! one, are the only ways besides delivery that an item leaves the dead state
 //! or the file; both answer [`StoreError::NotFound`] for an unknown id.
 
-use rusqlite::{params, Transaction};
+use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::item::{query_items, select_items, to_u64};
 use super::{ItemState, QueueCounts, QueueItem, QueueStats, SessionTuple, Store, StoreError};
@@ -118,13 +118,17 @@ impl Store {
     /// [`StoreError::NotFound`] if there is no such item.
     pub fn drop_item(&self, local_id: &str) -> Result<(), StoreError> {
         self.write(|tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM queue WHERE local_id = ?1")?
-                .execute(params![local_id])?;
-            if deleted == 0 {
-                return Err(not_found(local_id));
+            let size: Option<i64> = tx
+                .prepare_cached("DELETE FROM queue WHERE local_id = ?1 RETURNING size_bytes")?
+                .query_row(params![local_id], |r| r.get(0))
+                .optional()?;
+            match size {
+                Some(size) => {
+                    self.adjust_totals(-1, u64::try_from(size).unwrap_or(0));
+                    Ok(())
+                }
+                None => Err(not_found(local_id)),
             }
-            Ok(())
         })
     }
 }

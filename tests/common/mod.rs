@@ -14,10 +14,15 @@ use tokio::sync::mpsc;
 pub const KEY: &str = "test-relay-key-0123456789abcdef";
 
 pub async fn emulator() -> EmulatorHandle {
-    Emulator::start(EmulatorConfig::default()).await.expect("emulator starts")
+    Emulator::start(EmulatorConfig::default())
+        .await
+        .expect("emulator starts")
 }
 
-pub async fn emulator_with(db: Option<std::path::PathBuf>, addr: Option<std::net::SocketAddr>) -> EmulatorHandle {
+pub async fn emulator_with(
+    db: Option<std::path::PathBuf>,
+    addr: Option<std::net::SocketAddr>,
+) -> EmulatorHandle {
     let defaults = EmulatorConfig::default();
     let cfg = EmulatorConfig {
         db_path: db,
@@ -73,7 +78,12 @@ impl Recorder {
     /// Waits for a handoff delivery (or fails on a dead letter).
     pub async fn wait_for_delivery(&mut self, within: Duration) -> Event {
         let e = self
-            .wait_for(within, |e| matches!(e, Event::HandoffDelivered { .. } | Event::ItemDeadLettered { .. }))
+            .wait_for(within, |e| {
+                matches!(
+                    e,
+                    Event::HandoffDelivered { .. } | Event::ItemDeadLettered { .. }
+                )
+            })
             .await;
         assert!(matches!(e, Event::HandoffDelivered { .. }), "{e:?}");
         e
@@ -115,7 +125,11 @@ pub async fn control(url: &str, method: reqwest::Method, path: &str, body: Optio
         req = req.json(&b);
     }
     let resp = req.send().await.expect("control call");
-    assert!(resp.status().is_success(), "control {path}: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "control {path}: {}",
+        resp.status()
+    );
     resp.json().await.unwrap_or(Value::Null)
 }
 
@@ -128,7 +142,13 @@ pub async fn state(url: &str) -> Value {
 }
 
 pub async fn advance_clock(url: &str, secs: u64) {
-    control(url, reqwest::Method::POST, "clock", Some(serde_json::json!({"advance_seconds": secs}))).await;
+    control(
+        url,
+        reqwest::Method::POST,
+        "clock",
+        Some(serde_json::json!({"advance_seconds": secs})),
+    )
+    .await;
 }
 
 /// Handoffs the emulator holds for a session.

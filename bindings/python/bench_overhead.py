@@ -1,0 +1,50 @@
+#!/usr/bin/env python3
+"""Per-call overhead of the Python binding vs the Rust API.
+
+Times `queue_counts` (a local SQLite read: no network, so the binding's own
+cost dominates) through the binding, blocking and awaited. Compare with the
+Rust API's figure for the same call:
+
+    cargo test --all-features --test ffi -- --ignored --nocapture per_call_overhead
+    python bindings/python/bench_overhead.py
+
+Use the same cargo profile for both (the test script installs a dev build).
+"""
+
+import asyncio
+import sys
+import tempfile
+import time
+
+import crane_context as cc
+
+N = 5000
+
+
+def main() -> None:
+    with tempfile.TemporaryDirectory() as d:
+        client = cc.CraneClient(
+            "http://127.0.0.1:9", "test-relay-key-0123456789abcdef",
+            options=cc.ClientOptions(store_path=f"{d}/crane.db"),
+        )
+        client.queue_counts_blocking()
+        t = time.perf_counter()
+        for _ in range(N):
+            client.queue_counts_blocking()
+        blocking = (time.perf_counter() - t) / N * 1e6
+
+        async def awaited() -> float:
+            await client.queue_counts()
+            t = time.perf_counter()
+            for _ in range(N):
+                await client.queue_counts()
+            return (time.perf_counter() - t) / N * 1e6
+
+        asynced = asyncio.run(awaited())
+        client.shutdown()
+    print(f"queue_counts from Python ({sys.version.split()[0]}): "
+          f"blocking {blocking:.1f} µs/call, asyncio {asynced:.1f} µs/call")
+
+
+if __name__ == "__main__":
+    main()

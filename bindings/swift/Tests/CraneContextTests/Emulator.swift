@@ -1,0 +1,197 @@
+// Test support: the real `crane-context-emulator` binary on a free port.
+//
+// Mirrors bindings/python/tests/conftest.py: each test starts its own
+// emulator (with a SQLite file, so it can be restarted on the same port with
+// the same data) and opens clients with their own store.
+import CraneContext
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+let relayKey = "test-relay-key-0123456789abcdef"
+
+enum TestError: Error {
+    case emulator(String)
+    case timeout(String)
+}
+
+/// Repository root: three levels above this file's directory.
+let repoRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent()  // CraneContextTests
+    .deletingLastPathComponent()  // Tests
+    .deletingLastPathComponent()  // swift
+    .deletingLastPathComponent()  // bindings
+    .deletingLastPathComponent()
+
+final class Emulator {
+    let db: URL
+    let heartbeatInterval: String
+    private(set) var port = 0
+    private(set) var url = ""
+    private var process: Process?
+
+    init(directory: URL, heartbeatInterval: String = "480-720") {
+        db = directory.appendingPathComponent("emulator.db")
+        self.heartbeatInterval = heartbeatInterval
+    }
+
+    static var binary: URL {
+        if let path = ProcessInfo.processInfo.environment["CRANE_EMULATOR_BIN"] {
+            return URL(fileURLWithPath: path)
+        }
+        return repoRoot.appendingPathComponent("target/debug/crane-context-emulator")
+    }
+
+    @discardableResult
+    func start() throws -> Emulator {
+        let p = Process()
+        p.executableURL = Emulator.binary
+        p.arguments = [
+            "--port", String(port), "--key", relayKey, "--db", db.path,
+            "--heartbeat-interval", heartbeatInterval,
+        ]
+        let out = Pipe()
+        p.standardOutput = out
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        var line = Data()
+        while !line.contains(UInt8(ascii: "\n")) {
+            let chunk = out.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            line.append(chunk)
+        }
+        let text = String(decoding: line, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+        let prefix = "crane-context-emulator listening on "
+        guard text.hasPrefix(prefix), let portText = text.split(separator: ":").last,
+              let parsed = Int(portText) else {
+            p.terminate()
+            throw TestError.emulator("emulator did not start: \(text)")
+        }
+        url = String(text.dropFirst(prefix.count))
+        port = parsed
+        process = p
+        return self
+    }
+
+    func stop() {
+        guard let p = process else { return }
+        p.terminate()
+        p.waitUntilExit()
+        process = nil
+    }
+
+    /// Starts again on the same port with the same database.
+    func restart() throws {
+        stop()
+        let deadline = Date().addingTimeInterval(10)
+        while true {
+            do {
+                try start()
+                return
+            } catch {
+                if Date() > deadline { throw error }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+        }
+    }
+
+    /// Calls the control API under /__emulator/.
+    @discardableResult
+    func control(_ method: String, _ path: String, _ body: [String: Any]? = nil) throws -> [String: Any] {
+        var request = URLRequest(url: URL(string: "\(url)/__emulator/\(path)")!)
+        request.httpMethod = method
+        request.setValue("application/json", forHTTPHeaderField: "content-type")
+        if let body = body {
+            request.httpBody = try JSONSerialization.data(withJSONObject: body)
+        }
+        let done = DispatchSemaphore(value: 0)
+        var result: Data?
+        URLSession.shared.dataTask(with: request) { data, _, _ in
+            result = data
+            done.signal()
+        }.resume()
+        done.wait()
+        guard let data = result,
+              let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
+            throw TestError.emulator("no answer from \(path)")
+        }
+        return json
+    }
+
+    func state() throws -> [String: Any] { try control("GET", "state") }
+
+    func fault(_ rule: [String: Any]) throws { try control("POST", "faults", rule) }
+
+    func handoffs(of sessionId: String) throws -> [[String: Any]] {
+        let all = (try state()["handoffs"] as? [[String: Any]]) ?? []
+        return all.filter { ($0["session_id"] as? String) == sessionId }
+    }
+
+    func requests(_ route: String) throws -> Int {
+        ((try state()["requests_count"] as? [String: Any])?[route] as? Int) ?? 0
+    }
+}
+
+/// Collects events from the SDK's threads; tests wait on them.
+final class Recorder: CraneListener, @unchecked Sendable {
+    private let lock = NSCondition()
+    private var events: [CraneEvent] = []
+
+    func onEvent(event: CraneEvent) throws {
+        lock.lock()
+        events.append(event)
+        lock.broadcast()
+        lock.unlock()
+    }
+
+    var all: [CraneEvent] {
+        lock.lock()
+        defer { lock.unlock() }
+        return events
+    }
+
+    /// Waits until `predicate` holds for the events so far.
+    @discardableResult
+    func wait(timeout: TimeInterval, _ predicate: ([CraneEvent]) -> Bool) throws -> [CraneEvent] {
+        let deadline = Date().addingTimeInterval(timeout)
+        lock.lock()
+        defer { lock.unlock() }
+        while !predicate(events) {
+            if !lock.wait(until: deadline) {
+                throw TestError.timeout("timed out after \(timeout)s; events: \(events)")
+            }
+        }
+        return events
+    }
+}
+
+func makeClient(_ emulator: Emulator, store: URL, listener: CraneListener? = nil,
+                key: String = relayKey) throws -> CraneClient {
+    try CraneClient(
+        url: emulator.url, relayKey: key,
+        options: ClientOptions(storePath: store.path, heartbeatJitterMs: 0),
+        listener: listener)
+}
+
+func startRequest(_ agent: String = "swift-agent", track: Int64? = nil,
+                  autoHeartbeat: Bool = true) -> StartRequest {
+    StartRequest(agent: agent, venture: "vc", repo: "venturecrane/crane-context",
+                 track: track, autoHeartbeat: autoHeartbeat)
+}
+
+func endRequest(_ summary: String = "done", payload: String = #"{"next":"tests"}"#) -> EndRequest {
+    EndRequest(summary: summary, payloadJson: payload)
+}
+
+func isHeartbeat(_ e: CraneEvent) -> Bool {
+    if case .heartbeatSent = e { return true }
+    return false
+}
+
+func deliveredIds(_ events: [CraneEvent]) -> [String] {
+    events.compactMap { e -> String? in
+        if case let .handoffDelivered(_, localId, _, _) = e { return localId }
+        return nil
+    }
+}

@@ -1,0 +1,53 @@
+//! The benchmark driver for the figures criterion cannot take: per-call
+//! latency distributions (p50/p99) with both sides interleaved, durable
+//! enqueue against the disk's own commit rate, queue drain against the
+//! emulator's maximum, and heartbeat scale. `scripts/bench.sh` runs them all
+//! and then `report`, which writes `target/bench-results.json` and the
+//! tables of BENCHMARKS.md (`target/bench-tables.md`).
+//!
+//! `bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]`
+//! (`drain-child` is the drain's own subprocess).
+
+mod calls;
+mod common;
+mod drain;
+mod enqueue;
+mod heartbeats;
+mod report;
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let Some(cmd) = args.first() else {
+        eprintln!("usage: bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]");
+        std::process::exit(2);
+    };
+    match cmd.as_str() {
+        "calls" => {
+            let plan = if quick {
+                calls::Plan { warmup: 100, heartbeat: 500, update: 500, end: 200 }
+            } else {
+                calls::Plan { warmup: 500, heartbeat: 6000, update: 6000, end: 2500 }
+            };
+            common::write_result("calls", &calls::run(plan));
+        }
+        "probe-calls" => common::write_result("probe-calls", &calls::probe()),
+        "probe-store" => common::write_result("probe-store", &enqueue::probe_store()),
+        "enqueue" => common::write_result("enqueue", &enqueue::run(quick)),
+        "drain" => common::write_result("drain", &drain::run(quick)),
+        "drain-child" => drain::child(&args[1..]),
+        "heartbeats" => {
+            let plan = if quick {
+                heartbeats::Plan { sessions: 2000, idle_secs: 5, interval: (2, 4), window_secs: 8 }
+            } else {
+                heartbeats::Plan { sessions: 10_000, idle_secs: 20, interval: (2, 4), window_secs: 30 }
+            };
+            common::write_result("heartbeats", &heartbeats::run(plan));
+        }
+        "report" => report::run(),
+        other => {
+            eprintln!("unknown command {other}");
+            std::process::exit(2);
+        }
+    }
+}

@@ -1,0 +1,30 @@
+// swift-tools-version:5.9
+// Example agent commands on the Swift binding, equivalent to `crane sod` and
+// `crane eod`:
+//
+//   cargo build --features ffi                      # the Rust library
+//   export CRANE_CONTEXT_URL=http://127.0.0.1:8787 CRANE_CONTEXT_KEY=...
+//   swift run --package-path examples/swift crane-sod [--track N]
+//   swift run --package-path examples/swift crane-eod --summary "what I did" [--payload-file F]
+import PackageDescription
+
+let package = Package(
+    name: "CraneExamples",
+    platforms: [.macOS(.v12)],
+    dependencies: [
+        .package(name: "CraneContext", path: "../../bindings/swift"),
+    ],
+    targets: [
+        .target(name: "AgentContext", path: "Sources/AgentContext"),
+        .executableTarget(
+            name: "crane-sod",
+            dependencies: ["AgentContext", .product(name: "CraneContext", package: "CraneContext")],
+            path: "Sources/crane-sod"
+        ),
+        .executableTarget(
+            name: "crane-eod",
+            dependencies: ["AgentContext", .product(name: "CraneContext", package: "CraneContext")],
+            path: "Sources/crane-eod"
+        ),
+    ]
+)

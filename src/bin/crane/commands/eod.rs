@@ -1,0 +1,115 @@
+//! `crane eod`: end this checkout's session with a handoff.
+//!
+//! The handoff goes through the engine's persist-first path: it is in the
+//! local queue before the first byte is sent, so it survives a crash or an
+//! outage. Delivered: the server's payload hash is compared with the one
+//! computed locally, and the session's keeper is stopped. Only queued: the
+//! command says so plainly and still exits 0 (3 with `--require-delivery`);
+//! the keeper, if one runs, stays to deliver the handoff when the network
+//! returns (otherwise `crane sync` or the next `crane sod` delivers it).
+
+use crane_context::engine::EndOutcome;
+use crane_context::model::EndSession;
+use serde_json::json;
+
+use super::common::{read_payload, resolve_session};
+use crate::args::EodArgs;
+use crate::context::Ctx;
+use crate::engine::Engine;
+use crate::error::{CliResult, EXIT_OK, EXIT_QUEUED};
+use crate::keeper;
+use crate::output::Style;
+
+/// Runs `crane eod`.
+pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
+    let payload = read_payload(args.payload_file.as_deref(), args.payload.as_deref())?;
+    let store = ctx.open_store()?;
+    let target = resolve_session(ctx, &store, &args.session)?;
+    let mut req = EndSession::new(&target.session_id, &args.summary, &payload)?;
+    req.status_label = args.status_label.clone();
+    req.to_agent = args.to_agent.clone();
+    let local_hash = req.payload.hash().to_owned();
+    let keeper_pid = target.cached.as_ref().and_then(|c| c.keeper_pid);
+
+    let engine = Engine::open(ctx).await?;
+    let outcome = engine.crane.end_session(req).await;
+    engine.finish().await;
+    let out = &ctx.out;
+    match outcome? {
+        EndOutcome::Delivered(r) => {
+            let verified = r.handoff.payload_hash == local_hash && r.handoff.hash_matches();
+            let keeper_stopped = match keeper_pid {
+                Some(pid) => Some(keeper::stop(pid, &target.session_id).await),
+                None => None,
+            };
+            if out.is_json() {
+                out.emit_json(&json!({
+                    "delivered": true,
+                    "queued": false,
+                    "session_id": r.session_id,
+                    "handoff_id": r.handoff_id,
+                    "ended_at": r.ended_at,
+                    "payload_hash": local_hash,
+                    "hash_verified": verified,
+                    "correlation_id": r.correlation_id,
+                    "handoff": r.handoff,
+                    "keeper_pid": keeper_pid,
+                    "keeper_stopped": keeper_stopped,
+                }));
+            } else {
+                out.line(format!(
+                    "Handoff {} {} — session {} ended",
+                    out.paint(&r.handoff_id, Style::Bold),
+                    out.paint("delivered", Style::Green),
+                    r.session_id
+                ));
+                let check = if verified {
+                    out.paint("matches the local hash", Style::Green)
+                } else {
+                    out.paint("DIFFERS from the local hash", Style::Red)
+                };
+                out.field("payload hash", format!("{local_hash} ({check})"));
+                match (keeper_pid, keeper_stopped) {
+                    (Some(pid), Some(true)) => out.field("keeper", format!("pid {pid} stopped")),
+                    (Some(pid), _) => out.field("keeper", format!("pid {pid} did not stop")),
+                    _ => {}
+                }
+            }
+            Ok(EXIT_OK)
+        }
+        EndOutcome::Queued { local_id } => {
+            let keeper_alive = keeper_pid.filter(|p| keeper::is_alive(*p, &target.session_id));
+            if out.is_json() {
+                out.emit_json(&json!({
+                    "delivered": false,
+                    "queued": true,
+                    "session_id": target.session_id,
+                    "local_id": local_id,
+                    "payload_hash": local_hash,
+                    "keeper_pid": keeper_alive,
+                }));
+            } else {
+                out.line(format!(
+                    "Handoff {} — the server could not be reached.",
+                    out.paint("NOT delivered yet", Style::Yellow)
+                ));
+                out.line(format!(
+                    "It is saved in the local queue (item {local_id}) and will be delivered \
+                     exactly once {}.",
+                    match keeper_alive {
+                        Some(pid) => format!(
+                            "by the keeper (pid {pid}) as soon as the server is reachable, or by `crane sync`"
+                        ),
+                        None => "by `crane sync` (or the next `crane sod`)".to_owned(),
+                    }
+                ));
+                out.field("payload hash", &local_hash);
+            }
+            Ok(if args.require_delivery {
+                EXIT_QUEUED
+            } else {
+                EXIT_OK
+            })
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! The commands, and the one place that maps a parsed command line to them.
+//!
+//! Local commands (`status`, `queue list|show|drop|export`, `completions`)
+//! run without an async runtime and without touching the network; the others
+//! run on a single-threaded tokio runtime built only when needed.
+
+mod common;
+mod completions;
+mod eod;
+mod queue;
+mod reads;
+mod sod;
+mod status;
+mod sync;
+mod update;
+
+use crate::args::{Command, HandoffsCommand, QueueCommand};
+use crate::context::Ctx;
+use crate::error::{CliError, CliResult};
+use crate::{doctor, keeper, verify};
+
+/// Runs a command; `Ok` carries the exit code.
+pub fn run(ctx: &Ctx, command: Command) -> CliResult<u8> {
+    match command {
+        Command::Status(args) => status::run(ctx, &args),
+        Command::Completions { shell } => completions::run(ctx, shell),
+        Command::Queue { command } if !matches!(command, QueueCommand::Retry { .. }) => {
+            queue::run_local(ctx, &command)
+        }
+        other => runtime()?.block_on(run_async(ctx, other)),
+    }
+}
+
+fn runtime() -> CliResult<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| CliError::Failed(format!("cannot start the async runtime: {e}")))
+}
+
+async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
+    match command {
+        Command::Sod(args) => sod::run(ctx, &args).await,
+        Command::Eod(args) => eod::run(ctx, &args).await,
+        Command::Update(args) => update::update(ctx, &args).await,
+        Command::Heartbeat(args) => update::heartbeat(ctx, &args).await,
+        Command::Active(args) => reads::active(ctx, &args).await,
+        Command::Handoffs { command } => match command {
+            HandoffsCommand::Latest(args) => reads::latest(ctx, &args).await,
+            HandoffsCommand::List(args) => reads::list(ctx, &args).await,
+        },
+        Command::Sync => sync::run(ctx).await,
+        Command::Queue {
+            command: QueueCommand::Retry { local_id },
+        } => queue::retry(ctx, &local_id).await,
+        Command::Verify(args) => verify::run(ctx, &args).await,
+        Command::Doctor => doctor::run(ctx).await,
+        Command::Keeper { session_id } => keeper::run(ctx, &session_id).await,
+        Command::Status(args) => status::run(ctx, &args),
+        Command::Completions { shell } => completions::run(ctx, shell),
+        Command::Queue { command } => queue::run_local(ctx, &command),
+    }
+}

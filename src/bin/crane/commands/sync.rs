@@ -1,0 +1,122 @@
+//! `crane sync`: deliver the offline queue now.
+//!
+//! The engine's `sync` makes every pending item due and drains the queue;
+//! the engine reports each delivery and dead letter as an event, which drives
+//! the progress bar (shown for more than one item, on a terminal). Items
+//! another process (a keeper) is delivering at that moment are left to it.
+
+use crane_context::engine::Event;
+use serde_json::json;
+
+use crate::context::Ctx;
+use crate::engine::Engine;
+use crate::error::{CliResult, EXIT_FAILED, EXIT_OK};
+use crate::output::{stderr_is_tty, Style};
+
+#[derive(Default)]
+struct Tally {
+    delivered: u64,
+    dead: u64,
+    errors: Vec<String>,
+}
+
+impl Tally {
+    fn see(&mut self, e: &Event, bar: Option<&indicatif::ProgressBar>) {
+        match e {
+            Event::HandoffDelivered { .. } | Event::UpdateDelivered { .. } => self.delivered += 1,
+            Event::ItemDeadLettered {
+                local_id, error, ..
+            } => {
+                self.dead += 1;
+                self.errors.push(format!("{local_id}: {error}"));
+            }
+            _ => return,
+        }
+        if let Some(b) = bar {
+            b.inc(1);
+        }
+    }
+}
+
+/// Runs `crane sync`.
+pub async fn run(ctx: &Ctx) -> CliResult<u8> {
+    let mut engine = Engine::open(ctx).await?;
+    let before = engine.crane.queue_counts().await?;
+    let out = &ctx.out;
+    let bar = (before.pending > 1 && !out.is_json() && stderr_is_tty()).then(|| {
+        let b = indicatif::ProgressBar::new(before.pending);
+        if let Ok(style) =
+            indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} delivered {msg}")
+        {
+            b.set_style(style);
+        }
+        b
+    });
+    let mut tally = Tally::default();
+    let result = {
+        let sync = engine.crane.sync();
+        let mut sync = std::pin::pin!(sync);
+        loop {
+            tokio::select! {
+                r = &mut sync => break r,
+                Some(e) = engine.events.recv() => tally.see(&e, bar.as_ref()),
+            }
+        }
+    };
+    engine.settle().await;
+    while let Ok(e) = engine.events.try_recv() {
+        tally.see(&e, bar.as_ref());
+    }
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let online = engine.online();
+    let after = engine.crane.queue_counts().await;
+    engine.finish().await;
+    let report = result?;
+    let after = after?;
+    let failed = tally.dead > 0 || report.retrying > 0 || (after.pending > 0 && !online);
+    if out.is_json() {
+        out.emit_json(&json!({
+            "delivered": tally.delivered,
+            "dead": tally.dead,
+            "retrying": report.retrying,
+            "pending": after.pending,
+            "dead_total": after.dead,
+            "online": online,
+            "pending_before": before.pending,
+            "errors": tally.errors,
+        }));
+    } else {
+        if before.pending == 0 {
+            out.line("Queue is empty: nothing to deliver.");
+        } else {
+            out.line(format!(
+                "Delivered {} of {} queued item(s).",
+                out.paint(tally.delivered.to_string(), Style::Green),
+                before.pending
+            ));
+        }
+        for e in &tally.errors {
+            out.line(format!("{} {e}", out.paint("dead:", Style::Red)));
+        }
+        if after.pending > 0 {
+            let why = if online {
+                "the server failed them for now or another process is delivering them"
+            } else {
+                "the server is unreachable"
+            };
+            out.line(format!(
+                "{} item(s) still pending: {why}.",
+                out.paint(after.pending.to_string(), Style::Yellow)
+            ));
+        }
+        if after.dead > 0 {
+            out.line(format!(
+                "{} dead item(s): see `crane queue list --state dead`.",
+                after.dead
+            ));
+        }
+    }
+    Ok(if failed { EXIT_FAILED } else { EXIT_OK })
+}

@@ -1,0 +1,138 @@
+//! `crane update` and `crane heartbeat`: progress and liveness of this
+//! checkout's session.
+//!
+//! An update goes through the engine's queue like a handoff (offline it is
+//! queued, ahead of the session's end); a heartbeat is sent once, now, since a
+//! missed heartbeat is replaced by the next one. Both record the schedule the
+//! server proposes in the cache, so `crane status` shows it.
+
+use crane_context::engine::UpdateOutcome;
+use crane_context::model::Update;
+use crane_context::Error;
+use jiff::Timestamp;
+use serde_json::json;
+
+use super::common::{parse_meta, resolve_session};
+use crate::args::{SessionArgs, UpdateArgs};
+use crate::context::Ctx;
+use crate::engine::Engine;
+use crate::error::{CliResult, EXIT_OK, EXIT_QUEUED};
+use crate::git;
+use crate::output::{when, Style};
+
+/// Runs `crane update`.
+pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
+    let store = ctx.open_store()?;
+    let target = resolve_session(ctx, &store, &args.session)?;
+    let mut req = Update::new(&target.session_id);
+    req.branch = args.branch.clone().or_else(git::branch);
+    req.commit_sha = args.commit.clone().or_else(git::commit);
+    req.meta = parse_meta(args.meta.as_deref())?;
+    let (branch, commit) = (req.branch.clone(), req.commit_sha.clone());
+
+    let engine = Engine::open(ctx).await?;
+    let outcome = engine.crane.update(req).await;
+    engine.finish().await;
+    let out = &ctx.out;
+    match outcome? {
+        UpdateOutcome::Applied(r) => {
+            let now = Timestamp::now();
+            let _ = store.set_heartbeat_schedule(
+                &r.session_id,
+                r.next_heartbeat_at.as_millisecond(),
+                r.heartbeat_interval_seconds,
+                now.as_millisecond(),
+            );
+            if out.is_json() {
+                out.emit_json(&json!({
+                    "applied": true, "queued": false, "session_id": r.session_id,
+                    "updated_at": r.updated_at, "next_heartbeat_at": r.next_heartbeat_at,
+                    "heartbeat_interval_seconds": r.heartbeat_interval_seconds,
+                    "branch": branch, "commit_sha": commit, "correlation_id": r.correlation_id,
+                }));
+            } else {
+                out.line(format!(
+                    "Session {} {}",
+                    r.session_id,
+                    out.paint("updated", Style::Green)
+                ));
+                if let Some(b) = &branch {
+                    out.field("branch", b);
+                }
+                if let Some(c) = &commit {
+                    out.field("commit", c);
+                }
+                out.field("next heartbeat", when(r.next_heartbeat_at, now));
+            }
+            Ok(EXIT_OK)
+        }
+        UpdateOutcome::Queued { local_id } => {
+            if out.is_json() {
+                out.emit_json(&json!({
+                    "applied": false, "queued": true, "session_id": target.session_id,
+                    "local_id": local_id, "branch": branch, "commit_sha": commit,
+                }));
+            } else {
+                out.line(format!(
+                    "Update {} — the server could not be reached; it is queued (item {local_id}) \
+                     and will be delivered before the session's handoff.",
+                    out.paint("NOT delivered yet", Style::Yellow)
+                ));
+            }
+            Ok(if args.require_delivery {
+                EXIT_QUEUED
+            } else {
+                EXIT_OK
+            })
+        }
+    }
+}
+
+/// Runs `crane heartbeat`.
+pub async fn heartbeat(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
+    let store = ctx.open_store()?;
+    let target = resolve_session(ctx, &store, args)?;
+    let engine = Engine::open(ctx).await?;
+    let result = engine.crane.client().heartbeat(&target.session_id).await;
+    engine.finish().await;
+    let r = match result {
+        Ok(r) => r,
+        Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
+            // The engine's heartbeat task forgets a lost session the same way.
+            let _ = store.clear_current_session(&target.session_id);
+            return Err(e.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = Timestamp::now();
+    let _ = store.set_heartbeat_schedule(
+        &r.session_id,
+        r.next_heartbeat_at.as_millisecond(),
+        r.heartbeat_interval_seconds,
+        now.as_millisecond(),
+    );
+    let out = &ctx.out;
+    if out.is_json() {
+        out.emit_json(&json!({
+            "session_id": r.session_id, "last_heartbeat_at": r.last_heartbeat_at,
+            "next_heartbeat_at": r.next_heartbeat_at,
+            "heartbeat_interval_seconds": r.heartbeat_interval_seconds,
+            "correlation_id": r.correlation_id,
+        }));
+    } else {
+        out.line(format!(
+            "Heartbeat {} for {}",
+            out.paint("sent", Style::Green),
+            r.session_id
+        ));
+        out.field(
+            "next heartbeat",
+            format!(
+                "{} (interval {}s)",
+                when(r.next_heartbeat_at, now),
+                r.heartbeat_interval_seconds
+            ),
+        );
+    }
+    Ok(EXIT_OK)
+}

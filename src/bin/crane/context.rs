@@ -1,0 +1,90 @@
+//! What every command shares: the global flags, the output channel, the
+//! resolved settings and where the local store lives.
+//!
+//! Settings are resolved on first use only, so commands that need no server
+//! (`queue list`, `completions`) never read the config file, and commands
+//! that need no git never run it.
+
+use std::cell::OnceCell;
+use std::path::PathBuf;
+
+use crane_context::settings::{Overrides, Settings};
+use crane_context::store::{QueueLimits, Store, DB_FILE_NAME};
+use crane_context::ClientConfig;
+
+use crate::args::Global;
+use crate::error::{CliError, CliResult};
+use crate::output::Output;
+
+/// The shared state of one invocation.
+#[derive(Debug)]
+pub struct Ctx {
+    /// The global flags.
+    pub global: Global,
+    /// Where results and errors go.
+    pub out: Output,
+    settings: OnceCell<Settings>,
+}
+
+impl Ctx {
+    /// A context for the given global flags.
+    pub fn new(global: Global) -> Self {
+        let out = Output::new(global.json);
+        Self {
+            global,
+            out,
+            settings: OnceCell::new(),
+        }
+    }
+
+    /// The explicit overrides the flags make.
+    pub fn overrides(&self) -> Overrides {
+        Overrides {
+            url: self.global.url.clone(),
+            profile: self.global.profile.clone(),
+            key_file: self.global.key_file.clone(),
+            config_file: self.global.config.clone(),
+        }
+    }
+
+    /// The resolved settings (resolved once).
+    pub fn settings(&self) -> CliResult<&Settings> {
+        if let Some(s) = self.settings.get() {
+            return Ok(s);
+        }
+        let s = Settings::resolve(&self.overrides())?;
+        Ok(self.settings.get_or_init(|| s))
+    }
+
+    /// The client configuration; a usage error when the URL or key is missing.
+    pub fn client_config(&self) -> CliResult<ClientConfig> {
+        Ok(self.settings()?.client_config()?)
+    }
+
+    /// The store file: `--home`/crane.db, else the library's default
+    /// (`$CRANE_HOME/crane.db` or the platform data directory).
+    pub fn store_path(&self) -> CliResult<PathBuf> {
+        match &self.global.home {
+            Some(home) => {
+                let abs = std::path::absolute(home)
+                    .map_err(|e| CliError::Usage(format!("--home {}: {e}", home.display())))?;
+                Ok(abs.join(DB_FILE_NAME))
+            }
+            None => Ok(Store::default_path()?),
+        }
+    }
+
+    /// The directory holding the store, the docs and the CLI's small state files.
+    pub fn data_dir(&self) -> CliResult<PathBuf> {
+        let path = self.store_path()?;
+        Ok(path
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_else(|| PathBuf::from(".")))
+    }
+
+    /// Opens the local store directly (no engine, no network).
+    pub fn open_store(&self) -> CliResult<Store> {
+        Ok(Store::open(&self.store_path()?, QueueLimits::default())?)
+    }
+}

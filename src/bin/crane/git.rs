@@ -1,0 +1,106 @@
+//! What git says about the checkout: its repository, branch and commit.
+//!
+//! The repository comes from `git remote get-url origin` in any of the forms
+//! a remote takes (`git@host:owner/name.git`, `ssh://git@host[:port]/owner/name`,
+//! `https://[user@]host/owner/name[.git]`, `git://…`) and is reported as
+//! `owner/name`, the form the server stores. Each value costs one `git`
+//! process, run only by the commands that need it; a missing `git`, a
+//! directory that is not a checkout or an empty repository give `None`, never
+//! an error: every value can also be passed as a flag.
+
+use std::process::{Command, Stdio};
+
+/// A repository named by its remote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Remote {
+    /// The owner (GitHub org or user; a GitLab group's top level), as written.
+    pub owner: String,
+    /// The repository path without `.git`: `owner/name` (or `group/sub/name`).
+    pub slug: String,
+}
+
+fn git(args: &[&str]) -> Option<String> {
+    let out = Command::new("git")
+        .args(args)
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .ok()?;
+    if !out.status.success() {
+        return None;
+    }
+    let text = String::from_utf8(out.stdout).ok()?;
+    let text = text.trim();
+    (!text.is_empty()).then(|| text.to_owned())
+}
+
+/// The `origin` remote of the checkout in the current directory.
+pub fn origin() -> Option<Remote> {
+    parse_remote(&git(&["remote", "get-url", "origin"])?)
+}
+
+/// The current branch (`None` when detached or outside a checkout).
+pub fn branch() -> Option<String> {
+    git(&["symbolic-ref", "--quiet", "--short", "HEAD"])
+}
+
+/// The commit `HEAD` points to (`None` in an empty repository).
+pub fn commit() -> Option<String> {
+    git(&["rev-parse", "--verify", "--quiet", "HEAD"])
+}
+
+/// Parses a remote URL into owner and name.
+pub fn parse_remote(url: &str) -> Option<Remote> {
+    let url = url.trim();
+    let path = if let Some((_, rest)) = url.split_once("://") {
+        // scheme://[user@]host[:port]/path
+        let (_, path) = rest.split_once('/')?;
+        path
+    } else if let Some((host, path)) = url.split_once(':') {
+        // scp-like: [user@]host:path (a local path has no colon before a slash)
+        if host.contains('/') {
+            return None;
+        }
+        path
+    } else {
+        return None;
+    };
+    let path = path.trim_matches('/');
+    let path = path.strip_suffix(".git").unwrap_or(path);
+    let (owner, name) = path.split_once('/')?;
+    if owner.is_empty() || name.is_empty() || name.split('/').any(str::is_empty) {
+        return None;
+    }
+    Some(Remote {
+        owner: owner.to_owned(),
+        slug: path.to_owned(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn slug(url: &str) -> Option<String> {
+        parse_remote(url).map(|r| r.slug)
+    }
+
+    #[test]
+    fn https_and_ssh_forms() {
+        let want = Some("venturecrane/demo".to_owned());
+        assert_eq!(slug("git@github.com:venturecrane/demo.git"), want);
+        assert_eq!(slug("git@github.com:venturecrane/demo"), want);
+        assert_eq!(slug("https://github.com/venturecrane/demo.git"), want);
+        assert_eq!(slug("https://github.com/venturecrane/demo/"), want);
+        assert_eq!(slug("https://user:tok@github.com/venturecrane/demo"), want);
+        assert_eq!(slug("ssh://git@github.com:22/venturecrane/demo.git"), want);
+        assert_eq!(slug("git://github.com/venturecrane/demo.git"), want);
+        assert_eq!(
+            slug("https://gitlab.com/org/sub/demo.git").as_deref(),
+            Some("org/sub/demo")
+        );
+        assert_eq!(slug("/local/path/repo"), None);
+        assert_eq!(slug("https://github.com/"), None);
+        assert_eq!(slug("nonsense"), None);
+    }
+}

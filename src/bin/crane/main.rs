@@ -1,0 +1,52 @@
+//! `crane`: the command agents (and people) run to start, keep and end Crane
+//! Context sessions from a checkout.
+//!
+//! A thin consumer of the `crane_context` library: sessions, retries, the
+//! offline queue and the cache are the library's; this binary detects the
+//! checkout, resolves configuration (also the library's, `settings`), prints
+//! results as text or `--json`, and maps failures to documented exit codes
+//! (see `crane --help` and docs/cli.md).
+
+mod args;
+mod checkout;
+mod commands;
+mod context;
+mod doctor;
+mod engine;
+mod error;
+mod git;
+mod keeper;
+mod output;
+mod state;
+mod verify;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::args::Cli;
+use crate::context::Ctx;
+use crate::error::EXIT_USAGE;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // Help and version go to stdout with 0; usage errors exit 2.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitCode::from(EXIT_USAGE)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+    };
+    let ctx = Ctx::new(cli.global);
+    match commands::run(&ctx, cli.command) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            ctx.out.error(&e);
+            e.to_exit()
+        }
+    }
+}

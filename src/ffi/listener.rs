@@ -1,0 +1,215 @@
+//! Background events, delivered to a listener the host implements.
+//!
+//! Heartbeats, queueing and delivery happen on the SDK's own threads, so the
+//! host hears about them through [`CraneListener`], implemented in Python or
+//! Swift and adapted here to the engine's [`EventListener`].
+//!
+//! **Which thread:** `on_event` is called on one of the SDK's runtime worker
+//! threads (named `crane-context-ffi`), never on the host's main thread or
+//! event loop, and may be called from two threads at once. Return quickly and
+//! do not call blocking SDK methods from it: hand the event to your own loop
+//! (Python: `loop.call_soon_threadsafe(queue.put_nowait, event)`; Swift: an
+//! `AsyncStream` continuation or a `DispatchQueue`). An exception raised by
+//! the listener is logged and dropped; it never stops the SDK.
+
+use std::sync::Arc;
+
+use crate::engine::{Event, EventListener};
+
+use super::CraneError;
+
+/// An error as carried inside an event.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct ErrorInfo {
+    /// The variant's stable name: `network`, `timeout`, `server`,
+    /// `session_not_active`, `validation`, … (same names as the Rust `Error::kind`).
+    pub kind: String,
+    /// The full message.
+    pub message: String,
+    /// The server's correlation id, if any.
+    pub correlation_id: Option<String>,
+}
+
+impl From<crate::Error> for ErrorInfo {
+    fn from(e: crate::Error) -> Self {
+        Self {
+            kind: e.kind().to_owned(),
+            message: e.to_string(),
+            correlation_id: e.correlation_id().map(str::to_owned),
+        }
+    }
+}
+
+/// A background happening the host may want to know about.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum CraneEvent {
+    /// A heartbeat was accepted; the next one is scheduled.
+    HeartbeatSent {
+        /// The session.
+        session_id: String,
+        /// When the server wants the next one (ISO 8601).
+        next_heartbeat_at: String,
+        /// The interval the server drew, seconds.
+        interval_seconds: u32,
+    },
+    /// A heartbeat failed; it will be retried.
+    HeartbeatFailed {
+        /// The session.
+        session_id: String,
+        /// Why it failed.
+        error: ErrorInfo,
+        /// Consecutive failures so far.
+        attempt: u32,
+    },
+    /// The session ended or was abandoned elsewhere; heartbeats stopped.
+    SessionLost {
+        /// The session.
+        session_id: String,
+        /// What the server said.
+        error: ErrorInfo,
+    },
+    /// An update could not be delivered now and waits in the offline queue.
+    UpdateQueued {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+    },
+    /// A handoff could not be delivered now and waits in the offline queue.
+    HandoffQueued {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+    },
+    /// A queued update reached the server.
+    UpdateDelivered {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+    },
+    /// A handoff reached the server (directly or from the queue).
+    HandoffDelivered {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// The stored handoff's id.
+        handoff_id: String,
+        /// Its payload hash (equal to the one computed locally).
+        payload_hash: String,
+    },
+    /// A queued item failed permanently and moved to the dead-letter list.
+    ItemDeadLettered {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// Why.
+        error: ErrorInfo,
+    },
+    /// The server became reachable or unreachable.
+    ConnectivityChanged {
+        /// Whether it is reachable now.
+        online: bool,
+    },
+}
+
+impl From<Event> for CraneEvent {
+    fn from(e: Event) -> Self {
+        match e {
+            Event::HeartbeatSent {
+                session_id,
+                next_heartbeat_at,
+                interval_seconds,
+            } => Self::HeartbeatSent {
+                session_id,
+                next_heartbeat_at: next_heartbeat_at.to_string(),
+                interval_seconds,
+            },
+            Event::HeartbeatFailed {
+                session_id,
+                error,
+                attempt,
+            } => Self::HeartbeatFailed {
+                session_id,
+                error: error.into(),
+                attempt,
+            },
+            Event::SessionLost { session_id, error } => Self::SessionLost {
+                session_id,
+                error: error.into(),
+            },
+            Event::UpdateQueued {
+                session_id,
+                local_id,
+            } => Self::UpdateQueued {
+                session_id,
+                local_id,
+            },
+            Event::HandoffQueued {
+                session_id,
+                local_id,
+            } => Self::HandoffQueued {
+                session_id,
+                local_id,
+            },
+            Event::UpdateDelivered {
+                session_id,
+                local_id,
+            } => Self::UpdateDelivered {
+                session_id,
+                local_id,
+            },
+            Event::HandoffDelivered {
+                session_id,
+                local_id,
+                handoff_id,
+                payload_hash,
+            } => Self::HandoffDelivered {
+                session_id,
+                local_id,
+                handoff_id,
+                payload_hash,
+            },
+            Event::ItemDeadLettered {
+                session_id,
+                local_id,
+                error,
+            } => Self::ItemDeadLettered {
+                session_id,
+                local_id,
+                error: error.into(),
+            },
+            Event::ConnectivityChanged { online } => Self::ConnectivityChanged { online },
+        }
+    }
+}
+
+/// Receives [`CraneEvent`]s; implement it in Python or Swift.
+///
+/// Called on an SDK worker thread, possibly two at once: return quickly and
+/// hand the event to your own loop. Raising/throwing is allowed and ignored.
+#[uniffi::export(with_foreign)]
+pub trait CraneListener: Send + Sync {
+    /// One event.
+    fn on_event(&self, event: CraneEvent) -> Result<(), CraneError>;
+}
+
+/// Adapts a host listener to the engine's [`EventListener`].
+pub(crate) struct ListenerAdapter(Arc<dyn CraneListener>);
+
+impl ListenerAdapter {
+    pub(crate) fn new(listener: Arc<dyn CraneListener>) -> Self {
+        Self(listener)
+    }
+}
+
+impl EventListener for ListenerAdapter {
+    fn on_event(&self, event: Event) {
+        if let Err(e) = self.0.on_event(event.into()) {
+            tracing::warn!(error = %e, "the host's event listener failed; event dropped");
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! `HandoffPager`: walks every page of a handoff listing, one call per page.
+//!
+//! The Rust API offers a `Stream` ([`crate::Client::handoff_pages`]); a
+//! stream does not cross the FFI, so the pager keeps the next page's query
+//! (the cursor the server returned) and answers `next_page()` until the
+//! server says there is no more. Calls are serialized, so two concurrent
+//! `next_page()` calls return two different pages.
+
+use std::sync::Arc;
+
+use tokio::sync::Mutex;
+
+use crate::engine::Crane;
+use crate::model::HandoffsQuery;
+use crate::Error;
+
+use super::runtime::{block, run};
+use super::types::HandoffPage;
+use super::CraneError;
+
+/// Every page of a handoff listing, newest first.
+#[derive(uniffi::Object)]
+pub struct HandoffPager {
+    crane: Crane,
+    next: Arc<Mutex<Option<HandoffsQuery>>>,
+}
+
+impl HandoffPager {
+    pub(crate) fn new(crane: Crane, first: HandoffsQuery) -> Arc<Self> {
+        Arc::new(Self {
+            crane,
+            next: Arc::new(Mutex::new(Some(first))),
+        })
+    }
+}
+
+/// Fetches the page `next` points at and moves it to the following one.
+async fn next_page(
+    crane: Crane,
+    next: Arc<Mutex<Option<HandoffsQuery>>>,
+) -> Result<Option<HandoffPage>, Error> {
+    let mut next = next.lock().await;
+    let Some(query) = next.clone() else {
+        return Ok(None);
+    };
+    let page = crane.client().handoffs(&query).await?;
+    *next = match (&page.next_cursor, page.has_more) {
+        (Some(cursor), true) => Some(query.cursor(cursor.clone())),
+        _ => None,
+    };
+    Ok(Some(page.into()))
+}
+
+#[uniffi::export(async_runtime = "tokio")]
+impl HandoffPager {
+    /// The next page, or `None` once every page was returned. After an
+    /// error the same page is asked for again on the next call.
+    pub async fn next_page(&self) -> Result<Option<HandoffPage>, CraneError> {
+        run(next_page(self.crane.clone(), Arc::clone(&self.next))).await
+    }
+}
+
+#[uniffi::export]
+impl HandoffPager {
+    /// Blocking form of `next_page`.
+    pub fn next_page_blocking(&self) -> Result<Option<HandoffPage>, CraneError> {
+        block(next_page(self.crane.clone(), Arc::clone(&self.next)))
+    }
+}

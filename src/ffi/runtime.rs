@@ -1,0 +1,77 @@
+//! The tokio runtime the bindings own, and the two ways calls enter it.
+//!
+//! The engine spawns its background work (heartbeats, the queue drain, the
+//! connectivity probe, the clock watchdog) on whatever runtime it is opened
+//! in, so that runtime must live as long as the process and keep running
+//! between host calls. uniffi's `async_runtime = "tokio"` only *enters* a
+//! lazily created runtime while polling a call's future, and a sync export
+//! has no runtime at all, so neither can host background tasks. Every call
+//! therefore runs as a task on one multi-thread runtime created here on first
+//! use ([`run`] for async exports, [`block`] for the blocking ones), and
+//! [`Crane::open`](crate::Crane::open) itself runs inside it.
+//!
+//! A call whose awaitable the host cancels keeps running to completion on
+//! this runtime (its result is dropped): an `end` that was already persisted
+//! is never cut in half.
+
+use std::future::Future;
+use std::sync::{mpsc, OnceLock};
+
+use tokio::runtime::{Builder, Runtime};
+
+use super::CraneError;
+
+/// Worker threads of the runtime: the work is I/O-bound and light, two
+/// threads keep one free while the other runs a host callback.
+const WORKER_THREADS: usize = 2;
+
+/// Name of the runtime's threads, as seen by debuggers and listeners.
+pub const THREAD_NAME: &str = "crane-context-ffi";
+
+static RUNTIME: OnceLock<Result<Runtime, String>> = OnceLock::new();
+
+/// The process-wide runtime, created on first use.
+fn runtime() -> Result<&'static Runtime, CraneError> {
+    RUNTIME
+        .get_or_init(|| {
+            Builder::new_multi_thread()
+                .worker_threads(WORKER_THREADS)
+                .thread_name(THREAD_NAME)
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        })
+        .as_ref()
+        .map_err(|e| CraneError::internal(format!("cannot start the SDK runtime: {e}")))
+}
+
+/// Runs `fut` on the owned runtime and awaits its result (async exports).
+pub(crate) async fn run<T, F>(fut: F) -> Result<T, CraneError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    match runtime()?.spawn(fut).await {
+        Ok(result) => result.map_err(CraneError::from),
+        Err(e) => Err(CraneError::internal(format!("SDK task failed: {e}"))),
+    }
+}
+
+/// Runs `fut` on the owned runtime and blocks the calling thread until it is
+/// done (blocking exports). Safe from any thread, including one inside
+/// another tokio runtime; calling it from a listener callback blocks one of
+/// the SDK's own threads, so listeners should not.
+pub(crate) fn block<T, F>(fut: F) -> Result<T, CraneError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    let (tx, rx) = mpsc::sync_channel(1);
+    runtime()?.spawn(async move {
+        let _ = tx.send(fut.await);
+    });
+    match rx.recv() {
+        Ok(result) => result.map_err(CraneError::from),
+        Err(_) => Err(CraneError::internal("SDK task ended without a result")),
+    }
+}

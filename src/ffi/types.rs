@@ -1,0 +1,741 @@
+//! The records and enums that cross the FFI, and their conversions.
+//!
+//! They mirror the Rust model field by field with two deliberate changes, so
+//! every host language reads them without extra dependencies: timestamps are
+//! ISO 8601 / RFC 3339 strings (`2026-01-31T12:00:00.123Z`), and free-form
+//! JSON (payloads, metadata, raw bodies) is JSON text. Inputs are validated
+//! by the Rust request builders, so a non-object payload or metadata fails
+//! with [`CraneError::InvalidInput`](super::CraneError::InvalidInput) before
+//! anything is sent or queued.
+
+use std::time::Duration;
+
+use jiff::Timestamp;
+
+use crate::engine::UpdateOutcome as RsUpdateOutcome;
+use crate::engine::{EndOutcome as RsEndOutcome, Fresh, SyncReport as RsSyncReport};
+use crate::model;
+use crate::store;
+
+fn iso(t: Timestamp) -> String {
+    t.to_string()
+}
+
+fn iso_ms(ms: i64) -> String {
+    Timestamp::from_millisecond(ms).map(iso).unwrap_or_default()
+}
+
+fn secs(d: Duration) -> f64 {
+    d.as_secs_f64()
+}
+
+/// A work session as the server reports it.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Session {
+    /// `sess_` + ULID.
+    pub id: String,
+    /// The agent name, e.g. `cc-cli-host`.
+    pub agent: String,
+    /// Client program name.
+    pub client: Option<String>,
+    /// Client program version.
+    pub client_version: Option<String>,
+    /// Host name the agent runs on.
+    pub host: Option<String>,
+    /// Venture code, e.g. `vc`.
+    pub venture: String,
+    /// Repository, `owner/name`.
+    pub repo: String,
+    /// Work track, if any.
+    pub track: Option<i64>,
+    /// Issue number, if any.
+    pub issue_number: Option<i64>,
+    /// Git branch.
+    pub branch: Option<String>,
+    /// Git commit.
+    pub commit_sha: Option<String>,
+    /// `active`, `ended`, `abandoned` (or `unknown` for a newer server's value).
+    pub status: String,
+    /// When the record was created (ISO 8601).
+    pub created_at: String,
+    /// When the session started (ISO 8601).
+    pub started_at: String,
+    /// Last heartbeat (ISO 8601).
+    pub last_heartbeat_at: String,
+    /// When it ended, if it did (ISO 8601).
+    pub ended_at: Option<String>,
+    /// Why it ended: `manual`, `stale`, `superseded`, `error`, `unknown`.
+    pub end_reason: Option<String>,
+    /// Caller metadata as JSON text.
+    pub meta_json: Option<String>,
+    /// Fingerprint of the relay key that created it.
+    pub actor_key_id: Option<String>,
+    /// Correlation id of the creating request.
+    pub creation_correlation_id: Option<String>,
+}
+
+impl From<model::Session> for Session {
+    fn from(s: model::Session) -> Self {
+        Self {
+            id: s.id,
+            agent: s.agent,
+            client: s.client,
+            client_version: s.client_version,
+            host: s.host,
+            venture: s.venture,
+            repo: s.repo,
+            track: s.track,
+            issue_number: s.issue_number,
+            branch: s.branch,
+            commit_sha: s.commit_sha,
+            status: s.status.to_string(),
+            created_at: iso(s.created_at),
+            started_at: iso(s.started_at),
+            last_heartbeat_at: iso(s.last_heartbeat_at),
+            ended_at: s.ended_at.map(iso),
+            end_reason: s.end_reason.map(end_reason_name),
+            meta_json: s.meta_json,
+            actor_key_id: s.actor_key_id,
+            creation_correlation_id: s.creation_correlation_id,
+        }
+    }
+}
+
+fn end_reason_name(r: model::EndReason) -> String {
+    match r {
+        model::EndReason::Manual => "manual",
+        model::EndReason::Stale => "stale",
+        model::EndReason::Superseded => "superseded",
+        model::EndReason::Error => "error",
+        model::EndReason::Unknown => "unknown",
+    }
+    .to_owned()
+}
+
+/// A stored handoff: what one agent leaves for the next.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct Handoff {
+    /// `ho_` + ULID.
+    pub id: String,
+    /// The session it ended.
+    pub session_id: String,
+    /// Venture code.
+    pub venture: String,
+    /// Repository.
+    pub repo: String,
+    /// Track.
+    pub track: Option<i64>,
+    /// Issue number.
+    pub issue_number: Option<i64>,
+    /// Branch when the session ended.
+    pub branch: Option<String>,
+    /// Commit when the session ended.
+    pub commit_sha: Option<String>,
+    /// The agent that wrote it.
+    pub from_agent: String,
+    /// The intended next agent, if any.
+    pub to_agent: Option<String>,
+    /// Free-form status label, e.g. `in-progress`.
+    pub status_label: Option<String>,
+    /// One-line summary.
+    pub summary: String,
+    /// The payload as canonical (RFC 8785) JSON text; parse it with your JSON library.
+    pub payload_json: String,
+    /// Lowercase hex SHA-256 of `payload_json`.
+    pub payload_hash: String,
+    /// Length of `payload_json` in bytes.
+    pub payload_size_bytes: u64,
+    /// When it was stored (ISO 8601).
+    pub created_at: String,
+    /// Correlation id of the storing request.
+    pub creation_correlation_id: Option<String>,
+}
+
+impl From<model::Handoff> for Handoff {
+    fn from(h: model::Handoff) -> Self {
+        Self {
+            id: h.id,
+            session_id: h.session_id,
+            venture: h.venture,
+            repo: h.repo,
+            track: h.track,
+            issue_number: h.issue_number,
+            branch: h.branch,
+            commit_sha: h.commit_sha,
+            from_agent: h.from_agent,
+            to_agent: h.to_agent,
+            status_label: h.status_label,
+            summary: h.summary,
+            payload_json: h.payload_json,
+            payload_hash: h.payload_hash,
+            payload_size_bytes: h.payload_size_bytes,
+            created_at: iso(h.created_at),
+            creation_correlation_id: h.creation_correlation_id,
+        }
+    }
+}
+
+/// One documentation item delivered at session start.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct DocItem {
+    /// Scope, e.g. `global` or a venture code.
+    pub scope: Option<String>,
+    /// File-like name of the doc.
+    pub doc_name: String,
+    /// The text.
+    pub content: String,
+    /// Hash of `content`.
+    pub content_hash: Option<String>,
+    /// Title.
+    pub title: Option<String>,
+    /// Description.
+    pub description: Option<String>,
+}
+
+impl From<model::DocItem> for DocItem {
+    fn from(d: model::DocItem) -> Self {
+        Self {
+            scope: d.scope,
+            doc_name: d.doc_name,
+            content: d.content,
+            content_hash: d.content_hash,
+            title: d.title,
+            description: d.description,
+        }
+    }
+}
+
+/// What the server answered when the session started or resumed.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct StartInfo {
+    /// `created` or `resumed`.
+    pub status: String,
+    /// When the server wants the first heartbeat (ISO 8601).
+    pub next_heartbeat_at: String,
+    /// The interval the server drew, seconds.
+    pub heartbeat_interval_seconds: u32,
+    /// The documentation bundle (empty if not requested).
+    pub docs: Vec<DocItem>,
+    /// The last handoff for this tuple, on servers that send it.
+    pub last_handoff: Option<Handoff>,
+    /// Correlation id of the request.
+    pub correlation_id: Option<String>,
+}
+
+impl From<model::StartSessionResponse> for StartInfo {
+    fn from(r: model::StartSessionResponse) -> Self {
+        let status = match r.status {
+            model::SodStatus::Created => "created",
+            model::SodStatus::Resumed => "resumed",
+            model::SodStatus::Unknown => "unknown",
+        };
+        Self {
+            status: status.to_owned(),
+            next_heartbeat_at: iso(r.next_heartbeat_at),
+            heartbeat_interval_seconds: r.heartbeat_interval_seconds,
+            docs: r
+                .documentation
+                .map(|d| d.docs.into_iter().map(DocItem::from).collect())
+                .unwrap_or_default(),
+            last_handoff: r.last_handoff.map(Handoff::from),
+            correlation_id: r.correlation_id,
+        }
+    }
+}
+
+/// The answer to a heartbeat.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct HeartbeatInfo {
+    /// The session.
+    pub session_id: String,
+    /// The recorded heartbeat time (ISO 8601).
+    pub last_heartbeat_at: String,
+    /// When the server wants the next one (ISO 8601).
+    pub next_heartbeat_at: String,
+    /// The interval the server drew, seconds.
+    pub heartbeat_interval_seconds: u32,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+}
+
+impl From<model::HeartbeatResponse> for HeartbeatInfo {
+    fn from(r: model::HeartbeatResponse) -> Self {
+        Self {
+            session_id: r.session_id,
+            last_heartbeat_at: iso(r.last_heartbeat_at),
+            next_heartbeat_at: iso(r.next_heartbeat_at),
+            heartbeat_interval_seconds: r.heartbeat_interval_seconds,
+            correlation_id: r.correlation_id,
+        }
+    }
+}
+
+/// Result of ending a session: delivered now, or safe in the offline queue.
+// uniffi lowers enum variants by value (no `Box` across the FFI), and the
+// value is serialized right away, so the size difference costs nothing.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum EndOutcome {
+    /// The server stored the handoff.
+    Delivered {
+        /// The stored handoff (its hash equals the one computed locally).
+        handoff: Handoff,
+        /// When the session ended (ISO 8601).
+        ended_at: String,
+        /// Correlation id of the request.
+        correlation_id: Option<String>,
+    },
+    /// The server could not be reached; the handoff waits in the local queue
+    /// and is delivered automatically, exactly once.
+    Queued {
+        /// Queue item id (see `pending_items`).
+        local_id: String,
+    },
+}
+
+impl From<RsEndOutcome> for EndOutcome {
+    fn from(o: RsEndOutcome) -> Self {
+        match o {
+            RsEndOutcome::Delivered(r) => Self::Delivered {
+                ended_at: iso(r.ended_at),
+                correlation_id: r.correlation_id,
+                handoff: Handoff::from(r.handoff),
+            },
+            RsEndOutcome::Queued { local_id } => Self::Queued { local_id },
+        }
+    }
+}
+
+/// Result of an update: applied now, or queued (ahead of the session's end).
+#[derive(Debug, Clone, PartialEq, uniffi::Enum)]
+pub enum UpdateOutcome {
+    /// The server applied it.
+    Applied {
+        /// When it was applied (ISO 8601).
+        updated_at: String,
+        /// When the server wants the next heartbeat (ISO 8601).
+        next_heartbeat_at: String,
+        /// Correlation id.
+        correlation_id: Option<String>,
+    },
+    /// Queued for later delivery.
+    Queued {
+        /// Queue item id.
+        local_id: String,
+    },
+}
+
+impl From<RsUpdateOutcome> for UpdateOutcome {
+    fn from(o: RsUpdateOutcome) -> Self {
+        match o {
+            RsUpdateOutcome::Applied(r) => Self::Applied {
+                updated_at: iso(r.updated_at),
+                next_heartbeat_at: iso(r.next_heartbeat_at),
+                correlation_id: r.correlation_id,
+            },
+            RsUpdateOutcome::Queued { local_id } => Self::Queued { local_id },
+        }
+    }
+}
+
+/// Overall health of the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum HealthStatus {
+    /// Everything works.
+    Healthy,
+    /// Serving, with some part impaired.
+    Degraded,
+    /// Not serving properly.
+    Unhealthy,
+}
+
+/// One named check of a health report.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Record)]
+pub struct HealthCheck {
+    /// The check's name, e.g. `database`.
+    pub name: String,
+    /// Whether it passes.
+    pub ok: bool,
+}
+
+/// What `GET /health` said (an unhealthy server is a report, not an error).
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct HealthReport {
+    /// Overall status.
+    pub status: HealthStatus,
+    /// HTTP status of the answer.
+    pub http_status: u16,
+    /// Service name, when given.
+    pub service: Option<String>,
+    /// Server version, when given.
+    pub version: Option<String>,
+    /// Server time, when given.
+    pub timestamp: Option<String>,
+    /// Individual checks, when given.
+    pub checks: Vec<HealthCheck>,
+    /// The raw body as JSON text.
+    pub raw_json: String,
+}
+
+impl From<model::HealthReport> for HealthReport {
+    fn from(r: model::HealthReport) -> Self {
+        Self {
+            status: match r.status {
+                model::HealthStatus::Healthy => HealthStatus::Healthy,
+                model::HealthStatus::Degraded => HealthStatus::Degraded,
+                model::HealthStatus::Unhealthy => HealthStatus::Unhealthy,
+            },
+            http_status: r.http_status,
+            service: r.service,
+            version: r.version,
+            timestamp: r.timestamp,
+            checks: r
+                .checks
+                .into_iter()
+                .map(|(name, ok)| HealthCheck { name, ok })
+                .collect(),
+            raw_json: r.raw.to_string(),
+        }
+    }
+}
+
+/// Active sessions of an agent on a repo.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct ActiveSessions {
+    /// The sessions (a stale one is still listed: check `last_heartbeat_at`).
+    pub sessions: Vec<Session>,
+    /// Number of sessions.
+    pub count: u32,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+}
+
+impl From<model::ActiveSessions> for ActiveSessions {
+    fn from(a: model::ActiveSessions) -> Self {
+        Self {
+            sessions: a.sessions.into_iter().map(Session::from).collect(),
+            count: a.count,
+            correlation_id: a.correlation_id,
+        }
+    }
+}
+
+/// One page of handoffs, newest first.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct HandoffPage {
+    /// The handoffs on this page.
+    pub handoffs: Vec<Handoff>,
+    /// Cursor of the next page, if any.
+    pub next_cursor: Option<String>,
+    /// Whether more pages exist.
+    pub has_more: bool,
+    /// Items on this page.
+    pub count: u32,
+    /// Correlation id.
+    pub correlation_id: Option<String>,
+}
+
+impl From<model::HandoffPage> for HandoffPage {
+    fn from(p: model::HandoffPage) -> Self {
+        Self {
+            handoffs: p.handoffs.into_iter().map(Handoff::from).collect(),
+            next_cursor: p.next_cursor,
+            has_more: p.has_more,
+            count: p.count,
+            correlation_id: p.correlation_id,
+        }
+    }
+}
+
+/// Which handoffs to list.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum HandoffFilter {
+    /// Handoffs of one session.
+    Session {
+        /// The session.
+        session_id: String,
+    },
+    /// Handoffs written by one agent.
+    FromAgent {
+        /// The agent.
+        agent: String,
+    },
+    /// All handoffs of a repo.
+    Repo {
+        /// Venture code.
+        venture: String,
+        /// Repository.
+        repo: String,
+    },
+    /// Handoffs of a repo's issue.
+    Issue {
+        /// Venture code.
+        venture: String,
+        /// Repository.
+        repo: String,
+        /// Issue number.
+        issue_number: i64,
+    },
+    /// Handoffs of a repo's track.
+    Track {
+        /// Venture code.
+        venture: String,
+        /// Repository.
+        repo: String,
+        /// Track.
+        track: i64,
+    },
+}
+
+impl From<HandoffFilter> for model::HandoffFilter {
+    fn from(f: HandoffFilter) -> Self {
+        match f {
+            HandoffFilter::Session { session_id } => Self::Session(session_id),
+            HandoffFilter::FromAgent { agent } => Self::FromAgent(agent),
+            HandoffFilter::Repo { venture, repo } => Self::Repo { venture, repo },
+            HandoffFilter::Issue {
+                venture,
+                repo,
+                issue_number,
+            } => Self::Issue {
+                venture,
+                repo,
+                issue_number,
+            },
+            HandoffFilter::Track {
+                venture,
+                repo,
+                track,
+            } => Self::Track {
+                venture,
+                repo,
+                track,
+            },
+        }
+    }
+}
+
+/// Which handoff `latest_handoff` looks for.
+#[derive(Debug, Clone, PartialEq, Eq, uniffi::Enum)]
+pub enum LatestHandoffQuery {
+    /// The handoff that ended a session.
+    Session {
+        /// The session.
+        session_id: String,
+    },
+    /// The newest handoff for an issue.
+    Issue {
+        /// Venture code.
+        venture: String,
+        /// Repository.
+        repo: String,
+        /// Issue number.
+        issue_number: i64,
+    },
+    /// The newest handoff for a track.
+    Track {
+        /// Venture code.
+        venture: String,
+        /// Repository.
+        repo: String,
+        /// Track.
+        track: i64,
+    },
+}
+
+impl From<LatestHandoffQuery> for model::LatestHandoffQuery {
+    fn from(q: LatestHandoffQuery) -> Self {
+        match q {
+            LatestHandoffQuery::Session { session_id } => Self::Session(session_id),
+            LatestHandoffQuery::Issue {
+                venture,
+                repo,
+                issue_number,
+            } => Self::Issue {
+                venture,
+                repo,
+                issue_number,
+            },
+            LatestHandoffQuery::Track {
+                venture,
+                repo,
+                track,
+            } => Self::Track {
+                venture,
+                repo,
+                track,
+            },
+        }
+    }
+}
+
+/// A handoff read that still answers offline.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CachedHandoff {
+    /// The handoff, if any.
+    pub handoff: Option<Handoff>,
+    /// True when it came from the local cache because the server was unreachable.
+    pub stale: bool,
+    /// Age of a cached value, seconds.
+    pub age_seconds: Option<f64>,
+}
+
+impl From<Fresh<Option<model::Handoff>>> for CachedHandoff {
+    fn from(f: Fresh<Option<model::Handoff>>) -> Self {
+        Self {
+            handoff: f.value.map(Handoff::from),
+            stale: f.stale,
+            age_seconds: f.age.map(secs),
+        }
+    }
+}
+
+/// The docs of the last session start, from the local cache.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct CachedDocs {
+    /// The docs.
+    pub docs: Vec<DocItem>,
+    /// Age of the cached docs, seconds.
+    pub age_seconds: Option<f64>,
+}
+
+impl From<Fresh<Vec<model::DocItem>>> for CachedDocs {
+    fn from(f: Fresh<Vec<model::DocItem>>) -> Self {
+        Self {
+            docs: f.value.into_iter().map(DocItem::from).collect(),
+            age_seconds: f.age.map(secs),
+        }
+    }
+}
+
+/// Where a queued item stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Enum)]
+pub enum ItemState {
+    /// Waiting to be (re)sent.
+    Pending,
+    /// Failed permanently; kept with its reason until retried or dropped.
+    Dead,
+}
+
+impl From<ItemState> for store::ItemState {
+    fn from(s: ItemState) -> Self {
+        match s {
+            ItemState::Pending => Self::Pending,
+            ItemState::Dead => Self::Dead,
+        }
+    }
+}
+
+impl From<store::ItemState> for ItemState {
+    fn from(s: store::ItemState) -> Self {
+        match s {
+            store::ItemState::Pending => Self::Pending,
+            store::ItemState::Dead => Self::Dead,
+        }
+    }
+}
+
+/// An update or handoff in the local offline queue.
+#[derive(Debug, Clone, PartialEq, uniffi::Record)]
+pub struct QueueItem {
+    /// Local id (a ULID).
+    pub local_id: String,
+    /// `update` or `end`.
+    pub kind: String,
+    /// The session it belongs to.
+    pub session_id: String,
+    /// The session's agent.
+    pub agent: String,
+    /// The session's venture.
+    pub venture: String,
+    /// The session's repo.
+    pub repo: String,
+    /// The session's track.
+    pub track: Option<i64>,
+    /// The idempotency key sent with every attempt.
+    pub idempotency_key: String,
+    /// The exact request body (JSON text).
+    pub body_json: String,
+    /// For `end`: SHA-256 of the canonical payload.
+    pub payload_hash: Option<String>,
+    /// Pending or dead.
+    pub state: ItemState,
+    /// Failed attempts so far.
+    pub attempts: u32,
+    /// When it was queued (ISO 8601).
+    pub created_at: String,
+    /// Not sent before this time (ISO 8601).
+    pub next_attempt_at: String,
+    /// Why the last attempt failed (or why it died).
+    pub last_error: Option<String>,
+    /// The server's correlation id for the last failed attempt.
+    pub last_correlation_id: Option<String>,
+}
+
+impl From<store::QueueItem> for QueueItem {
+    fn from(q: store::QueueItem) -> Self {
+        Self {
+            local_id: q.local_id,
+            kind: q.kind.as_str().to_owned(),
+            session_id: q.session_id,
+            agent: q.tuple.agent,
+            venture: q.tuple.venture,
+            repo: q.tuple.repo,
+            track: q.tuple.track,
+            idempotency_key: q.idempotency_key,
+            body_json: q.body_json,
+            payload_hash: q.payload_hash,
+            state: q.state.into(),
+            attempts: q.attempts,
+            created_at: iso_ms(q.created_at_ms),
+            next_attempt_at: iso_ms(q.next_attempt_at_ms),
+            last_error: q.last_error,
+            last_correlation_id: q.last_correlation_id,
+        }
+    }
+}
+
+/// How many items the queue holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct QueueCounts {
+    /// Pending items.
+    pub pending: u64,
+    /// Dead items.
+    pub dead: u64,
+    /// Bytes of request bodies, pending and dead.
+    pub bytes: u64,
+}
+
+impl From<store::QueueCounts> for QueueCounts {
+    fn from(c: store::QueueCounts) -> Self {
+        Self {
+            pending: c.pending,
+            dead: c.dead,
+            bytes: c.bytes,
+        }
+    }
+}
+
+/// What one `sync` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, uniffi::Record)]
+pub struct SyncReport {
+    /// Items delivered.
+    pub delivered: u32,
+    /// Items that failed transiently and stay queued.
+    pub retrying: u32,
+    /// Items moved to the dead-letter list.
+    pub dead: u32,
+    /// Items still pending after the pass.
+    pub pending: u64,
+}
+
+impl From<RsSyncReport> for SyncReport {
+    fn from(r: RsSyncReport) -> Self {
+        Self {
+            delivered: r.delivered,
+            retrying: r.retrying,
+            dead: r.dead,
+            pending: r.pending,
+        }
+    }
+}

@@ -1,0 +1,169 @@
+//! The FFI layer (`crane_context::ffi`) driven from Rust: the objects the
+//! Python and Swift bindings wrap, against the emulator. The binding suites
+//! (bindings/python/tests, bindings/swift/Tests) cover the languages; this
+//! checks the layer itself — a Rust listener through the foreign-trait
+//! interface, blocking calls made from inside another tokio runtime, and the
+//! error conversion — and measures the per-call cost of the owned-runtime hop.
+#![cfg(all(feature = "ffi", feature = "emulator"))]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crane_context::engine::{Crane, CraneConfig};
+use crane_context::ffi::{
+    ClientOptions, CraneClient, CraneError, CraneEvent, CraneListener, EndOutcome, EndRequest,
+    StartRequest,
+};
+use crane_context::{ClientConfig, RelayKey};
+
+#[derive(Default)]
+struct Events(Mutex<Vec<CraneEvent>>);
+
+impl CraneListener for Events {
+    fn on_event(&self, event: CraneEvent) -> Result<(), CraneError> {
+        self.0.lock().unwrap().push(event);
+        Ok(())
+    }
+}
+
+fn start(agent: &str) -> StartRequest {
+    StartRequest {
+        agent: agent.into(),
+        venture: "vc".into(),
+        repo: "venturecrane/crane-context".into(),
+        track: None,
+        issue_number: None,
+        branch: None,
+        commit_sha: None,
+        host: None,
+        client: None,
+        client_version: None,
+        meta_json: None,
+        include_docs: true,
+        auto_heartbeat: false,
+    }
+}
+
+fn end(payload: &str) -> EndRequest {
+    EndRequest {
+        summary: "done".into(),
+        payload_json: payload.into(),
+        status_label: None,
+        to_agent: None,
+    }
+}
+
+fn options(dir: &tempfile::TempDir) -> ClientOptions {
+    ClientOptions {
+        store_path: Some(dir.path().join("crane.db").display().to_string()),
+        ..ClientOptions::default()
+    }
+}
+
+#[test]
+fn lifecycle_through_the_ffi_objects() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator());
+    let dir = tempfile::tempdir().unwrap();
+    let events = Arc::new(Events::default());
+    let listener: Arc<dyn CraneListener> = events.clone();
+    let client =
+        CraneClient::new(emu.url(), common::KEY.into(), options(&dir), Some(listener)).unwrap();
+
+    let session = client.start_session_blocking(start("rs-ffi")).unwrap();
+    let err = session.end_blocking(end("[1]")).unwrap_err();
+    assert!(
+        matches!(err, CraneError::InvalidInput { ref field, .. } if field == "payload"),
+        "{err:?}"
+    );
+    let outcome = session.end_blocking(end(r#"{"b":1,"a":2}"#)).unwrap();
+    let EndOutcome::Delivered { handoff, .. } = outcome else {
+        panic!("not delivered: {outcome:?}");
+    };
+    assert_eq!(handoff.payload_json, r#"{"a":2,"b":1}"#);
+    assert!(events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| matches!(e, CraneEvent::HandoffDelivered { handoff_id, .. } if *handoff_id == handoff.id)));
+    client.shutdown();
+}
+
+#[test]
+fn blocking_calls_work_inside_another_runtime() {
+    let emu_rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = emu_rt.block_on(common::emulator());
+    let dir = tempfile::tempdir().unwrap();
+    let host = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    // Constructing and blocking from inside a (current-thread) runtime must
+    // neither panic ("cannot block within a runtime") nor deadlock: the work
+    // runs on the bindings' own runtime.
+    host.block_on(async {
+        let client = CraneClient::new(emu.url(), common::KEY.into(), options(&dir), None).unwrap();
+        assert_eq!(client.queue_counts_blocking().unwrap().pending, 0);
+        let wrong = CraneClient::new(emu.url(), "wrong-key".into(), options(&dir), None).unwrap();
+        assert_eq!(
+            wrong.health_blocking().map(|h| h.http_status),
+            Ok(200),
+            "health needs no key"
+        );
+        let err = wrong.start_session(start("rs-wrong")).await.err();
+        assert!(
+            matches!(
+                err,
+                Some(CraneError::Unauthorized {
+                    correlation_id: Some(_),
+                    ..
+                })
+            ),
+            "{err:?}"
+        );
+    });
+}
+
+/// Per-call cost of the owned-runtime hop, Rust to Rust (run with
+/// `cargo test --all-features --release --test ffi -- --ignored --nocapture`;
+/// `bindings/python/bench_overhead.py` measures the same call from Python).
+#[test]
+#[ignore = "a measurement, not a check"]
+fn per_call_overhead() {
+    const N: u32 = 5_000;
+    let dir = tempfile::tempdir().unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let cfg = CraneConfig::new(
+        ClientConfig::new("http://127.0.0.1:9", RelayKey::new(common::KEY).unwrap()).unwrap(),
+    )
+    .store_path(dir.path().join("direct.db"));
+    let crane = rt.block_on(Crane::open(cfg)).unwrap();
+    let direct = rt.block_on(async {
+        let t = Instant::now();
+        for _ in 0..N {
+            crane.queue_counts().await.unwrap();
+        }
+        t.elapsed()
+    });
+    let client = CraneClient::new(
+        "http://127.0.0.1:9".into(),
+        common::KEY.into(),
+        options(&dir),
+        None,
+    )
+    .unwrap();
+    let t = Instant::now();
+    for _ in 0..N {
+        client.queue_counts_blocking().unwrap();
+    }
+    let blocking = t.elapsed();
+    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(N);
+    println!(
+        "queue_counts: Rust API {:.1} µs/call, ffi blocking (from Rust) {:.1} µs/call",
+        per(direct),
+        per(blocking)
+    );
+}
