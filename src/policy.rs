@@ -91,3 +91,10 @@ pub const CLOCK_JUMP_THRESHOLD: Duration = Duration::from_secs(5);
 /// While a new session waits for queued work of its slot held by another
 /// process, how often it looks again.
 pub const FLUSH_POLL: Duration = Duration::from_millis(200);
+
+/// How often an idle drain looks for items queued by other processes sharing
+/// the file (one cheap indexed query).
+pub const DRAIN_IDLE_RECHECK: Duration = Duration::from_secs(10);
+
+/// How long [`crate::engine::Crane::close`] waits for deliveries in flight.
+pub const CLOSE_GRACE: Duration = Duration::from_secs(10);

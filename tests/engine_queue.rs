@@ -128,3 +128,44 @@ async fn handoff_events_arrive_in_order() {
     let delivered = e.events.wait_for_delivery(WAIT).await;
     assert!(matches!(delivered, Event::HandoffDelivered { local_id: ref l, .. } if *l == local_id));
 }
+
+#[tokio::test]
+async fn an_idle_engine_picks_up_items_queued_by_another_process() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let mut idle = engine_at(&url, dir.clone(), Clock::system()).await;
+    let writer = engine_at(&url, dir, Clock::system()).await;
+    let s = writer.crane.client().start_session(&sod("o/other")).await.unwrap();
+    writer.crane.shutdown(); // the writing process exits without draining
+    writer.crane.client().connectivity().mark_offline("test: queue only");
+    let out = writer.crane.end_session(EndSession::new(&s.session_id, "from elsewhere", &json!({})).unwrap()).await.unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    // Nobody wakes `idle`: it finds the item on its periodic look.
+    idle.events.wait_for_delivery(WAIT).await;
+    assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
+}
+
+#[tokio::test]
+async fn close_waits_for_the_delivery_in_flight() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.client().start_session(&sod("o/close")).await.unwrap();
+    fault(&url, json!({"route": "/eod", "mode": "delay", "delay_ms": 400, "count": 1})).await;
+    let crane = e.crane.clone();
+    let sid = s.session_id.clone();
+    let call = tokio::spawn(async move { crane.end_session(EndSession::new(&sid, "in flight", &json!({})).unwrap()).await });
+    // Wait until the item is on disk and leased (the request is in flight).
+    tokio::time::timeout(WAIT, async {
+        while e.crane.queue_counts().await.unwrap().leased == 0 {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the end was persisted and leased");
+    e.crane.close().await.unwrap();
+    assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0, "settled before close returned");
+    assert!(matches!(call.await.unwrap(), Ok(EndOutcome::Delivered(_))));
+    assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
+}

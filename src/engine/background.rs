@@ -9,6 +9,7 @@
 //! - **Watchdog**: compares wall and monotonic time; a jump (machine sleep,
 //!   clock step) wakes every heartbeat to re-check its schedule.
 
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -35,7 +36,7 @@ pub(crate) fn spawn_all(inner: &Arc<Inner>) -> Vec<JoinHandle<()>> {
 pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
     let mut report = SyncReport::default();
     loop {
-        if !inner.client.connectivity().is_online() {
+        if !inner.client.connectivity().is_online() || inner.closing.load(Ordering::Acquire) {
             break;
         }
         let holder = inner.holder.clone();
@@ -89,11 +90,15 @@ async fn drain_loop(weak: std::sync::Weak<Inner>) {
         }
         let next_due = inner.store(|s| s.next_due_at_ms()).await.ok().flatten();
         let online = inner.client.connectivity().is_online();
+        // Other processes may queue items in the same file without waking
+        // us, so an idle online drain still looks again now and then.
         let wait = match (online, next_due) {
-            (true, Some(at)) => Some(Duration::from_millis(
-                u64::try_from(at - inner.clock.now_ms()).unwrap_or(0),
-            )),
-            _ => None,
+            (true, Some(at)) => Some(
+                Duration::from_millis(u64::try_from(at - inner.clock.now_ms()).unwrap_or(0))
+                    .min(policy::DRAIN_IDLE_RECHECK),
+            ),
+            (true, None) => Some(policy::DRAIN_IDLE_RECHECK),
+            (false, _) => None,
         };
         let wake = async {
             inner.drain_wake.notified().await;

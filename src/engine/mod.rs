@@ -116,6 +116,8 @@ pub(crate) struct Inner {
     pub(crate) clock: Clock,
     pub(crate) holder: String,
     pub(crate) drain_wake: Notify,
+    /// Set by [`Crane::close`]: no new deliveries start.
+    pub(crate) closing: std::sync::atomic::AtomicBool,
     /// Notified whenever a queue item is settled (delivered, rescheduled, dead).
     pub(crate) settled: Notify,
     pub(crate) clock_jumps: watch::Sender<u64>,
@@ -222,6 +224,7 @@ impl Crane {
             holder: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
             drain_wake: Notify::new(),
             settled: Notify::new(),
+            closing: std::sync::atomic::AtomicBool::new(false),
             clock_jumps: watch::Sender::new(0),
             config,
         });
@@ -244,9 +247,43 @@ impl Crane {
         self.inner.drain_wake.notify_one();
     }
 
-    /// Stops background tasks. Heartbeats of live handles stop with their handles.
+    /// Stops background tasks at once. Heartbeats of live handles stop with
+    /// their handles. A delivery cut off here keeps its lease until it
+    /// expires; prefer [`Crane::close`] before a process exits.
     pub fn shutdown(&self) {
         self.tasks.abort_all();
+    }
+
+    /// Closes gracefully: starts no new delivery, waits (up to
+    /// [`crate::policy::CLOSE_GRACE`]) for deliveries in flight to settle,
+    /// releases any item this process still holds so another process can
+    /// send it at once, then stops the background tasks.
+    pub async fn close(&self) -> Result<(), Error> {
+        let inner = &self.inner;
+        inner.closing.store(true, std::sync::atomic::Ordering::Release);
+        let deadline = tokio::time::Instant::now() + crate::policy::CLOSE_GRACE;
+        loop {
+            let holder = inner.holder.clone();
+            let held = inner.store(move |s| s.held_by(&holder)).await?;
+            if held.is_empty() {
+                break;
+            }
+            let wait = tokio::time::timeout(crate::policy::FLUSH_POLL, inner.settled.notified());
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
+                inner
+                    .store(move |s| {
+                        for id in held {
+                            s.release(&id, &holder, now, "released at close", None)?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                break;
+            }
+        }
+        self.tasks.abort_all();
+        Ok(())
     }
 
     pub(crate) fn inner(&self) -> &Arc<Inner> {

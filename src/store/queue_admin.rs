@@ -49,6 +49,20 @@ impl Store {
         })
     }
 
+    /// Local ids of pending items leased to `holder` (whatever the lease's
+    /// expiry): what a closing process still has in flight.
+    pub fn held_by(&self, holder: &str) -> Result<Vec<String>, StoreError> {
+        self.read(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "SELECT local_id FROM queue WHERE state = 'pending' AND lease_holder = ?1 ORDER BY seq",
+            )?;
+            let ids = stmt
+                .query_map(params![holder], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(ids)
+        })
+    }
+
     /// Pending items of one session, oldest first (the first is its head).
     pub fn pending_for_session(&self, session_id: &str) -> Result<Vec<QueueItem>, StoreError> {
         self.read(|tx| {
