@@ -169,3 +169,22 @@ async fn close_waits_for_the_delivery_in_flight() {
     assert!(matches!(call.await.unwrap(), Ok(EndOutcome::Delivered(_))));
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_queued_item_waits_at_least_the_servers_retry_after() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.client().start_session(&sod("o/later")).await.unwrap();
+    e.crane.client().connectivity().mark_offline("test: queue only");
+    let out = e.crane.end_session(EndSession::new(&s.session_id, "later", &json!({})).unwrap()).await.unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    fault(&url, json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 30, "count": 1})).await;
+    e.crane.shutdown(); // only the explicit sync below may touch the item
+    let before = jiff::Timestamp::now().as_millisecond();
+    let report = e.crane.sync().await.unwrap();
+    assert_eq!(report.retrying, 1, "{report:?}");
+    let item = &e.crane.queue_items(None).await.unwrap()[0];
+    assert!(item.next_attempt_at_ms - before >= 29_000, "retried after {} ms", item.next_attempt_at_ms - before);
+    assert!(item.last_error.as_deref().unwrap_or("").contains("rate limited"));
+}

@@ -191,8 +191,13 @@ pub(crate) async fn settle(
             }
         }
         Delivery::Transient(e) => {
-            let next = inner.clock.now_ms()
-                + i64::try_from(queue_backoff(item.attempts).as_millis()).unwrap_or(i64::MAX / 2);
+            // The server's Retry-After (capped) is a floor under the backoff.
+            let server_delay = match e {
+                Error::RateLimited { retry_after: Some(d), .. } => (*d).min(policy::MAX_RETRY_AFTER),
+                _ => Duration::ZERO,
+            };
+            let delay = queue_backoff(item.attempts).max(server_delay);
+            let next = inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
             let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
             inner
                 .store(move |s| s.release(&id, &holder, next, &msg, corr.as_deref()))
