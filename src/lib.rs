@@ -9,7 +9,8 @@
 //! let client = Client::new("https://crane-context.example.workers.dev", "relay-key")?;
 //! let started = client.start_session(&StartSession::new("cc-cli-host", "vc", "owner/repo")).await?;
 //! client.heartbeat(&started.session_id).await?;
-//! let end = EndSession::new(&started.session_id, "done for today", &serde_json::json!({"next": "tests"}))?;
+//! let payload = crane_context::serde_json::json!({"next": "tests"});
+//! let end = EndSession::new(&started.session_id, "done for today", &payload)?;
 //! let ended = client.end_session(&end).await?;
 //! assert!(ended.handoff.hash_matches());
 //! # Ok(()) }
@@ -48,3 +49,5 @@ pub use error::{Error, FieldError};
 pub use idempotency::IdempotencyKey;
 pub use engine::{Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome};
 pub use retry::RetryPolicy;
+/// The `serde_json` this crate's payload types use (so callers match versions).
+pub use serde_json;
