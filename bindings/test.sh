@@ -32,7 +32,10 @@ cargo build --features uniffi-cli --lib --bin uniffi-bindgen
 
 echo "== bindings: Python wheel into a fresh venv ($("$python" --version))"
 venv="$root/bindings/python/.venv"
-"$python" -m venv --clear "$venv"
+if ! "$python" -m venv --clear "$venv"; then
+  echo "bindings/test.sh: '$python -m venv' failed; install the venv module (e.g. apt-get install python3-venv)" >&2
+  exit 1
+fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.11,<2" "pytest>=8" "pytest-asyncio>=0.23"
 PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation ./bindings/python

@@ -33,7 +33,10 @@ async fn main() -> Res<()> {
     };
     let emu = Emulator::start(emulator_config.clone()).await?;
     let (url, addr) = (emu.url(), emu.addr());
-    println!("crane-context quickstart: emulator at {url}, local queue in {}", work.display());
+    println!(
+        "crane-context quickstart: emulator at {url}, local queue in {}",
+        work.display()
+    );
 
     // Events from the background (heartbeats, queueing, delivery) arrive here.
     let (tx, mut events) = mpsc::unbounded_channel::<Event>();
@@ -51,42 +54,86 @@ async fn main() -> Res<()> {
 
     step(2, "start a session (POST /sod)");
     let session = crane
-        .start_session(StartSession::new("quickstart-agent", "vc", "venturecrane/demo").track(1).branch("main"))
+        .start_session(
+            StartSession::new("quickstart-agent", "vc", "venturecrane/demo")
+                .track(1)
+                .branch("main"),
+        )
         .await?;
     let started = session.start_response().ok_or("no start response")?;
     println!(
         "    {:?} session {} — next heartbeat at {} ({} s)",
-        started.status, started.session_id, started.next_heartbeat_at, started.heartbeat_interval_seconds
+        started.status,
+        started.session_id,
+        started.next_heartbeat_at,
+        started.heartbeat_interval_seconds
     );
     if let Some(docs) = &started.documentation {
-        println!("    {} docs delivered and cached (content hash {})", docs.count, docs.content_hash.as_deref().unwrap_or("-"));
+        println!(
+            "    {} docs delivered and cached (content hash {})",
+            docs.count,
+            docs.content_hash.as_deref().unwrap_or("-")
+        );
     }
 
-    step(3, "automatic heartbeat (no code: the session handle beats on the server's schedule)");
+    step(
+        3,
+        "automatic heartbeat (no code: the session handle beats on the server's schedule)",
+    );
     let beat = wait(&mut events, |e| matches!(e, Event::HeartbeatSent { .. })).await?;
-    if let Event::HeartbeatSent { next_heartbeat_at, interval_seconds, .. } = beat {
+    if let Event::HeartbeatSent {
+        next_heartbeat_at,
+        interval_seconds,
+        ..
+    } = beat
+    {
         println!("    heartbeat sent; next at {next_heartbeat_at} ({interval_seconds} s)");
     }
 
     step(4, "record progress (POST /update)");
-    match session.update(Update::new(session.session_id()).branch("feature/quickstart").commit_sha("abc1234")).await? {
+    match session
+        .update(
+            Update::new(session.session_id())
+                .branch("feature/quickstart")
+                .commit_sha("abc1234"),
+        )
+        .await?
+    {
         UpdateOutcome::Applied(r) => println!("    applied at {}", r.updated_at),
         UpdateOutcome::Queued { local_id } => println!("    queued as {local_id}"),
     }
-    let active = crane.client().active_sessions(&ActiveQuery::new("quickstart-agent", "vc", "venturecrane/demo")).await?;
-    println!("    {} active session(s) for this agent and repo", active.count);
+    let active = crane
+        .client()
+        .active_sessions(&ActiveQuery::new(
+            "quickstart-agent",
+            "vc",
+            "venturecrane/demo",
+        ))
+        .await?;
+    println!(
+        "    {} active session(s) for this agent and repo",
+        active.count
+    );
 
     step(5, "the network goes away (emulator stopped)");
     emu.shutdown().await;
     println!("    server stopped");
 
-    step(6, "end the session with a handoff (POST /eod) while offline");
-    let payload = json!({"done": ["quickstart"], "next": "ship it", "notes": "written offline — é"});
-    let end = EndSession::new(session.session_id(), "Quickstart handoff", &payload)?.status_label("in-progress");
+    step(
+        6,
+        "end the session with a handoff (POST /eod) while offline",
+    );
+    let payload =
+        json!({"done": ["quickstart"], "next": "ship it", "notes": "written offline — é"});
+    let end = EndSession::new(session.session_id(), "Quickstart handoff", &payload)?
+        .status_label("in-progress");
     let local_hash = end.payload.hash().to_owned();
     let local_id = match session.end(end).await? {
         EndOutcome::Queued { local_id } => {
-            println!("    server unreachable: handoff queued durably as {local_id} (hash {})", &local_hash[..12]);
+            println!(
+                "    server unreachable: handoff queued durably as {local_id} (hash {})",
+                &local_hash[..12]
+            );
             local_id
         }
         EndOutcome::Delivered(r) => {
@@ -95,40 +142,77 @@ async fn main() -> Res<()> {
         }
     };
     let counts = crane.queue_counts().await?;
-    println!("    queue: {} pending, {} dead", counts.pending, counts.dead);
+    println!(
+        "    queue: {} pending, {} dead",
+        counts.pending, counts.dead
+    );
 
-    step(7, "the network comes back (emulator restarted on the same address)");
-    let emu = Emulator::start(EmulatorConfig { bind: addr, ..emulator_config }).await?;
+    step(
+        7,
+        "the network comes back (emulator restarted on the same address)",
+    );
+    let emu = Emulator::start(EmulatorConfig {
+        bind: addr,
+        ..emulator_config
+    })
+    .await?;
     println!("    server back at {}", emu.url());
 
     step(8, "the queue drains by itself");
     let delivered = wait(&mut events, |e| matches!(e, Event::HandoffDelivered { .. })).await?;
-    if let Event::HandoffDelivered { local_id: l, handoff_id, payload_hash, .. } = delivered {
+    if let Event::HandoffDelivered {
+        local_id: l,
+        handoff_id,
+        payload_hash,
+        ..
+    } = delivered
+    {
         println!("    {l} delivered as {handoff_id}");
-        println!("    server hash == local hash: {}", payload_hash == local_hash);
+        println!(
+            "    server hash == local hash: {}",
+            payload_hash == local_hash
+        );
         assert_eq!(l, local_id);
     }
 
     step(9, "exactly once");
     let latest = crane
         .client()
-        .latest_handoff(&crane_context::model::LatestHandoffQuery::Session(session.session_id().to_owned()))
+        .latest_handoff(&crane_context::model::LatestHandoffQuery::Session(
+            session.session_id().to_owned(),
+        ))
         .await?
         .ok_or("no handoff")?;
-    let all = reqwest::get(format!("{}/__emulator/state", emu.url())).await?.json::<serde_json::Value>().await?;
+    let all = reqwest::get(format!("{}/__emulator/state", emu.url()))
+        .await?
+        .json::<serde_json::Value>()
+        .await?;
     let copies = all["handoffs"]
         .as_array()
-        .map(|h| h.iter().filter(|x| x["session_id"] == session.session_id()).count())
+        .map(|h| {
+            h.iter()
+                .filter(|x| x["session_id"] == session.session_id())
+                .count()
+        })
         .unwrap_or(0);
-    println!("    the server holds {copies} handoff for the session: \"{}\" ({} bytes)", latest.summary, latest.payload_size_bytes);
-    println!("    queue now: {} pending", crane.queue_counts().await?.pending);
+    println!(
+        "    the server holds {copies} handoff for the session: \"{}\" ({} bytes)",
+        latest.summary, latest.payload_size_bytes
+    );
+    println!(
+        "    queue now: {} pending",
+        crane.queue_counts().await?.pending
+    );
     crane.shutdown();
     let _ = std::fs::remove_dir_all(&work);
     println!("\ndone.");
     Ok(())
 }
 
-async fn wait(events: &mut mpsc::UnboundedReceiver<Event>, pred: impl Fn(&Event) -> bool) -> Res<Event> {
+async fn wait(
+    events: &mut mpsc::UnboundedReceiver<Event>,
+    pred: impl Fn(&Event) -> bool,
+) -> Res<Event> {
     let found = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(e) = events.recv().await {
             if pred(&e) {

@@ -106,7 +106,10 @@ impl Client {
     /// `POST /sod`: start a session or resume the live one for the tuple.
     pub async fn start_session(&self, req: &StartSession) -> Result<StartSessionResponse, Error> {
         req.validate()?;
-        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let key = req
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(IdempotencyKey::generate);
         let body = to_body(req)?;
         match self.write("/sod", body.clone(), &key).await? {
             Exchange::Reply(r) => decode(&r),
@@ -124,7 +127,10 @@ impl Client {
     /// `POST /update`: record progress; also refreshes the heartbeat.
     pub async fn update(&self, req: &Update) -> Result<UpdateResponse, Error> {
         req.validate()?;
-        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let key = req
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(IdempotencyKey::generate);
         let body = to_body(req)?;
         match self.write("/update", body.clone(), &key).await? {
             Exchange::Reply(r) => decode(&r),
@@ -146,7 +152,10 @@ impl Client {
         }
         let body = to_body(&serde_json::json!({ "session_id": session_id }))?;
         let policy = self.config.heartbeat_retry.clone();
-        match self.exchange(&policy, Method::POST, "/heartbeat", &[], Some(body), None).await? {
+        match self
+            .exchange(&policy, Method::POST, "/heartbeat", &[], Some(body), None)
+            .await?
+        {
             Exchange::Reply(r) => decode(&r),
             Exchange::TruncatedReplay => Err(unexpected_replay("/heartbeat")),
         }
@@ -160,13 +169,20 @@ impl Client {
     /// [`Error::HandoffConflict`] if it is not.
     pub async fn end_session(&self, req: &EndSession) -> Result<EndSessionResponse, Error> {
         req.validate()?;
-        let key = req.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate);
+        let key = req
+            .idempotency_key
+            .clone()
+            .unwrap_or_else(IdempotencyKey::generate);
         let body = to_body(req)?;
         match self.write("/eod", body, &key).await {
             Ok(Exchange::Reply(r)) => decode(&r),
             Ok(Exchange::TruncatedReplay) => match self.confirm_handoff(req).await? {
                 Ok(h) => Ok(response_from(h)),
-                Err(server_hash) => Err(conflict(req, server_hash, "the server replayed success but holds a different handoff")),
+                Err(server_hash) => Err(conflict(
+                    req,
+                    server_hash,
+                    "the server replayed success but holds a different handoff",
+                )),
             },
             Err(original @ Error::SessionNotActive { .. }) => {
                 match self.confirm_handoff(req).await? {
@@ -185,7 +201,10 @@ impl Client {
 
     /// Reads the session's handoff: `Ok(h)` if its hash equals ours,
     /// `Err(Some(hash))` if another one is stored, `Err(None)` if none is.
-    async fn confirm_handoff(&self, req: &EndSession) -> Result<Result<Handoff, Option<String>>, Error> {
+    async fn confirm_handoff(
+        &self,
+        req: &EndSession,
+    ) -> Result<Result<Handoff, Option<String>>, Error> {
         let latest = self
             .latest_handoff(&LatestHandoffQuery::Session(req.session_id.clone()))
             .await?;
@@ -219,16 +238,31 @@ impl Client {
         query: &[(&'static str, String)],
     ) -> Result<T, Error> {
         let policy = self.config.retry.clone();
-        match self.exchange(&policy, Method::GET, path, query, None, None).await? {
+        match self
+            .exchange(&policy, Method::GET, path, query, None, None)
+            .await?
+        {
             Exchange::Reply(r) => decode(&r),
             Exchange::TruncatedReplay => Err(unexpected_replay(path)),
         }
     }
 
-    async fn write(&self, path: &str, body: Bytes, key: &IdempotencyKey) -> Result<Exchange, Error> {
+    async fn write(
+        &self,
+        path: &str,
+        body: Bytes,
+        key: &IdempotencyKey,
+    ) -> Result<Exchange, Error> {
         let policy = self.config.retry.clone();
-        self.exchange(&policy, Method::POST, path, &[], Some(body), Some(key.as_str()))
-            .await
+        self.exchange(
+            &policy,
+            Method::POST,
+            path,
+            &[],
+            Some(body),
+            Some(key.as_str()),
+        )
+        .await
     }
 
     async fn exchange(
@@ -241,23 +275,33 @@ impl Client {
         key: Option<&str>,
     ) -> Result<Exchange, Error> {
         let connectivity = &self.transport.connectivity;
-        retry::run(policy, || !connectivity.is_online(), |_| {
-            let method = method.clone();
-            let body = body.clone();
-            async move {
-                match self.transport.send(method, path, query, body, key, true).await {
-                    Outcome::Success(r) => {
-                        if r.idempotency_hit {
-                            tracing::debug!(path, "idempotent replay of an earlier attempt");
+        retry::run(
+            policy,
+            || !connectivity.is_online(),
+            |_| {
+                let method = method.clone();
+                let body = body.clone();
+                async move {
+                    match self
+                        .transport
+                        .send(method, path, query, body, key, true)
+                        .await
+                    {
+                        Outcome::Success(r) => {
+                            if r.idempotency_hit {
+                                tracing::debug!(path, "idempotent replay of an earlier attempt");
+                            }
+                            Step::Done(Ok(Exchange::Reply(r)))
                         }
-                        Step::Done(Ok(Exchange::Reply(r)))
+                        Outcome::TruncatedReplay => Step::Done(Ok(Exchange::TruncatedReplay)),
+                        Outcome::Transient { error, retry_after } => {
+                            Step::Retry { error, retry_after }
+                        }
+                        Outcome::Permanent(e) => Step::Done(Err(e)),
                     }
-                    Outcome::TruncatedReplay => Step::Done(Ok(Exchange::TruncatedReplay)),
-                    Outcome::Transient { error, retry_after } => Step::Retry { error, retry_after },
-                    Outcome::Permanent(e) => Step::Done(Err(e)),
                 }
-            }
-        })
+            },
+        )
         .await
     }
 }

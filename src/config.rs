@@ -169,7 +169,10 @@ mod tests {
         assert!(parse_base_url("https://x.example", false).is_ok());
         assert!(parse_base_url("http://localhost:8787", false).is_ok());
         assert!(parse_base_url("http://[::1]:1", false).is_ok());
-        assert!(matches!(parse_base_url("http://x.example", false), Err(Error::InvalidInput { .. })));
+        assert!(matches!(
+            parse_base_url("http://x.example", false),
+            Err(Error::InvalidInput { .. })
+        ));
         assert!(parse_base_url("http://x.example", true).is_ok());
         assert!(parse_base_url("ftp://x", false).is_err());
         assert!(parse_base_url("not a url", false).is_err());

@@ -61,7 +61,11 @@ pub enum Error {
         correlation_id: Option<String>,
     },
     /// The server rejected fields of the request (HTTP 400).
-    #[error("validation failed: {}{}", fields_text(fields, message), corr(correlation_id))]
+    #[error(
+        "validation failed: {}{}",
+        fields_text(fields, message),
+        corr(correlation_id)
+    )]
     Validation {
         /// The rejected fields.
         fields: Vec<FieldError>,
@@ -103,7 +107,10 @@ pub enum Error {
         message: String,
     },
     /// The response could not be read (not JSON, truncated, wrong shape).
-    #[error("could not decode response (HTTP {status}): {message}{}", corr(correlation_id))]
+    #[error(
+        "could not decode response (HTTP {status}): {message}{}",
+        corr(correlation_id)
+    )]
     Decode {
         /// HTTP status of the response.
         status: u16,

@@ -25,7 +25,11 @@ fn fixtures() -> Vec<(String, Value)> {
         .filter(|p| p.extension().is_some_and(|x| x == "json"))
         .collect();
     files.sort();
-    assert!(files.len() >= 58, "expected the recorded fixtures, found {}", files.len());
+    assert!(
+        files.len() >= 58,
+        "expected the recorded fixtures, found {}",
+        files.len()
+    );
     files
         .into_iter()
         .map(|p| {
@@ -36,9 +40,16 @@ fn fixtures() -> Vec<(String, Value)> {
 }
 
 fn check_handoff(name: &str, h: &Handoff) {
-    assert!(h.hash_matches(), "{name}: payload_hash is not sha256(payload_json)");
+    assert!(
+        h.hash_matches(),
+        "{name}: payload_hash is not sha256(payload_json)"
+    );
     let local = CanonicalPayload::from_json_str(&h.payload_json).unwrap();
-    assert_eq!(local.as_str(), h.payload_json, "{name}: canonical form differs");
+    assert_eq!(
+        local.as_str(),
+        h.payload_json,
+        "{name}: canonical form differs"
+    );
     assert_eq!(local.hash(), h.payload_hash, "{name}: local hash differs");
     assert_eq!(local.size_bytes() as u64, h.payload_size_bytes, "{name}");
     assert!(h.payload().unwrap().is_object());
@@ -50,7 +61,13 @@ fn every_fixture_decodes_and_classifies() {
     for (name, fx) in fixtures() {
         let req = &fx["request"];
         let resp = &fx["response"];
-        let path = req["path"].as_str().unwrap().split('?').next().unwrap().to_owned();
+        let path = req["path"]
+            .as_str()
+            .unwrap()
+            .split('?')
+            .next()
+            .unwrap()
+            .to_owned();
         let status = StatusCode::from_u16(resp["status"].as_u64().unwrap() as u16).unwrap();
         let mut headers = HeaderMap::new();
         for (k, v) in resp["headers"].as_object().unwrap() {
@@ -82,7 +99,10 @@ fn every_fixture_decodes_and_classifies() {
                     "/sod" => {
                         let r: StartSessionResponse = decode(&reply).unwrap();
                         assert_eq!(r.session_id, r.session.id, "{name}");
-                        assert!((480..=720).contains(&r.heartbeat_interval_seconds), "{name}");
+                        assert!(
+                            (480..=720).contains(&r.heartbeat_interval_seconds),
+                            "{name}"
+                        );
                         assert_ne!(r.status, SodStatus::Unknown, "{name}");
                     }
                     "/update" => {
@@ -125,7 +145,13 @@ fn every_fixture_decodes_and_classifies() {
                     400 => matches!(e, Error::Validation { .. }),
                     401 => matches!(e, Error::Unauthorized { .. }),
                     404 => matches!(e, Error::NotFound { .. }),
-                    409 => matches!(e, Error::SessionNotActive { status: Some(_), .. }),
+                    409 => matches!(
+                        e,
+                        Error::SessionNotActive {
+                            status: Some(_),
+                            ..
+                        }
+                    ),
                     413 => matches!(e, Error::PayloadTooLarge { .. }),
                     500 => matches!(e, Error::Server { status: 500, .. }),
                     _ => false,
@@ -153,9 +179,17 @@ fn local_hash_equals_server_hash_for_every_sent_payload() {
             continue;
         };
         let server_hash = h["payload_hash"].as_str().unwrap();
-        assert_eq!(sha256_hex(h["payload_json"].as_str().unwrap().as_bytes()), server_hash, "{name}");
+        assert_eq!(
+            sha256_hex(h["payload_json"].as_str().unwrap().as_bytes()),
+            server_hash,
+            "{name}"
+        );
         if let Some(p) = fx["request"]["body"].get("payload") {
-            assert_eq!(CanonicalPayload::new(p).unwrap().hash(), server_hash, "{name}");
+            assert_eq!(
+                CanonicalPayload::new(p).unwrap().hash(),
+                server_hash,
+                "{name}"
+            );
             checked += 1;
         }
     }

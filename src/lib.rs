@@ -45,9 +45,11 @@ mod transport;
 
 pub use client::Client;
 pub use config::{ClientConfig, RelayKey};
+pub use engine::{
+    Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
+};
 pub use error::{Error, FieldError};
 pub use idempotency::IdempotencyKey;
-pub use engine::{Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome};
 pub use retry::RetryPolicy;
 /// The `serde_json` this crate's payload types use (so callers match versions).
 pub use serde_json;

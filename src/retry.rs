@@ -161,19 +161,26 @@ mod tests {
     async fn honours_retry_after_and_attempt_limit() {
         let calls = AtomicU32::new(0);
         let start = Instant::now();
-        let r: Result<(), &str> = run(&RetryPolicy::default(), || false, |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async {
-                Step::Retry {
-                    error: "busy",
-                    retry_after: Some(Duration::from_secs(2)),
+        let r: Result<(), &str> = run(
+            &RetryPolicy::default(),
+            || false,
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Step::Retry {
+                        error: "busy",
+                        retry_after: Some(Duration::from_secs(2)),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         assert_eq!(r, Err("busy"));
         assert_eq!(calls.load(Ordering::SeqCst), policy::MAX_ATTEMPTS);
-        assert_eq!(start.elapsed(), Duration::from_secs(2) * (policy::MAX_ATTEMPTS - 1));
+        assert_eq!(
+            start.elapsed(),
+            Duration::from_secs(2) * (policy::MAX_ATTEMPTS - 1)
+        );
     }
 
     #[tokio::test(start_paused = true)]
@@ -184,15 +191,19 @@ mod tests {
         };
         let calls = AtomicU32::new(0);
         let start = Instant::now();
-        let r: Result<(), &str> = run(&p, || false, |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async {
-                Step::Retry {
-                    error: "slow down",
-                    retry_after: Some(Duration::from_secs(3600)),
+        let r: Result<(), &str> = run(
+            &p,
+            || false,
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Step::Retry {
+                        error: "slow down",
+                        retry_after: Some(Duration::from_secs(3600)),
+                    }
                 }
-            }
-        })
+            },
+        )
         .await;
         assert!(r.is_err());
         // 3600 s is capped to 60 s; a second wait would pass the 90 s deadline.
@@ -203,10 +214,19 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn gives_up_early_when_offline() {
         let calls = AtomicU32::new(0);
-        let r: Result<(), &str> = run(&RetryPolicy::default(), || true, |_| {
-            calls.fetch_add(1, Ordering::SeqCst);
-            async { Step::Retry { error: "refused", retry_after: None } }
-        })
+        let r: Result<(), &str> = run(
+            &RetryPolicy::default(),
+            || true,
+            |_| {
+                calls.fetch_add(1, Ordering::SeqCst);
+                async {
+                    Step::Retry {
+                        error: "refused",
+                        retry_after: None,
+                    }
+                }
+            },
+        )
         .await;
         assert!(r.is_err());
         assert_eq!(calls.load(Ordering::SeqCst), 1);

@@ -282,7 +282,11 @@ fn non_json_message(status: StatusCode, body: &[u8]) -> String {
     if text.trim().is_empty() {
         format!("HTTP {} with an empty body", status.as_u16())
     } else {
-        format!("HTTP {} with a non-JSON body: {}", status.as_u16(), text.trim())
+        format!(
+            "HTTP {} with a non-JSON body: {}",
+            status.as_u16(),
+            text.trim()
+        )
     }
 }
 
@@ -344,37 +348,78 @@ mod tests {
     fn classifies_statuses() {
         let body = Bytes::from_static(br#"{"error":"Session is not active","details":{"session_id":"s","status":"abandoned"},"correlation_id":"corr_b"}"#);
         match classify(StatusCode::CONFLICT, &hdrs(&[]), body) {
-            Outcome::Permanent(Error::SessionNotActive { status, correlation_id, .. }) => {
+            Outcome::Permanent(Error::SessionNotActive {
+                status,
+                correlation_id,
+                ..
+            }) => {
                 assert_eq!(status, Some(SessionStatus::Abandoned));
                 assert_eq!(correlation_id.as_deref(), Some("corr_b"));
             }
             other => panic!("{other:?}"),
         }
-        let truncated = hdrs(&[("x-idempotency-hit", "true"), ("x-idempotency-truncated", "true")]);
-        assert!(matches!(classify(StatusCode::CONFLICT, &truncated, Bytes::new()), Outcome::TruncatedReplay));
-        match classify(StatusCode::TOO_MANY_REQUESTS, &hdrs(&[("retry-after", "7")]), Bytes::new()) {
-            Outcome::Transient { retry_after, error: Error::RateLimited { .. } } => {
+        let truncated = hdrs(&[
+            ("x-idempotency-hit", "true"),
+            ("x-idempotency-truncated", "true"),
+        ]);
+        assert!(matches!(
+            classify(StatusCode::CONFLICT, &truncated, Bytes::new()),
+            Outcome::TruncatedReplay
+        ));
+        match classify(
+            StatusCode::TOO_MANY_REQUESTS,
+            &hdrs(&[("retry-after", "7")]),
+            Bytes::new(),
+        ) {
+            Outcome::Transient {
+                retry_after,
+                error: Error::RateLimited { .. },
+            } => {
                 assert_eq!(retry_after, Some(Duration::from_secs(7)))
             }
             other => panic!("{other:?}"),
         }
         let html = Bytes::from_static(b"<html><body>502 Bad Gateway</body></html>");
-        match classify(StatusCode::BAD_GATEWAY, &hdrs(&[("x-correlation-id", "corr_h")]), html) {
-            Outcome::Transient { error: Error::Server { status: 502, message, correlation_id }, .. } => {
+        match classify(
+            StatusCode::BAD_GATEWAY,
+            &hdrs(&[("x-correlation-id", "corr_h")]),
+            html,
+        ) {
+            Outcome::Transient {
+                error:
+                    Error::Server {
+                        status: 502,
+                        message,
+                        correlation_id,
+                    },
+                ..
+            } => {
                 assert!(message.contains("non-JSON"), "{message}");
                 assert_eq!(correlation_id.as_deref(), Some("corr_h"));
             }
             other => panic!("{other:?}"),
         }
-        assert!(matches!(classify(StatusCode::REQUEST_TIMEOUT, &hdrs(&[]), Bytes::new()), Outcome::Transient { .. }));
-        assert!(matches!(classify(StatusCode::FORBIDDEN, &hdrs(&[]), Bytes::new()), Outcome::Permanent(Error::Unauthorized { .. })));
-        assert!(matches!(classify(StatusCode::PAYLOAD_TOO_LARGE, &hdrs(&[]), Bytes::new()), Outcome::Permanent(Error::PayloadTooLarge { .. })));
+        assert!(matches!(
+            classify(StatusCode::REQUEST_TIMEOUT, &hdrs(&[]), Bytes::new()),
+            Outcome::Transient { .. }
+        ));
+        assert!(matches!(
+            classify(StatusCode::FORBIDDEN, &hdrs(&[]), Bytes::new()),
+            Outcome::Permanent(Error::Unauthorized { .. })
+        ));
+        assert!(matches!(
+            classify(StatusCode::PAYLOAD_TOO_LARGE, &hdrs(&[]), Bytes::new()),
+            Outcome::Permanent(Error::PayloadTooLarge { .. })
+        ));
     }
 
     #[test]
     fn retry_after_forms() {
         assert_eq!(parse_retry_after("12"), Some(Duration::from_secs(12)));
-        assert_eq!(parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"), Some(Duration::ZERO));
+        assert_eq!(
+            parse_retry_after("Wed, 21 Oct 2015 07:28:00 GMT"),
+            Some(Duration::ZERO)
+        );
         assert_eq!(parse_retry_after("soon"), None);
     }
 
@@ -383,6 +428,9 @@ mod tests {
         let b = Url::parse("https://h.example/api/").unwrap();
         assert_eq!(join(&b, "/sod").as_str(), "https://h.example/api/sod");
         let b = Url::parse("http://127.0.0.1:9").unwrap();
-        assert_eq!(join(&b, "/handoffs/latest").as_str(), "http://127.0.0.1:9/handoffs/latest");
+        assert_eq!(
+            join(&b, "/handoffs/latest").as_str(),
+            "http://127.0.0.1:9/handoffs/latest"
+        );
     }
 }

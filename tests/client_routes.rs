@@ -11,7 +11,10 @@ use futures_util::TryStreamExt;
 use serde_json::json;
 
 fn sod(repo: &str) -> StartSession {
-    StartSession::new("cc-cli-test", "vc", repo).track(1).branch("main").include_docs(false)
+    StartSession::new("cc-cli-test", "vc", repo)
+        .track(1)
+        .branch("main")
+        .include_docs(false)
 }
 
 #[tokio::test]
@@ -21,7 +24,10 @@ async fn full_lifecycle_and_queries() {
     let health = c.health().await.unwrap();
     assert_eq!(health.status, HealthStatus::Healthy);
 
-    let started = c.start_session(&sod("o/life").include_docs(true)).await.unwrap();
+    let started = c
+        .start_session(&sod("o/life").include_docs(true))
+        .await
+        .unwrap();
     assert_eq!(started.status, SodStatus::Created);
     assert!((480..=720).contains(&started.heartbeat_interval_seconds));
     let docs = started.documentation.as_ref().expect("docs by default");
@@ -33,20 +39,31 @@ async fn full_lifecycle_and_queries() {
 
     let sid = started.session_id.clone();
     let up = c
-        .update(&Update::new(&sid).branch("feat").commit_sha("abc").meta(json!({"f": 1})))
+        .update(
+            &Update::new(&sid)
+                .branch("feat")
+                .commit_sha("abc")
+                .meta(json!({"f": 1})),
+        )
         .await
         .unwrap();
     assert_eq!(up.session_id, sid);
     let hb = c.heartbeat(&sid).await.unwrap();
     assert!(hb.next_heartbeat_at > hb.last_heartbeat_at);
 
-    let active = c.active_sessions(&ActiveQuery::new("cc-cli-test", "vc", "o/life")).await.unwrap();
+    let active = c
+        .active_sessions(&ActiveQuery::new("cc-cli-test", "vc", "o/life"))
+        .await
+        .unwrap();
     assert_eq!(active.count, 1);
     assert_eq!(active.sessions[0].branch.as_deref(), Some("feat"));
     assert_eq!(active.sessions[0].meta_json.as_deref(), Some("{\"f\":1}"));
 
     let payload = json!({"z": 1, "nested": {"b": "é", "a": 1.5e-7}, "a": [3, 1, 2]});
-    let end = EndSession::new(&sid, "done", &payload).unwrap().status_label("in-progress").to_agent("next");
+    let end = EndSession::new(&sid, "done", &payload)
+        .unwrap()
+        .status_label("in-progress")
+        .to_agent("next");
     let local_hash = end.payload.hash().to_owned();
     let ended = c.end_session(&end).await.unwrap();
     assert_eq!(ended.handoff.payload_hash, local_hash);
@@ -54,19 +71,34 @@ async fn full_lifecycle_and_queries() {
     assert_eq!(ended.handoff.payload().unwrap(), payload);
     assert_eq!(ended.handoff.branch.as_deref(), Some("feat"));
 
-    let latest = c.latest_handoff(&LatestHandoffQuery::Session(sid.clone())).await.unwrap().unwrap();
+    let latest = c
+        .latest_handoff(&LatestHandoffQuery::Session(sid.clone()))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(latest.id, ended.handoff_id);
     let by_track = c
-        .latest_handoff(&LatestHandoffQuery::Track { venture: "vc".into(), repo: "o/life".into(), track: 1 })
+        .latest_handoff(&LatestHandoffQuery::Track {
+            venture: "vc".into(),
+            repo: "o/life".into(),
+            track: 1,
+        })
         .await
         .unwrap();
     assert_eq!(by_track.map(|h| h.id), Some(ended.handoff_id.clone()));
     let none = c
-        .latest_handoff(&LatestHandoffQuery::Issue { venture: "vc".into(), repo: "o/life".into(), issue_number: 999 })
+        .latest_handoff(&LatestHandoffQuery::Issue {
+            venture: "vc".into(),
+            repo: "o/life".into(),
+            issue_number: 999,
+        })
         .await
         .unwrap();
     assert!(none.is_none());
-    let active = c.active_sessions(&ActiveQuery::new("cc-cli-test", "vc", "o/life")).await.unwrap();
+    let active = c
+        .active_sessions(&ActiveQuery::new("cc-cli-test", "vc", "o/life"))
+        .await
+        .unwrap();
     assert_eq!(active.count, 0);
 }
 
@@ -77,11 +109,20 @@ async fn pagination_walks_every_page_newest_first() {
     let mut ids = Vec::new();
     for i in 0..7 {
         let s = c.start_session(&sod("o/pages").track(i)).await.unwrap();
-        let e = c.end_session(&EndSession::new(&s.session_id, format!("p{i}"), &json!({"i": i})).unwrap()).await.unwrap();
+        let e = c
+            .end_session(
+                &EndSession::new(&s.session_id, format!("p{i}"), &json!({"i": i})).unwrap(),
+            )
+            .await
+            .unwrap();
         ids.push(e.handoff_id);
     }
     ids.reverse();
-    let q = HandoffsQuery::new(HandoffFilter::Repo { venture: "vc".into(), repo: "o/pages".into() }).limit(3);
+    let q = HandoffsQuery::new(HandoffFilter::Repo {
+        venture: "vc".into(),
+        repo: "o/pages".into(),
+    })
+    .limit(3);
     let first = c.handoffs(&q).await.unwrap();
     assert_eq!(first.count, 3);
     assert!(first.has_more);
@@ -96,7 +137,11 @@ async fn pagination_walks_every_page_newest_first() {
         .unwrap();
     assert_eq!(by_agent.len(), 7);
     let track2 = c
-        .handoffs(&HandoffsQuery::new(HandoffFilter::Track { venture: "vc".into(), repo: "o/pages".into(), track: 2 }))
+        .handoffs(&HandoffsQuery::new(HandoffFilter::Track {
+            venture: "vc".into(),
+            repo: "o/pages".into(),
+            track: 2,
+        }))
         .await
         .unwrap();
     assert_eq!(track2.count, 1);
@@ -109,30 +154,60 @@ async fn failure_statuses_are_typed_with_correlation_ids() {
     // 401: wrong key.
     let wrong = Client::new(&emu.url(), "not-the-key-at-all").unwrap();
     match wrong.start_session(&sod("o/err")).await {
-        Err(Error::Unauthorized { correlation_id, .. }) => assert!(correlation_id.unwrap().starts_with("corr_")),
+        Err(Error::Unauthorized { correlation_id, .. }) => {
+            assert!(correlation_id.unwrap().starts_with("corr_"))
+        }
         other => panic!("{other:?}"),
     }
     // 404: unknown session.
-    assert!(matches!(c.heartbeat("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ").await, Err(Error::NotFound { .. })));
-    assert!(matches!(c.update(&Update::new("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ")).await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        c.heartbeat("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        c.update(&Update::new("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ"))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
     // 409: ended session.
     let s = c.start_session(&sod("o/err")).await.unwrap();
-    c.end_session(&EndSession::new(&s.session_id, "x", &json!({})).unwrap()).await.unwrap();
+    c.end_session(&EndSession::new(&s.session_id, "x", &json!({})).unwrap())
+        .await
+        .unwrap();
     match c.heartbeat(&s.session_id).await {
-        Err(e @ Error::SessionNotActive { status: Some(SessionStatus::Ended), .. }) => {
+        Err(
+            e @ Error::SessionNotActive {
+                status: Some(SessionStatus::Ended),
+                ..
+            },
+        ) => {
             assert!(e.correlation_id().is_some());
         }
         other => panic!("{other:?}"),
     }
     // A second, different end of an ended session is a conflict, not a success.
-    match c.end_session(&EndSession::new(&s.session_id, "other", &json!({"x": 1})).unwrap()).await {
-        Err(Error::HandoffConflict { server_hash: Some(_), .. }) => {}
+    match c
+        .end_session(&EndSession::new(&s.session_id, "other", &json!({"x": 1})).unwrap())
+        .await
+    {
+        Err(Error::HandoffConflict {
+            server_hash: Some(_),
+            ..
+        }) => {}
         other => panic!("{other:?}"),
     }
     // 400: the server's validation (a bad cursor).
-    let q = HandoffsQuery::new(HandoffFilter::Repo { venture: "vc".into(), repo: "o/err".into() }).cursor("!!!");
+    let q = HandoffsQuery::new(HandoffFilter::Repo {
+        venture: "vc".into(),
+        repo: "o/err".into(),
+    })
+    .cursor("!!!");
     match c.handoffs(&q).await {
-        Err(Error::Validation { fields, correlation_id, .. }) => {
+        Err(Error::Validation {
+            fields,
+            correlation_id,
+            ..
+        }) => {
             assert_eq!(fields[0].field, "cursor");
             assert!(correlation_id.is_some());
         }
@@ -145,16 +220,33 @@ async fn bad_input_is_rejected_locally_and_nothing_is_sent() {
     let emu = emulator().await;
     let c = client(&emu.url());
     let before = state(&emu.url()).await["requests_count"].clone();
-    assert!(matches!(Client::new(&emu.url(), ""), Err(Error::InvalidInput { ref field, .. }) if field == "relay_key"));
-    assert!(matches!(Client::new("http://example.com", KEY), Err(Error::InvalidInput { ref field, .. }) if field == "url"));
-    assert!(matches!(EndSession::new("s", "  ", &json!({})), Err(Error::InvalidInput { ref field, .. }) if field == "summary"));
-    assert!(matches!(EndSession::new("s", "x", &json!([1])), Err(Error::InvalidInput { ref field, .. }) if field == "payload"));
+    assert!(
+        matches!(Client::new(&emu.url(), ""), Err(Error::InvalidInput { ref field, .. }) if field == "relay_key")
+    );
+    assert!(
+        matches!(Client::new("http://example.com", KEY), Err(Error::InvalidInput { ref field, .. }) if field == "url")
+    );
+    assert!(
+        matches!(EndSession::new("s", "  ", &json!({})), Err(Error::InvalidInput { ref field, .. }) if field == "summary")
+    );
+    assert!(
+        matches!(EndSession::new("s", "x", &json!([1])), Err(Error::InvalidInput { ref field, .. }) if field == "payload")
+    );
     let big = json!({"blob": "x".repeat(819_200)});
-    assert!(matches!(EndSession::new("s", "x", &big), Err(Error::PayloadTooLarge { .. })));
-    assert!(matches!(c.start_session(&StartSession::new("", "vc", "r")).await, Err(Error::InvalidInput { ref field, .. }) if field == "agent"));
-    assert!(matches!(c.start_session(&sod("o/x").meta(json!("str"))).await, Err(Error::InvalidInput { ref field, .. }) if field == "meta"));
+    assert!(matches!(
+        EndSession::new("s", "x", &big),
+        Err(Error::PayloadTooLarge { .. })
+    ));
+    assert!(
+        matches!(c.start_session(&StartSession::new("", "vc", "r")).await, Err(Error::InvalidInput { ref field, .. }) if field == "agent")
+    );
+    assert!(
+        matches!(c.start_session(&sod("o/x").meta(json!("str"))).await, Err(Error::InvalidInput { ref field, .. }) if field == "meta")
+    );
     let q = HandoffsQuery::new(HandoffFilter::FromAgent("a".into())).limit(500);
-    assert!(matches!(c.handoffs(&q).await, Err(Error::InvalidInput { ref field, .. }) if field == "limit"));
+    assert!(
+        matches!(c.handoffs(&q).await, Err(Error::InvalidInput { ref field, .. }) if field == "limit")
+    );
     assert!(IdempotencyKey::parse("short").is_err());
     let after = state(&emu.url()).await["requests_count"].clone();
     assert_eq!(before, after, "no request may reach the server");
@@ -186,9 +278,15 @@ async fn unreachable_server_and_garbage_bodies_are_typed_errors() {
                 .await;
         }
     });
-    let c = Client::with_config(client_config(&format!("http://{addr}")).retry(RetryPolicy::none())).unwrap();
+    let c =
+        Client::with_config(client_config(&format!("http://{addr}")).retry(RetryPolicy::none()))
+            .unwrap();
     match c.heartbeat("sess_x").await {
-        Err(Error::Decode { status: 200, message, .. }) => assert!(message.contains("unexpected response body"), "{message}"),
+        Err(Error::Decode {
+            status: 200,
+            message,
+            ..
+        }) => assert!(message.contains("unexpected response body"), "{message}"),
         other => panic!("{other:?}"),
     }
 }

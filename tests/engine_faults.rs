@@ -18,7 +18,9 @@ use serde_json::json;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn sod(repo: &str) -> StartSession {
-    StartSession::new("cc-faults", "vc", repo).track(1).include_docs(false)
+    StartSession::new("cc-faults", "vc", repo)
+        .track(1)
+        .include_docs(false)
 }
 
 async fn end_once_with_fault(fault_body: serde_json::Value) {
@@ -51,12 +53,16 @@ async fn drop_after_lost_response_is_replayed_not_duplicated() {
 
 #[tokio::test]
 async fn server_error_burst_is_retried() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "status", "status": 503, "count": 3})).await;
+    end_once_with_fault(json!({"route": "/eod", "mode": "status", "status": 503, "count": 3}))
+        .await;
 }
 
 #[tokio::test]
 async fn rate_limit_with_retry_after_is_honoured() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 1, "count": 1})).await;
+    end_once_with_fault(
+        json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 1, "count": 1}),
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -66,7 +72,11 @@ async fn timeout_then_replay() {
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sod("o/slow")).await.unwrap();
     // Longer than the test client's 3 s request timeout.
-    fault(&url, json!({"route": "/eod", "mode": "delay", "delay_ms": 3_500, "count": 1})).await;
+    fault(
+        &url,
+        json!({"route": "/eod", "mode": "delay", "delay_ms": 3_500, "count": 1}),
+    )
+    .await;
     let req = EndSession::new(s.session_id(), "slow", &json!({"t": 1})).unwrap();
     let outcome = s.end(req).await.unwrap();
     let delivered = match outcome {
@@ -89,7 +99,11 @@ async fn truncated_replay_is_success() {
     let s = e.crane.start_session(sod("o/trunc")).await.unwrap();
     // A 70 KB payload makes the stored /eod answer larger than 64 KiB, so the
     // replay after the lost response is the truncated 409.
-    fault(&url, json!({"route": "/eod", "mode": "drop_after", "count": 1})).await;
+    fault(
+        &url,
+        json!({"route": "/eod", "mode": "drop_after", "count": 1}),
+    )
+    .await;
     let payload = json!({"blob": "y".repeat(70_000)});
     let req = EndSession::new(s.session_id(), "big", &payload).unwrap();
     let hash = req.payload.hash().to_owned();
@@ -111,7 +125,10 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
     emu.shutdown().await;
 
     // Offline: the update and the end are queued, in order, and the calls return at once.
-    let up = s.update(Update::new(s.session_id()).branch("wip")).await.unwrap();
+    let up = s
+        .update(Update::new(s.session_id()).branch("wip"))
+        .await
+        .unwrap();
     assert!(matches!(up, UpdateOutcome::Queued { .. }), "{up:?}");
     let req = EndSession::new(s.session_id(), "offline handoff", &json!({"n": 1})).unwrap();
     let hash = req.payload.hash().to_owned();
@@ -128,7 +145,11 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
     let emu = emulator_with(Some(db), Some(addr)).await;
     let ev = e.events.wait_for_delivery(WAIT).await;
     match ev {
-        Event::HandoffDelivered { local_id: l, payload_hash, .. } => {
+        Event::HandoffDelivered {
+            local_id: l,
+            payload_hash,
+            ..
+        } => {
             assert_eq!(l, local_id);
             assert_eq!(payload_hash, hash);
         }
@@ -138,7 +159,13 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
     assert_eq!(stored.len(), 1);
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
     let active = state(&emu.url()).await;
-    let sess = active["sessions"].as_array().unwrap().iter().find(|x| x["id"] == s.session_id()).cloned().unwrap();
+    let sess = active["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["id"] == s.session_id())
+        .cloned()
+        .unwrap();
     assert_eq!(sess["status"], "ended");
 }
 
@@ -149,10 +176,17 @@ async fn idempotency_window_passed_is_confirmed_by_hash() {
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sod("o/window")).await.unwrap();
     // Every attempt is processed but its answer lost: the end stays queued.
-    fault(&url, json!({"route": "/eod", "mode": "drop_after", "count": 20})).await;
+    fault(
+        &url,
+        json!({"route": "/eod", "mode": "drop_after", "count": 20}),
+    )
+    .await;
     let req = EndSession::new(s.session_id(), "late", &json!({"w": 1})).unwrap();
     let hash = req.payload.hash().to_owned();
-    assert!(matches!(s.end(req).await.unwrap(), EndOutcome::Queued { .. }));
+    assert!(matches!(
+        s.end(req).await.unwrap(),
+        EndOutcome::Queued { .. }
+    ));
     // Two hours later the key is forgotten; the retry meets the ended session.
     control(&url, reqwest::Method::DELETE, "faults", None).await;
     advance_clock(&url, 2 * 3600).await;
@@ -175,8 +209,14 @@ async fn abandoned_session_dead_letters_the_queued_handoff_without_blocking_othe
     let lost = e.crane.start_session(sod("o/abandon")).await.unwrap();
     let other = e.crane.start_session(sod("o/fine")).await.unwrap();
     emu.shutdown().await;
-    assert!(matches!(lost.end_with("stale", &json!({"a": 1})).await.unwrap(), EndOutcome::Queued { .. }));
-    assert!(matches!(other.end_with("fine", &json!({"b": 2})).await.unwrap(), EndOutcome::Queued { .. }));
+    assert!(matches!(
+        lost.end_with("stale", &json!({"a": 1})).await.unwrap(),
+        EndOutcome::Queued { .. }
+    ));
+    assert!(matches!(
+        other.end_with("fine", &json!({"b": 2})).await.unwrap(),
+        EndOutcome::Queued { .. }
+    ));
     e.crane.shutdown(); // stop the background drain: this test drives sync itself
 
     let emu = emulator_with(Some(db), Some(addr)).await;
@@ -191,7 +231,15 @@ async fn abandoned_session_dead_letters_the_queued_handoff_without_blocking_othe
     let dead = e.crane.queue_items(Some(ItemState::Dead)).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].session_id, lost.session_id());
-    assert!(dead[0].last_error.as_deref().unwrap_or("").contains("abandoned"), "{:?}", dead[0].last_error);
+    assert!(
+        dead[0]
+            .last_error
+            .as_deref()
+            .unwrap_or("")
+            .contains("abandoned"),
+        "{:?}",
+        dead[0].last_error
+    );
     assert_eq!(handoffs_for(&emu.url(), other.session_id()).await.len(), 1);
     // Retry and drop work on dead items.
     e.crane.retry_dead(&dead[0].local_id).await.unwrap();
@@ -209,13 +257,25 @@ async fn two_engines_sharing_one_queue_deliver_each_item_once() {
     let b = engine_at(&url, dir.clone(), crane_context::engine::Clock::system()).await;
     let mut sessions = Vec::new();
     for i in 0..12 {
-        let s = a.crane.client().start_session(&sod("o/shared").track(100 + i)).await.unwrap();
+        let s = a
+            .crane
+            .client()
+            .start_session(&sod("o/shared").track(100 + i))
+            .await
+            .unwrap();
         sessions.push(s.session_id);
     }
     // Queue every end without sending (the server is marked unreachable).
-    a.crane.client().connectivity().mark_offline("test: queue only");
+    a.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue only");
     for sid in &sessions {
-        let out = a.crane.end_session(EndSession::new(sid, "shared", &json!({"s": sid})).unwrap()).await.unwrap();
+        let out = a
+            .crane
+            .end_session(EndSession::new(sid, "shared", &json!({"s": sid})).unwrap())
+            .await
+            .unwrap();
         assert!(matches!(out, EndOutcome::Queued { .. }));
     }
     let (ra, rb) = tokio::join!(a.crane.sync(), b.crane.sync());
@@ -232,7 +292,10 @@ async fn permanent_error_on_direct_end_is_returned_and_kept_as_dead_item() {
     let emu = emulator().await;
     let url = emu.url();
     let e = engine(&url).await;
-    let out = e.crane.end_session(EndSession::new("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "x", &json!({})).unwrap()).await;
+    let out = e
+        .crane
+        .end_session(EndSession::new("sess_01ZZZZZZZZZZZZZZZZZZZZZZZZ", "x", &json!({})).unwrap())
+        .await;
     assert!(matches!(out, Err(Error::NotFound { .. })), "{out:?}");
     let dead = e.crane.queue_items(Some(ItemState::Dead)).await.unwrap();
     assert_eq!(dead.len(), 1, "kept, not lost");

@@ -17,7 +17,9 @@ use serde_json::json;
 const WAIT: Duration = Duration::from_secs(20);
 
 fn sod(repo: &str) -> StartSession {
-    StartSession::new("cc-queue", "vc", repo).track(7).include_docs(false)
+    StartSession::new("cc-queue", "vc", repo)
+        .track(7)
+        .include_docs(false)
 }
 
 #[tokio::test]
@@ -26,8 +28,17 @@ async fn a_new_engine_drains_what_a_previous_one_left() {
     let url = emu.url();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let first = engine_at(&url, dir.clone(), Clock::system()).await;
-    let s = first.crane.client().start_session(&sod("o/restart")).await.unwrap();
-    first.crane.client().connectivity().mark_offline("test: pretend the network is down");
+    let s = first
+        .crane
+        .client()
+        .start_session(&sod("o/restart"))
+        .await
+        .unwrap();
+    first
+        .crane
+        .client()
+        .connectivity()
+        .mark_offline("test: pretend the network is down");
     let out = first
         .crane
         .end_session(EndSession::new(&s.session_id, "left behind", &json!({"r": 1})).unwrap())
@@ -48,8 +59,14 @@ async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first() {
     let url = emu.url();
     let e = engine(&url).await;
     let old = e.crane.start_session(sod("o/flush")).await.unwrap();
-    e.crane.client().connectivity().mark_offline("test: offline");
-    assert!(matches!(old.end_with("queued end", &json!({"f": 1})).await.unwrap(), EndOutcome::Queued { .. }));
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: offline");
+    assert!(matches!(
+        old.end_with("queued end", &json!({"f": 1})).await.unwrap(),
+        EndOutcome::Queued { .. }
+    ));
     e.crane.client().connectivity().mark_online();
     // Without the flush, /sod would resume the old session and the queued
     // end would later end the new one.
@@ -65,20 +82,42 @@ async fn offline_reads_come_from_the_cache_marked_stale() {
     let emu = emulator().await;
     let url = emu.url();
     let e = engine(&url).await;
-    let s = e.crane.start_session(sod("o/cache").include_docs(true)).await.unwrap();
+    let s = e
+        .crane
+        .start_session(sod("o/cache").include_docs(true))
+        .await
+        .unwrap();
     s.end_with("cached", &json!({"c": 1})).await.unwrap();
-    let live = e.crane.last_handoff("vc", "o/cache", Some(7)).await.unwrap();
+    let live = e
+        .crane
+        .last_handoff("vc", "o/cache", Some(7))
+        .await
+        .unwrap();
     assert!(!live.stale);
     let id = live.value.as_ref().unwrap().id.clone();
     emu.shutdown().await;
-    let cached = e.crane.last_handoff("vc", "o/cache", Some(7)).await.unwrap();
+    let cached = e
+        .crane
+        .last_handoff("vc", "o/cache", Some(7))
+        .await
+        .unwrap();
     assert!(cached.stale);
     assert!(cached.age.is_some());
     assert_eq!(cached.value.unwrap().id, id);
-    let docs = e.crane.cached_docs().await.unwrap().expect("docs cached by /sod");
+    let docs = e
+        .crane
+        .cached_docs()
+        .await
+        .unwrap()
+        .expect("docs cached by /sod");
     assert!(!docs.value.is_empty());
     // Nothing cached for another repo: the connectivity error is returned.
-    assert!(e.crane.last_handoff("vc", "o/never", Some(7)).await.unwrap_err().is_connectivity());
+    assert!(e
+        .crane
+        .last_handoff("vc", "o/never", Some(7))
+        .await
+        .unwrap_err()
+        .is_connectivity());
 }
 
 #[tokio::test]
@@ -87,14 +126,21 @@ async fn a_full_queue_refuses_new_work_and_evicts_nothing() {
     let url = emu.url();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = CraneConfig::new(client_config(&url)).store_path(dir.path().join("q.db"));
-    cfg.queue_limits = QueueLimits { max_items: 2, max_bytes: 1 << 20 };
+    cfg.queue_limits = QueueLimits {
+        max_items: 2,
+        max_bytes: 1 << 20,
+    };
     let crane = Crane::open(cfg).await.unwrap();
     crane.client().connectivity().mark_offline("test");
     for i in 0..2 {
-        let out = crane.end_session(EndSession::new(format!("sess_{i}"), "x", &json!({"i": i})).unwrap()).await;
+        let out = crane
+            .end_session(EndSession::new(format!("sess_{i}"), "x", &json!({"i": i})).unwrap())
+            .await;
         assert!(matches!(out, Ok(EndOutcome::Queued { .. })), "{out:?}");
     }
-    let out = crane.end_session(EndSession::new("sess_2", "x", &json!({})).unwrap()).await;
+    let out = crane
+        .end_session(EndSession::new("sess_2", "x", &json!({})).unwrap())
+        .await;
     match out {
         Err(Error::QueueFull { message }) => assert!(message.contains('2'), "{message}"),
         other => panic!("{other:?}"),
@@ -106,13 +152,22 @@ async fn a_full_queue_refuses_new_work_and_evicts_nothing() {
 async fn a_corrupt_queue_file_is_a_clear_error_and_is_left_alone() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("crane.db");
-    std::fs::write(&path, b"this is not a sqlite database, it is someone's notes").unwrap();
+    std::fs::write(
+        &path,
+        b"this is not a sqlite database, it is someone's notes",
+    )
+    .unwrap();
     let cfg = CraneConfig::new(client_config("http://127.0.0.1:9")).store_path(&path);
     match Crane::open(cfg).await {
-        Err(Error::Store { message }) => assert!(message.contains(&path.display().to_string()), "{message}"),
+        Err(Error::Store { message }) => {
+            assert!(message.contains(&path.display().to_string()), "{message}")
+        }
         other => panic!("{other:?}"),
     }
-    assert_eq!(std::fs::read(&path).unwrap(), b"this is not a sqlite database, it is someone's notes");
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"this is not a sqlite database, it is someone's notes"
+    );
 }
 
 #[tokio::test]
@@ -121,8 +176,13 @@ async fn handoff_events_arrive_in_order() {
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/events")).await.unwrap();
     e.crane.client().connectivity().mark_offline("test");
-    let EndOutcome::Queued { local_id } = s.end_with("ev", &json!({})).await.unwrap() else { panic!() };
-    let queued = e.events.wait_for(WAIT, |e| matches!(e, Event::HandoffQueued { .. })).await;
+    let EndOutcome::Queued { local_id } = s.end_with("ev", &json!({})).await.unwrap() else {
+        panic!()
+    };
+    let queued = e
+        .events
+        .wait_for(WAIT, |e| matches!(e, Event::HandoffQueued { .. }))
+        .await;
     assert!(matches!(queued, Event::HandoffQueued { local_id: ref l, .. } if *l == local_id));
     e.crane.sync().await.unwrap();
     let delivered = e.events.wait_for_delivery(WAIT).await;
@@ -136,10 +196,23 @@ async fn an_idle_engine_picks_up_items_queued_by_another_process() {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut idle = engine_at(&url, dir.clone(), Clock::system()).await;
     let writer = engine_at(&url, dir, Clock::system()).await;
-    let s = writer.crane.client().start_session(&sod("o/other")).await.unwrap();
+    let s = writer
+        .crane
+        .client()
+        .start_session(&sod("o/other"))
+        .await
+        .unwrap();
     writer.crane.shutdown(); // the writing process exits without draining
-    writer.crane.client().connectivity().mark_offline("test: queue only");
-    let out = writer.crane.end_session(EndSession::new(&s.session_id, "from elsewhere", &json!({})).unwrap()).await.unwrap();
+    writer
+        .crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue only");
+    let out = writer
+        .crane
+        .end_session(EndSession::new(&s.session_id, "from elsewhere", &json!({})).unwrap())
+        .await
+        .unwrap();
     assert!(matches!(out, EndOutcome::Queued { .. }));
     // Nobody wakes `idle`: it finds the item on its periodic look.
     idle.events.wait_for_delivery(WAIT).await;
@@ -151,11 +224,24 @@ async fn close_waits_for_the_delivery_in_flight() {
     let emu = emulator().await;
     let url = emu.url();
     let e = engine(&url).await;
-    let s = e.crane.client().start_session(&sod("o/close")).await.unwrap();
-    fault(&url, json!({"route": "/eod", "mode": "delay", "delay_ms": 400, "count": 1})).await;
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/close"))
+        .await
+        .unwrap();
+    fault(
+        &url,
+        json!({"route": "/eod", "mode": "delay", "delay_ms": 400, "count": 1}),
+    )
+    .await;
     let crane = e.crane.clone();
     let sid = s.session_id.clone();
-    let call = tokio::spawn(async move { crane.end_session(EndSession::new(&sid, "in flight", &json!({})).unwrap()).await });
+    let call = tokio::spawn(async move {
+        crane
+            .end_session(EndSession::new(&sid, "in flight", &json!({})).unwrap())
+            .await
+    });
     // Wait until the item is on disk and leased (the request is in flight).
     tokio::time::timeout(WAIT, async {
         while e.crane.queue_counts().await.unwrap().leased == 0 {
@@ -165,7 +251,11 @@ async fn close_waits_for_the_delivery_in_flight() {
     .await
     .expect("the end was persisted and leased");
     e.crane.close().await.unwrap();
-    assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0, "settled before close returned");
+    assert_eq!(
+        e.crane.queue_counts().await.unwrap().pending,
+        0,
+        "settled before close returned"
+    );
     assert!(matches!(call.await.unwrap(), Ok(EndOutcome::Delivered(_))));
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
@@ -175,16 +265,40 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after() {
     let emu = emulator().await;
     let url = emu.url();
     let e = engine(&url).await;
-    let s = e.crane.client().start_session(&sod("o/later")).await.unwrap();
-    e.crane.client().connectivity().mark_offline("test: queue only");
-    let out = e.crane.end_session(EndSession::new(&s.session_id, "later", &json!({})).unwrap()).await.unwrap();
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/later"))
+        .await
+        .unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue only");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&s.session_id, "later", &json!({})).unwrap())
+        .await
+        .unwrap();
     assert!(matches!(out, EndOutcome::Queued { .. }));
-    fault(&url, json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 30, "count": 1})).await;
+    fault(
+        &url,
+        json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 30, "count": 1}),
+    )
+    .await;
     e.crane.shutdown(); // only the explicit sync below may touch the item
     let before = jiff::Timestamp::now().as_millisecond();
     let report = e.crane.sync().await.unwrap();
     assert_eq!(report.retrying, 1, "{report:?}");
     let item = &e.crane.queue_items(None).await.unwrap()[0];
-    assert!(item.next_attempt_at_ms - before >= 29_000, "retried after {} ms", item.next_attempt_at_ms - before);
-    assert!(item.last_error.as_deref().unwrap_or("").contains("rate limited"));
+    assert!(
+        item.next_attempt_at_ms - before >= 29_000,
+        "retried after {} ms",
+        item.next_attempt_at_ms - before
+    );
+    assert!(item
+        .last_error
+        .as_deref()
+        .unwrap_or("")
+        .contains("rate limited"));
 }

@@ -19,7 +19,9 @@ use tokio::time::Instant;
 const WAIT: Duration = Duration::from_secs(3600);
 
 fn sod(repo: &str) -> StartSession {
-    StartSession::new("cc-beat", "vc", repo).track(1).include_docs(false)
+    StartSession::new("cc-beat", "vc", repo)
+        .track(1)
+        .include_docs(false)
 }
 
 fn secs_until(at: Timestamp) -> f64 {
@@ -36,15 +38,31 @@ async fn beats_follow_the_server_schedule_exactly() {
     let mut expected = s.start_response().unwrap().heartbeat_interval_seconds as f64;
     let mut last = Instant::now();
     for _ in 0..4 {
-        let ev = e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. })).await;
+        let ev = e
+            .events
+            .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+            .await;
         let gap = last.elapsed().as_secs_f64();
-        assert!((gap - expected).abs() < 0.01, "gap {gap} vs scheduled {expected}");
-        assert!((480.0..=720.0).contains(&gap), "server intervals are 480-720 s, got {gap}");
-        let Event::HeartbeatSent { interval_seconds, .. } = ev else { unreachable!() };
+        assert!(
+            (gap - expected).abs() < 0.01,
+            "gap {gap} vs scheduled {expected}"
+        );
+        assert!(
+            (480.0..=720.0).contains(&gap),
+            "server intervals are 480-720 s, got {gap}"
+        );
+        let Event::HeartbeatSent {
+            interval_seconds, ..
+        } = ev
+        else {
+            unreachable!()
+        };
         expected = interval_seconds as f64;
         last = Instant::now();
     }
-    let hb = state(&emu.url()).await["requests_count"]["/heartbeat"].as_u64().unwrap();
+    let hb = state(&emu.url()).await["requests_count"]["/heartbeat"]
+        .as_u64()
+        .unwrap();
     assert_eq!(hb, 4);
 }
 
@@ -54,15 +72,32 @@ async fn update_resets_the_schedule() {
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/reset")).await.unwrap();
     tokio::time::sleep(Duration::from_secs(300)).await;
-    let up = s.update(Update::new(s.session_id()).branch("b")).await.unwrap();
-    let crane_context::UpdateOutcome::Applied(r) = up else { panic!("{up:?}") };
+    let up = s
+        .update(Update::new(s.session_id()).branch("b"))
+        .await
+        .unwrap();
+    let crane_context::UpdateOutcome::Applied(r) = up else {
+        panic!("{up:?}")
+    };
     let expected = secs_until(r.next_heartbeat_at);
     let t = Instant::now();
-    let ev = e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. })).await;
+    let ev = e
+        .events
+        .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+        .await;
     let gap = t.elapsed().as_secs_f64();
     assert!((gap - expected).abs() < 0.5, "gap {gap} vs {expected}");
-    let Event::HeartbeatSent { next_heartbeat_at, .. } = ev else { unreachable!() };
-    assert_eq!(s.next_heartbeat_at(), next_heartbeat_at, "the handle follows the newest schedule");
+    let Event::HeartbeatSent {
+        next_heartbeat_at, ..
+    } = ev
+    else {
+        unreachable!()
+    };
+    assert_eq!(
+        s.next_heartbeat_at(),
+        next_heartbeat_at,
+        "the handle follows the newest schedule"
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -71,16 +106,28 @@ async fn failures_retry_with_backoff_then_recover() {
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/fail")).await.unwrap();
     // 4 attempts per beat (the test retry policy), 2 beats fail in full.
-    fault(&emu.url(), json!({"route": "/heartbeat", "mode": "status", "status": 500, "count": 8})).await;
-    let first = e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatFailed { .. })).await;
+    fault(
+        &emu.url(),
+        json!({"route": "/heartbeat", "mode": "status", "status": 500, "count": 8}),
+    )
+    .await;
+    let first = e
+        .events
+        .wait_for(WAIT, |e| matches!(e, Event::HeartbeatFailed { .. }))
+        .await;
     assert!(matches!(first, Event::HeartbeatFailed { attempt: 1, .. }));
     let t = Instant::now();
-    let second = e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatFailed { .. })).await;
+    let second = e
+        .events
+        .wait_for(WAIT, |e| matches!(e, Event::HeartbeatFailed { .. }))
+        .await;
     assert!(matches!(second, Event::HeartbeatFailed { attempt: 2, .. }));
     let gap = t.elapsed().as_secs_f64();
     // Heartbeat retry base is 5 s, plus the in-call retries' short backoff.
     assert!((5.0..6.0).contains(&gap), "first retry after {gap} s");
-    e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. })).await;
+    e.events
+        .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+        .await;
     assert!(s.is_beating());
 }
 
@@ -91,11 +138,23 @@ async fn session_ended_elsewhere_is_reported_lost_and_beats_stop() {
     let s = e.crane.start_session(sod("o/lost")).await.unwrap();
     let other = client(&emu.url());
     other
-        .end_session(&crane_context::model::EndSession::new(s.session_id(), "elsewhere", &json!({})).unwrap())
+        .end_session(
+            &crane_context::model::EndSession::new(s.session_id(), "elsewhere", &json!({}))
+                .unwrap(),
+        )
         .await
         .unwrap();
-    let ev = e.events.wait_for(WAIT, |e| matches!(e, Event::SessionLost { .. })).await;
-    assert!(matches!(ev, Event::SessionLost { error: crane_context::Error::SessionNotActive { .. }, .. }));
+    let ev = e
+        .events
+        .wait_for(WAIT, |e| matches!(e, Event::SessionLost { .. }))
+        .await;
+    assert!(matches!(
+        ev,
+        Event::SessionLost {
+            error: crane_context::Error::SessionNotActive { .. },
+            ..
+        }
+    ));
     tokio::task::yield_now().await;
     assert!(!s.is_beating());
 }
@@ -111,7 +170,9 @@ async fn wall_clock_jump_beats_at_once() {
     // The machine sleeps for an hour: wall time moves, tokio's monotonic clock does not.
     clock.jump(Duration::from_secs(3600));
     let t = Instant::now();
-    e.events.wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. })).await;
+    e.events
+        .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+        .await;
     // Noticed by the watchdog within one tick (30 s), not after the ~10 min schedule.
     assert!(t.elapsed() <= Duration::from_secs(31), "{:?}", t.elapsed());
 }
@@ -123,6 +184,8 @@ async fn dropping_the_handle_stops_heartbeats() {
     let s = e.crane.start_session(sod("o/drop")).await.unwrap();
     drop(s);
     tokio::time::sleep(Duration::from_secs(3 * 3600)).await;
-    let hb = state(&emu.url()).await["requests_count"]["/heartbeat"].as_u64().unwrap_or(0);
+    let hb = state(&emu.url()).await["requests_count"]["/heartbeat"]
+        .as_u64()
+        .unwrap_or(0);
     assert_eq!(hb, 0);
 }

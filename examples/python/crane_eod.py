@@ -57,6 +57,7 @@ def main() -> int:
                 status_label=args.status_label, to_agent=args.to_agent,
             )
         )
+        client.close_blocking()
     except cc.CraneError as e:
         corr = f" (correlation id {e.correlation_id})" if e.correlation_id else ""
         print(f"crane_eod: {type(e).__name__}: {e.message}{corr}", file=sys.stderr)

@@ -83,6 +83,7 @@ def main() -> int:
             threading.Event().wait()
         except KeyboardInterrupt:
             session.stop()
+    client.close_blocking()
     return 0
 
 

@@ -13,8 +13,8 @@ use super::deliver::{SyncReport, UpdateOutcome};
 use super::heartbeat::Schedule;
 use super::session::{end_through_queue, update_through_queue, SessionHandle};
 use super::{Crane, EndOutcome};
-use crate::policy;
 use crate::model::{EndSession, Session, SessionTuple, StartSession, Update};
+use crate::policy;
 use crate::store::{CachedSession, ItemState, QueueCounts, QueueItem};
 use crate::Error;
 
@@ -61,15 +61,28 @@ impl Crane {
             })
             .await?;
         let session = resp.session.clone();
-        let first = Schedule::from_server(&inner, resp.session.last_heartbeat_at, resp.next_heartbeat_at);
-        Ok(SessionHandle::new(inner, session, Some(resp), first, auto_heartbeat))
+        let first = Schedule::from_server(
+            &inner,
+            resp.session.last_heartbeat_at,
+            resp.next_heartbeat_at,
+        );
+        Ok(SessionHandle::new(
+            inner,
+            session,
+            Some(resp),
+            first,
+            auto_heartbeat,
+        ))
     }
 
     /// Re-attaches to the cached current session of a tuple (e.g. started by
     /// another process), with automatic heartbeats. `None` if none is cached.
     pub async fn attach(&self, tuple: &SessionTuple) -> Result<Option<SessionHandle>, Error> {
         let t = tuple.clone();
-        let cached = self.inner().store(move |s| s.get_current_session(&t)).await?;
+        let cached = self
+            .inner()
+            .store(move |s| s.get_current_session(&t))
+            .await?;
         self.handle_from_cache(cached, true)
     }
 
@@ -80,7 +93,10 @@ impl Crane {
         auto_heartbeat: bool,
     ) -> Result<Option<SessionHandle>, Error> {
         let id = session_id.to_owned();
-        let cached = self.inner().store(move |s| s.current_session_by_id(&id)).await?;
+        let cached = self
+            .inner()
+            .store(move |s| s.current_session_by_id(&id))
+            .await?;
         self.handle_from_cache(cached, auto_heartbeat)
     }
 
@@ -100,7 +116,13 @@ impl Crane {
             .and_then(|ms| Timestamp::from_millisecond(ms).ok())
             .unwrap_or(now);
         let first = Schedule::after(inner, next, inner.clock.until(next));
-        Ok(Some(SessionHandle::new(Arc::clone(inner), session, None, first, auto_heartbeat)))
+        Ok(Some(SessionHandle::new(
+            Arc::clone(inner),
+            session,
+            None,
+            first,
+            auto_heartbeat,
+        )))
     }
 
     /// Ends any session by id (no handle needed), through the queue.
@@ -117,7 +139,10 @@ impl Crane {
 
     async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {
         let id = session_id.to_owned();
-        let cached = self.inner().store(move |s| s.current_session_by_id(&id)).await?;
+        let cached = self
+            .inner()
+            .store(move |s| s.current_session_by_id(&id))
+            .await?;
         Ok(match cached {
             Some(c) => c.tuple,
             None => SessionTuple {

@@ -62,7 +62,8 @@ impl Clock {
                 base_wall,
                 base_mono,
             } => {
-                let elapsed = SignedDuration::try_from(base_mono.elapsed()).unwrap_or(SignedDuration::MAX);
+                let elapsed =
+                    SignedDuration::try_from(base_mono.elapsed()).unwrap_or(SignedDuration::MAX);
                 base_wall.saturating_add(elapsed).unwrap_or(*base_wall)
             }
         };

@@ -213,8 +213,10 @@ impl Crane {
             config.client.clone().retry(config.direct_retry.clone()),
             connectivity.clone(),
         )?;
-        let queue_client =
-            Client::with_connectivity(config.client.clone().retry(RetryPolicy::none()), connectivity)?;
+        let queue_client = Client::with_connectivity(
+            config.client.clone().retry(RetryPolicy::none()),
+            connectivity,
+        )?;
         let inner = Arc::new(Inner {
             client,
             queue_client,
@@ -260,7 +262,9 @@ impl Crane {
     /// send it at once, then stops the background tasks.
     pub async fn close(&self) -> Result<(), Error> {
         let inner = &self.inner;
-        inner.closing.store(true, std::sync::atomic::Ordering::Release);
+        inner
+            .closing
+            .store(true, std::sync::atomic::Ordering::Release);
         let deadline = tokio::time::Instant::now() + crate::policy::CLOSE_GRACE;
         loop {
             let holder = inner.holder.clone();

@@ -58,7 +58,11 @@ impl Crane {
                     repo: repo.into(),
                 })
                 .limit(1);
-                inner.client.handoffs(&q).await.map(|p| p.handoffs.into_iter().next())
+                inner
+                    .client
+                    .handoffs(&q)
+                    .await
+                    .map(|p| p.handoffs.into_iter().next())
             }
         };
         let (v, r) = (venture.to_owned(), repo.to_owned());
@@ -74,7 +78,9 @@ impl Crane {
                 Ok(Fresh::live(h))
             }
             Err(e) if e.is_connectivity() => {
-                let cached = inner.store(move |s| s.get_last_handoff(&v, &r, track)).await?;
+                let cached = inner
+                    .store(move |s| s.get_last_handoff(&v, &r, track))
+                    .await?;
                 match cached {
                     Some(c) => Ok(Fresh {
                         value: serde_json::from_str(&c.value).ok(),

@@ -15,15 +15,16 @@ use crate::Error;
 
 use super::listener::CraneListener;
 use super::pager::HandoffPager;
+use super::queries::{
+    ActiveSessions, CachedDocs, CachedHandoff, HandoffFilter, HandoffPage, HealthReport, ItemState,
+    LatestHandoffQuery, QueueCounts, QueueItem, SyncReport,
+};
 use super::requests::{
     client_config, crane_config, ClientOptions, EndRequest, StartRequest, UpdateRequest,
 };
 use super::runtime::{block, run};
 use super::session::SessionHandle;
-use super::types::{
-    ActiveSessions, CachedDocs, CachedHandoff, EndOutcome, Handoff, HandoffFilter, HandoffPage,
-    HealthReport, ItemState, LatestHandoffQuery, QueueCounts, QueueItem, SyncReport, UpdateOutcome,
-};
+use super::types::{EndOutcome, Handoff, UpdateOutcome};
 use super::CraneError;
 
 /// A crash-safe, offline-safe Crane Context client: sessions with automatic
@@ -102,9 +103,9 @@ impl CraneClient {
         self.crane.wake()
     }
 
-    /// Stops the background work (drain, probe, watchdog). Heartbeats of
-    /// live sessions stop with their handles. The client is unusable for
-    /// background delivery afterwards; queued items stay on disk.
+    /// Stops the background work (drain, probe, watchdog) at once; prefer
+    /// `close` before a process exits. Heartbeats of live sessions stop with
+    /// their handles. Queued items stay on disk.
     pub fn shutdown(&self) {
         self.crane.shutdown()
     }
@@ -223,6 +224,10 @@ mod ops {
 
     pub(super) async fn drop_item(c: Crane, id: String) -> Result<(), Error> {
         c.drop_item(&id).await
+    }
+
+    pub(super) async fn close(c: Crane) -> Result<(), Error> {
+        c.close().await
     }
 }
 
@@ -387,6 +392,14 @@ impl CraneClient {
     pub async fn drop_item(&self, local_id: String) -> Result<(), CraneError> {
         run(ops::drop_item(self.c(), local_id)).await
     }
+
+    /// Closes gracefully before the process exits: starts no new delivery,
+    /// waits briefly for deliveries in flight, releases what this process
+    /// still holds (so another process can send it at once), then stops the
+    /// background work. Queued items stay on disk.
+    pub async fn close(&self) -> Result<(), CraneError> {
+        run(ops::close(self.c())).await
+    }
 }
 
 #[uniffi::export]
@@ -522,5 +535,10 @@ impl CraneClient {
     /// Blocking form of `drop_item`.
     pub fn drop_item_blocking(&self, local_id: String) -> Result<(), CraneError> {
         block(ops::drop_item(self.c(), local_id))
+    }
+
+    /// Blocking form of `close`.
+    pub fn close_blocking(&self) -> Result<(), CraneError> {
+        block(ops::close(self.c()))
     }
 }

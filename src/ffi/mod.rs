@@ -30,6 +30,7 @@ mod client;
 mod error;
 pub mod listener;
 mod pager;
+mod queries;
 mod requests;
 pub mod runtime;
 mod session;
@@ -39,10 +40,10 @@ pub use client::CraneClient;
 pub use error::{CraneError, FieldError};
 pub use listener::{CraneEvent, CraneListener, ErrorInfo};
 pub use pager::HandoffPager;
+pub use queries::{
+    ActiveSessions, CachedDocs, CachedHandoff, HandoffFilter, HandoffPage, HealthCheck,
+    HealthReport, HealthStatus, ItemState, LatestHandoffQuery, QueueCounts, QueueItem, SyncReport,
+};
 pub use requests::{ClientOptions, EndRequest, StartRequest, UpdateRequest};
 pub use session::SessionHandle;
-pub use types::{
-    ActiveSessions, CachedDocs, CachedHandoff, DocItem, EndOutcome, Handoff, HandoffFilter,
-    HandoffPage, HealthCheck, HealthReport, HealthStatus, HeartbeatInfo, ItemState,
-    LatestHandoffQuery, QueueCounts, QueueItem, Session, StartInfo, SyncReport, UpdateOutcome,
-};
+pub use types::{DocItem, EndOutcome, Handoff, HeartbeatInfo, Session, StartInfo, UpdateOutcome};

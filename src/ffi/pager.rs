@@ -14,8 +14,8 @@ use crate::engine::Crane;
 use crate::model::HandoffsQuery;
 use crate::Error;
 
+use super::queries::HandoffPage;
 use super::runtime::{block, run};
-use super::types::HandoffPage;
 use super::CraneError;
 
 /// Every page of a handoff listing, newest first.

@@ -7,7 +7,7 @@
 //! lazily created runtime while polling a call's future, and a sync export
 //! has no runtime at all, so neither can host background tasks. Every call
 //! therefore runs as a task on one multi-thread runtime created here on first
-//! use ([`run`] for async exports, [`block`] for the blocking ones), and
+//! use (`run` for async exports, `block` for the blocking ones), and
 //! [`Crane::open`](crate::Crane::open) itself runs inside it.
 //!
 //! A call whose awaitable the host cancels keeps running to completion on

@@ -106,7 +106,9 @@ mod tests {
 
     #[test]
     fn three_shapes() {
-        let plain = HealthReport::from_body(200, json!({"status":"healthy","service":"crane-context"})).unwrap();
+        let plain =
+            HealthReport::from_body(200, json!({"status":"healthy","service":"crane-context"}))
+                .unwrap();
         assert_eq!(plain.status, HealthStatus::Healthy);
         assert_eq!(plain.service.as_deref(), Some("crane-context"));
         let checks = HealthReport::from_body(
@@ -116,10 +118,12 @@ mod tests {
         .unwrap();
         assert_eq!(checks.status, HealthStatus::Unhealthy);
         assert_eq!(checks.version.as_deref(), Some("1.0.0"));
-        let env = HealthReport::from_body(200, json!({"ok":true,"data":{"status":"degraded"}})).unwrap();
+        let env =
+            HealthReport::from_body(200, json!({"ok":true,"data":{"status":"degraded"}})).unwrap();
         assert_eq!(env.status, HealthStatus::Degraded);
         let failing_check =
-            HealthReport::from_body(200, json!({"status":"healthy","checks":{"db":false}})).unwrap();
+            HealthReport::from_body(200, json!({"status":"healthy","checks":{"db":false}}))
+                .unwrap();
         assert_eq!(failing_check.status, HealthStatus::Degraded);
         assert!(HealthReport::from_body(200, json!([1])).is_none());
     }

@@ -19,7 +19,7 @@ pub use query::{ActiveQuery, HandoffFilter, HandoffsQuery, LatestHandoffQuery};
 pub use request::{EndSession, StartSession, Update};
 pub use response::{
     ActiveSessions, DocItem, Documentation, EndSessionResponse, HandoffPage, HeartbeatResponse,
-    LatestHandoff, StartSessionResponse, SodStatus, UpdateResponse,
+    LatestHandoff, SodStatus, StartSessionResponse, UpdateResponse,
 };
 pub use session::{EndReason, Session, SessionStatus, SessionTuple};
 

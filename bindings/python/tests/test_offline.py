@@ -1,9 +1,11 @@
 """Offline: the end is queued, and delivered exactly once when the emulator
 comes back on the same port with the same data."""
 
+import time
+
 import crane_context as cc
 
-from conftest import end_request, start_request
+from conftest import KEY, end_request, start_request
 
 Delivered = cc.CraneEvent.HANDOFF_DELIVERED
 
@@ -64,3 +66,25 @@ def test_sync_delivers_at_once_when_back(client, emulator, recorder):
     assert len(emulator.handoffs_of(sid)) == 1
     assert client.sync_blocking().delivered == 0
     assert len(emulator.handoffs_of(sid)) == 1
+
+
+def test_queued_end_survives_close_and_a_new_client_delivers_it(client, emulator, tmp_path):
+    session = client.start_session_blocking(start_request("py-close", auto_heartbeat=False))
+    sid = session.session_id()
+    emulator.stop()
+    outcome = client.end_session_blocking(sid, end_request("after restart"))
+    assert outcome.is_queued()
+    client.close_blocking()
+
+    emulator.restart()
+    later = cc.CraneClient(
+        emulator.url, KEY, options=cc.ClientOptions(store_path=str(tmp_path / "crane.db"))
+    )
+    assert [i.local_id for i in later.pending_items_blocking()] == [outcome.local_id]
+    later.sync_blocking()
+    deadline = time.monotonic() + 30
+    while later.pending_items_blocking() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert later.pending_items_blocking() == []
+    assert len(emulator.handoffs_of(sid)) == 1
+    later.close_blocking()

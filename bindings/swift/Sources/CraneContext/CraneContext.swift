@@ -675,6 +675,19 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func cachedDocsBlocking() throws  -> CachedDocs?
     
     /**
+     * Closes gracefully before the process exits: starts no new delivery,
+     * waits briefly for deliveries in flight, releases what this process
+     * still holds (so another process can send it at once), then stops the
+     * background work. Queued items stay on disk.
+     */
+    func close() async throws 
+    
+    /**
+     * Blocking form of `close`.
+     */
+    func closeBlocking() throws 
+    
+    /**
      * Items that failed permanently (the dead-letter list), oldest first.
      */
     func deadItems() async throws  -> [QueueItem]
@@ -783,9 +796,9 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func retryDeadBlocking(localId: String) throws 
     
     /**
-     * Stops the background work (drain, probe, watchdog). Heartbeats of
-     * live sessions stop with their handles. The client is unusable for
-     * background delivery afterwards; queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once; prefer
+     * `close` before a process exits. Heartbeats of live sessions stop with
+     * their handles. Queued items stay on disk.
      */
     func shutdown() 
     
@@ -1067,6 +1080,39 @@ open func cachedDocsBlocking()throws  -> CachedDocs?  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Closes gracefully before the process exits: starts no new delivery,
+     * waits briefly for deliveries in flight, releases what this process
+     * still holds (so another process can send it at once), then stops the
+     * background work. Queued items stay on disk.
+     */
+open func close()async throws   {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_close(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_void,
+            completeFunc: ffi_crane_context_rust_future_complete_void,
+            freeFunc: ffi_crane_context_rust_future_free_void,
+            liftFunc: { $0 },
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `close`.
+     */
+open func closeBlocking()throws   {try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_close_blocking(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1406,9 +1452,9 @@ open func retryDeadBlocking(localId: String)throws   {try rustCallWithError(FfiC
 }
     
     /**
-     * Stops the background work (drain, probe, watchdog). Heartbeats of
-     * live sessions stop with their handles. The client is unusable for
-     * background delivery afterwards; queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once; prefer
+     * `close` before a process exits. Heartbeats of live sessions stop with
+     * their handles. Queued items stay on disk.
      */
 open func shutdown()  {try! rustCall() {
         uniffiCallStatus in
@@ -6413,10 +6459,10 @@ private let initializationResult: InitializationResult = {
     if bindings_contract_version != scaffolding_contract_version {
         return InitializationResult.contractVersionMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_active_sessions() != 56194) {
+    if (uniffi_crane_context_checksum_method_craneclient_active_sessions() != 58849) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_active_sessions_blocking() != 571) {
+    if (uniffi_crane_context_checksum_method_craneclient_active_sessions_blocking() != 12818) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_attach() != 19361) {
@@ -6431,16 +6477,22 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_attach_by_id_blocking() != 42655) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_cached_docs() != 52444) {
+    if (uniffi_crane_context_checksum_method_craneclient_cached_docs() != 53543) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_cached_docs_blocking() != 11246) {
+    if (uniffi_crane_context_checksum_method_craneclient_cached_docs_blocking() != 40440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_dead_items() != 138) {
+    if (uniffi_crane_context_checksum_method_craneclient_close() != 47578) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_dead_items_blocking() != 41844) {
+    if (uniffi_crane_context_checksum_method_craneclient_close_blocking() != 54688) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_dead_items() != 480) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_dead_items_blocking() != 2044) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_drop_item() != 43320) {
@@ -6455,43 +6507,43 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_end_session_blocking() != 13571) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_handoff_pager() != 31997) {
+    if (uniffi_crane_context_checksum_method_craneclient_handoff_pager() != 65375) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_handoffs() != 49725) {
+    if (uniffi_crane_context_checksum_method_craneclient_handoffs() != 8960) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_handoffs_blocking() != 11070) {
+    if (uniffi_crane_context_checksum_method_craneclient_handoffs_blocking() != 35512) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_health() != 23083) {
+    if (uniffi_crane_context_checksum_method_craneclient_health() != 235) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_health_blocking() != 35666) {
+    if (uniffi_crane_context_checksum_method_craneclient_health_blocking() != 60804) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_last_handoff() != 32636) {
+    if (uniffi_crane_context_checksum_method_craneclient_last_handoff() != 27703) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_last_handoff_blocking() != 62265) {
+    if (uniffi_crane_context_checksum_method_craneclient_last_handoff_blocking() != 55973) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_latest_handoff() != 35225) {
+    if (uniffi_crane_context_checksum_method_craneclient_latest_handoff() != 57927) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_latest_handoff_blocking() != 15825) {
+    if (uniffi_crane_context_checksum_method_craneclient_latest_handoff_blocking() != 36117) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_pending_items() != 25537) {
+    if (uniffi_crane_context_checksum_method_craneclient_pending_items() != 34498) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_pending_items_blocking() != 52578) {
+    if (uniffi_crane_context_checksum_method_craneclient_pending_items_blocking() != 33721) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_queue_counts() != 46557) {
+    if (uniffi_crane_context_checksum_method_craneclient_queue_counts() != 21483) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_queue_counts_blocking() != 42590) {
+    if (uniffi_crane_context_checksum_method_craneclient_queue_counts_blocking() != 3413) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_retry_dead() != 64820) {
@@ -6500,7 +6552,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_retry_dead_blocking() != 17687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 55822) {
+    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 34129) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_start_session() != 15166) {
@@ -6512,10 +6564,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_store_path() != 54439) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_sync() != 20598) {
+    if (uniffi_crane_context_checksum_method_craneclient_sync() != 12347) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_sync_blocking() != 41684) {
+    if (uniffi_crane_context_checksum_method_craneclient_sync_blocking() != 13549) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_update_session() != 60913) {
@@ -6533,10 +6585,10 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_cranelistener_on_event() != 58250) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_handoffpager_next_page() != 5465) {
+    if (uniffi_crane_context_checksum_method_handoffpager_next_page() != 43814) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_handoffpager_next_page_blocking() != 4579) {
+    if (uniffi_crane_context_checksum_method_handoffpager_next_page_blocking() != 59195) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_sessionhandle_end() != 6510) {

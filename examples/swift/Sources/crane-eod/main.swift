@@ -30,6 +30,7 @@ do {
     let outcome = try session.endBlocking(request: EndRequest(
         summary: summary, payloadJson: payload,
         statusLabel: option("--status-label"), toAgent: option("--to-agent")))
+    try client.closeBlocking()
     switch outcome {
     case let .delivered(handoff, _, _):
         print("handoff \(handoff.id) stored for session \(handoff.sessionId) (payload \(handoff.payloadHash.prefix(12))…)")

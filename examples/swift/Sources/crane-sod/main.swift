@@ -44,6 +44,7 @@ do {
         print("heartbeating; Ctrl-C to stop (the session stays active)")
         dispatchMain()
     }
+    try client.closeBlocking()
 } catch let e as CraneError {
     FileHandle.standardError.write(Data("crane-sod: \(e)\n".utf8))
     exit(1)
