@@ -6,8 +6,8 @@
 //! figures compare like for like. `scripts/bench.sh` reads the medians from
 //! `target/criterion/canonical/*/*/new/estimates.json`.
 
-use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use crane_context::canonical::{CanonicalPayload, MAX_PAYLOAD_BYTES};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
@@ -27,7 +27,9 @@ fn payload_of(bytes: usize) -> Value {
             "files": [format!("src/area_{}/mod.rs", i % 17), format!("tests/t_{i}.rs")],
             "notes": {"blocker": null, "owner": format!("agent-{}", i % 5), "ß": "naïve café ✓"},
         });
-        size += serde_json::to_string(&task).map(|s| s.len() + 1).unwrap_or(200);
+        size += serde_json::to_string(&task)
+            .map(|s| s.len() + 1)
+            .unwrap_or(200);
         tasks.push(task);
         i += 1;
     }
@@ -41,7 +43,11 @@ fn payload_of(bytes: usize) -> Value {
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("canonical");
-    for (label, target) in [("1KiB", 1024), ("64KiB", 64 * 1024), ("800KiB", MAX_PAYLOAD_BYTES - 1024)] {
+    for (label, target) in [
+        ("1KiB", 1024),
+        ("64KiB", 64 * 1024),
+        ("800KiB", MAX_PAYLOAD_BYTES - 1024),
+    ] {
         let value = payload_of(target);
         let size = CanonicalPayload::new(&value).expect("payload").size_bytes();
         group.throughput(Throughput::Bytes(size as u64));
@@ -57,13 +63,17 @@ fn bench(c: &mut Criterion) {
             })
         });
         // The implementation before the one-pass rewrite (the reference crate), for the record.
-        group.bench_with_input(BenchmarkId::new("jcs_crate_sha256", label), &value, |b, v| {
-            b.iter(|| {
-                let text = serde_json_canonicalizer::to_string(black_box(v)).expect("jcs");
-                let digest = Sha256::digest(text.as_bytes());
-                black_box((text.len(), digest))
-            })
-        });
+        group.bench_with_input(
+            BenchmarkId::new("jcs_crate_sha256", label),
+            &value,
+            |b, v| {
+                b.iter(|| {
+                    let text = serde_json_canonicalizer::to_string(black_box(v)).expect("jcs");
+                    let digest = Sha256::digest(text.as_bytes());
+                    black_box((text.len(), digest))
+                })
+            },
+        );
         group.bench_with_input(BenchmarkId::new("to_vec_sha256", label), &value, |b, v| {
             b.iter(|| {
                 let bytes = serde_json::to_vec(black_box(v)).expect("to_vec");

@@ -170,6 +170,8 @@ mod tests {
     fn rejects_oversized() {
         let big = "x".repeat(MAX_PAYLOAD_BYTES);
         let err = CanonicalPayload::new(&json!({ "blob": big })).unwrap_err();
-        assert!(matches!(err, PayloadError::TooLarge { size, .. } if size == MAX_PAYLOAD_BYTES + 11));
+        assert!(
+            matches!(err, PayloadError::TooLarge { size, .. } if size == MAX_PAYLOAD_BYTES + 11)
+        );
     }
 }

@@ -20,7 +20,11 @@ use serde_json::{json, Value};
 use crate::common::{self, Lat, KEY};
 
 /// Runs the emulator on a thread of its own until `stop` fires; returns its URL.
-pub fn emulator_thread() -> (String, tokio::sync::oneshot::Sender<()>, std::thread::JoinHandle<()>) {
+pub fn emulator_thread() -> (
+    String,
+    tokio::sync::oneshot::Sender<()>,
+    std::thread::JoinHandle<()>,
+) {
     let (url_tx, url_rx) = std::sync::mpsc::channel();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let thread = std::thread::Builder::new()
@@ -31,7 +35,9 @@ pub fn emulator_thread() -> (String, tokio::sync::oneshot::Sender<()>, std::thre
                 .build()
                 .expect("emulator runtime");
             rt.block_on(async move {
-                let emu = Emulator::start(EmulatorConfig::default()).await.expect("emulator");
+                let emu = Emulator::start(EmulatorConfig::default())
+                    .await
+                    .expect("emulator");
                 url_tx.send(emu.url()).expect("send url");
                 let _ = stop_rx.await;
                 emu.shutdown().await;
@@ -65,13 +71,22 @@ struct EodBody<'a> {
 
 /// One bare POST: JSON body, relay key, optional idempotency key; the answer
 /// is checked for success and parsed, as any hand-written client would.
-async fn bare_post<B: Serialize>(http: &reqwest::Client, url: &str, body: &B, idempotent: bool) -> Value {
+async fn bare_post<B: Serialize>(
+    http: &reqwest::Client,
+    url: &str,
+    body: &B,
+    idempotent: bool,
+) -> Value {
     let mut req = http.post(url).header("X-Relay-Key", KEY).json(body);
     if idempotent {
         req = req.header("Idempotency-Key", ulid::Ulid::new().to_string());
     }
     let resp = req.send().await.expect("bare send");
-    assert!(resp.status().is_success(), "bare call failed: {}", resp.status());
+    assert!(
+        resp.status().is_success(),
+        "bare call failed: {}",
+        resp.status()
+    );
     let bytes = resp.bytes().await.expect("bare body");
     serde_json::from_slice(&bytes).expect("bare json")
 }
@@ -141,11 +156,23 @@ async fn measure(url: &str, plan: &Plan) -> Value {
             if side {
                 sdk.heartbeat(&sdk_sid).await.expect("sdk heartbeat");
             } else {
-                bare_post(&http, &hb_url, &HeartbeatBody { session_id: &bare_sid }, false).await;
+                bare_post(
+                    &http,
+                    &hb_url,
+                    &HeartbeatBody {
+                        session_id: &bare_sid,
+                    },
+                    false,
+                )
+                .await;
             }
             let d = t.elapsed();
             if i >= plan.warmup {
-                if side { s_lat.push(d) } else { b_lat.push(d) }
+                if side {
+                    s_lat.push(d)
+                } else {
+                    b_lat.push(d)
+                }
             }
         }
     }
@@ -160,12 +187,21 @@ async fn measure(url: &str, plan: &Plan) -> Value {
                 let req = Update::new(sdk_sid.as_str()).branch(BRANCH).commit_sha(SHA);
                 sdk.update(&req).await.expect("sdk update");
             } else {
-                let body = UpdateBody { session_id: &bare_sid, branch: BRANCH, commit_sha: SHA, schema_version: "1.0" };
+                let body = UpdateBody {
+                    session_id: &bare_sid,
+                    branch: BRANCH,
+                    commit_sha: SHA,
+                    schema_version: "1.0",
+                };
                 bare_post(&http, &up_url, &body, true).await;
             }
             let d = t.elapsed();
             if i >= plan.warmup {
-                if side { s_lat.push(d) } else { b_lat.push(d) }
+                if side {
+                    s_lat.push(d)
+                } else {
+                    b_lat.push(d)
+                }
             }
         }
     }
@@ -179,15 +215,25 @@ async fn measure(url: &str, plan: &Plan) -> Value {
             let sid = end_ids.next().expect("enough sessions");
             let t = Instant::now();
             if side {
-                let req = EndSession::new(sid.as_str(), "bench handoff", &payload).expect("end request");
+                let req =
+                    EndSession::new(sid.as_str(), "bench handoff", &payload).expect("end request");
                 sdk.end_session(&req).await.expect("sdk end");
             } else {
-                let body = EodBody { session_id: &sid, summary: "bench handoff", payload: &payload, schema_version: "1.0" };
+                let body = EodBody {
+                    session_id: &sid,
+                    summary: "bench handoff",
+                    payload: &payload,
+                    schema_version: "1.0",
+                };
                 bare_post(&http, &eod_url, &body, true).await;
             }
             let d = t.elapsed();
             if i >= plan.warmup {
-                if side { s_lat.push(d) } else { b_lat.push(d) }
+                if side {
+                    s_lat.push(d)
+                } else {
+                    b_lat.push(d)
+                }
             }
         }
     }
@@ -205,45 +251,87 @@ async fn measure(url: &str, plan: &Plan) -> Value {
 
 /// ABBA: `true` = SDK.
 fn order(i: usize) -> [bool; 2] {
-    if i % 2 == 0 { [true, false] } else { [false, true] }
+    if i % 2 == 0 {
+        [true, false]
+    } else {
+        [false, true]
+    }
 }
 
 /// Diagnostic: the CPU cost of the pieces of an `end_session` call outside
 /// the network, SDK vs bare (used to explain the per-call ratio).
 pub fn probe() -> Value {
     let (url, stop, thread) = emulator_thread();
-    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("rt");
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("rt");
     let payload = common::payload_of(1024);
     let sample = rt.block_on(async {
         let ids = common::start_sessions(&url, "probe", 1, 1).await;
         let http = common::bare_client();
-        let body = EodBody { session_id: &ids[0], summary: "bench handoff", payload: &payload, schema_version: "1.0" };
-        let resp = http.post(format!("{url}/eod")).header("X-Relay-Key", KEY)
-            .header("Idempotency-Key", ulid::Ulid::new().to_string()).json(&body).send().await.expect("eod");
+        let body = EodBody {
+            session_id: &ids[0],
+            summary: "bench handoff",
+            payload: &payload,
+            schema_version: "1.0",
+        };
+        let resp = http
+            .post(format!("{url}/eod"))
+            .header("X-Relay-Key", KEY)
+            .header("Idempotency-Key", ulid::Ulid::new().to_string())
+            .json(&body)
+            .send()
+            .await
+            .expect("eod");
         resp.bytes().await.expect("body")
     });
     let _ = stop.send(());
     let _ = thread.join();
     let n = 20_000;
     let time = |name: &str, f: &mut dyn FnMut()| {
-        for _ in 0..1000 { f(); }
+        for _ in 0..1000 {
+            f();
+        }
         let t = Instant::now();
-        for _ in 0..n { f(); }
+        for _ in 0..n {
+            f();
+        }
         let us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
         eprintln!("  {name:<40} {us:>8.2} us");
         json!({"step": name, "us": common::round2(us)})
     };
     let req = EndSession::new("sess_x", "bench handoff", &payload).expect("req");
     let steps = vec![
-        time("sdk: EndSession::new (JCS + SHA-256)", &mut || { std::hint::black_box(EndSession::new("sess_x", "bench handoff", &payload).expect("req")); }),
-        time("sdk: serde_json::to_vec(&EndSession)", &mut || { std::hint::black_box(serde_json::to_vec(&req).expect("ser")); }),
+        time("sdk: EndSession::new (JCS + SHA-256)", &mut || {
+            std::hint::black_box(
+                EndSession::new("sess_x", "bench handoff", &payload).expect("req"),
+            );
+        }),
+        time("sdk: serde_json::to_vec(&EndSession)", &mut || {
+            std::hint::black_box(serde_json::to_vec(&req).expect("ser"));
+        }),
         time("bare: serde_json::to_vec(&body)", &mut || {
-            let body = EodBody { session_id: "sess_x", summary: "bench handoff", payload: &payload, schema_version: "1.0" };
+            let body = EodBody {
+                session_id: "sess_x",
+                summary: "bench handoff",
+                payload: &payload,
+                schema_version: "1.0",
+            };
             std::hint::black_box(serde_json::to_vec(&body).expect("ser"));
         }),
-        time("sdk: decode EndSessionResponse", &mut || { std::hint::black_box(serde_json::from_slice::<crane_context::model::EndSessionResponse>(&sample).expect("de")); }),
-        time("bare: from_slice::<Value>", &mut || { std::hint::black_box(serde_json::from_slice::<Value>(&sample).expect("de")); }),
-        time("sdk: IdempotencyKey::generate", &mut || { std::hint::black_box(crane_context::IdempotencyKey::generate()); }),
+        time("sdk: decode EndSessionResponse", &mut || {
+            std::hint::black_box(
+                serde_json::from_slice::<crane_context::model::EndSessionResponse>(&sample)
+                    .expect("de"),
+            );
+        }),
+        time("bare: from_slice::<Value>", &mut || {
+            std::hint::black_box(serde_json::from_slice::<Value>(&sample).expect("de"));
+        }),
+        time("sdk: IdempotencyKey::generate", &mut || {
+            std::hint::black_box(crane_context::IdempotencyKey::generate());
+        }),
     ];
     json!({"response_bytes": sample.len(), "steps": steps})
 }

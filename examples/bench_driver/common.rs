@@ -35,7 +35,10 @@ pub fn target_dir() -> PathBuf {
 /// The release binaries directory (`…/target/release`).
 pub fn bin_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("current exe");
-    exe.parent().and_then(Path::parent).map(Path::to_path_buf).expect("bin dir")
+    exe.parent()
+        .and_then(Path::parent)
+        .map(Path::to_path_buf)
+        .expect("bin dir")
 }
 
 /// A scratch directory on the same disk as the work tree (never tmpfs).
@@ -109,11 +112,6 @@ pub fn status_kib(field: &str) -> u64 {
         .unwrap_or(0)
 }
 
-/// Resets `VmHWM` to the current RSS (Linux: `echo 5 > /proc/self/clear_refs`).
-pub fn reset_hwm() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
 /// Clock ticks per second of `/proc/*/stat` CPU times (USER_HZ, 100 on Linux).
 pub const USER_HZ: f64 = 100.0;
 
@@ -143,10 +141,17 @@ impl EmulatorProcess {
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e} (build it with --features emulator)", bin.display()));
+            .unwrap_or_else(|e| {
+                panic!(
+                    "cannot start {}: {e} (build it with --features emulator)",
+                    bin.display()
+                )
+            });
         let stdout = child.stdout.take().expect("piped stdout");
         let mut line = String::new();
-        BufReader::new(stdout).read_line(&mut line).expect("read emulator banner");
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("read emulator banner");
         let url = line
             .trim()
             .rsplit_once(' ')
@@ -155,13 +160,10 @@ impl EmulatorProcess {
         EmulatorProcess { child, url }
     }
 
-    pub fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
     /// CPU seconds the emulator process has used so far.
     pub fn cpu_seconds(&self) -> f64 {
-        let text = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
+        let text =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap_or_default();
         let after = text.rsplit_once(") ").map(|(_, r)| r).unwrap_or("");
         let f: Vec<&str> = after.split_whitespace().collect();
         let u: f64 = f.get(11).and_then(|x| x.parse().ok()).unwrap_or(0.0);
@@ -186,12 +188,13 @@ pub fn bare_client() -> reqwest::Client {
         .expect("reqwest client")
 }
 
-/// The `/sod` body for a distinct tuple `agent-{i}` on `bench/{prefix}`.
+/// The `/sod` body for a distinct tuple: its own agent, one of 16 repos
+/// (a busy machine's backlog spans a few repos, not one per handoff).
 pub fn sod_body(prefix: &str, i: usize) -> Value {
     json!({
         "agent": format!("bench-{prefix}-{i}"),
         "venture": "vc",
-        "repo": format!("bench/{prefix}"),
+        "repo": format!("bench/{prefix}-{}", i % 16),
         "include_docs": false,
         "schema_version": "1.0",
     })
@@ -239,7 +242,9 @@ pub fn payload_of(bytes: usize) -> Value {
             "files": [format!("src/area_{}/mod.rs", i % 17), format!("tests/t_{i}.rs")],
             "notes": {"blocker": null, "owner": format!("agent-{}", i % 5), "ß": "naïve café ✓"},
         });
-        size += serde_json::to_string(&task).map(|s| s.len() + 1).unwrap_or(200);
+        size += serde_json::to_string(&task)
+            .map(|s| s.len() + 1)
+            .unwrap_or(200);
         tasks.push(task);
         i += 1;
     }
@@ -251,17 +256,6 @@ pub fn canonical_len(v: &Value) -> usize {
     crane_context::canonical::CanonicalPayload::new(v)
         .map(|p| p.size_bytes())
         .unwrap_or(0)
-}
-
-/// A payload just under `limit` canonical bytes (binary search on the task count).
-pub fn payload_under(target: usize, limit: usize) -> Value {
-    let mut v = payload_of(target);
-    while canonical_len(&v) > limit {
-        if let Some(tasks) = v["tasks"].as_array_mut() {
-            tasks.pop();
-        }
-    }
-    v
 }
 
 /// `uptime` load averages, for the record.

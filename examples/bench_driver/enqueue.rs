@@ -23,21 +23,32 @@ use crate::common::{self, Lat, KEY};
 
 /// An engine that is offline (its server address refuses connections).
 pub async fn offline_crane(db: &Path) -> Crane {
-    let client = ClientConfig::new("http://127.0.0.1:9", RelayKey::new(KEY).expect("key")).expect("config");
+    let client =
+        ClientConfig::new("http://127.0.0.1:9", RelayKey::new(KEY).expect("key")).expect("config");
     let mut config = CraneConfig::new(client).store_path(db);
-    config.queue_limits = QueueLimits { max_items: 10_000_000, max_bytes: 64 * 1024 * 1024 * 1024 };
+    config.queue_limits = QueueLimits {
+        max_items: 10_000_000,
+        max_bytes: 64 * 1024 * 1024 * 1024,
+    };
     let crane = Crane::open(config).await.expect("open crane");
-    crane.client().connectivity().mark_offline("benchmark: offline by design");
+    crane
+        .client()
+        .connectivity()
+        .mark_offline("benchmark: offline by design");
     crane
 }
 
 /// A bare SQLite file with the store's durability settings.
 fn raw_conn(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("raw db");
-    conn.busy_timeout(Duration::from_secs(5)).expect("busy timeout");
-    let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0)).expect("wal");
+    conn.busy_timeout(Duration::from_secs(5))
+        .expect("busy timeout");
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))
+        .expect("wal");
     assert_eq!(mode, "wal");
-    conn.pragma_update(None, "synchronous", "FULL").expect("full");
+    conn.pragma_update(None, "synchronous", "FULL")
+        .expect("full");
     conn.execute_batch(
         "CREATE TABLE IF NOT EXISTS q (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, body TEXT NOT NULL)",
     )
@@ -64,7 +75,12 @@ fn raw_rate(path: &Path, body: &str, threads: usize, secs: f64) -> f64 {
     let start = Instant::now();
     let handles: Vec<_> = (0..threads)
         .map(|_| {
-            let (stop, count, path, body) = (stop.clone(), count.clone(), path.to_path_buf(), body.to_owned());
+            let (stop, count, path, body) = (
+                stop.clone(),
+                count.clone(),
+                path.to_path_buf(),
+                body.to_owned(),
+            );
             std::thread::spawn(move || {
                 let mut conn = raw_conn(&path);
                 while !stop.load(Ordering::Relaxed) {
@@ -83,7 +99,12 @@ fn raw_rate(path: &Path, body: &str, threads: usize, secs: f64) -> f64 {
 }
 
 fn end_request(i: usize, payload: &Value) -> EndSession {
-    EndSession::new(format!("sess_bench_{i:08}"), "queued while offline", payload).expect("end request")
+    EndSession::new(
+        format!("sess_bench_{i:08}"),
+        "queued while offline",
+        payload,
+    )
+    .expect("end request")
 }
 
 /// Handoffs per second from `producers` concurrent tasks for `secs`.
@@ -94,11 +115,16 @@ async fn sdk_rate(crane: &Crane, payload: &Value, producers: usize, secs: f64, b
     let start = Instant::now();
     let tasks: Vec<_> = (0..producers)
         .map(|_| {
-            let (crane, payload, next, done) = (crane.clone(), payload.clone(), next.clone(), done.clone());
+            let (crane, payload, next, done) =
+                (crane.clone(), payload.clone(), next.clone(), done.clone());
             tokio::spawn(async move {
                 while Instant::now() < deadline {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    match crane.end_session(end_request(i, &payload)).await.expect("enqueue") {
+                    match crane
+                        .end_session(end_request(i, &payload))
+                        .await
+                        .expect("enqueue")
+                    {
                         EndOutcome::Queued { .. } => {}
                         other => panic!("expected Queued offline, got {other:?}"),
                     }
@@ -114,7 +140,10 @@ async fn sdk_rate(crane: &Crane, payload: &Value, producers: usize, secs: f64, b
 }
 
 pub fn run(quick: bool) -> Value {
-    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("runtime");
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("runtime");
     rt.block_on(measure(quick))
 }
 
@@ -125,7 +154,9 @@ async fn measure(quick: bool) -> Value {
     let mut raw = raw_conn(&raw_path);
     let payload = common::payload_of(1024);
     // The raw row carries as many bytes as the queued body does.
-    let body_len = serde_json::to_string(&end_request(0, &payload)).expect("body").len();
+    let body_len = serde_json::to_string(&end_request(0, &payload))
+        .expect("body")
+        .len();
     let body = "x".repeat(body_len);
     let (n, secs, producers) = if quick { (60, 1.5, 32) } else { (400, 4.0, 64) };
 
@@ -154,18 +185,27 @@ async fn measure(quick: bool) -> Value {
     }
     drop(raw);
     let (s, r) = (Lat::of(&sdk_lat), Lat::of(&raw_lat));
-    eprintln!("  single: sdk p50 {:.0}us p99 {:.0}us | raw commit p50 {:.0}us p99 {:.0}us", s.p50_us, s.p99_us, r.p50_us, r.p99_us);
+    eprintln!(
+        "  single: sdk p50 {:.0}us p99 {:.0}us | raw commit p50 {:.0}us p99 {:.0}us",
+        s.p50_us, s.p99_us, r.p50_us, r.p99_us
+    );
 
     // Sustained: raw(1) · sdk · raw(4) · sdk · raw(1).
     let raw_file = raw_path.clone();
     let b = body.clone();
-    let raw1a = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 1, secs)).await.expect("raw");
+    let raw1a = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 1, secs))
+        .await
+        .expect("raw");
     let sdk_a = sdk_rate(&crane, &payload, producers, secs, 2_000_000).await;
     let (raw_file, b) = (raw_path.clone(), body.clone());
-    let raw4 = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 4, secs)).await.expect("raw");
+    let raw4 = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 4, secs))
+        .await
+        .expect("raw");
     let sdk_b = sdk_rate(&crane, &payload, producers, secs, 3_000_000).await;
     let (raw_file, b) = (raw_path.clone(), body.clone());
-    let raw1b = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 1, secs)).await.expect("raw");
+    let raw1b = tokio::task::spawn_blocking(move || raw_rate(&raw_file, &b, 1, secs))
+        .await
+        .expect("raw");
     let limit = raw1a.max(raw4).max(raw1b);
     let sdk = (sdk_a + sdk_b) / 2.0;
     eprintln!("  sustained: sdk {sdk_a:.0}/{sdk_b:.0} per s ({producers} producers) | raw 1 writer {raw1a:.0}, {raw1b:.0}; 4 writers {raw4:.0}");
@@ -198,7 +238,14 @@ async fn measure(quick: bool) -> Value {
 pub fn probe_store() -> Value {
     use crane_context::store::{ItemKind, NewItem, SessionTuple, Store};
     let dir = common::disk_scratch("probe-store");
-    let store = Store::open(&dir.join("p.db"), QueueLimits { max_items: 1_000_000, max_bytes: 1 << 40 }).expect("open");
+    let store = Store::open(
+        &dir.join("p.db"),
+        QueueLimits {
+            max_items: 1_000_000,
+            max_bytes: 1 << 40,
+        },
+    )
+    .expect("open");
     let payload = common::payload_of(1024);
     let n = 2000;
     let t = Instant::now();
@@ -207,7 +254,12 @@ pub fn probe_store() -> Value {
         let item = NewItem {
             kind: ItemKind::End,
             session_id: req.session_id.clone(),
-            tuple: SessionTuple { agent: "a".into(), venture: "vc".into(), repo: "r".into(), track: None },
+            tuple: SessionTuple {
+                agent: "a".into(),
+                venture: "vc".into(),
+                repo: "r".into(),
+                track: None,
+            },
             idempotency_key: ulid::Ulid::new().to_string(),
             body_json: serde_json::to_string(&req).expect("body"),
             payload_hash: Some(req.payload.hash().to_owned()),
@@ -230,7 +282,9 @@ pub fn probe_store() -> Value {
     let complete_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
     let t = Instant::now();
     for it in &items {
-        store.put_last_handoff("vc", "r", None, &it.body_json, 3).expect("put");
+        store
+            .put_last_handoff("vc", "r", None, &it.body_json, 3)
+            .expect("put");
         store.clear_current_session(&it.session_id).expect("clear");
     }
     let cache_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;

@@ -19,15 +19,27 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let quick = args.iter().any(|a| a == "--quick");
     let Some(cmd) = args.first() else {
-        eprintln!("usage: bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]");
+        eprintln!(
+            "usage: bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]"
+        );
         std::process::exit(2);
     };
     match cmd.as_str() {
         "calls" => {
             let plan = if quick {
-                calls::Plan { warmup: 100, heartbeat: 500, update: 500, end: 200 }
+                calls::Plan {
+                    warmup: 100,
+                    heartbeat: 500,
+                    update: 500,
+                    end: 200,
+                }
             } else {
-                calls::Plan { warmup: 500, heartbeat: 6000, update: 6000, end: 2500 }
+                calls::Plan {
+                    warmup: 500,
+                    heartbeat: 6000,
+                    update: 6000,
+                    end: 2500,
+                }
             };
             common::write_result("calls", &calls::run(plan));
         }
@@ -38,12 +50,23 @@ fn main() {
         "drain-child" => drain::child(&args[1..]),
         "heartbeats" => {
             let plan = if quick {
-                heartbeats::Plan { sessions: 2000, idle_secs: 5, interval: (2, 4), window_secs: 8 }
+                heartbeats::Plan {
+                    sessions: 2000,
+                    idle_secs: 5,
+                    interval: (2, 4),
+                    window_secs: 8,
+                }
             } else {
-                heartbeats::Plan { sessions: 10_000, idle_secs: 20, interval: (2, 4), window_secs: 30 }
+                heartbeats::Plan {
+                    sessions: 10_000,
+                    idle_secs: 20,
+                    interval: (2, 4),
+                    window_secs: 30,
+                }
             };
             common::write_result("heartbeats", &heartbeats::run(plan));
         }
+        "probe-heartbeats" => common::write_result("probe-heartbeats", &heartbeats::probe()),
         "report" => report::run(),
         other => {
             eprintln!("unknown command {other}");

@@ -16,12 +16,13 @@ use std::time::Duration;
 use futures_util::stream::{self, StreamExt};
 use tokio::task::JoinHandle;
 
-use super::deliver::{deliver, settle, Delivery, SyncReport};
+use super::deliver::{deliver, settle_batch, Delivery, SyncReport};
 use super::events::Event;
 use super::Inner;
 use crate::connectivity::State;
 use crate::policy;
 use crate::retry::full_jitter;
+use crate::store::QueueItem;
 use crate::Error;
 
 pub(crate) fn spawn_all(inner: &Arc<Inner>) -> Vec<JoinHandle<()>> {
@@ -48,17 +49,17 @@ pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> 
         if items.is_empty() {
             break;
         }
-        let results: Vec<Result<Delivery, Error>> = stream::iter(items)
+        let outcomes: Vec<(QueueItem, Delivery)> = stream::iter(items)
             .map(|item| async move {
                 let d = deliver(&inner.queue_client, &item).await;
-                settle(inner, &item, d).await
+                (item, d)
             })
             .buffer_unordered(inner.config.drain_concurrency.max(1))
             .collect()
             .await;
         let mut progressed = false;
-        for r in results {
-            match r? {
+        for r in settle_batch(inner, outcomes).await? {
+            match r {
                 Delivery::Done(_) => {
                     report.delivered += 1;
                     progressed = true;
@@ -85,10 +86,17 @@ async fn drain_loop(weak: std::sync::Weak<Inner>) {
     };
     loop {
         let Some(inner) = weak.upgrade() else { return };
-        if let Err(e) = drain_pass(&inner).await {
-            tracing::warn!(error = %e, "queue drain failed");
-        }
-        let next_due = inner.store(|s| s.next_due_at_ms()).await.ok().flatten();
+        // Offline, nothing can be sent and the probe wakes us when the server
+        // returns: skip the pass and its queue scans, which every offline
+        // enqueue would otherwise trigger (each costs a walk of the queue).
+        let next_due = if inner.client.connectivity().is_online() {
+            if let Err(e) = drain_pass(&inner).await {
+                tracing::warn!(error = %e, "queue drain failed");
+            }
+            inner.store(|s| s.next_due_at_ms()).await.ok().flatten()
+        } else {
+            None
+        };
         let online = inner.client.connectivity().is_online();
         // Other processes may queue items in the same file without waking
         // us, so an idle online drain still looks again now and then.
@@ -177,7 +185,10 @@ async fn watchdog_loop(weak: std::sync::Weak<Inner>) {
         let wall_ms = w - wall;
         let mono_ms = i64::try_from(m.duration_since(mono).as_millis()).unwrap_or(i64::MAX);
         if (wall_ms - mono_ms).unsigned_abs() > policy::CLOCK_JUMP_THRESHOLD.as_millis() as u64 {
-            tracing::info!(drift_ms = wall_ms - mono_ms, "wall clock jumped; re-checking heartbeats");
+            tracing::info!(
+                drift_ms = wall_ms - mono_ms,
+                "wall clock jumped; re-checking heartbeats"
+            );
             inner.clock_jumps.send_modify(|n| *n += 1);
         }
         wall = w;

@@ -17,10 +17,12 @@ use super::events::Event;
 use super::Inner;
 use crate::canonical::CanonicalPayload;
 use crate::idempotency::IdempotencyKey;
-use crate::model::{EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse};
+use crate::model::{
+    EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse,
+};
 use crate::policy;
 use crate::retry::full_jitter;
-use crate::store::{ItemKind, NewItem, QueueItem};
+use crate::store::{CachedHandoff, Completion, ItemKind, NewItem, QueueItem};
 use crate::{Client, Error};
 
 /// Result of ending a session through the engine.
@@ -193,11 +195,15 @@ pub(crate) async fn settle(
         Delivery::Transient(e) => {
             // The server's Retry-After (capped) is a floor under the backoff.
             let server_delay = match e {
-                Error::RateLimited { retry_after: Some(d), .. } => (*d).min(policy::MAX_RETRY_AFTER),
+                Error::RateLimited {
+                    retry_after: Some(d),
+                    ..
+                } => (*d).min(policy::MAX_RETRY_AFTER),
                 _ => Duration::ZERO,
             };
             let delay = queue_backoff(item.attempts).max(server_delay);
-            let next = inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            let next =
+                inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
             let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
             inner
                 .store(move |s| s.release(&id, &holder, next, &msg, corr.as_deref()))
@@ -219,9 +225,82 @@ pub(crate) async fn settle(
     Ok(delivery)
 }
 
+/// Settles a drain batch. Every delivered item is completed, and the cache
+/// updated, in one store transaction (a commit per item made the store, not
+/// the server, the limit of a backlog drain); failed items are settled one by
+/// one by [`settle`]. Events follow the same order as with [`settle`]: after
+/// the item's completion is recorded.
+pub(crate) async fn settle_batch(
+    inner: &Arc<Inner>,
+    outcomes: Vec<(QueueItem, Delivery)>,
+) -> Result<Vec<Delivery>, Error> {
+    let completions: Vec<Completion> = outcomes
+        .iter()
+        .filter_map(|(item, d)| match d {
+            Delivery::Done(Delivered::End(r)) => Some(Completion {
+                local_id: item.local_id.clone(),
+                last_handoff: Some(CachedHandoff {
+                    venture: r.handoff.venture.clone(),
+                    repo: r.handoff.repo.clone(),
+                    track: r.handoff.track,
+                    handoff_json: serde_json::to_string(&r.handoff).unwrap_or_default(),
+                }),
+                ended_session: Some(r.session_id.clone()),
+            }),
+            Delivery::Done(Delivered::Update(_)) => Some(Completion {
+                local_id: item.local_id.clone(),
+                last_handoff: None,
+                ended_session: None,
+            }),
+            _ => None,
+        })
+        .collect();
+    let batched = if completions.is_empty() {
+        true
+    } else {
+        let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
+        match inner
+            .store(move |s| s.complete_many(&holder, &completions, now))
+            .await
+        {
+            Ok(_) => true,
+            Err(e) => {
+                // One by one instead, where the cache stays best effort.
+                tracing::warn!(error = %e, "batch completion failed; completing items one by one");
+                false
+            }
+        }
+    };
+    let mut settled = Vec::with_capacity(outcomes.len());
+    for (item, delivery) in outcomes {
+        match &delivery {
+            Delivery::Done(Delivered::End(r)) if batched => inner.emit(Event::HandoffDelivered {
+                session_id: r.session_id.clone(),
+                local_id: item.local_id.clone(),
+                handoff_id: r.handoff_id.clone(),
+                payload_hash: r.handoff.payload_hash.clone(),
+            }),
+            Delivery::Done(Delivered::Update(_)) if batched => inner.emit(Event::UpdateDelivered {
+                session_id: item.session_id.clone(),
+                local_id: item.local_id.clone(),
+            }),
+            _ => {
+                settled.push(settle(inner, &item, delivery).await?);
+                continue;
+            }
+        }
+        settled.push(delivery);
+    }
+    inner.settled.notify_waiters();
+    Ok(settled)
+}
+
 /// Persists `item`, then delivers it now unless the session has earlier
 /// queued items (it then waits its turn) or the server is known unreachable.
-pub(crate) async fn submit(inner: &Arc<Inner>, item: NewItem) -> Result<Result<Delivered, String>, Error> {
+pub(crate) async fn submit(
+    inner: &Arc<Inner>,
+    item: NewItem,
+) -> Result<Result<Delivered, String>, Error> {
     let now = inner.clock.now_ms();
     let holder = inner.holder.clone();
     let lease = policy::LEASE.as_millis() as i64;
@@ -258,7 +337,11 @@ pub(crate) async fn submit(inner: &Arc<Inner>, item: NewItem) -> Result<Result<D
 }
 
 /// The queue item for an end request.
-pub(crate) fn end_item(req: &EndSession, key: &IdempotencyKey, tuple: SessionTuple) -> Result<NewItem, Error> {
+pub(crate) fn end_item(
+    req: &EndSession,
+    key: &IdempotencyKey,
+    tuple: SessionTuple,
+) -> Result<NewItem, Error> {
     Ok(NewItem {
         kind: ItemKind::End,
         session_id: req.session_id.clone(),
@@ -271,7 +354,11 @@ pub(crate) fn end_item(req: &EndSession, key: &IdempotencyKey, tuple: SessionTup
 }
 
 /// The queue item for an update request.
-pub(crate) fn update_item(req: &Update, key: &IdempotencyKey, tuple: SessionTuple) -> Result<NewItem, Error> {
+pub(crate) fn update_item(
+    req: &Update,
+    key: &IdempotencyKey,
+    tuple: SessionTuple,
+) -> Result<NewItem, Error> {
     Ok(NewItem {
         kind: ItemKind::Update,
         session_id: req.session_id.clone(),

@@ -39,8 +39,13 @@ pub(crate) struct Schedule {
 
 impl Schedule {
     /// A schedule from the server's "now" and "next" (jitter applied).
-    pub(crate) fn from_server(inner: &Inner, server_now: Timestamp, server_next: Timestamp) -> Self {
-        let raw = Duration::try_from(server_next.duration_since(server_now)).unwrap_or(Duration::ZERO);
+    pub(crate) fn from_server(
+        inner: &Inner,
+        server_now: Timestamp,
+        server_next: Timestamp,
+    ) -> Self {
+        let raw =
+            Duration::try_from(server_next.duration_since(server_now)).unwrap_or(Duration::ZERO);
         Self::after(inner, server_next, raw)
     }
 
@@ -72,7 +77,11 @@ pub(crate) fn retry_delay(failures: u32) -> Duration {
 }
 
 /// Runs until the session is lost or every schedule sender is dropped.
-pub(crate) async fn run(inner: Arc<Inner>, session_id: String, schedule_tx: watch::Sender<Schedule>) {
+pub(crate) async fn run(
+    inner: Arc<Inner>,
+    session_id: String,
+    schedule_tx: watch::Sender<Schedule>,
+) {
     let mut schedule = schedule_tx.subscribe();
     let mut jumps = inner.clock_jumps.subscribe();
     let mut failures = 0u32;
@@ -98,7 +107,9 @@ pub(crate) async fn run(inner: Arc<Inner>, session_id: String, schedule_tx: watc
                 }
             }
         }
-        match inner.client.heartbeat(&session_id).await {
+        // Boxed: the request's state lives on the heap only while a beat is
+        // in flight, so the idle task (one per live session) stays small.
+        match Box::pin(inner.client.heartbeat(&session_id)).await {
             Ok(r) => {
                 failures = 0;
                 retry_at = None;
@@ -107,9 +118,10 @@ pub(crate) async fn run(inner: Arc<Inner>, session_id: String, schedule_tx: watc
                 schedule.borrow_and_update();
                 let (sid, interval) = (session_id.clone(), r.heartbeat_interval_seconds);
                 let now = inner.clock.now_ms();
-                let _ = inner
-                    .store(move |s| s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval, now))
-                    .await;
+                let _ = Box::pin(inner.store(move |s| {
+                    s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval, now)
+                }))
+                .await;
                 inner.emit(Event::HeartbeatSent {
                     session_id: session_id.clone(),
                     next_heartbeat_at: next,
@@ -118,7 +130,7 @@ pub(crate) async fn run(inner: Arc<Inner>, session_id: String, schedule_tx: watc
             }
             Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
                 let sid = session_id.clone();
-                let _ = inner.store(move |s| s.clear_current_session(&sid)).await;
+                let _ = Box::pin(inner.store(move |s| s.clear_current_session(&sid))).await;
                 inner.emit(Event::SessionLost {
                     session_id,
                     error: e,

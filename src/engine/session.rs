@@ -16,22 +16,31 @@ use super::events::Event;
 use super::heartbeat::{self, Schedule};
 use super::Inner;
 use crate::idempotency::IdempotencyKey;
-use crate::model::{EndSession, HeartbeatResponse, Session, SessionTuple, StartSessionResponse, Update};
+use crate::model::{
+    EndSession, HeartbeatResponse, Session, SessionTuple, StartSessionResponse, Update,
+};
 use crate::Error;
 
 /// A started or resumed session that keeps itself alive.
 pub struct SessionHandle {
     inner: Arc<Inner>,
-    session: Session,
-    start: Option<StartSessionResponse>,
+    origin: Origin,
     schedule: watch::Sender<Schedule>,
     task: Mutex<Option<JoinHandle<()>>>,
+}
+
+/// The session record, kept once and on the heap: inside the `/sod` answer
+/// when this handle started the session, alone when it was attached. A
+/// process may hold thousands of handles, so a handle stays small.
+enum Origin {
+    Started(Box<StartSessionResponse>),
+    Attached(Box<Session>),
 }
 
 impl std::fmt::Debug for SessionHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionHandle")
-            .field("session_id", &self.session.id)
+            .field("session_id", &self.session().id)
             .field("next_heartbeat_at", &self.schedule.borrow().server_next)
             .finish()
     }
@@ -45,18 +54,25 @@ impl SessionHandle {
         first: Schedule,
         auto_heartbeat: bool,
     ) -> Self {
+        // `session` is the answer's own record when there is an answer.
+        let origin = match start {
+            Some(resp) => Origin::Started(Box::new(resp)),
+            None => Origin::Attached(Box::new(session)),
+        };
         let schedule = watch::Sender::new(first);
         let task = auto_heartbeat.then(|| {
             tokio::spawn(heartbeat::run(
                 Arc::clone(&inner),
-                session.id.clone(),
+                match &origin {
+                    Origin::Started(r) => r.session.id.clone(),
+                    Origin::Attached(s) => s.id.clone(),
+                },
                 schedule.clone(),
             ))
         });
         Self {
             inner,
-            session,
-            start,
+            origin,
             schedule,
             task: Mutex::new(task),
         }
@@ -64,17 +80,23 @@ impl SessionHandle {
 
     /// The session id.
     pub fn session_id(&self) -> &str {
-        &self.session.id
+        &self.session().id
     }
 
     /// The session record as of start (or as cached when attached).
     pub fn session(&self) -> &Session {
-        &self.session
+        match &self.origin {
+            Origin::Started(r) => &r.session,
+            Origin::Attached(s) => s,
+        }
     }
 
     /// The full `/sod` answer (docs, status), when this handle started the session.
     pub fn start_response(&self) -> Option<&StartSessionResponse> {
-        self.start.as_ref()
+        match &self.origin {
+            Origin::Started(r) => Some(r),
+            Origin::Attached(_) => None,
+        }
     }
 
     /// When the next heartbeat is due, per the server.
@@ -91,29 +113,35 @@ impl SessionHandle {
     }
 
     fn tuple(&self) -> SessionTuple {
-        self.session.tuple()
+        self.session().tuple()
     }
 
     /// Records progress. Offline, the update is queued (ahead of this
     /// session's end) and `Queued` is returned.
     pub async fn update(&self, mut req: Update) -> Result<UpdateOutcome, Error> {
         if req.session_id.is_empty() {
-            req.session_id = self.session.id.clone();
+            req.session_id = self.session().id.clone();
         }
         self.check_session(&req.session_id)?;
         let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
         if let UpdateOutcome::Applied(r) = &outcome {
-            self.schedule
-                .send_replace(Schedule::from_server(&self.inner, r.updated_at, r.next_heartbeat_at));
+            self.schedule.send_replace(Schedule::from_server(
+                &self.inner,
+                r.updated_at,
+                r.next_heartbeat_at,
+            ));
         }
         Ok(outcome)
     }
 
     /// Sends a heartbeat now and reschedules from the answer.
     pub async fn heartbeat_now(&self) -> Result<HeartbeatResponse, Error> {
-        let r = self.inner.client.heartbeat(&self.session.id).await?;
-        self.schedule
-            .send_replace(Schedule::from_server(&self.inner, r.last_heartbeat_at, r.next_heartbeat_at));
+        let r = self.inner.client.heartbeat(&self.session().id).await?;
+        self.schedule.send_replace(Schedule::from_server(
+            &self.inner,
+            r.last_heartbeat_at,
+            r.next_heartbeat_at,
+        ));
         Ok(r)
     }
 
@@ -135,7 +163,8 @@ impl SessionHandle {
         summary: &str,
         payload: &serde_json::Value,
     ) -> Result<EndOutcome, Error> {
-        self.end(EndSession::new(&self.session.id, summary, payload)?).await
+        self.end(EndSession::new(&self.session().id, summary, payload)?)
+            .await
     }
 
     /// Stops the heartbeats (the session stays active on the server).
@@ -148,10 +177,10 @@ impl SessionHandle {
     }
 
     fn check_session(&self, id: &str) -> Result<(), Error> {
-        if id != self.session.id {
+        if id != self.session().id {
             return Err(Error::invalid_input(
                 "session_id",
-                format!("{id} is not this handle's session {}", self.session.id),
+                format!("{id} is not this handle's session {}", self.session().id),
             ));
         }
         Ok(())
@@ -171,7 +200,10 @@ pub(crate) async fn end_through_queue(
     tuple: SessionTuple,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
-    let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
+    let key = req
+        .idempotency_key
+        .get_or_insert_with(IdempotencyKey::generate)
+        .clone();
     let item = end_item(&req, &key, tuple)?;
     match submit(inner, item).await? {
         Ok(Delivered::End(r)) => Ok(EndOutcome::Delivered(r)),
@@ -195,7 +227,10 @@ pub(crate) async fn update_through_queue(
     tuple: SessionTuple,
 ) -> Result<UpdateOutcome, Error> {
     req.validate()?;
-    let key = req.idempotency_key.get_or_insert_with(IdempotencyKey::generate).clone();
+    let key = req
+        .idempotency_key
+        .get_or_insert_with(IdempotencyKey::generate)
+        .clone();
     let item = update_item(&req, &key, tuple)?;
     match submit(inner, item).await? {
         Ok(Delivered::Update(r)) => Ok(UpdateOutcome::Applied(r)),

@@ -114,12 +114,7 @@ impl Store {
 
     /// Forgets the cached session with this id; returns whether there was one.
     pub fn clear_current_session(&self, session_id: &str) -> Result<bool, StoreError> {
-        self.write_relaxed(|tx| {
-            let deleted = tx
-                .prepare_cached("DELETE FROM current_session WHERE session_id = ?1")?
-                .execute(params![session_id])?;
-            Ok(deleted == 1)
-        })
+        self.write_relaxed(|tx| Ok(clear_current_session_tx(tx, session_id)?))
     }
 
     /// Every cached current session, ordered by tuple.
@@ -180,15 +175,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<(), StoreError> {
         self.write_relaxed(|tx| {
-            tx.prepare_cached(
-                "DELETE FROM last_handoff WHERE venture = ?1 AND repo = ?2 AND track IS ?3",
-            )?
-            .execute(params![venture, repo, track])?;
-            tx.prepare_cached(
-                "INSERT INTO last_handoff (venture, repo, track, handoff_json, fetched_at_ms) \
-                 VALUES (?1, ?2, ?3, ?4, ?5)",
-            )?
-            .execute(params![venture, repo, track, handoff_json, now_ms])?;
+            put_last_handoff_tx(tx, venture, repo, track, handoff_json, now_ms)?;
             Ok(())
         })
     }
@@ -290,6 +277,36 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<CachedSession> {
         updated_at_ms: row.get(8)?,
         keeper_pid: row.get(9)?,
     })
+}
+
+/// [`Store::clear_current_session`] inside the caller's transaction.
+pub(super) fn clear_current_session_tx(
+    tx: &Transaction<'_>,
+    session_id: &str,
+) -> rusqlite::Result<bool> {
+    let deleted = tx
+        .prepare_cached("DELETE FROM current_session WHERE session_id = ?1")?
+        .execute(params![session_id])?;
+    Ok(deleted == 1)
+}
+
+/// [`Store::put_last_handoff`] inside the caller's transaction.
+pub(super) fn put_last_handoff_tx(
+    tx: &Transaction<'_>,
+    venture: &str,
+    repo: &str,
+    track: Option<i64>,
+    handoff_json: &str,
+    now_ms: i64,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM last_handoff WHERE venture = ?1 AND repo = ?2 AND track IS ?3")?
+        .execute(params![venture, repo, track])?;
+    tx.prepare_cached(
+        "INSERT INTO last_handoff (venture, repo, track, handoff_json, fetched_at_ms) \
+         VALUES (?1, ?2, ?3, ?4, ?5)",
+    )?
+    .execute(params![venture, repo, track, handoff_json, now_ms])?;
+    Ok(())
 }
 
 #[cfg(test)]

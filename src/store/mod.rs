@@ -67,6 +67,7 @@ pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
 };
 pub use paths::{DB_FILE_NAME, HOME_ENV};
+pub use queue::{CachedHandoff, Completion};
 pub use schema::SCHEMA_VERSION;
 
 /// Default cap on queued items (pending and dead): far more than any agent

@@ -19,6 +19,7 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
+use super::cache::{clear_current_session_tx, put_last_handoff_tx};
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
 use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
 
@@ -107,6 +108,43 @@ impl Store {
                 bump(tx, "delivered_total")?;
             }
             Ok(size.is_some())
+        })
+    }
+
+    /// [`Store::complete`] for several delivered items in one transaction
+    /// (one commit instead of one per item), together with what their
+    /// deliveries teach the cache. Returns, per item, whether it acted. Same
+    /// durability as `complete`: a completion lost to power failure only
+    /// makes the item be sent again with its original idempotency key.
+    pub fn complete_many(
+        &self,
+        holder: &str,
+        items: &[Completion],
+        now_ms: i64,
+    ) -> Result<Vec<bool>, StoreError> {
+        self.write_relaxed(|tx| {
+            let mut acted = Vec::with_capacity(items.len());
+            for item in items {
+                let size: Option<i64> = tx
+                    .prepare_cached(
+                        "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
+                         AND state = 'pending' RETURNING size_bytes",
+                    )?
+                    .query_row(params![item.local_id, holder], |r| r.get(0))
+                    .optional()?;
+                if let Some(size) = size {
+                    self.adjust_totals(-1, to_u64(size));
+                    bump(tx, "delivered_total")?;
+                }
+                acted.push(size.is_some());
+                if let Some(h) = &item.last_handoff {
+                    put_last_handoff_tx(tx, &h.venture, &h.repo, h.track, &h.handoff_json, now_ms)?;
+                }
+                if let Some(sid) = &item.ended_session {
+                    clear_current_session_tx(tx, sid)?;
+                }
+            }
+            Ok(acted)
         })
     }
 
@@ -329,4 +367,29 @@ mod tests {
         let ulid: ulid::Ulid = id.parse().unwrap();
         assert_eq!(ulid.timestamp_ms(), 1_700_000_000_123);
     }
+}
+
+/// A delivered queue item, for [`Store::complete_many`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Completion {
+    /// The item.
+    pub local_id: String,
+    /// The handoff the server stored, to cache as the last one of its
+    /// venture/repo/track (`/eod` items).
+    pub last_handoff: Option<CachedHandoff>,
+    /// The session the item ended, to forget as current (`/eod` items).
+    pub ended_session: Option<String>,
+}
+
+/// A handoff to cache as the last one of `(venture, repo, track)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CachedHandoff {
+    /// Venture code.
+    pub venture: String,
+    /// Repository.
+    pub repo: String,
+    /// Track.
+    pub track: Option<i64>,
+    /// The handoff as JSON text.
+    pub handoff_json: String,
 }

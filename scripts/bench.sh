@@ -1,0 +1,135 @@
+#!/usr/bin/env bash
+# Runs every benchmark of BENCHMARKS.md and writes the results:
+#   target/bench/*.json        one file per item (driver, hyperfine, machine)
+#   target/bench-results.json  everything, machine-readable
+#   target/bench-tables.md     the tables pasted into BENCHMARKS.md
+#
+#   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
+#   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
+#   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
+#     (calls enqueue drain heartbeats canonical cli; the report always runs)
+#
+# Everything runs on loopback against emulators this script starts and stops.
+# Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
+# when missing and possible; the CLI item is skipped otherwise).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT=$(pwd)
+QUICK=""
+[ "${1:-}" = "--quick" ] && QUICK="--quick"
+OUT="$ROOT/target/bench"
+mkdir -p "$OUT"
+export CRANE_BENCH_OUT="$OUT"
+export CARGO_TERM_QUIET=true
+
+say() { printf '\n== %s\n' "$*" >&2; }
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli} "
+want() { [[ "$ONLY" == *" $1 "* ]]; }
+
+# ---------------------------------------------------------------- tools
+missing=()
+for tool in curl jq hyperfine git; do
+  command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
+done
+if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  say "installing ${missing[*]}"
+  apt-get update -qq >/dev/null && apt-get install -y -qq "${missing[@]}" >/dev/null || true
+fi
+
+# ---------------------------------------------------------------- build
+say "building (release): library, emulator, crane CLI, driver, criterion bench"
+cargo build --release --features emulator,cli --bin crane-context-emulator --bin crane --example bench_driver
+DRIVER="$ROOT/target/release/examples/bench_driver"
+EMULATOR="$ROOT/target/release/crane-context-emulator"
+CRANE="$ROOT/target/release/crane"
+
+# ---------------------------------------------------------------- machine
+jq -n \
+  --arg date "$(date -u '+%Y-%m-%d %H:%M UTC')" \
+  --arg cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')" \
+  --arg cores "$(nproc)" \
+  --arg memory "$(free -h | awk '/^Mem:/ {print $2 " total, " $7 " available"}')" \
+  --arg disk "$(df -h /work 2>/dev/null | awk 'NR==2 {print $1 " " $2 " (" $5 " used), mounted on " $6}')" \
+  --arg kernel "$(uname -r)" \
+  --arg load_before "$(cut -d' ' -f1-3 /proc/loadavg)" \
+  --arg git "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)" \
+  '{date:$date, cpu:$cpu, cores:$cores, memory:$memory, disk:$disk, kernel:$kernel, load_before:$load_before, git:$git}' \
+  > "$OUT/machine.json"
+cat "$OUT/machine.json" >&2
+
+# ---------------------------------------------------------------- items 1, 3, 4, 5
+want calls      && { say "1. per-call overhead"; "$DRIVER" calls $QUICK; }
+want enqueue    && { say "3. durable enqueue";   "$DRIVER" enqueue $QUICK; }
+want drain      && { say "4. drain";             "$DRIVER" drain $QUICK; }
+want heartbeats && { say "5. heartbeat scale";   "$DRIVER" heartbeats $QUICK; }
+
+# ---------------------------------------------------------------- item 6
+if want canonical; then
+  say "6. canonical JSON + hash (criterion)"
+  if [ -n "$QUICK" ]; then CRIT=(--warm-up-time 1 --measurement-time 2); else CRIT=(--warm-up-time 2 --measurement-time 5); fi
+  cargo bench --bench canonical -- "${CRIT[@]}" 2>&1 | grep -E '^canonical/|time:|thrpt:' >&2 || true
+fi
+
+# ---------------------------------------------------------------- item 2
+cli_skip() { jq -n --arg why "$1" '{skipped:$why}' > "$OUT/cli.json"; echo "skipped: $1" >&2; }
+if ! want cli; then
+  :
+elif ! command -v hyperfine >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
+  cli_skip "hyperfine, curl or jq is not installed"
+elif [ ! -x "$CRANE" ]; then
+  cli_skip "target/release/crane was not built"
+else
+  say "2. crane vs curl | jq (whole processes)"
+  WORK=$(mktemp -d)
+  EMU_LOG="$WORK/emulator.out"
+  "$EMULATOR" --port 0 >"$EMU_LOG" 2>/dev/null &
+  EMU_PID=$!
+  trap 'kill "$EMU_PID" 2>/dev/null || true; rm -rf "$WORK"' EXIT
+  for _ in $(seq 50); do grep -q listening "$EMU_LOG" 2>/dev/null && break; sleep 0.1; done
+  export CRANE_CONTEXT_URL; CRANE_CONTEXT_URL=$(awk '/listening/ {print $NF}' "$EMU_LOG")
+  export CRANE_CONTEXT_KEY="test-relay-key-0123456789abcdef"
+  export CRANE_HOME="$WORK/home" NO_COLOR=1
+  # A checkout like an agent's: the repo, branch and commit come from git.
+  CHECKOUT="$WORK/checkout"
+  mkdir -p "$CHECKOUT" && cd "$CHECKOUT"
+  git init -q -b main && git remote add origin https://github.com/venturecrane/bench-repo.git
+  git -c user.email=b@example.com -c user.name=bench commit -q --allow-empty -m init
+  "$CRANE" sod --agent bench-agent --no-keepalive --no-docs >/dev/null
+  SID=$(cd "$CHECKOUT" && "$CRANE" status --agent bench-agent --json | jq -r '.. | .session_id? // empty' | head -1)
+  echo "$SID" > "$WORK/session_id"
+  export WORK
+  RUNS=(--warmup 5 --min-runs 40)
+  [ -n "$QUICK" ] && RUNS=(--warmup 3 --min-runs 15)
+
+  # What today's agent scripts do: curl the route, pick fields with jq.
+  HB_PIPE='curl -sf -X POST "$CRANE_CONTEXT_URL/heartbeat" -H "X-Relay-Key: $CRANE_CONTEXT_KEY" -H "Content-Type: application/json" -d "{\"session_id\":\"$(cat "$WORK/session_id")\"}" | jq -r .next_heartbeat_at'
+  SOD_PIPE='repo=$(git remote get-url origin | sed -E "s#^(https://github.com/|git@github.com:)##; s#\.git\$##"); branch=$(git rev-parse --abbrev-ref HEAD); sha=$(git rev-parse HEAD); curl -sf -X POST "$CRANE_CONTEXT_URL/sod" -H "X-Relay-Key: $CRANE_CONTEXT_KEY" -H "Content-Type: application/json" -d "$(jq -nc --arg r "$repo" --arg b "$branch" --arg c "$sha" "{agent:\"bench-agent\",venture:\"vc\",repo:\$r,branch:\$b,commit_sha:\$c,include_docs:false,schema_version:\"1.0\"}")" | jq -r "\"\(.session_id) \(.status) \(.next_heartbeat_at)\""'
+  hyperfine "${RUNS[@]}" -N --export-json "$OUT/hf-heartbeat.json" \
+    -n "crane heartbeat" "$CRANE heartbeat --agent bench-agent" >&2
+  hyperfine "${RUNS[@]}" --shell=bash --export-json "$OUT/hf-heartbeat-pipe.json" \
+    -n "curl | jq heartbeat" "$HB_PIPE" >&2
+  hyperfine "${RUNS[@]}" -N --export-json "$OUT/hf-sod.json" \
+    -n "crane sod" "$CRANE sod --agent bench-agent --no-keepalive --no-docs" >&2
+  hyperfine "${RUNS[@]}" --shell=bash --export-json "$OUT/hf-sod-pipe.json" \
+    -n "git + curl | jq sod" "$SOD_PIPE" >&2
+  hyperfine "${RUNS[@]}" -N --export-json "$OUT/hf-status.json" \
+    -n "crane status" "$CRANE status --agent bench-agent" >&2
+  cd "$ROOT"
+  med() { jq '.results[0].median * 1000' "$OUT/$1"; }
+  jq -n \
+    --argjson hb "$(med hf-heartbeat.json)" --argjson hbp "$(med hf-heartbeat-pipe.json)" \
+    --argjson sod "$(med hf-sod.json)" --argjson sodp "$(med hf-sod-pipe.json)" \
+    --argjson st "$(med hf-status.json)" \
+    --arg note "crane runs without a shell (-N); the pipelines run under bash, whose own start-up hyperfine measures and subtracts" \
+    '{item:2, note:$note,
+      pairs:[{name:"heartbeat", crane_median_ms:$hb, pipeline_median_ms:$hbp, ratio:($hb/$hbp), met:($hb<$hbp)},
+             {name:"sod", crane_median_ms:$sod, pipeline_median_ms:$sodp, ratio:($sod/$sodp), met:($sod<$sodp)}],
+      status:{median_ms:$st, target_ms:5, met:($st<5)}}' > "$OUT/cli.json"
+  kill "$EMU_PID" 2>/dev/null || true
+fi
+
+# ---------------------------------------------------------------- report
+jq --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" '.load_after=$l' "$OUT/machine.json" > "$OUT/machine.json.tmp" \
+  && mv "$OUT/machine.json.tmp" "$OUT/machine.json"
+say "report"
+"$DRIVER" report
