@@ -127,7 +127,7 @@ async fn main() -> Res<()> {
         json!({"done": ["quickstart"], "next": "ship it", "notes": "written offline — é"});
     let end = EndSession::new(session.session_id(), "Quickstart handoff", &payload)?
         .status_label("in-progress");
-    let local_hash = end.payload.hash().to_owned();
+    let local_hash = end.payload.hash()?.to_owned();
     let local_id = match session.end(end).await? {
         EndOutcome::Queued { local_id } => {
             println!(

@@ -113,6 +113,47 @@ impl CanonicalPayload {
     }
 }
 
+/// Longest RFC 8785 form of any JSON number: a sign, `0.`, five zeros and 17
+/// significant digits (`-0.0000012345678901234567`).
+const MAX_CANONICAL_NUMBER_BYTES: usize = 25;
+
+/// Largest integer magnitude an IEEE double holds exactly (2^53): such
+/// integers print with the same digits in compact JSON and in RFC 8785.
+const EXACT_INTEGER_LIMIT: u64 = 1 << 53;
+
+/// An upper bound on the canonical size of `value`, given the size of its
+/// compact `serde_json` form, without canonicalizing it.
+///
+/// Compact `serde_json` output and RFC 8785 agree byte for byte on everything
+/// but numbers: the same string escapes (the short ones, `\u00xx` lowercase
+/// for other controls, nothing else), no whitespace, and object members
+/// differ only in order, not in length. A number differs only if it is not an
+/// integer of magnitude at most 2^53, and then its canonical form is at most
+/// [`MAX_CANONICAL_NUMBER_BYTES`] long while its compact form is at least one
+/// byte. So `compact_len + 24 × (such numbers)` is never below the canonical
+/// size — which lets a caller accept a payload well under the limit without
+/// paying for canonicalization on the hot path (see `model::Payload`).
+pub fn canonical_len_bound(value: &serde_json::Value, compact_len: usize) -> usize {
+    fn extra(value: &serde_json::Value) -> usize {
+        match value {
+            serde_json::Value::Number(n) => {
+                let exact = n.as_u64().is_some_and(|u| u <= EXACT_INTEGER_LIMIT)
+                    || n.as_i64()
+                        .is_some_and(|i| i.unsigned_abs() <= EXACT_INTEGER_LIMIT);
+                if exact {
+                    0
+                } else {
+                    MAX_CANONICAL_NUMBER_BYTES - 1
+                }
+            }
+            serde_json::Value::Array(items) => items.iter().map(extra).sum(),
+            serde_json::Value::Object(map) => map.values().map(extra).sum(),
+            _ => 0,
+        }
+    }
+    compact_len.saturating_add(extra(value))
+}
+
 /// Lowercase hex SHA-256 of some bytes.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     let digest = Sha256::digest(bytes);
@@ -156,6 +197,38 @@ mod tests {
             "fea87eb52fb61b016576563a1b6768b9af30ae7fe0326c2e781ff7cb57f9d90f"
         );
         assert_eq!(p.size_bytes(), 64);
+    }
+
+    /// The bound holds for every kind of number RFC 8785 prints differently
+    /// from `serde_json`, and is exact when there are none.
+    #[test]
+    fn size_bound_is_never_below_the_canonical_size() {
+        let tricky = [
+            json!(1e20),
+            json!(1e21),
+            json!(-0.0),
+            json!(2.0),
+            json!(1.5e-7),
+            json!(-0.0000012345678901234567),
+            json!(-1.2345678901234567e-308),
+            json!(f64::MAX),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(9_007_199_254_740_993u64),
+            json!(123_456_789),
+            json!("tab\t, quote \", control \u{1}, del \u{7f}, é, 😀"),
+        ];
+        for v in tricky {
+            let value = json!({"n": v, "list": [v, {"deep": v}]});
+            let compact = serde_json::to_string(&value).unwrap().len();
+            let canonical = CanonicalPayload::new(&value).unwrap().size_bytes();
+            let bound = canonical_len_bound(&value, compact);
+            assert!(bound >= canonical, "{value}: bound {bound} < {canonical}");
+        }
+        let plain = json!({"b": [1, 2, {"c": "x\n"}], "a": null, "n": -42});
+        let compact = serde_json::to_string(&plain).unwrap().len();
+        assert_eq!(canonical_len_bound(&plain, compact), compact);
+        assert_eq!(CanonicalPayload::new(&plain).unwrap().size_bytes(), compact);
     }
 
     #[test]

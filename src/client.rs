@@ -205,11 +205,12 @@ impl Client {
         &self,
         req: &EndSession,
     ) -> Result<Result<Handoff, Option<String>>, Error> {
+        let local_hash = req.payload.hash()?;
         let latest = self
             .latest_handoff(&LatestHandoffQuery::Session(req.session_id.clone()))
             .await?;
         Ok(match latest {
-            Some(h) if h.payload_hash == req.payload.hash() => Ok(h),
+            Some(h) if h.payload_hash == local_hash => Ok(h),
             Some(h) => Err(Some(h.payload_hash)),
             None => Err(None),
         })
@@ -333,9 +334,14 @@ fn response_from(h: Handoff) -> EndSessionResponse {
 }
 
 fn conflict(req: &EndSession, server_hash: Option<String>, why: &str) -> Error {
+    // confirm_handoff computed the hash before any conflict can be reported.
+    let local_hash = match req.payload.hash() {
+        Ok(h) => h.to_owned(),
+        Err(e) => return e.into(),
+    };
     Error::HandoffConflict {
         session_id: req.session_id.clone(),
-        local_hash: req.payload.hash().to_owned(),
+        local_hash,
         server_hash,
         message: why.to_owned(),
     }

@@ -64,7 +64,7 @@ async fn full_lifecycle_and_queries() {
         .unwrap()
         .status_label("in-progress")
         .to_agent("next");
-    let local_hash = end.payload.hash().to_owned();
+    let local_hash = end.payload.hash().unwrap().to_owned();
     let ended = c.end_session(&end).await.unwrap();
     assert_eq!(ended.handoff.payload_hash, local_hash);
     assert!(ended.handoff.hash_matches());

@@ -289,7 +289,7 @@ async fn lifecycle(
     });
     let end = EndSession::new(&sid, format!("{SUMMARY_PREFIX}{op}"), &payload)
         .expect("valid end request");
-    let hash = end.payload.hash().to_owned();
+    let hash = end.payload.hash().unwrap().to_owned();
     log.line(&format!("intent {op} {sid} {hash}"), true);
     phase.set(Phase::Eod);
     // Mostly through the handle; sometimes by id, as a later CLI call would

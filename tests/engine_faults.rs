@@ -30,7 +30,7 @@ async fn end_once_with_fault(fault_body: serde_json::Value) {
     let s = e.crane.start_session(sod("o/fault")).await.unwrap();
     fault(&url, fault_body).await;
     let req = EndSession::new(s.session_id(), "faulty", &json!({"k": "v"})).unwrap();
-    let hash = req.payload.hash().to_owned();
+    let hash = req.payload.hash().unwrap().to_owned();
     match s.end(req).await.unwrap() {
         EndOutcome::Delivered(r) => assert_eq!(r.handoff.payload_hash, hash),
         other => panic!("expected delivery, got {other:?}"),
@@ -106,7 +106,7 @@ async fn truncated_replay_is_success() {
     .await;
     let payload = json!({"blob": "y".repeat(70_000)});
     let req = EndSession::new(s.session_id(), "big", &payload).unwrap();
-    let hash = req.payload.hash().to_owned();
+    let hash = req.payload.hash().unwrap().to_owned();
     match s.end(req).await.unwrap() {
         EndOutcome::Delivered(r) => assert_eq!(r.handoff.payload_hash, hash),
         other => panic!("{other:?}"),
@@ -131,7 +131,7 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
         .unwrap();
     assert!(matches!(up, UpdateOutcome::Queued { .. }), "{up:?}");
     let req = EndSession::new(s.session_id(), "offline handoff", &json!({"n": 1})).unwrap();
-    let hash = req.payload.hash().to_owned();
+    let hash = req.payload.hash().unwrap().to_owned();
     let local_id = match s.end(req).await.unwrap() {
         EndOutcome::Queued { local_id } => local_id,
         other => panic!("{other:?}"),
@@ -182,7 +182,7 @@ async fn idempotency_window_passed_is_confirmed_by_hash() {
     )
     .await;
     let req = EndSession::new(s.session_id(), "late", &json!({"w": 1})).unwrap();
-    let hash = req.payload.hash().to_owned();
+    let hash = req.payload.hash().unwrap().to_owned();
     assert!(matches!(
         s.end(req).await.unwrap(),
         EndOutcome::Queued { .. }

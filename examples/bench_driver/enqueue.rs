@@ -275,7 +275,7 @@ pub fn probe_store() -> Value {
             },
             idempotency_key: ulid::Ulid::new().to_string(),
             body_json: serde_json::to_string(&req).expect("body"),
-            payload_hash: Some(req.payload.hash().to_owned()),
+            payload_hash: Some(req.payload.hash().expect("hash").to_owned()),
         };
         store.enqueue(item, 1).expect("enqueue");
     }

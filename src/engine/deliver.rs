@@ -342,6 +342,10 @@ pub(crate) fn end_item(
     key: &IdempotencyKey,
     tuple: SessionTuple,
 ) -> Result<NewItem, Error> {
+    // Canonicalize first: once the canonical form is known it is what the
+    // body carries, so the queue holds exactly the bytes the hash names (a
+    // replay rebuilds the payload from them with `from_canonical`).
+    let payload_hash = req.payload.hash()?.to_owned();
     Ok(NewItem {
         kind: ItemKind::End,
         session_id: req.session_id.clone(),
@@ -349,7 +353,7 @@ pub(crate) fn end_item(
         idempotency_key: key.as_str().to_owned(),
         body_json: serde_json::to_string(req)
             .map_err(|e| Error::invalid_input("body", e.to_string()))?,
-        payload_hash: Some(req.payload.hash().to_owned()),
+        payload_hash: Some(payload_hash),
     })
 }
 
@@ -368,4 +372,34 @@ pub(crate) fn update_item(
             .map_err(|e| Error::invalid_input("body", e.to_string()))?,
         payload_hash: None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::CanonicalPayload;
+    use serde_json::json;
+
+    /// The queue must hold the canonical bytes the stored hash names, even
+    /// though a fresh request carries compact JSON until it is hashed.
+    #[test]
+    fn queued_end_body_carries_the_canonical_payload() {
+        let payload = json!({"z": 2.0, "a": [1e21, "é"]});
+        let req = EndSession::new("sess_1", "done", &payload).unwrap();
+        let tuple = SessionTuple {
+            agent: "a".into(),
+            venture: "vc".into(),
+            repo: "o/r".into(),
+            track: None,
+        };
+        let item = end_item(&req, &IdempotencyKey::generate(), tuple).unwrap();
+        let body: serde_json::Value = serde_json::from_str(&item.body_json).unwrap();
+        let canonical = CanonicalPayload::new(&payload).unwrap();
+        let sent = serde_json::to_string(&body["payload"]).unwrap();
+        assert_eq!(sent, canonical.as_str());
+        assert_eq!(item.payload_hash.as_deref(), Some(canonical.hash()));
+        assert!(item
+            .body_json
+            .contains(r#""payload":{"a":[1e+21,"é"],"z":2}"#));
+    }
 }

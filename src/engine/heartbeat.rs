@@ -9,12 +9,12 @@
 //! wall-clock jump (machine sleep) the watchdog wakes it to beat at once if
 //! the scheduled time has passed. One tokio timer per session, no thread.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rand::Rng;
-use tokio::sync::watch;
+use tokio::sync::Notify;
 
 use super::events::Event;
 use super::Inner;
@@ -69,6 +69,44 @@ impl Schedule {
     }
 }
 
+/// What a handle and its heartbeat task share: the session id, the current
+/// schedule, and a wake-up for when the handle replaces the schedule (after
+/// an `/update` or a manual beat). One small allocation per live session: a
+/// `watch` channel would cost about four times as much, and a process may
+/// hold thousands of sessions.
+pub(crate) struct Beat {
+    session_id: Box<str>,
+    schedule: Mutex<Schedule>,
+    changed: Notify,
+}
+
+impl Beat {
+    /// Shared state for one session, starting from its first schedule.
+    pub(crate) fn new(session_id: &str, first: Schedule) -> Arc<Self> {
+        Arc::new(Self {
+            session_id: session_id.into(),
+            schedule: Mutex::new(first),
+            changed: Notify::new(),
+        })
+    }
+
+    /// The current schedule.
+    pub(crate) fn get(&self) -> Schedule {
+        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Replaces the schedule and wakes the task to follow it.
+    pub(crate) fn set(&self, schedule: Schedule) {
+        self.replace(schedule);
+        self.changed.notify_one();
+    }
+
+    /// Replaces the schedule without waking the task (the task's own beat).
+    fn replace(&self, schedule: Schedule) {
+        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner) = schedule;
+    }
+}
+
 /// Delay after `failures` consecutive heartbeat failures.
 pub(crate) fn retry_delay(failures: u32) -> Duration {
     policy::HEARTBEAT_RETRY_BASE
@@ -76,24 +114,20 @@ pub(crate) fn retry_delay(failures: u32) -> Duration {
         .min(policy::HEARTBEAT_RETRY_MAX)
 }
 
-/// Runs until the session is lost or every schedule sender is dropped.
-pub(crate) async fn run(
-    inner: Arc<Inner>,
-    session_id: String,
-    schedule_tx: watch::Sender<Schedule>,
-) {
-    let mut schedule = schedule_tx.subscribe();
+/// Runs until the session is lost or the handle aborts it.
+pub(crate) async fn run(inner: Arc<Inner>, beat: Arc<Beat>) {
     let mut jumps = inner.clock_jumps.subscribe();
     let mut failures = 0u32;
     let mut retry_at: Option<tokio::time::Instant> = None;
     loop {
-        let current = *schedule.borrow_and_update();
+        let current = beat.get();
         let due = retry_at.unwrap_or(current.mono_due);
         tokio::select! {
             _ = tokio::time::sleep_until(due) => {}
-            r = schedule.changed() => {
-                if r.is_err() { return; }
+            _ = beat.changed.notified() => {
                 // A fresh server schedule (from /update) replaces any retry.
+                // (A change made before this wait left a permit, so none is
+                // missed.)
                 retry_at = None;
                 failures = 0;
                 continue;
@@ -107,32 +141,32 @@ pub(crate) async fn run(
                 }
             }
         }
+        let session_id = &*beat.session_id;
         // Boxed: the request's state lives on the heap only while a beat is
         // in flight, so the idle task (one per live session) stays small.
-        match Box::pin(inner.client.heartbeat(&session_id)).await {
+        match Box::pin(inner.client.heartbeat(session_id)).await {
             Ok(r) => {
                 failures = 0;
                 retry_at = None;
                 let next = r.next_heartbeat_at;
-                schedule_tx.send_replace(Schedule::from_server(&inner, r.last_heartbeat_at, next));
-                schedule.borrow_and_update();
-                let (sid, interval) = (session_id.clone(), r.heartbeat_interval_seconds);
+                beat.replace(Schedule::from_server(&inner, r.last_heartbeat_at, next));
+                let (sid, interval) = (session_id.to_owned(), r.heartbeat_interval_seconds);
                 let now = inner.clock.now_ms();
                 let _ = Box::pin(inner.store(move |s| {
                     s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval, now)
                 }))
                 .await;
                 inner.emit(Event::HeartbeatSent {
-                    session_id: session_id.clone(),
+                    session_id: session_id.to_owned(),
                     next_heartbeat_at: next,
                     interval_seconds: interval,
                 });
             }
             Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
-                let sid = session_id.clone();
+                let sid = session_id.to_owned();
                 let _ = Box::pin(inner.store(move |s| s.clear_current_session(&sid))).await;
                 inner.emit(Event::SessionLost {
-                    session_id,
+                    session_id: session_id.to_owned(),
                     error: e,
                 });
                 return;
@@ -142,7 +176,7 @@ pub(crate) async fn run(
                 retry_at = Some(tokio::time::Instant::now() + retry_delay(failures));
                 tracing::warn!(session_id, error = %e, failures, "heartbeat failed");
                 inner.emit(Event::HeartbeatFailed {
-                    session_id: session_id.clone(),
+                    session_id: session_id.to_owned(),
                     error: e,
                     attempt: failures,
                 });

@@ -8,40 +8,95 @@
 use std::sync::{Arc, Mutex};
 
 use jiff::Timestamp;
-use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
 use super::events::Event;
-use super::heartbeat::{self, Schedule};
+use super::heartbeat::{self, Beat, Schedule};
 use super::Inner;
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
-    EndSession, HeartbeatResponse, Session, SessionTuple, StartSessionResponse, Update,
+    Documentation, EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus,
+    StartSessionResponse, Update,
 };
 use crate::Error;
 
 /// A started or resumed session that keeps itself alive.
+///
+/// A process may hold thousands of handles, so a handle keeps only what it
+/// needs: the session record, the small part of the `/sod` answer, the
+/// schedule it shares with its task, and the task. (About 1.5 KiB of memory
+/// per live session in all; `BENCHMARKS.md`, item 5.)
 pub struct SessionHandle {
     inner: Arc<Inner>,
-    origin: Origin,
-    schedule: watch::Sender<Schedule>,
+    session: Box<Session>,
+    start: Option<StartInfo>,
+    beat: Arc<Beat>,
     task: Mutex<Option<JoinHandle<()>>>,
 }
 
-/// The session record, kept once and on the heap: inside the `/sod` answer
-/// when this handle started the session, alone when it was attached. A
-/// process may hold thousands of handles, so a handle stays small.
-enum Origin {
-    Started(Box<StartSessionResponse>),
-    Attached(Box<Session>),
+/// What the handle keeps of the `/sod` answer when it started the session.
+/// The large, usually absent parts (docs, last handoff, other sessions) get
+/// an allocation only when the server sent them.
+struct StartInfo {
+    status: SodStatus,
+    next_heartbeat_at: Timestamp,
+    heartbeat_interval_seconds: u32,
+    correlation_id: Option<String>,
+    extras: Option<Box<StartExtras>>,
+}
+
+struct StartExtras {
+    documentation: Option<Documentation>,
+    last_handoff: Option<Handoff>,
+    active_sessions: Option<Vec<Session>>,
+}
+
+impl StartInfo {
+    /// Splits an answer into the session record and the rest.
+    fn split(resp: StartSessionResponse) -> (Session, Self) {
+        let extras = (resp.documentation.is_some()
+            || resp.last_handoff.is_some()
+            || resp.active_sessions.is_some())
+        .then(|| {
+            Box::new(StartExtras {
+                documentation: resp.documentation,
+                last_handoff: resp.last_handoff,
+                active_sessions: resp.active_sessions,
+            })
+        });
+        let info = Self {
+            status: resp.status,
+            next_heartbeat_at: resp.next_heartbeat_at,
+            heartbeat_interval_seconds: resp.heartbeat_interval_seconds,
+            correlation_id: resp.correlation_id,
+            extras,
+        };
+        (resp.session, info)
+    }
+
+    /// The answer again, rebuilt around the session record.
+    fn rebuild(&self, session: &Session) -> StartSessionResponse {
+        let extras = self.extras.as_deref();
+        StartSessionResponse {
+            session_id: session.id.clone(),
+            status: self.status,
+            session: session.clone(),
+            next_heartbeat_at: self.next_heartbeat_at,
+            heartbeat_interval_seconds: self.heartbeat_interval_seconds,
+            correlation_id: self.correlation_id.clone(),
+            documentation: extras.and_then(|e| e.documentation.clone()),
+            last_handoff: extras.and_then(|e| e.last_handoff.clone()),
+            active_sessions: extras.and_then(|e| e.active_sessions.clone()),
+        }
+    }
 }
 
 impl std::fmt::Debug for SessionHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionHandle")
-            .field("session_id", &self.session().id)
-            .field("next_heartbeat_at", &self.schedule.borrow().server_next)
+            .field("session_id", &self.session.id)
+            .field("next_heartbeat_at", &self.beat.get().server_next)
             .finish()
     }
 }
@@ -55,53 +110,50 @@ impl SessionHandle {
         auto_heartbeat: bool,
     ) -> Self {
         // `session` is the answer's own record when there is an answer.
-        let origin = match start {
-            Some(resp) => Origin::Started(Box::new(resp)),
-            None => Origin::Attached(Box::new(session)),
+        let (session, start) = match start {
+            Some(resp) => {
+                let (session, info) = StartInfo::split(resp);
+                (session, Some(info))
+            }
+            None => (session, None),
         };
-        let schedule = watch::Sender::new(first);
-        let task = auto_heartbeat.then(|| {
-            tokio::spawn(heartbeat::run(
-                Arc::clone(&inner),
-                match &origin {
-                    Origin::Started(r) => r.session.id.clone(),
-                    Origin::Attached(s) => s.id.clone(),
-                },
-                schedule.clone(),
-            ))
-        });
+        let beat = Beat::new(&session.id, first);
+        let task = auto_heartbeat
+            .then(|| tokio::spawn(heartbeat::run(Arc::clone(&inner), Arc::clone(&beat))));
         Self {
             inner,
-            origin,
-            schedule,
+            session: Box::new(session),
+            start,
+            beat,
             task: Mutex::new(task),
         }
     }
 
     /// The session id.
     pub fn session_id(&self) -> &str {
-        &self.session().id
+        &self.session.id
     }
 
     /// The session record as of start (or as cached when attached).
     pub fn session(&self) -> &Session {
-        match &self.origin {
-            Origin::Started(r) => &r.session,
-            Origin::Attached(s) => s,
-        }
+        &self.session
     }
 
-    /// The full `/sod` answer (docs, status), when this handle started the session.
-    pub fn start_response(&self) -> Option<&StartSessionResponse> {
-        match &self.origin {
-            Origin::Started(r) => Some(r),
-            Origin::Attached(_) => None,
-        }
+    /// The `/sod` answer (status, docs, last handoff…), when this handle
+    /// started the session: a copy rebuilt from what the handle keeps.
+    pub fn start_response(&self) -> Option<StartSessionResponse> {
+        self.start.as_ref().map(|s| s.rebuild(&self.session))
+    }
+
+    /// Whether `/sod` created the session or resumed an active one (`None`
+    /// when the handle was attached to a known session instead).
+    pub fn start_status(&self) -> Option<SodStatus> {
+        self.start.as_ref().map(|s| s.status)
     }
 
     /// When the next heartbeat is due, per the server.
     pub fn next_heartbeat_at(&self) -> Timestamp {
-        self.schedule.borrow().server_next
+        self.beat.get().server_next
     }
 
     /// Whether the heartbeat task is running.
@@ -120,12 +172,12 @@ impl SessionHandle {
     /// session's end) and `Queued` is returned.
     pub async fn update(&self, mut req: Update) -> Result<UpdateOutcome, Error> {
         if req.session_id.is_empty() {
-            req.session_id = self.session().id.clone();
+            req.session_id = self.session.id.clone();
         }
         self.check_session(&req.session_id)?;
         let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
         if let UpdateOutcome::Applied(r) = &outcome {
-            self.schedule.send_replace(Schedule::from_server(
+            self.beat.set(Schedule::from_server(
                 &self.inner,
                 r.updated_at,
                 r.next_heartbeat_at,
@@ -136,8 +188,8 @@ impl SessionHandle {
 
     /// Sends a heartbeat now and reschedules from the answer.
     pub async fn heartbeat_now(&self) -> Result<HeartbeatResponse, Error> {
-        let r = self.inner.client.heartbeat(&self.session().id).await?;
-        self.schedule.send_replace(Schedule::from_server(
+        let r = self.inner.client.heartbeat(&self.session.id).await?;
+        self.beat.set(Schedule::from_server(
             &self.inner,
             r.last_heartbeat_at,
             r.next_heartbeat_at,
@@ -163,7 +215,7 @@ impl SessionHandle {
         summary: &str,
         payload: &serde_json::Value,
     ) -> Result<EndOutcome, Error> {
-        self.end(EndSession::new(&self.session().id, summary, payload)?)
+        self.end(EndSession::new(&self.session.id, summary, payload)?)
             .await
     }
 
@@ -177,10 +229,10 @@ impl SessionHandle {
     }
 
     fn check_session(&self, id: &str) -> Result<(), Error> {
-        if id != self.session().id {
+        if id != self.session.id {
             return Err(Error::invalid_input(
                 "session_id",
-                format!("{id} is not this handle's session {}", self.session().id),
+                format!("{id} is not this handle's session {}", self.session.id),
             ));
         }
         Ok(())

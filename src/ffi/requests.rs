@@ -11,10 +11,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crate::canonical::CanonicalPayload;
 use crate::config::{ClientConfig, RelayKey};
 use crate::engine::CraneConfig;
-use crate::model::{EndSession, StartSession, Update};
+use crate::model::{EndSession, Payload, StartSession, Update};
 use crate::Error;
 
 use super::listener::{CraneListener, ListenerAdapter};
@@ -203,10 +202,10 @@ pub struct EndRequest {
 }
 
 impl EndRequest {
-    /// The Rust request for a session, canonicalized and validated.
+    /// The Rust request for a session, validated (size limit included).
     pub(crate) fn into_model(self, session_id: String) -> Result<EndSession, Error> {
-        let payload = CanonicalPayload::from_json_str(&self.payload_json)?;
-        let mut req = EndSession::with_canonical(session_id, self.summary, payload)?;
+        let payload = Payload::from_json_str(&self.payload_json)?;
+        let mut req = EndSession::with_payload(session_id, self.summary, payload)?;
         req.status_label = self.status_label;
         req.to_agent = self.to_agent;
         Ok(req)

@@ -69,7 +69,7 @@ impl SessionHandle {
     /// The server's full answer to the start (docs, created/resumed), when
     /// this handle started the session; `None` for a re-attached one.
     pub fn start_info(&self) -> Option<StartInfo> {
-        self.inner.start_response().cloned().map(Into::into)
+        self.inner.start_response().map(Into::into)
     }
 
     /// When the next heartbeat is due, per the server (ISO 8601).

@@ -8,6 +8,7 @@
 
 mod handoff;
 mod health;
+mod payload;
 mod query;
 mod request;
 mod response;
@@ -15,6 +16,7 @@ mod session;
 
 pub use handoff::Handoff;
 pub use health::{HealthReport, HealthStatus};
+pub use payload::Payload;
 pub use query::{ActiveQuery, HandoffFilter, HandoffsQuery, LatestHandoffQuery};
 pub use request::{EndSession, StartSession, Update};
 pub use response::{

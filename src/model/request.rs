@@ -2,13 +2,15 @@
 //!
 //! Requests are validated when they are built, so bad input fails at once with
 //! [`Error::InvalidInput`] naming the field, and nothing invalid is ever sent
-//! or queued. `EndSession` canonicalizes its payload up front: the hash and
-//! size are known before the first byte leaves the machine.
+//! or queued. `EndSession` checks its payload's size against the server's limit
+//! before the first byte leaves the machine; its canonical hash is computed
+//! when something needs it (see [`Payload`]).
 
 use serde::Serialize;
 
 use crate::canonical::CanonicalPayload;
 use crate::idempotency::IdempotencyKey;
+use crate::model::Payload;
 use crate::model::{EndReason, SessionTuple, SCHEMA_VERSION};
 use crate::Error;
 
@@ -232,9 +234,8 @@ pub struct EndSession {
     pub session_id: String,
     /// One-line summary (non-empty).
     pub summary: String,
-    /// The canonical payload.
-    #[serde(serialize_with = "serialize_payload")]
-    pub payload: CanonicalPayload,
+    /// The payload (validated; canonical form on demand).
+    pub payload: Payload,
     /// Status label, e.g. `in-progress`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status_label: Option<String>,
@@ -251,10 +252,6 @@ pub struct EndSession {
     pub idempotency_key: Option<IdempotencyKey>,
 }
 
-fn serialize_payload<S: serde::Serializer>(p: &CanonicalPayload, s: S) -> Result<S::Ok, S::Error> {
-    p.to_raw().serialize(s)
-}
-
 impl EndSession {
     /// Builds and validates an end request: the summary must be non-empty, the
     /// payload a JSON object of at most 819,200 canonical bytes.
@@ -263,8 +260,7 @@ impl EndSession {
         summary: impl Into<String>,
         payload: &serde_json::Value,
     ) -> Result<Self, Error> {
-        let payload = CanonicalPayload::new(payload)?;
-        Self::with_canonical(session_id, summary, payload)
+        Self::with_payload(session_id, summary, Payload::new(payload)?)
     }
 
     /// Like [`EndSession::new`] with an already canonical payload.
@@ -272,6 +268,15 @@ impl EndSession {
         session_id: impl Into<String>,
         summary: impl Into<String>,
         payload: CanonicalPayload,
+    ) -> Result<Self, Error> {
+        Self::with_payload(session_id, summary, Payload::from(payload))
+    }
+
+    /// Like [`EndSession::new`] with an already validated payload.
+    pub fn with_payload(
+        session_id: impl Into<String>,
+        summary: impl Into<String>,
+        payload: Payload,
     ) -> Result<Self, Error> {
         let me = Self {
             session_id: session_id.into(),

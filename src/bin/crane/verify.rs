@@ -245,7 +245,10 @@ pub async fn run(ctx: &Ctx, args: &VerifyArgs) -> CliResult<u8> {
         Ok(e) => e,
         Err(e) => return Err(e.into()),
     };
-    let local_hash = end.payload.hash().to_owned();
+    let local_hash = match end.payload.hash() {
+        Ok(h) => h.to_owned(),
+        Err(e) => return Err(crane_context::Error::from(e).into()),
+    };
     let handoff_id = steps
         .run("end with handoff", async {
             let r = client.end_session(&end).await.map_err(|e| err_text(&e))?;

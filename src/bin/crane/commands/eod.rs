@@ -28,7 +28,11 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
     let mut req = EndSession::new(&target.session_id, &args.summary, &payload)?;
     req.status_label = args.status_label.clone();
     req.to_agent = args.to_agent.clone();
-    let local_hash = req.payload.hash().to_owned();
+    let local_hash = req
+        .payload
+        .hash()
+        .map_err(crane_context::Error::from)?
+        .to_owned();
     let keeper_pid = target.cached.as_ref().and_then(|c| c.keeper_pid);
 
     let engine = Engine::open(ctx).await?;

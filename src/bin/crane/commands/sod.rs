@@ -65,7 +65,7 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
         }
     };
     let session = handle.session().clone();
-    let resp = handle.start_response().cloned();
+    let resp = handle.start_response();
     let out = &ctx.out;
 
     let (last_handoff, last_stale) = match resp.as_ref().and_then(|r| r.last_handoff.clone()) {
