@@ -3,20 +3,18 @@
 //! (bindings/python/tests, bindings/swift/Tests) cover the languages; this
 //! checks the layer itself — a Rust listener through the foreign-trait
 //! interface, blocking calls made from inside another tokio runtime, and the
-//! error conversion — and measures the per-call cost of the owned-runtime hop.
+//! error conversion. The per-call cost of the owned-runtime hop is measured
+//! in `benches/ffi_overhead.rs`.
 #![cfg(all(feature = "ffi", feature = "emulator"))]
 
 mod common;
 
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
 
-use crane_context::engine::{Crane, CraneConfig};
 use crane_context::ffi::{
     ClientOptions, CraneClient, CraneError, CraneEvent, CraneListener, EndOutcome, EndRequest,
     StartRequest,
 };
-use crane_context::{ClientConfig, RelayKey};
 
 #[derive(Default)]
 struct Events(Mutex<Vec<CraneEvent>>);
@@ -125,45 +123,4 @@ fn blocking_calls_work_inside_another_runtime() {
             "{err:?}"
         );
     });
-}
-
-/// Per-call cost of the owned-runtime hop, Rust to Rust (run with
-/// `cargo test --all-features --release --test ffi -- --ignored --nocapture`;
-/// `bindings/python/bench_overhead.py` measures the same call from Python).
-#[test]
-#[ignore = "a measurement, not a check"]
-fn per_call_overhead() {
-    const N: u32 = 5_000;
-    let dir = tempfile::tempdir().unwrap();
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    let cfg = CraneConfig::new(
-        ClientConfig::new("http://127.0.0.1:9", RelayKey::new(common::KEY).unwrap()).unwrap(),
-    )
-    .store_path(dir.path().join("direct.db"));
-    let crane = rt.block_on(Crane::open(cfg)).unwrap();
-    let direct = rt.block_on(async {
-        let t = Instant::now();
-        for _ in 0..N {
-            crane.queue_counts().await.unwrap();
-        }
-        t.elapsed()
-    });
-    let client = CraneClient::new(
-        "http://127.0.0.1:9".into(),
-        common::KEY.into(),
-        options(&dir),
-        None,
-    )
-    .unwrap();
-    let t = Instant::now();
-    for _ in 0..N {
-        client.queue_counts_blocking().unwrap();
-    }
-    let blocking = t.elapsed();
-    let per = |d: Duration| d.as_secs_f64() * 1e6 / f64::from(N);
-    println!(
-        "queue_counts: Rust API {:.1} µs/call, ffi blocking (from Rust) {:.1} µs/call",
-        per(direct),
-        per(blocking)
-    );
 }

@@ -189,3 +189,65 @@ async fn dropping_the_handle_stops_heartbeats() {
         .unwrap_or(0);
     assert_eq!(hb, 0);
 }
+
+/// Sessions share one scheduler: each still beats exactly on its own server
+/// schedule (sessions registered later with earlier due times included), and
+/// stopping one leaves the others beating.
+#[tokio::test(start_paused = true)]
+async fn many_sessions_each_keep_their_own_schedule() {
+    use std::collections::HashMap;
+    let emu = emulator().await;
+    let mut e = engine(&emu.url()).await;
+    let mut handles = Vec::new();
+    let mut last: HashMap<String, (Instant, f64)> = HashMap::new();
+    for i in 0..6 {
+        let s = e
+            .crane
+            .start_session(sod(&format!("o/many-{i}")))
+            .await
+            .unwrap();
+        let interval = s.start_response().unwrap().heartbeat_interval_seconds as f64;
+        last.insert(s.session_id().to_owned(), (Instant::now(), interval));
+        handles.push(s);
+        tokio::time::sleep(Duration::from_secs(7)).await;
+    }
+    for _ in 0..18 {
+        let ev = e
+            .events
+            .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+            .await;
+        let Event::HeartbeatSent {
+            session_id,
+            interval_seconds,
+            ..
+        } = ev
+        else {
+            unreachable!()
+        };
+        let (at, expected) = last[&session_id];
+        let gap = at.elapsed().as_secs_f64();
+        assert!(
+            (gap - expected).abs() < 0.01,
+            "{session_id}: gap {gap} vs scheduled {expected}"
+        );
+        last.insert(session_id, (Instant::now(), f64::from(interval_seconds)));
+    }
+
+    let stopped = handles[0].session_id().to_owned();
+    handles[0].stop();
+    assert!(!handles[0].is_beating());
+    let mut others = 0;
+    let until = Instant::now() + Duration::from_secs(3 * 720);
+    while Instant::now() < until {
+        let ev = e
+            .events
+            .wait_for(WAIT, |e| matches!(e, Event::HeartbeatSent { .. }))
+            .await;
+        let Event::HeartbeatSent { session_id, .. } = ev else {
+            unreachable!()
+        };
+        assert_ne!(session_id, stopped, "a stopped session beat");
+        others += 1;
+    }
+    assert!(others >= 5 * 2, "the other sessions kept beating: {others}");
+}

@@ -3,12 +3,15 @@
 
 Times `queue_counts` (a local SQLite read: no network, so the binding's own
 cost dominates) through the binding, blocking and awaited. Compare with the
-Rust API's figure for the same call:
+Rust API's figures for the same call (the Rust async API, and the blocking
+FFI call made from Rust), from the criterion benchmark:
 
-    cargo test --all-features --test ffi -- --ignored --nocapture per_call_overhead
+    cargo bench --features ffi --bench ffi_overhead
     python bindings/python/bench_overhead.py
 
-Use the same cargo profile for both (the test script installs a dev build).
+`cargo bench` builds release; `bindings/test.sh` installs a dev build of the
+binding, so install it with a plain `pip install ./bindings/python` (release)
+before comparing the two.
 """
 
 import asyncio

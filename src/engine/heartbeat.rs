@@ -1,20 +1,20 @@
-//! The per-session heartbeat task.
+//! One session's heartbeat: its schedule, its shared state, one beat.
 //!
-//! It sleeps until the server's `next_heartbeat_at` (minus a small random
-//! jitter, capped so a bad server value cannot push it past the staleness
-//! window), beats, and reschedules from the answer. `/update` answers reset
-//! the schedule through the handle. Failures retry with capped exponential
-//! backoff and are reported every time; a 404/409 means the session is gone
-//! (ended or abandoned elsewhere): the task reports it lost and stops. After a
-//! wall-clock jump (machine sleep) the watchdog wakes it to beat at once if
-//! the scheduled time has passed. One tokio timer per session, no thread.
+//! The schedule comes from the server's own pair of timestamps; a handle and
+//! the engine's beat scheduler (`beat_scheduler.rs`) share it through a
+//! [`Beat`]. When a beat falls due the scheduler runs [`beat_once`] as a
+//! short task: it beats, reschedules from the answer, and hands the next due
+//! time back to the scheduler. Failures retry with capped exponential backoff
+//! and are reported every time; a 404/409 means the session is gone (ended or
+//! abandoned elsewhere): it is reported lost and no longer scheduled. A live
+//! session costs no task and no timer of its own — only a `Beat` and an entry
+//! in the scheduler's queue — so a process can keep thousands alive.
 
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use jiff::Timestamp;
 use rand::Rng;
-use tokio::sync::Notify;
 
 use super::events::Event;
 use super::Inner;
@@ -69,44 +69,6 @@ impl Schedule {
     }
 }
 
-/// What a handle and its heartbeat task share: the session id, the current
-/// schedule, and a wake-up for when the handle replaces the schedule (after
-/// an `/update` or a manual beat). One small allocation per live session: a
-/// `watch` channel would cost about four times as much, and a process may
-/// hold thousands of sessions.
-pub(crate) struct Beat {
-    session_id: Box<str>,
-    schedule: Mutex<Schedule>,
-    changed: Notify,
-}
-
-impl Beat {
-    /// Shared state for one session, starting from its first schedule.
-    pub(crate) fn new(session_id: &str, first: Schedule) -> Arc<Self> {
-        Arc::new(Self {
-            session_id: session_id.into(),
-            schedule: Mutex::new(first),
-            changed: Notify::new(),
-        })
-    }
-
-    /// The current schedule.
-    pub(crate) fn get(&self) -> Schedule {
-        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Replaces the schedule and wakes the task to follow it.
-    pub(crate) fn set(&self, schedule: Schedule) {
-        self.replace(schedule);
-        self.changed.notify_one();
-    }
-
-    /// Replaces the schedule without waking the task (the task's own beat).
-    fn replace(&self, schedule: Schedule) {
-        *self.schedule.lock().unwrap_or_else(PoisonError::into_inner) = schedule;
-    }
-}
-
 /// Delay after `failures` consecutive heartbeat failures.
 pub(crate) fn retry_delay(failures: u32) -> Duration {
     policy::HEARTBEAT_RETRY_BASE
@@ -114,73 +76,196 @@ pub(crate) fn retry_delay(failures: u32) -> Duration {
         .min(policy::HEARTBEAT_RETRY_MAX)
 }
 
-/// Runs until the session is lost or the handle aborts it.
-pub(crate) async fn run(inner: Arc<Inner>, beat: Arc<Beat>) {
-    let mut jumps = inner.clock_jumps.subscribe();
-    let mut failures = 0u32;
-    let mut retry_at: Option<tokio::time::Instant> = None;
-    loop {
-        let current = beat.get();
-        let due = retry_at.unwrap_or(current.mono_due);
-        tokio::select! {
-            _ = tokio::time::sleep_until(due) => {}
-            _ = beat.changed.notified() => {
-                // A fresh server schedule (from /update) replaces any retry.
-                // (A change made before this wait left a permit, so none is
-                // missed.)
-                retry_at = None;
-                failures = 0;
-                continue;
-            }
-            r = jumps.changed() => {
-                if r.is_err() { return; }
-                // The wall clock jumped (e.g. the machine slept): if the beat
-                // is overdue by the wall clock, beat now; else keep waiting.
-                if inner.clock.now() < current.wall_due {
-                    continue;
-                }
-            }
+/// What a handle and the scheduler share about one session.
+pub(crate) struct Beat {
+    session_id: Box<str>,
+    state: Mutex<BeatState>,
+}
+
+/// The mutable part of a [`Beat`].
+#[derive(Debug, Clone, Copy)]
+struct BeatState {
+    schedule: Schedule,
+    /// Bumped on every reschedule: queue entries of older generations are
+    /// stale and skipped.
+    generation: u64,
+    /// Consecutive failed beats.
+    failures: u32,
+    /// A beat is being sent (at most one at a time).
+    in_flight: bool,
+    /// Stopped by the handle, or the session was lost: never beat again.
+    stopped: bool,
+}
+
+/// A due time handed to the scheduler: beat `generation` at `at`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Due {
+    pub at: tokio::time::Instant,
+    pub generation: u64,
+}
+
+impl Beat {
+    /// Shared state for one session, starting from its first schedule;
+    /// `beating: false` for a handle without automatic heartbeats.
+    pub(crate) fn new(session_id: &str, first: Schedule, beating: bool) -> Arc<Self> {
+        Arc::new(Self {
+            session_id: session_id.into(),
+            state: Mutex::new(BeatState {
+                schedule: first,
+                generation: 0,
+                failures: 0,
+                in_flight: false,
+                stopped: !beating,
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, BeatState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// The session id.
+    pub(crate) fn session_id(&self) -> &str {
+        &self.session_id
+    }
+
+    /// The current schedule.
+    pub(crate) fn schedule(&self) -> Schedule {
+        self.lock().schedule
+    }
+
+    /// The first due time (for registration with the scheduler).
+    pub(crate) fn due(&self) -> Option<Due> {
+        let st = self.lock();
+        (!st.stopped).then_some(Due {
+            at: st.schedule.mono_due,
+            generation: st.generation,
+        })
+    }
+
+    /// Whether beats are still scheduled.
+    pub(crate) fn is_beating(&self) -> bool {
+        !self.lock().stopped
+    }
+
+    /// Never beat again (pending queue entries become stale).
+    pub(crate) fn stop(&self) {
+        self.lock().stopped = true;
+    }
+
+    /// Adopts a fresh server schedule (from `/update` or a manual beat):
+    /// clears any retry and returns the new due time, unless stopped.
+    pub(crate) fn reschedule(&self, schedule: Schedule) -> Option<Due> {
+        let mut st = self.lock();
+        st.schedule = schedule;
+        st.failures = 0;
+        st.generation += 1;
+        (!st.stopped).then_some(Due {
+            at: schedule.mono_due,
+            generation: st.generation,
+        })
+    }
+
+    /// Claims the beat for `generation`: false if that entry is stale, a
+    /// beat is already in flight, or the beats were stopped.
+    pub(crate) fn claim(&self, generation: u64) -> bool {
+        let mut st = self.lock();
+        if st.stopped || st.in_flight || st.generation != generation {
+            return false;
         }
-        let session_id = &*beat.session_id;
-        // Boxed: the request's state lives on the heap only while a beat is
-        // in flight, so the idle task (one per live session) stays small.
-        match Box::pin(inner.client.heartbeat(session_id)).await {
-            Ok(r) => {
-                failures = 0;
-                retry_at = None;
-                let next = r.next_heartbeat_at;
-                beat.replace(Schedule::from_server(&inner, r.last_heartbeat_at, next));
-                let (sid, interval) = (session_id.to_owned(), r.heartbeat_interval_seconds);
-                let now = inner.clock.now_ms();
-                let _ = Box::pin(inner.store(move |s| {
+        st.in_flight = true;
+        true
+    }
+
+    /// Like [`Beat::claim`] for a beat forced by a wall-clock jump: any
+    /// generation, but only if the beat is overdue by the wall clock.
+    pub(crate) fn claim_if_overdue(&self, wall_now: Timestamp) -> bool {
+        let mut st = self.lock();
+        if st.stopped || st.in_flight || wall_now < st.schedule.wall_due {
+            return false;
+        }
+        st.in_flight = true;
+        true
+    }
+
+    /// Ends an in-flight beat that succeeded; returns the next due time.
+    fn succeeded(&self, schedule: Schedule) -> Option<Due> {
+        let mut st = self.lock();
+        st.in_flight = false;
+        st.failures = 0;
+        st.schedule = schedule;
+        st.generation += 1;
+        (!st.stopped).then_some(Due {
+            at: schedule.mono_due,
+            generation: st.generation,
+        })
+    }
+
+    /// Ends an in-flight beat that failed; returns the attempt number and
+    /// the retry's due time.
+    fn failed(&self) -> (u32, Option<Due>) {
+        let mut st = self.lock();
+        st.in_flight = false;
+        st.failures = st.failures.saturating_add(1);
+        st.generation += 1;
+        let due = (!st.stopped).then_some(Due {
+            at: tokio::time::Instant::now() + retry_delay(st.failures),
+            generation: st.generation,
+        });
+        (st.failures, due)
+    }
+
+    /// Ends an in-flight beat that found the session gone.
+    fn lost(&self) {
+        let mut st = self.lock();
+        st.in_flight = false;
+        st.stopped = true;
+    }
+}
+
+/// Sends one claimed beat and hands the next due time to the scheduler.
+pub(crate) async fn beat_once(inner: Arc<Inner>, beat: Arc<Beat>) {
+    let session_id = beat.session_id();
+    match inner.client.heartbeat(session_id).await {
+        Ok(r) => {
+            let next = r.next_heartbeat_at;
+            let due = beat.succeeded(Schedule::from_server(&inner, r.last_heartbeat_at, next));
+            if let Some(due) = due {
+                inner.heartbeats.push(&beat, due);
+            }
+            let (sid, interval) = (session_id.to_owned(), r.heartbeat_interval_seconds);
+            let now = inner.clock.now_ms();
+            let _ = inner
+                .store(move |s| {
                     s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval, now)
-                }))
+                })
                 .await;
-                inner.emit(Event::HeartbeatSent {
-                    session_id: session_id.to_owned(),
-                    next_heartbeat_at: next,
-                    interval_seconds: interval,
-                });
+            inner.emit(Event::HeartbeatSent {
+                session_id: session_id.to_owned(),
+                next_heartbeat_at: next,
+                interval_seconds: interval,
+            });
+        }
+        Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
+            beat.lost();
+            let sid = session_id.to_owned();
+            let _ = inner.store(move |s| s.clear_current_session(&sid)).await;
+            inner.emit(Event::SessionLost {
+                session_id: session_id.to_owned(),
+                error: e,
+            });
+        }
+        Err(e) => {
+            let (attempt, due) = beat.failed();
+            if let Some(due) = due {
+                inner.heartbeats.push(&beat, due);
             }
-            Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
-                let sid = session_id.to_owned();
-                let _ = Box::pin(inner.store(move |s| s.clear_current_session(&sid))).await;
-                inner.emit(Event::SessionLost {
-                    session_id: session_id.to_owned(),
-                    error: e,
-                });
-                return;
-            }
-            Err(e) => {
-                failures += 1;
-                retry_at = Some(tokio::time::Instant::now() + retry_delay(failures));
-                tracing::warn!(session_id, error = %e, failures, "heartbeat failed");
-                inner.emit(Event::HeartbeatFailed {
-                    session_id: session_id.to_owned(),
-                    error: e,
-                    attempt: failures,
-                });
-            }
+            tracing::warn!(session_id, error = %e, failures = attempt, "heartbeat failed");
+            inner.emit(Event::HeartbeatFailed {
+                session_id: session_id.to_owned(),
+                error: e,
+                attempt,
+            });
         }
     }
 }

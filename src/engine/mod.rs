@@ -15,6 +15,7 @@
 
 mod api;
 mod background;
+mod beat_scheduler;
 mod clock;
 mod deliver;
 mod events;
@@ -121,6 +122,8 @@ pub(crate) struct Inner {
     /// Notified whenever a queue item is settled (delivered, rescheduled, dead).
     pub(crate) settled: Notify,
     pub(crate) clock_jumps: watch::Sender<u64>,
+    /// Every live session's next heartbeat (one scheduler task for all).
+    pub(crate) heartbeats: Arc<beat_scheduler::Heartbeats>,
     pub(crate) config: CraneConfig,
 }
 
@@ -228,6 +231,7 @@ impl Crane {
             settled: Notify::new(),
             closing: std::sync::atomic::AtomicBool::new(false),
             clock_jumps: watch::Sender::new(0),
+            heartbeats: Arc::default(),
             config,
         });
         let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));

@@ -5,14 +5,14 @@
 //! stays active until it is ended or goes stale). Ending through the handle
 //! stops them too, whether the handoff was delivered or queued.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use jiff::Timestamp;
-use tokio::task::JoinHandle;
 
+use super::beat_scheduler::Heartbeats;
 use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
 use super::events::Event;
-use super::heartbeat::{self, Beat, Schedule};
+use super::heartbeat::{Beat, Schedule};
 use super::Inner;
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
@@ -24,15 +24,14 @@ use crate::Error;
 /// A started or resumed session that keeps itself alive.
 ///
 /// A process may hold thousands of handles, so a handle keeps only what it
-/// needs: the session record, the small part of the `/sod` answer, the
-/// schedule it shares with its task, and the task. (About 1.5 KiB of memory
-/// per live session in all; `BENCHMARKS.md`, item 5.)
+/// needs: the session record, the small part of the `/sod` answer, and the
+/// schedule it shares with the engine's one heartbeat scheduler — no task or
+/// timer of its own (`BENCHMARKS.md`, item 5, has the memory per session).
 pub struct SessionHandle {
     inner: Arc<Inner>,
     session: Box<Session>,
     start: Option<StartInfo>,
     beat: Arc<Beat>,
-    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 /// What the handle keeps of the `/sod` answer when it started the session.
@@ -96,7 +95,7 @@ impl std::fmt::Debug for SessionHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SessionHandle")
             .field("session_id", &self.session.id)
-            .field("next_heartbeat_at", &self.beat.get().server_next)
+            .field("next_heartbeat_at", &self.beat.schedule().server_next)
             .finish()
     }
 }
@@ -117,15 +116,13 @@ impl SessionHandle {
             }
             None => (session, None),
         };
-        let beat = Beat::new(&session.id, first);
-        let task = auto_heartbeat
-            .then(|| tokio::spawn(heartbeat::run(Arc::clone(&inner), Arc::clone(&beat))));
+        let beat = Beat::new(&session.id, first, auto_heartbeat);
+        Heartbeats::register(&inner, &beat);
         Self {
             inner,
             session: Box::new(session),
             start,
             beat,
-            task: Mutex::new(task),
         }
     }
 
@@ -153,15 +150,20 @@ impl SessionHandle {
 
     /// When the next heartbeat is due, per the server.
     pub fn next_heartbeat_at(&self) -> Timestamp {
-        self.beat.get().server_next
+        self.beat.schedule().server_next
     }
 
-    /// Whether the heartbeat task is running.
+    /// Whether automatic heartbeats are on: false once stopped, after the
+    /// session was found ended elsewhere, or when started without them.
     pub fn is_beating(&self) -> bool {
-        self.task
-            .lock()
-            .map(|t| t.as_ref().is_some_and(|h| !h.is_finished()))
-            .unwrap_or(false)
+        self.beat.is_beating()
+    }
+
+    /// Adopts a fresh server schedule and queues the next beat by it.
+    fn reschedule(&self, schedule: Schedule) {
+        if let Some(due) = self.beat.reschedule(schedule) {
+            self.inner.heartbeats.push(&self.beat, due);
+        }
     }
 
     fn tuple(&self) -> SessionTuple {
@@ -177,7 +179,7 @@ impl SessionHandle {
         self.check_session(&req.session_id)?;
         let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
         if let UpdateOutcome::Applied(r) = &outcome {
-            self.beat.set(Schedule::from_server(
+            self.reschedule(Schedule::from_server(
                 &self.inner,
                 r.updated_at,
                 r.next_heartbeat_at,
@@ -189,7 +191,7 @@ impl SessionHandle {
     /// Sends a heartbeat now and reschedules from the answer.
     pub async fn heartbeat_now(&self) -> Result<HeartbeatResponse, Error> {
         let r = self.inner.client.heartbeat(&self.session.id).await?;
-        self.beat.set(Schedule::from_server(
+        self.reschedule(Schedule::from_server(
             &self.inner,
             r.last_heartbeat_at,
             r.next_heartbeat_at,
@@ -219,13 +221,10 @@ impl SessionHandle {
             .await
     }
 
-    /// Stops the heartbeats (the session stays active on the server).
+    /// Stops the heartbeats (the session stays active on the server). A
+    /// beat already in flight still completes.
     pub fn stop(&self) {
-        if let Ok(mut t) = self.task.lock() {
-            if let Some(h) = t.take() {
-                h.abort();
-            }
-        }
+        self.beat.stop();
     }
 
     fn check_session(&self, id: &str) -> Result<(), Error> {
