@@ -1,7 +1,7 @@
 //! A live session: heartbeats by itself, updates and ends through the queue.
 //!
-//! The handle owns the session's heartbeat task; dropping the handle or
-//! calling [`SessionHandle::stop`] stops the beats (the server-side session
+//! The handle owns the session's place in the engine's heartbeat scheduler;
+//! dropping the handle or calling [`SessionHandle::stop`] stops the beats (the server-side session
 //! stays active until it is ended or goes stale). Ending through the handle
 //! stops them too, whether the handoff was delivered or queued.
 

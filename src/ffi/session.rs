@@ -1,7 +1,7 @@
 //! `SessionHandle`: a live session as Python and Swift see it.
 //!
-//! A thin wrapper of [`crate::SessionHandle`]: the heartbeat task belongs to
-//! the Rust handle and runs on the SDK's runtime, so it keeps beating while
+//! A thin wrapper of [`crate::SessionHandle`]: the heartbeats belong to the
+//! Rust handle and are sent from the SDK's runtime, so it keeps beating while
 //! the host object is alive, and stops when the host calls `end` or `stop`,
 //! or drops its last reference.
 

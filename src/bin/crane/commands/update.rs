@@ -98,7 +98,7 @@ pub async fn heartbeat(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
     let r = match result {
         Ok(r) => r,
         Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
-            // The engine's heartbeat task forgets a lost session the same way.
+            // The engine's heartbeats forget a lost session the same way.
             let _ = store.clear_current_session(&target.session_id);
             return Err(e.into());
         }
