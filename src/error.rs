@@ -85,10 +85,12 @@ pub enum Error {
         correlation_id: Option<String>,
     },
     /// The server failed (HTTP 5xx or an unexpected status).
-    #[error("server error (HTTP {status}): {message}{}", corr(correlation_id))]
+    #[error("server error (HTTP {status}){}: {message}{}", retry_after.map(|d| format!(" (retry after {}s)", d.as_secs())).unwrap_or_default(), corr(correlation_id))]
     Server {
         /// HTTP status.
         status: u16,
+        /// The server's `Retry-After` (e.g. on a 503 during maintenance).
+        retry_after: Option<Duration>,
         /// Server message.
         message: String,
         /// Correlation id, if any.
@@ -196,6 +198,17 @@ impl Error {
             | Self::RateLimited { correlation_id, .. }
             | Self::Server { correlation_id, .. }
             | Self::Decode { correlation_id, .. } => correlation_id.as_deref(),
+            _ => None,
+        }
+    }
+
+    /// How long the server asked us to wait before trying again
+    /// (`Retry-After` on a 429 or a 5xx), if it said.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            Self::RateLimited { retry_after, .. } | Self::Server { retry_after, .. } => {
+                *retry_after
+            }
             _ => None,
         }
     }

@@ -60,6 +60,10 @@ pub const HEARTBEAT_RETRY_MAX: Duration = Duration::from_secs(60);
 /// the agent gets an answer (delivered or queued) quickly.
 pub const DIRECT_CALL_DEADLINE: Duration = Duration::from_secs(15);
 
+/// How long the drain waits for more finished deliveries before settling a
+/// group of them in one store transaction.
+pub const DRAIN_SETTLE_LINGER: Duration = Duration::from_millis(20);
+
 /// Queue items delivered in parallel (each from a different session).
 pub const DRAIN_CONCURRENCY: usize = 16;
 

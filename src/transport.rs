@@ -261,6 +261,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: Bytes) -> 
         },
         _ => Error::Server {
             status: code,
+            retry_after,
             message,
             correlation_id,
         },
@@ -391,6 +392,7 @@ mod tests {
                         status: 502,
                         message,
                         correlation_id,
+                        ..
                     },
                 ..
             } => {

@@ -77,6 +77,40 @@ async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first() {
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
 }
 
+/// A session this store never cached (started by another tool) and ended
+/// offline by id is queued without its tuple; a later `/sod` still delivers
+/// that end first, so the new start cannot resume the session it ends.
+#[tokio::test]
+async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    // The plain client caches nothing: the engine's store never sees it.
+    let other = e
+        .crane
+        .client()
+        .start_session(&sod("o/elsewhere"))
+        .await
+        .unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: offline");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&other.session_id, "ended by id", &json!({"x": 1})).unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    e.crane.shutdown(); // only the start's own flush may deliver it
+    e.crane.client().connectivity().mark_online();
+    let new = e.crane.start_session(sod("o/elsewhere")).await.unwrap();
+    assert_eq!(new.start_response().unwrap().status, SodStatus::Created);
+    assert_ne!(new.session_id(), other.session_id);
+    assert_eq!(handoffs_for(&url, &other.session_id).await.len(), 1);
+    assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
+}
+
 #[tokio::test]
 async fn offline_reads_come_from_the_cache_marked_stale() {
     let emu = emulator().await;
@@ -260,8 +294,9 @@ async fn close_waits_for_the_delivery_in_flight() {
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_queued_item_waits_at_least_the_servers_retry_after() {
+/// A queued item retried after a 429 or a 503 waits at least the server's
+/// `Retry-After`, not just its own (shorter) backoff.
+async fn a_queued_item_waits_at_least_the_servers_retry_after(status: u16, says: &str) {
     let emu = emulator().await;
     let url = emu.url();
     let e = engine(&url).await;
@@ -283,7 +318,7 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after() {
     assert!(matches!(out, EndOutcome::Queued { .. }));
     fault(
         &url,
-        json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 30, "count": 1}),
+        json!({"route": "/eod", "mode": "status", "status": status, "retry_after": 30, "count": 1}),
     )
     .await;
     e.crane.shutdown(); // only the explicit sync below may touch the item
@@ -296,9 +331,19 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after() {
         "retried after {} ms",
         item.next_attempt_at_ms - before
     );
-    assert!(item
-        .last_error
-        .as_deref()
-        .unwrap_or("")
-        .contains("rate limited"));
+    assert!(item.last_error.as_deref().unwrap_or("").contains(says));
+}
+
+#[tokio::test]
+async fn a_queued_item_waits_at_least_the_retry_after_of_a_429() {
+    a_queued_item_waits_at_least_the_servers_retry_after(429, "rate limited").await;
+}
+
+#[tokio::test]
+async fn a_queued_item_waits_at_least_the_retry_after_of_a_503() {
+    a_queued_item_waits_at_least_the_servers_retry_after(
+        503,
+        "server error (HTTP 503) (retry after 30s)",
+    )
+    .await;
 }

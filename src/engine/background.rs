@@ -37,46 +37,149 @@ pub(crate) fn spawn_all(inner: &Arc<Inner>) -> Vec<JoinHandle<()>> {
 pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
     let mut report = SyncReport::default();
     loop {
-        if !inner.client.connectivity().is_online() || inner.closing.load(Ordering::Acquire) {
-            break;
-        }
-        let holder = inner.holder.clone();
-        let now = inner.clock.now_ms();
-        let lease = policy::LEASE.as_millis() as i64;
-        let items = inner
-            .store(move |s| s.lease_ready(&holder, lease, now, policy::DRAIN_BATCH))
-            .await?;
-        if items.is_empty() {
-            break;
-        }
-        let outcomes: Vec<(QueueItem, Delivery)> = stream::iter(items)
-            .map(|item| async move {
-                let d = deliver(&inner.queue_client, &item).await;
-                (item, d)
-            })
-            .buffer_unordered(inner.config.drain_concurrency.max(1))
-            .collect()
-            .await;
-        let mut progressed = false;
-        for r in settle_batch(inner, outcomes).await? {
-            match r {
-                Delivery::Done(_) => {
-                    report.delivered += 1;
-                    progressed = true;
-                }
-                Delivery::Transient(_) => report.retrying += 1,
-                Delivery::Permanent(_) => {
-                    report.dead += 1;
-                    progressed = true;
-                }
-            }
-        }
-        if !progressed {
+        let round = drain_round(inner).await?;
+        report.delivered += round.delivered;
+        report.retrying += round.retrying;
+        report.dead += round.dead;
+        // Settling an item can make the next item of its session a head, due
+        // now: go round again while anything was settled for good.
+        if round.delivered + round.dead == 0 {
             break;
         }
     }
     report.pending = inner.store(|s| s.counts()).await?.pending;
     Ok(report)
+}
+
+/// One pipelined round, until no item is due: a new batch is leased while
+/// the previous one is still being delivered, deliveries run
+/// `drain_concurrency` at a time without waiting for a batch's slowest item,
+/// and finished items are settled in groups (one store transaction each)
+/// while other deliveries are in flight — so the server never waits for the
+/// store, nor the store for the server. Order within a session holds: only
+/// a session's head item is leased, and the next one becomes the head only
+/// when the head is settled.
+async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
+    // Owned handles, not borrows: the stream's closures must not carry
+    // lifetimes into the spawned drain task's `Send` bound.
+    let failure = Arc::new(FirstError::default());
+    let state = (Arc::clone(inner), Arc::clone(&failure));
+    let batches = stream::unfold(state, |(inner, failure)| async move {
+        let items = lease_batch(&inner, &failure).await?;
+        Some((stream::iter(items), (inner, failure)))
+    });
+    let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
+    let delivering = Arc::clone(inner);
+    let deliveries = async move {
+        let concurrency = delivering.config.drain_concurrency.max(1);
+        let outcomes = batches
+            .flatten()
+            .map(move |item| deliver_item(Arc::clone(&delivering), item))
+            .buffer_unordered(concurrency);
+        let mut outcomes = std::pin::pin!(outcomes);
+        while let Some(outcome) = outcomes.next().await {
+            if done_tx.send(outcome).is_err() {
+                break;
+            }
+        }
+    };
+    let settler = async {
+        let mut tally = SyncReport::default();
+        // A group is whatever finishes within a short linger of its first
+        // item (up to a batch): each store commit rewrites the same hot
+        // pages, so fewer, larger commits cost far less per item, and an
+        // item only waits a few milliseconds longer to be settled.
+        while let Some(first) = done_rx.recv().await {
+            let mut group = vec![first];
+            let until = tokio::time::Instant::now() + policy::DRAIN_SETTLE_LINGER;
+            while group.len() < policy::DRAIN_BATCH {
+                match tokio::time::timeout_at(until, done_rx.recv()).await {
+                    Ok(Some(outcome)) => group.push(outcome),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            match settle_batch(inner, group).await {
+                Ok(settled) => {
+                    for d in settled {
+                        match d {
+                            Delivery::Done(_) => tally.delivered += 1,
+                            Delivery::Transient(_) => tally.retrying += 1,
+                            Delivery::Permanent(_) => tally.dead += 1,
+                        }
+                    }
+                }
+                Err(e) => {
+                    // Items left leased are retried when their lease expires
+                    // (same idempotency keys): nothing is lost.
+                    failure.set(e);
+                    break;
+                }
+            }
+        }
+        tally
+    };
+    let ((), tally) = tokio::join!(deliveries, settler);
+    match failure.take() {
+        Some(e) => Err(e),
+        None => Ok(tally),
+    }
+}
+
+/// Leases the next batch of due heads; `None` when nothing is due, the
+/// engine is offline or closing, or the round already failed.
+async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<QueueItem>> {
+    if failure.is_set()
+        || !inner.client.connectivity().is_online()
+        || inner.closing.load(Ordering::Acquire)
+    {
+        return None;
+    }
+    let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
+    let lease = policy::LEASE.as_millis() as i64;
+    match inner
+        .store(move |s| s.lease_ready(&holder, lease, now, policy::DRAIN_BATCH))
+        .await
+    {
+        Ok(items) if !items.is_empty() => Some(items),
+        Ok(_) => None,
+        Err(e) => {
+            failure.set(e);
+            None
+        }
+    }
+}
+
+async fn deliver_item(inner: Arc<Inner>, item: QueueItem) -> (QueueItem, Delivery) {
+    let d = deliver(&inner.queue_client, &item).await;
+    (item, d)
+}
+
+/// The first error of a drain round (it stops leasing and settling).
+#[derive(Default)]
+struct FirstError(std::sync::Mutex<Option<Error>>);
+
+impl FirstError {
+    fn set(&self, e: Error) {
+        let mut f = self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        f.get_or_insert(e);
+    }
+
+    fn is_set(&self) -> bool {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .is_some()
+    }
+
+    fn take(&self) -> Option<Error> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
+    }
 }
 
 async fn drain_loop(weak: std::sync::Weak<Inner>) {

@@ -193,14 +193,11 @@ pub(crate) async fn settle(
             }
         }
         Delivery::Transient(e) => {
-            // The server's Retry-After (capped) is a floor under the backoff.
-            let server_delay = match e {
-                Error::RateLimited {
-                    retry_after: Some(d),
-                    ..
-                } => (*d).min(policy::MAX_RETRY_AFTER),
-                _ => Duration::ZERO,
-            };
+            // The server's Retry-After (capped; on a 429 or a 5xx) is a
+            // floor under the backoff.
+            let server_delay = e
+                .retry_after()
+                .map_or(Duration::ZERO, |d| d.min(policy::MAX_RETRY_AFTER));
             let delay = queue_backoff(item.attempts).max(server_delay);
             let next =
                 inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
@@ -234,12 +231,24 @@ pub(crate) async fn settle_batch(
     inner: &Arc<Inner>,
     outcomes: Vec<(QueueItem, Delivery)>,
 ) -> Result<Vec<Delivery>, Error> {
+    // Only the last handoff of each venture/repo/track in the group ends up
+    // in the cache (each write replaces the previous one), so only that one
+    // is serialized and written.
+    let mut seen = std::collections::HashSet::new();
+    let mut cache_it = vec![false; outcomes.len()];
+    for (i, (_, d)) in outcomes.iter().enumerate().rev() {
+        if let Delivery::Done(Delivered::End(r)) = d {
+            let h = &r.handoff;
+            cache_it[i] = seen.insert((h.venture.as_str(), h.repo.as_str(), h.track));
+        }
+    }
     let completions: Vec<Completion> = outcomes
         .iter()
-        .filter_map(|(item, d)| match d {
+        .zip(cache_it)
+        .filter_map(|((item, d), cache_it)| match d {
             Delivery::Done(Delivered::End(r)) => Some(Completion {
                 local_id: item.local_id.clone(),
-                last_handoff: Some(CachedHandoff {
+                last_handoff: cache_it.then(|| CachedHandoff {
                     venture: r.handoff.venture.clone(),
                     repo: r.handoff.repo.clone(),
                     track: r.handoff.track,

@@ -37,12 +37,16 @@ impl Store {
     }
 
     /// Pending items of sessions with this tuple, oldest first; a `None`
-    /// track matches any track (the server's rule).
+    /// track matches any track (the server's rule). Items whose tuple is
+    /// unknown (a session ended or updated by id that this store never
+    /// cached, so it was queued with an empty tuple) are included too: they
+    /// may belong to the session a `/sod` for this tuple would resume.
     pub fn pending_for_tuple(&self, tuple: &SessionTuple) -> Result<Vec<QueueItem>, StoreError> {
         self.read(|tx| {
             let sql = select_items!(
-                "WHERE q.state = 'pending' AND q.agent = ?1 AND q.venture = ?2 ",
-                "AND q.repo = ?3 AND (?4 IS NULL OR q.track = ?4) ORDER BY q.seq"
+                "WHERE q.state = 'pending' AND ((q.agent = ?1 AND q.venture = ?2 ",
+                "AND q.repo = ?3 AND (?4 IS NULL OR q.track = ?4)) ",
+                "OR (q.agent = '' AND q.venture = '' AND q.repo = '')) ORDER BY q.seq"
             );
             let p = params![tuple.agent, tuple.venture, tuple.repo, tuple.track];
             query_items(tx, sql, p)
