@@ -7,6 +7,8 @@
 //! `crane`) and the host from the machine's name. Every value has a flag, and
 //! a value given as a flag is never detected (no git process for it).
 
+use std::path::Path;
+
 use crane_context::model::SessionTuple;
 use crane_context::settings::Settings;
 
@@ -44,8 +46,13 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    /// Detects what the flags do not give.
-    pub fn detect(target: &TargetArgs, settings: &Settings) -> CliResult<Self> {
+    /// Detects what the flags do not give; `origin_cache` is the file that
+    /// spares a `git` process when the checkout's config has not changed.
+    pub fn detect(
+        target: &TargetArgs,
+        settings: &Settings,
+        origin_cache: Option<&Path>,
+    ) -> CliResult<Self> {
         let (client, client_version) = match &target.client {
             Some(c) => (c.clone(), None),
             None => detect_client(),
@@ -66,7 +73,7 @@ impl Checkout {
         };
         let remote = match (&target.repo, &target.venture) {
             (Some(_), Some(_)) => None,
-            _ => git::origin(),
+            _ => git::origin(origin_cache),
         };
         let repo = match (&target.repo, &remote) {
             (Some(r), _) => r.trim().to_owned(),

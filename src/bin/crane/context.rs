@@ -83,6 +83,11 @@ impl Ctx {
             .unwrap_or_else(|| PathBuf::from(".")))
     }
 
+    /// The file caching each checkout's `origin` remote (see `origin_cache.rs`).
+    pub fn origin_cache(&self) -> Option<PathBuf> {
+        self.data_dir().ok().map(|d| d.join("origin-cache.json"))
+    }
+
     /// Opens the local store directly (no engine, no network).
     pub fn open_store(&self) -> CliResult<Store> {
         Ok(Store::open(&self.store_path()?, QueueLimits::default())?)

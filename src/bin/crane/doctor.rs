@@ -122,7 +122,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
     store_checks(ctx, &mut checks);
     match ctx
         .settings()
-        .and_then(|s| Checkout::detect(&Default::default(), s))
+        .and_then(|s| Checkout::detect(&Default::default(), s, None))
     {
         Ok(c) => checks.add(
             "checkout",

@@ -34,9 +34,16 @@ fn git(args: &[&str]) -> Option<String> {
     (!text.is_empty()).then(|| text.to_owned())
 }
 
-/// The `origin` remote of the checkout in the current directory.
-pub fn origin() -> Option<Remote> {
-    parse_remote(&git(&["remote", "get-url", "origin"])?)
+/// The `origin` remote of the checkout in the current directory; with a
+/// cache file, git is only asked when its configuration changed
+/// (`origin_cache.rs`).
+pub fn origin(cache: Option<&std::path::Path>) -> Option<Remote> {
+    let ask = || git(&["remote", "get-url", "origin"]);
+    let url = match (cache, std::env::current_dir()) {
+        (Some(cache), Ok(cwd)) => crate::origin_cache::origin_url(cache, &cwd, ask),
+        _ => ask(),
+    }?;
+    parse_remote(&url)
 }
 
 /// The current branch (`None` when detached or outside a checkout).

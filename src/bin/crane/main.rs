@@ -16,6 +16,7 @@ mod engine;
 mod error;
 mod git;
 mod keeper;
+mod origin_cache;
 mod output;
 mod state;
 mod verify;

@@ -27,7 +27,7 @@ use crate::state::{self, DocsWritten};
 
 /// Runs `crane sod`.
 pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
-    let checkout = Checkout::detect(&args.target, ctx.settings()?)?;
+    let checkout = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
     let branch = args.branch.clone().or_else(git::branch);
     let commit = args.commit.clone().or_else(git::commit);
     let mut req = StartSession::new(&checkout.agent, &checkout.venture, &checkout.repo)

@@ -26,7 +26,7 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
         Some(_) => (None, None),
         None => match ctx
             .settings()
-            .and_then(|s| Checkout::detect(&args.target, s))
+            .and_then(|s| Checkout::detect(&args.target, s, ctx.origin_cache().as_deref()))
         {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e.to_string())),
