@@ -126,6 +126,7 @@ pub(crate) fn open(path: Option<&Path>) -> Result<Connection, SchemaError> {
                 | rusqlite::OpenFlags::SQLITE_OPEN_CREATE
                 | rusqlite::OpenFlags::SQLITE_OPEN_URI;
             let conn = Connection::open_with_flags(name, flags)?;
+            raise_memdb_limit(&conn);
             conn.pragma_update(None, "journal_mode", "MEMORY")?;
             conn
         }
@@ -134,6 +135,31 @@ pub(crate) fn open(path: Option<&Path>) -> Result<Connection, SchemaError> {
     conn.set_prepared_statement_cache_capacity(64);
     migrate(&conn)?;
     Ok(conn)
+}
+
+/// Largest in-memory database (bytes): memory is taken only as it fills.
+const MEMDB_MAX_BYTES: i64 = 64 << 30;
+
+/// `memdb` files stop growing at 1 GiB by default ("database or disk is
+/// full"), which a long benchmark run reaches (~150,000 handoffs with their
+/// replay records); raise the cap. A failure leaves the default in place.
+fn raise_memdb_limit(conn: &Connection) {
+    let mut limit: i64 = MEMDB_MAX_BYTES;
+    // SAFETY: the handle is valid for the connection's lifetime, the schema
+    // name is a NUL-terminated literal, and SQLITE_FCNTL_SIZE_LIMIT reads and
+    // writes exactly one sqlite3_int64 through the pointer, which outlives
+    // the call.
+    let rc = unsafe {
+        rusqlite::ffi::sqlite3_file_control(
+            conn.handle(),
+            c"main".as_ptr(),
+            rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+            (&mut limit as *mut i64).cast(),
+        )
+    };
+    if rc != rusqlite::ffi::SQLITE_OK {
+        tracing::warn!(rc, "could not raise the in-memory database's size limit");
+    }
 }
 
 /// Brings the schema to [`SCHEMA_VERSION`].
@@ -150,6 +176,24 @@ fn migrate(conn: &Connection) -> Result<(), SchemaError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn in_memory_databases_may_grow_past_sqlites_default_cap() -> Result<(), SchemaError> {
+        let conn = open(None)?;
+        let mut limit: i64 = -1; // a negative value only reads the limit
+                                 // SAFETY: as in `raise_memdb_limit`.
+        let rc = unsafe {
+            rusqlite::ffi::sqlite3_file_control(
+                conn.handle(),
+                c"main".as_ptr(),
+                rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
+                (&mut limit as *mut i64).cast(),
+            )
+        };
+        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
+        assert_eq!(limit, MEMDB_MAX_BYTES);
+        Ok(())
+    }
 
     #[test]
     fn fresh_database_gets_current_version() -> Result<(), SchemaError> {

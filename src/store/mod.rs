@@ -48,6 +48,7 @@
 
 mod cache;
 mod error;
+mod group;
 mod item;
 mod paths;
 mod queue;
@@ -125,6 +126,8 @@ struct Inner {
     /// unchanged (no other connection committed); this connection's own
     /// inserts and deletes keep it up to date. Only used while `conn` is locked.
     totals: Mutex<Option<QueueTotals>>,
+    /// Concurrent durable enqueues share one commit (see `group.rs`).
+    group: group::GroupCommit,
 }
 
 /// The queue's size as of a `data_version` of this connection.
@@ -171,8 +174,13 @@ impl Store {
                 limits,
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
+                group: group::GroupCommit::default(),
             }),
         })
+    }
+
+    fn group(&self) -> &group::GroupCommit {
+        &self.inner.group
     }
 
     /// Opens the store at [`Store::default_path`].

@@ -27,12 +27,15 @@ use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
 /// retry loop against a misbehaving server cannot grow the file without bound.
 const MAX_ERROR_CHARS: usize = 4_096;
 
+/// Below this many due items, leasing goes through the due-time index.
+const FEW_DUE: i64 = 2048;
+
 impl Store {
     /// Queues `item`, durable when this returns; returns its local id. If the
     /// idempotency key is already queued, returns the existing item's id and
     /// stores nothing. Fails with [`StoreError::QueueFull`] past the limits.
     pub fn enqueue(&self, item: NewItem, now_ms: i64) -> Result<String, StoreError> {
-        self.write(|tx| Ok(self.insert(tx, item, None, now_ms)?.local_id))
+        Ok(self.enqueue_grouped(item, None, now_ms)?.local_id)
     }
 
     /// Queues `item` and, in the same transaction, leases it to `holder` for
@@ -46,7 +49,7 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
-        self.write(|tx| self.insert(tx, item, Some((holder, lease_ms)), now_ms))
+        self.enqueue_grouped(item, Some((holder, lease_ms)), now_ms)
     }
 
     /// Leases up to `limit` items that are pending, due, not leased (or whose
@@ -61,20 +64,35 @@ impl Store {
         let until = now_ms.saturating_add(lease_ms.max(0));
         // A lease lost to power failure is an expired lease: no fsync needed.
         self.write_relaxed(|tx| {
-            let mut items = query_items(
-                tx,
-                // NOT INDEXED: walk the queue in `seq` order and stop at the
-                // first `limit` ready heads. Through the due-time index SQLite
-                // would visit and sort every due item (bodies included) on
-                // each call, which made draining n items cost O(n²).
+            // Two plans, so that neither a backlog that is all due nor one
+            // that is mostly waiting costs O(queue) per call (O(n²) to drain).
+            // Many due: walk the queue in `seq` order (NOT INDEXED) and stop
+            // at the first `limit` ready heads; through the due index SQLite
+            // would visit and sort every due item. Few due (most back off
+            // after failures): through the due index, which visits only them;
+            // a walk would read every waiting item to find the few.
+            let due: i64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM (SELECT 1 FROM queue \
+                     WHERE state = 'pending' AND next_attempt_at_ms <= ?1 LIMIT ?2)",
+                )?
+                .query_row(params![now_ms, FEW_DUE], |r| r.get(0))?;
+            let sql = if due < FEW_DUE {
+                select_items!(
+                    "INDEXED BY queue_by_due WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+                    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
+                    is_head!(),
+                    " ORDER BY q.seq LIMIT ?2"
+                )
+            } else {
                 select_items!(
                     "NOT INDEXED WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
                     "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
                     is_head!(),
                     " ORDER BY q.seq LIMIT ?2"
-                ),
-                params![now_ms, to_i64(limit)],
-            )?;
+                )
+            };
+            let mut items = query_items(tx, sql, params![now_ms, to_i64(limit)])?;
             let mut lease = tx.prepare_cached(
                 "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3",
             )?;
@@ -235,7 +253,7 @@ impl Store {
     }
 
     /// The body of `enqueue` and `enqueue_leased`, inside their transaction.
-    fn insert(
+    pub(super) fn insert(
         &self,
         tx: &Transaction<'_>,
         item: NewItem,

@@ -1,0 +1,157 @@
+//! Group commit for durable enqueues.
+//!
+//! Every enqueue must be on stable storage before the caller hears "queued":
+//! a commit with `synchronous=FULL`, one fsync. Done one by one, concurrent
+//! producers (many sessions of one agent, several threads of a binding) wait
+//! in line for one fsync each, so the queue could never take more items per
+//! second than the disk takes fsyncs. Here the first caller to find no
+//! commit in progress becomes the leader: it takes every request waiting at
+//! that moment (its own included), inserts them all in one transaction,
+//! commits once, and hands each caller its own result; callers that arrive
+//! meanwhile wait and form the next group. Each caller still returns only
+//! after its own item is durable, and a lone caller pays nothing extra.
+//!
+//! A request that cannot be queued (the queue is full) gets its own error
+//! without failing the others. If the group's transaction fails as a whole,
+//! each request is retried alone, so every caller gets the result of its own
+//! attempt.
+
+use std::collections::HashMap;
+use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
+
+use super::{Enqueued, NewItem, Store, StoreError};
+
+/// Most requests committed in one transaction.
+const MAX_GROUP: usize = 256;
+
+/// The waiting requests and finished results of a store's enqueues.
+#[derive(Default)]
+pub(crate) struct GroupCommit {
+    state: Mutex<State>,
+    done: Condvar,
+}
+
+#[derive(Default)]
+struct State {
+    next_ticket: u64,
+    pending: Vec<Request>,
+    results: HashMap<u64, Result<Enqueued, StoreError>>,
+    leader: bool,
+}
+
+struct Request {
+    ticket: u64,
+    item: NewItem,
+    lease: Option<(String, i64)>,
+    now_ms: i64,
+}
+
+impl GroupCommit {
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+impl Store {
+    /// Queues `item` durably through the group commit; see the module docs.
+    pub(super) fn enqueue_grouped(
+        &self,
+        item: NewItem,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Enqueued, StoreError> {
+        let group = self.group();
+        let mut st = group.lock();
+        let ticket = st.next_ticket;
+        st.next_ticket += 1;
+        st.pending.push(Request {
+            ticket,
+            item,
+            lease: lease.map(|(h, ms)| (h.to_owned(), ms)),
+            now_ms,
+        });
+        loop {
+            if let Some(result) = st.results.remove(&ticket) {
+                return result;
+            }
+            if st.leader {
+                st = group.done.wait(st).unwrap_or_else(PoisonError::into_inner);
+                continue;
+            }
+            // Lead: our own request is among those taken (nobody else took
+            // the queue since we pushed, or its leader answered us already).
+            st.leader = true;
+            let take = st.pending.len().min(MAX_GROUP);
+            let batch: Vec<Request> = st.pending.drain(..take).collect();
+            drop(st);
+            let mut leading = Leading {
+                store: self,
+                tickets: batch.iter().map(|r| r.ticket).collect(),
+                results: Vec::new(),
+            };
+            leading.results = self.commit_group(batch);
+            drop(leading); // publishes the results and wakes the waiters
+            st = group.lock();
+        }
+    }
+
+    /// Inserts a group in one durable transaction; per-request results.
+    fn commit_group(&self, batch: Vec<Request>) -> Vec<(u64, Result<Enqueued, StoreError>)> {
+        if batch.len() > 1 {
+            let together = self.write(|tx| {
+                let mut out = Vec::with_capacity(batch.len());
+                for r in &batch {
+                    let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
+                    match self.insert(tx, r.item.clone(), lease, r.now_ms) {
+                        Ok(e) => out.push((r.ticket, Ok(e))),
+                        // Checked before anything is written: only this one fails.
+                        Err(e @ StoreError::QueueFull { .. }) => out.push((r.ticket, Err(e))),
+                        Err(e) => return Err(e),
+                    }
+                }
+                Ok(out)
+            });
+            if let Ok(out) = together {
+                return out;
+            }
+        }
+        // Alone (or again, alone, after the group's transaction failed).
+        batch
+            .into_iter()
+            .map(|r| {
+                let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
+                let result = self.write(|tx| self.insert(tx, r.item, lease, r.now_ms));
+                (r.ticket, result)
+            })
+            .collect()
+    }
+}
+
+/// The leader's duty, done on drop so that even a panic in the middle
+/// releases the waiters: publish every result (an error for those missing)
+/// and hand leadership on.
+struct Leading<'a> {
+    store: &'a Store,
+    tickets: Vec<u64>,
+    results: Vec<(u64, Result<Enqueued, StoreError>)>,
+}
+
+impl Drop for Leading<'_> {
+    fn drop(&mut self) {
+        let group = self.store.group();
+        let mut st = group.lock();
+        for (ticket, result) in self.results.drain(..) {
+            st.results.insert(ticket, result);
+        }
+        for ticket in &self.tickets {
+            st.results.entry(*ticket).or_insert_with(|| {
+                Err(StoreError::Poisoned {
+                    path: self.store.path().to_path_buf(),
+                })
+            });
+        }
+        st.leader = false;
+        drop(st);
+        group.done.notify_all();
+    }
+}
