@@ -144,7 +144,15 @@ const MEMDB_MAX_BYTES: i64 = 64 << 30;
 /// full"), which a long benchmark run reaches (~150,000 handoffs with their
 /// replay records); raise the cap. A failure leaves the default in place.
 fn raise_memdb_limit(conn: &Connection) {
-    let mut limit: i64 = MEMDB_MAX_BYTES;
+    if let Err(rc) = memdb_size_limit(conn, MEMDB_MAX_BYTES) {
+        tracing::warn!(rc, "could not raise the in-memory database's size limit");
+    }
+}
+
+/// Sets the size limit of a `memdb` database (a negative `limit` only reads
+/// it); returns the limit now in force, or SQLite's error code.
+fn memdb_size_limit(conn: &Connection, limit: i64) -> Result<i64, i32> {
+    let mut value = limit;
     // SAFETY: the handle is valid for the connection's lifetime, the schema
     // name is a NUL-terminated literal, and SQLITE_FCNTL_SIZE_LIMIT reads and
     // writes exactly one sqlite3_int64 through the pointer, which outlives
@@ -154,11 +162,13 @@ fn raise_memdb_limit(conn: &Connection) {
             conn.handle(),
             c"main".as_ptr(),
             rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
-            (&mut limit as *mut i64).cast(),
+            (&mut value as *mut i64).cast(),
         )
     };
-    if rc != rusqlite::ffi::SQLITE_OK {
-        tracing::warn!(rc, "could not raise the in-memory database's size limit");
+    if rc == rusqlite::ffi::SQLITE_OK {
+        Ok(value)
+    } else {
+        Err(rc)
     }
 }
 
@@ -180,18 +190,7 @@ mod tests {
     #[test]
     fn in_memory_databases_may_grow_past_sqlites_default_cap() -> Result<(), SchemaError> {
         let conn = open(None)?;
-        let mut limit: i64 = -1; // a negative value only reads the limit
-                                 // SAFETY: as in `raise_memdb_limit`.
-        let rc = unsafe {
-            rusqlite::ffi::sqlite3_file_control(
-                conn.handle(),
-                c"main".as_ptr(),
-                rusqlite::ffi::SQLITE_FCNTL_SIZE_LIMIT,
-                (&mut limit as *mut i64).cast(),
-            )
-        };
-        assert_eq!(rc, rusqlite::ffi::SQLITE_OK);
-        assert_eq!(limit, MEMDB_MAX_BYTES);
+        assert_eq!(memdb_size_limit(&conn, -1), Ok(MEMDB_MAX_BYTES));
         Ok(())
     }
 
