@@ -87,6 +87,9 @@ pub enum CraneError {
         correlation_id: Option<String>,
         /// The HTTP status.
         status: u16,
+        /// The server's `Retry-After` in seconds, if any (e.g. a 503 during
+        /// maintenance).
+        retry_after_seconds: Option<f64>,
     },
     /// The server could not be reached or the connection broke.
     #[error("{message}")]
@@ -222,10 +225,15 @@ impl From<Error> for CraneError {
                 correlation_id,
                 retry_after_seconds: retry_after.map(|d| d.as_secs_f64()),
             },
-            Error::Server { status, .. } => Self::Server {
+            Error::Server {
+                status,
+                retry_after,
+                ..
+            } => Self::Server {
                 message,
                 correlation_id,
                 status,
+                retry_after_seconds: retry_after.map(|d| d.as_secs_f64()),
             },
             Error::Network { .. } => Self::Network {
                 message,

@@ -88,12 +88,13 @@ def test_bad_client_configuration(tmp_path):
     assert err.value.field == "relay_key"
 
 
-def test_server_errors_carry_the_correlation_id(client, emulator):
-    emulator.fault(route="/active", mode="status", status=500, count=10)
+def test_server_errors_carry_the_correlation_id_and_retry_after(client, emulator):
+    emulator.fault(route="/active", mode="status", status=503, retry_after=1, count=10)
     with pytest.raises(cc.CraneError.Server) as err:
         client.active_sessions_blocking("a", "vc", "o/r")
-    assert err.value.status == 500
+    assert err.value.status == 503
     assert err.value.correlation_id
+    assert err.value.retry_after_seconds == 1.0
 
 
 def test_from_env(emulator, tmp_path, monkeypatch):

@@ -4751,7 +4751,11 @@ enum CraneError: Swift.Error, Equatable, Hashable, Foundation.LocalizedError {
          */correlationId: String?, 
         /**
          * The HTTP status.
-         */status: UInt16
+         */status: UInt16, 
+        /**
+         * The server's `Retry-After` in seconds, if any (e.g. a 503 during
+         * maintenance).
+         */retryAfterSeconds: Double?
     )
     /**
      * The server could not be reached or the connection broke.
@@ -4928,7 +4932,8 @@ public struct FfiConverterTypeCraneError: FfiConverterRustBuffer {
         case 7: return .Server(
             message: try FfiConverterString.read(from: &buf), 
             correlationId: try FfiConverterOptionString.read(from: &buf), 
-            status: try FfiConverterUInt16.read(from: &buf)
+            status: try FfiConverterUInt16.read(from: &buf), 
+            retryAfterSeconds: try FfiConverterOptionDouble.read(from: &buf)
             )
         case 8: return .Network(
             message: try FfiConverterString.read(from: &buf), 
@@ -5022,11 +5027,12 @@ public struct FfiConverterTypeCraneError: FfiConverterRustBuffer {
             FfiConverterOptionDouble.write(retryAfterSeconds, into: &buf)
             
         
-        case let .Server(message,correlationId,status):
+        case let .Server(message,correlationId,status,retryAfterSeconds):
             writeInt(&buf, Int32(7))
             FfiConverterString.write(message, into: &buf)
             FfiConverterOptionString.write(correlationId, into: &buf)
             FfiConverterUInt16.write(status, into: &buf)
+            FfiConverterOptionDouble.write(retryAfterSeconds, into: &buf)
             
         
         case let .Network(message,correlationId):
