@@ -295,7 +295,8 @@ impl Client {
                             Step::Done(Ok(Exchange::Reply(r)))
                         }
                         Outcome::TruncatedReplay => Step::Done(Ok(Exchange::TruncatedReplay)),
-                        Outcome::Transient { error, retry_after } => {
+                        Outcome::Transient { error } => {
+                            let retry_after = error.retry_after();
                             Step::Retry { error, retry_after }
                         }
                         Outcome::Permanent(e) => Step::Done(Err(e)),

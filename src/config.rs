@@ -15,6 +15,13 @@ use crate::policy;
 use crate::retry::RetryPolicy;
 use crate::Error;
 
+/// The server's name for a relay key: the first 16 hex chars of SHA-256(key).
+pub(crate) fn actor_key_id_of(key: &str) -> String {
+    let mut hash = sha256_hex(key.as_bytes());
+    hash.truncate(16);
+    hash
+}
+
 /// The shared secret sent as `X-Relay-Key`. Never printed.
 #[derive(Clone, PartialEq, Eq)]
 pub struct RelayKey(String);
@@ -38,7 +45,7 @@ impl RelayKey {
 
     /// The server's name for this key: first 16 hex chars of SHA-256(key).
     pub fn actor_key_id(&self) -> String {
-        sha256_hex(self.0.as_bytes())[..16].to_owned()
+        actor_key_id_of(&self.0)
     }
 
     pub(crate) fn expose(&self) -> &str {

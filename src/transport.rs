@@ -39,11 +39,8 @@ pub(crate) enum Outcome {
     /// 409 + `X-Idempotency-Truncated`: the original request succeeded but its
     /// stored answer is too large to replay.
     TruncatedReplay,
-    /// Worth retrying.
-    Transient {
-        error: Error,
-        retry_after: Option<Duration>,
-    },
+    /// Worth retrying (after at least the error's `retry_after`, if any).
+    Transient { error: Error },
     /// Retrying the same request cannot succeed.
     Permanent(Error),
 }
@@ -157,10 +154,7 @@ impl Transport {
         if e.is_connect() || e.is_timeout() {
             self.connectivity.mark_offline(&error.to_string());
         }
-        Outcome::Transient {
-            error,
-            retry_after: None,
-        }
+        Outcome::Transient { error }
     }
 }
 
@@ -267,7 +261,7 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: Bytes) -> 
         },
     };
     if code == 408 || code == 429 || status.is_server_error() {
-        Outcome::Transient { error, retry_after }
+        Outcome::Transient { error }
     } else {
         Outcome::Permanent(error)
     }
@@ -373,10 +367,9 @@ mod tests {
             Bytes::new(),
         ) {
             Outcome::Transient {
-                retry_after,
-                error: Error::RateLimited { .. },
+                error: error @ Error::RateLimited { .. },
             } => {
-                assert_eq!(retry_after, Some(Duration::from_secs(7)))
+                assert_eq!(error.retry_after(), Some(Duration::from_secs(7)))
             }
             other => panic!("{other:?}"),
         }
@@ -394,7 +387,6 @@ mod tests {
                         correlation_id,
                         ..
                     },
-                ..
             } => {
                 assert!(message.contains("non-JSON"), "{message}");
                 assert_eq!(correlation_id.as_deref(), Some("corr_h"));

@@ -68,8 +68,6 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-use crate::canonical::sha256_hex;
-
 /// The relay key the emulator accepts unless configured otherwise (the key the
 /// fixtures were recorded with).
 pub const DEFAULT_RELAY_KEY: &str = "test-relay-key-0123456789abcdef";
@@ -156,8 +154,7 @@ impl Emulator {
                 addr: config.bind,
                 source,
             })?;
-        let key_hash = sha256_hex(config.relay_key.as_bytes());
-        let actor_key_id = key_hash.get(..16).unwrap_or(&key_hash).to_owned();
+        let actor_key_id = crate::config::actor_key_id_of(&config.relay_key);
         let app = Arc::new(app::App {
             relay_key: config.relay_key.clone(),
             actor_key_id: actor_key_id.clone(),

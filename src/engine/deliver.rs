@@ -167,30 +167,20 @@ pub(crate) async fn settle(
     match &delivery {
         Delivery::Done(d) => {
             inner.store(move |s| s.complete(&id, &holder)).await?;
-            match d {
-                Delivered::End(r) => {
-                    let (h, sid) = (r.handoff.clone(), r.session_id.clone());
-                    let now = inner.clock.now_ms();
-                    let json = serde_json::to_string(&h).unwrap_or_default();
-                    // The cache is best effort: delivery already happened.
-                    let _ = inner
-                        .store(move |s| {
-                            s.put_last_handoff(&h.venture, &h.repo, h.track, &json, now)?;
-                            s.clear_current_session(&sid)
-                        })
-                        .await;
-                    inner.emit(Event::HandoffDelivered {
-                        session_id: r.session_id.clone(),
-                        local_id: item.local_id.clone(),
-                        handoff_id: r.handoff_id.clone(),
-                        payload_hash: r.handoff.payload_hash.clone(),
-                    });
-                }
-                Delivered::Update(_) => inner.emit(Event::UpdateDelivered {
-                    session_id: item.session_id.clone(),
-                    local_id: item.local_id.clone(),
-                }),
+            if let Delivered::End(r) = d {
+                let (cached, sid) = (cached_handoff(r), r.session_id.clone());
+                let now = inner.clock.now_ms();
+                // The cache is best effort: delivery already happened.
+                let _ = inner
+                    .store(move |s| {
+                        if let Some(h) = cached {
+                            s.put_last_handoff(&h.venture, &h.repo, h.track, &h.handoff_json, now)?;
+                        }
+                        s.clear_current_session(&sid)
+                    })
+                    .await;
             }
+            inner.emit(delivered_event(item, d));
         }
         Delivery::Transient(e) => {
             // The server's Retry-After (capped; on a 429 or a 5xx) is a
@@ -222,6 +212,34 @@ pub(crate) async fn settle(
     Ok(delivery)
 }
 
+/// What a delivered handoff teaches the cache (`None` in the impossible
+/// case that it cannot be serialized: the cache is best effort).
+fn cached_handoff(r: &EndSessionResponse) -> Option<CachedHandoff> {
+    let handoff_json = serde_json::to_string(&r.handoff).ok()?;
+    Some(CachedHandoff {
+        venture: r.handoff.venture.clone(),
+        repo: r.handoff.repo.clone(),
+        track: r.handoff.track,
+        handoff_json,
+    })
+}
+
+/// The listener's event for a delivered item.
+fn delivered_event(item: &QueueItem, d: &Delivered) -> Event {
+    match d {
+        Delivered::End(r) => Event::HandoffDelivered {
+            session_id: r.session_id.clone(),
+            local_id: item.local_id.clone(),
+            handoff_id: r.handoff_id.clone(),
+            payload_hash: r.handoff.payload_hash.clone(),
+        },
+        Delivered::Update(_) => Event::UpdateDelivered {
+            session_id: item.session_id.clone(),
+            local_id: item.local_id.clone(),
+        },
+    }
+}
+
 /// Settles a drain batch. Every delivered item is completed, and the cache
 /// updated, in one store transaction (a commit per item made the store, not
 /// the server, the limit of a backlog drain); failed items are settled one by
@@ -248,12 +266,7 @@ pub(crate) async fn settle_batch(
         .filter_map(|((item, d), cache_it)| match d {
             Delivery::Done(Delivered::End(r)) => Some(Completion {
                 local_id: item.local_id.clone(),
-                last_handoff: cache_it.then(|| CachedHandoff {
-                    venture: r.handoff.venture.clone(),
-                    repo: r.handoff.repo.clone(),
-                    track: r.handoff.track,
-                    handoff_json: serde_json::to_string(&r.handoff).unwrap_or_default(),
-                }),
+                last_handoff: if cache_it { cached_handoff(r) } else { None },
                 ended_session: Some(r.session_id.clone()),
             }),
             Delivery::Done(Delivered::Update(_)) => Some(Completion {
@@ -283,16 +296,7 @@ pub(crate) async fn settle_batch(
     let mut settled = Vec::with_capacity(outcomes.len());
     for (item, delivery) in outcomes {
         match &delivery {
-            Delivery::Done(Delivered::End(r)) if batched => inner.emit(Event::HandoffDelivered {
-                session_id: r.session_id.clone(),
-                local_id: item.local_id.clone(),
-                handoff_id: r.handoff_id.clone(),
-                payload_hash: r.handoff.payload_hash.clone(),
-            }),
-            Delivery::Done(Delivered::Update(_)) if batched => inner.emit(Event::UpdateDelivered {
-                session_id: item.session_id.clone(),
-                local_id: item.local_id.clone(),
-            }),
+            Delivery::Done(d) if batched => inner.emit(delivered_event(&item, d)),
             _ => {
                 settled.push(settle(inner, &item, delivery).await?);
                 continue;

@@ -97,6 +97,20 @@ struct BeatState {
     stopped: bool,
 }
 
+impl BeatState {
+    /// Takes a fresh server schedule, clearing failures: the due time to
+    /// queue under a new generation, unless stopped.
+    fn adopt(&mut self, schedule: Schedule) -> Option<Due> {
+        self.schedule = schedule;
+        self.failures = 0;
+        self.generation += 1;
+        (!self.stopped).then_some(Due {
+            at: schedule.mono_due,
+            generation: self.generation,
+        })
+    }
+}
+
 /// A due time handed to the scheduler: beat `generation` at `at`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Due {
@@ -156,14 +170,7 @@ impl Beat {
     /// Adopts a fresh server schedule (from `/update` or a manual beat):
     /// clears any retry and returns the new due time, unless stopped.
     pub(crate) fn reschedule(&self, schedule: Schedule) -> Option<Due> {
-        let mut st = self.lock();
-        st.schedule = schedule;
-        st.failures = 0;
-        st.generation += 1;
-        (!st.stopped).then_some(Due {
-            at: schedule.mono_due,
-            generation: st.generation,
-        })
+        self.lock().adopt(schedule)
     }
 
     /// Claims the beat for `generation`: false if that entry is stale, a
@@ -192,13 +199,7 @@ impl Beat {
     fn succeeded(&self, schedule: Schedule) -> Option<Due> {
         let mut st = self.lock();
         st.in_flight = false;
-        st.failures = 0;
-        st.schedule = schedule;
-        st.generation += 1;
-        (!st.stopped).then_some(Due {
-            at: schedule.mono_due,
-            generation: st.generation,
-        })
+        st.adopt(schedule)
     }
 
     /// Ends an in-flight beat that failed; returns the attempt number and

@@ -260,6 +260,25 @@ impl Crane {
         self.tasks.abort_all();
     }
 
+    /// Waits, up to `timeout`, until no queue item is held by a delivery of
+    /// this engine (woken by each settled item; other processes' deliveries
+    /// are not waited for). Returns the local ids still held at the end.
+    pub async fn settle(&self, timeout: Duration) -> Result<Vec<String>, Error> {
+        let inner = &self.inner;
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            let holder = inner.holder.clone();
+            let held = inner.store(move |s| s.held_by(&holder)).await?;
+            if held.is_empty() {
+                return Ok(held);
+            }
+            let wait = tokio::time::timeout(crate::policy::FLUSH_POLL, inner.settled.notified());
+            if tokio::time::timeout_at(deadline, wait).await.is_err() {
+                return Ok(held);
+            }
+        }
+    }
+
     /// Closes gracefully: starts no new delivery, waits (up to
     /// [`crate::policy::CLOSE_GRACE`]) for deliveries in flight to settle,
     /// releases any item this process still holds so another process can
@@ -269,26 +288,17 @@ impl Crane {
         inner
             .closing
             .store(true, std::sync::atomic::Ordering::Release);
-        let deadline = tokio::time::Instant::now() + crate::policy::CLOSE_GRACE;
-        loop {
-            let holder = inner.holder.clone();
-            let held = inner.store(move |s| s.held_by(&holder)).await?;
-            if held.is_empty() {
-                break;
-            }
-            let wait = tokio::time::timeout(crate::policy::FLUSH_POLL, inner.settled.notified());
-            if tokio::time::timeout_at(deadline, wait).await.is_err() {
-                let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
-                inner
-                    .store(move |s| {
-                        for id in held {
-                            s.release(&id, &holder, now, "released at close", None)?;
-                        }
-                        Ok(())
-                    })
-                    .await?;
-                break;
-            }
+        let held = self.settle(crate::policy::CLOSE_GRACE).await?;
+        if !held.is_empty() {
+            let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
+            inner
+                .store(move |s| {
+                    for id in held {
+                        s.release(&id, &holder, now, "released at close", None)?;
+                    }
+                    Ok(())
+                })
+                .await?;
         }
         self.tasks.abort_all();
         Ok(())

@@ -26,6 +26,7 @@ use crate::canonical::{
 /// A validated handoff payload: a JSON object within the server's size
 /// limit, serialized once, with its canonical form and hash computed on
 /// first use.
+#[derive(Clone)]
 pub struct Payload {
     /// What is sent: the canonical text once known, else the compact text.
     compact: Box<RawValue>,
@@ -93,15 +94,6 @@ impl From<CanonicalPayload> for Payload {
         Self {
             compact: canonical.to_raw(),
             canonical: OnceLock::from(canonical),
-        }
-    }
-}
-
-impl Clone for Payload {
-    fn clone(&self) -> Self {
-        Self {
-            compact: self.compact.clone(),
-            canonical: self.canonical.clone(),
         }
     }
 }

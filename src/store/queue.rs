@@ -113,20 +113,7 @@ impl Store {
     /// idempotency key, which the server answers as a replay (see the module
     /// documentation of [`crate::store`]).
     pub fn complete(&self, local_id: &str, holder: &str) -> Result<bool, StoreError> {
-        self.write_relaxed(|tx| {
-            let size: Option<i64> = tx
-                .prepare_cached(
-                    "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
-                     AND state = 'pending' RETURNING size_bytes",
-                )?
-                .query_row(params![local_id, holder], |r| r.get(0))
-                .optional()?;
-            if let Some(size) = size {
-                self.adjust_totals(-1, to_u64(size));
-                bump(tx, "delivered_total")?;
-            }
-            Ok(size.is_some())
-        })
+        self.write_relaxed(|tx| self.delete_completed(tx, local_id, holder))
     }
 
     /// [`Store::complete`] for several delivered items in one transaction
@@ -143,18 +130,7 @@ impl Store {
         self.write_relaxed(|tx| {
             let mut acted = Vec::with_capacity(items.len());
             for item in items {
-                let size: Option<i64> = tx
-                    .prepare_cached(
-                        "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
-                         AND state = 'pending' RETURNING size_bytes",
-                    )?
-                    .query_row(params![item.local_id, holder], |r| r.get(0))
-                    .optional()?;
-                if let Some(size) = size {
-                    self.adjust_totals(-1, to_u64(size));
-                    bump(tx, "delivered_total")?;
-                }
-                acted.push(size.is_some());
+                acted.push(self.delete_completed(tx, &item.local_id, holder)?);
                 if let Some(h) = &item.last_handoff {
                     put_last_handoff_tx(tx, &h.venture, &h.repo, h.track, &h.handoff_json, now_ms)?;
                 }
@@ -164,6 +140,28 @@ impl Store {
             }
             Ok(acted)
         })
+    }
+
+    /// Deletes a delivered item still held by `holder` and counts it;
+    /// returns whether it acted.
+    fn delete_completed(
+        &self,
+        tx: &Transaction<'_>,
+        local_id: &str,
+        holder: &str,
+    ) -> Result<bool, StoreError> {
+        let size: Option<i64> = tx
+            .prepare_cached(
+                "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
+                 AND state = 'pending' RETURNING size_bytes",
+            )?
+            .query_row(params![local_id, holder], |r| r.get(0))
+            .optional()?;
+        if let Some(size) = size {
+            self.adjust_totals(-1, to_u64(size));
+            bump(tx, "delivered_total")?;
+        }
+        Ok(size.is_some())
     }
 
     /// Records a transient failure: one more attempt, the error, no lease, and

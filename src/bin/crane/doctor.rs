@@ -11,7 +11,7 @@
 use std::time::Instant;
 
 use crane_context::model::ActiveQuery;
-use crane_context::store::{QueueLimits, Store};
+
 use crane_context::{Client, Error};
 use jiff::Timestamp;
 use serde::Serialize;
@@ -158,12 +158,7 @@ async fn server_checks(ctx: &Ctx, client: &Client, checks: &mut Checks) {
     let elapsed = start.elapsed();
     let after = Timestamp::now();
     if let Ok(dir) = ctx.data_dir() {
-        match &health {
-            Err(e) if e.is_connectivity() => {
-                state::record_contact(&dir, false, Some(e.to_string()))
-            }
-            _ => state::record_contact(&dir, true, None),
-        }
+        state::record_result(&dir, &health);
     }
     match &health {
         Ok(h) => {
@@ -234,20 +229,14 @@ async fn server_checks(ctx: &Ctx, client: &Client, checks: &mut Checks) {
 }
 
 fn store_checks(ctx: &Ctx, checks: &mut Checks) {
-    let path = match ctx.store_path() {
-        Ok(p) => p,
-        Err(e) => {
-            checks.add("store", Level::Fail, e.to_string());
-            return;
-        }
-    };
-    let store = match Store::open(&path, QueueLimits::default()) {
+    let store = match ctx.open_store() {
         Ok(s) => s,
         Err(e) => {
             checks.add("store", Level::Fail, e.to_string());
             return;
         }
     };
+    let path = store.path().to_path_buf();
     match store.file_mode() {
         Ok(Some(mode)) if mode & 0o077 != 0 => checks.add(
             "store",

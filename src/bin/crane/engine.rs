@@ -12,8 +12,6 @@ use std::time::Duration;
 
 use crane_context::connectivity::State;
 use crane_context::engine::{Crane, CraneConfig, Event};
-use crane_context::store::ItemState;
-use jiff::Timestamp;
 use tokio::sync::mpsc;
 
 use crate::context::Ctx;
@@ -22,8 +20,6 @@ use crate::state;
 
 /// Longest wait for this process's in-flight deliveries before exiting.
 const SETTLE_MAX: Duration = Duration::from_secs(20);
-/// How often the wait looks at the queue.
-const SETTLE_POLL: Duration = Duration::from_millis(25);
 
 /// An open engine and the events it reports.
 pub struct Engine {
@@ -57,31 +53,9 @@ impl Engine {
         self.crane.client().connectivity().is_online()
     }
 
-    /// Waits (bounded) until no queue item is leased by this process.
+    /// Waits (bounded) until no queue item is held by this process's deliveries.
     pub async fn settle(&self) {
-        let prefix = format!("{}-", std::process::id());
-        let deadline = tokio::time::Instant::now() + SETTLE_MAX;
-        loop {
-            let store = self.crane.store().clone();
-            let p = prefix.clone();
-            let busy = tokio::task::spawn_blocking(move || {
-                let now = Timestamp::now().as_millisecond();
-                store.list(Some(ItemState::Pending)).map(|items| {
-                    items.iter().any(|i| {
-                        i.lease_holder.as_deref().is_some_and(|h| h.starts_with(&p))
-                            && i.lease_until_ms.is_some_and(|u| u > now)
-                    })
-                })
-            })
-            .await
-            .ok()
-            .and_then(Result::ok)
-            .unwrap_or(false);
-            if !busy || tokio::time::Instant::now() >= deadline {
-                return;
-            }
-            tokio::time::sleep(SETTLE_POLL).await;
-        }
+        let _ = self.crane.settle(SETTLE_MAX).await;
     }
 
     /// Records the connectivity learned.
@@ -92,10 +66,11 @@ impl Engine {
         }
     }
 
-    /// Settles, records connectivity and stops the background tasks.
+    /// Settles, records connectivity and closes the engine (an item still
+    /// held after the wait is released for another process to send).
     pub async fn finish(self) {
         self.settle().await;
         self.record_contact();
-        self.crane.shutdown();
+        let _ = self.crane.close().await;
     }
 }

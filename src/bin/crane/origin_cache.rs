@@ -169,14 +169,11 @@ fn write(cache: &Path, file: &CacheFile) {
     let Ok(bytes) = serde_json::to_vec(file) else {
         return;
     };
-    let tmp = cache.with_extension(format!("tmp.{}", std::process::id()));
-    let ok = cache
+    if cache
         .parent()
         .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
-        && std::fs::write(&tmp, bytes).is_ok()
-        && std::fs::rename(&tmp, cache).is_ok();
-    if !ok {
-        let _ = std::fs::remove_file(&tmp);
+    {
+        let _ = crate::state::write_atomic(cache, &bytes);
     }
 }
 

@@ -37,12 +37,21 @@ pub struct LastContact {
 }
 
 /// Writes `bytes` to `path` through a temporary file and a rename.
-fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(&tmp, path).inspect_err(|_| {
         let _ = std::fs::remove_file(&tmp);
     })
+}
+
+/// Records what a call's result showed about connectivity (best effort):
+/// unreachable only for connectivity errors; any answer means reachable.
+pub fn record_result<T>(data_dir: &Path, result: &Result<T, crane_context::Error>) {
+    match result {
+        Err(e) if e.is_connectivity() => record_contact(data_dir, false, Some(e.to_string())),
+        _ => record_contact(data_dir, true, None),
+    }
 }
 
 /// Records the last known connectivity (best effort: a failure to write it

@@ -56,6 +56,7 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
         Command::Verify(args) => verify::run(ctx, &args).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Keeper { session_id } => keeper::run(ctx, &session_id).await,
+        // Local commands never get here (see `run`); answered the same way.
         Command::Status(args) => status::run(ctx, &args),
         Command::Completions { shell } => completions::run(ctx, shell),
         Command::Queue { command } => queue::run_local(ctx, &command),

@@ -31,11 +31,8 @@ fn client(ctx: &Ctx) -> CliResult<Client> {
 
 /// Records what a plain-client call showed about connectivity.
 fn record<T>(ctx: &Ctx, result: &Result<T, Error>) {
-    let Ok(dir) = ctx.data_dir() else { return };
-    match result {
-        Ok(_) => state::record_contact(&dir, true, None),
-        Err(e) if e.is_connectivity() => state::record_contact(&dir, false, Some(e.to_string())),
-        Err(_) => state::record_contact(&dir, true, None),
+    if let Ok(dir) = ctx.data_dir() {
+        state::record_result(&dir, result);
     }
 }
 
