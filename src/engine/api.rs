@@ -11,9 +11,11 @@ use jiff::Timestamp;
 use super::background::drain_pass;
 use super::deliver::{SyncReport, UpdateOutcome};
 use super::heartbeat::Schedule;
-use super::session::{end_through_queue, update_through_queue, SessionHandle};
+use super::session::{
+    end_through_queue, heartbeat_and_record, update_through_queue, SessionHandle,
+};
 use super::{Crane, EndOutcome};
-use crate::model::{EndSession, Session, SessionTuple, StartSession, Update};
+use crate::model::{EndSession, HeartbeatResponse, Session, SessionTuple, StartSession, Update};
 use crate::policy;
 use crate::store::{CachedSession, ItemState, QueueCounts, QueueItem};
 use crate::Error;
@@ -129,6 +131,13 @@ impl Crane {
     pub async fn end_session(&self, req: EndSession) -> Result<EndOutcome, Error> {
         let tuple = self.cached_tuple(&req.session_id).await?;
         end_through_queue(self.inner(), req, tuple).await
+    }
+
+    /// Sends a heartbeat for any session by id (no handle needed) and records
+    /// the answer in the cache: the next scheduled time, or, when the server
+    /// says the session is gone, that it is no longer current.
+    pub async fn heartbeat(&self, session_id: &str) -> Result<HeartbeatResponse, Error> {
+        heartbeat_and_record(self.inner(), session_id).await
     }
 
     /// Updates any session by id (no handle needed), through the queue.

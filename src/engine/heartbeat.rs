@@ -224,6 +224,35 @@ impl Beat {
     }
 }
 
+/// Records in the cache what the server just said about a session's
+/// schedule: when it wants the next heartbeat (best effort: the cache only
+/// serves offline reads and `crane status`).
+pub(crate) async fn record_schedule(
+    inner: &Arc<Inner>,
+    session_id: &str,
+    next: jiff::Timestamp,
+    interval_seconds: u32,
+) {
+    let (sid, now) = (session_id.to_owned(), inner.clock.now_ms());
+    let _ = inner
+        .store(move |s| {
+            s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval_seconds, now)
+        })
+        .await;
+}
+
+/// Forgets a session the server says is gone (ended or abandoned), so
+/// nothing local still calls it current (best effort).
+pub(crate) async fn forget_lost(inner: &Arc<Inner>, session_id: &str) {
+    let sid = session_id.to_owned();
+    let _ = inner.store(move |s| s.clear_current_session(&sid)).await;
+}
+
+/// Whether a heartbeat's error means the session is gone for good.
+pub(crate) fn is_lost(e: &Error) -> bool {
+    matches!(e, Error::SessionNotActive { .. } | Error::NotFound { .. })
+}
+
 /// Sends one claimed beat and hands the next due time to the scheduler.
 pub(crate) async fn beat_once(inner: Arc<Inner>, beat: Arc<Beat>) {
     let session_id = beat.session_id();
@@ -234,23 +263,17 @@ pub(crate) async fn beat_once(inner: Arc<Inner>, beat: Arc<Beat>) {
             if let Some(due) = due {
                 inner.heartbeats.push(&beat, due);
             }
-            let (sid, interval) = (session_id.to_owned(), r.heartbeat_interval_seconds);
-            let now = inner.clock.now_ms();
-            let _ = inner
-                .store(move |s| {
-                    s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval, now)
-                })
-                .await;
+            let interval = r.heartbeat_interval_seconds;
+            record_schedule(&inner, session_id, next, interval).await;
             inner.emit(Event::HeartbeatSent {
                 session_id: session_id.to_owned(),
                 next_heartbeat_at: next,
                 interval_seconds: interval,
             });
         }
-        Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
+        Err(e) if is_lost(&e) => {
             beat.lost();
-            let sid = session_id.to_owned();
-            let _ = inner.store(move |s| s.clear_current_session(&sid)).await;
+            forget_lost(&inner, session_id).await;
             inner.emit(Event::SessionLost {
                 session_id: session_id.to_owned(),
                 error: e,

@@ -12,7 +12,7 @@ use jiff::Timestamp;
 use super::beat_scheduler::Heartbeats;
 use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
 use super::events::Event;
-use super::heartbeat::{Beat, Schedule};
+use super::heartbeat::{self, Beat, Schedule};
 use super::Inner;
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
@@ -188,9 +188,18 @@ impl SessionHandle {
         Ok(outcome)
     }
 
-    /// Sends a heartbeat now and reschedules from the answer.
+    /// Sends a heartbeat now and reschedules from the answer (in memory and
+    /// in the cache; a session found gone is forgotten and its beats stop).
     pub async fn heartbeat_now(&self) -> Result<HeartbeatResponse, Error> {
-        let r = self.inner.client.heartbeat(&self.session.id).await?;
+        let r = match heartbeat_and_record(&self.inner, &self.session.id).await {
+            Ok(r) => r,
+            Err(e) => {
+                if heartbeat::is_lost(&e) {
+                    self.stop();
+                }
+                return Err(e);
+            }
+        };
         self.reschedule(Schedule::from_server(
             &self.inner,
             r.last_heartbeat_at,
@@ -271,6 +280,27 @@ pub(crate) async fn end_through_queue(
     }
 }
 
+/// Sends a heartbeat for any session and records what the answer says in the
+/// cache: the next scheduled time, or that the session is gone.
+pub(crate) async fn heartbeat_and_record(
+    inner: &Arc<Inner>,
+    session_id: &str,
+) -> Result<HeartbeatResponse, Error> {
+    match inner.client.heartbeat(session_id).await {
+        Ok(r) => {
+            let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
+            heartbeat::record_schedule(inner, session_id, next, interval).await;
+            Ok(r)
+        }
+        Err(e) => {
+            if heartbeat::is_lost(&e) {
+                heartbeat::forget_lost(inner, session_id).await;
+            }
+            Err(e)
+        }
+    }
+}
+
 /// Updates a session through the persist-first path.
 pub(crate) async fn update_through_queue(
     inner: &Arc<Inner>,
@@ -284,7 +314,11 @@ pub(crate) async fn update_through_queue(
         .clone();
     let item = update_item(&req, &key, tuple)?;
     match submit(inner, item).await? {
-        Ok(Delivered::Update(r)) => Ok(UpdateOutcome::Applied(r)),
+        Ok(Delivered::Update(r)) => {
+            let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
+            heartbeat::record_schedule(inner, &r.session_id, next, interval).await;
+            Ok(UpdateOutcome::Applied(r))
+        }
         Ok(Delivered::End(_)) => Err(Error::Store {
             message: "queue returned an end result for an update".into(),
         }),

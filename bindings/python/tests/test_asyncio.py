@@ -52,15 +52,18 @@ async def test_calls_overlap_and_the_loop_stays_free(client, emulator):
     assert ticks >= 5, "the event loop was blocked"
 
 
-async def test_cancelled_awaitable_does_not_lose_the_end(client, emulator):
+async def test_cancelled_awaitable_does_not_lose_the_end(client, emulator, recorder):
     session = await client.start_session(start_request("py-cancel", auto_heartbeat=False))
     emulator.fault(route="/eod", mode="delay", delay_ms=800, count=1)
     task = asyncio.ensure_future(session.end(end_request("cancelled caller")))
     await asyncio.sleep(0.2)
     task.cancel()
     # The end keeps running on the SDK's runtime and is stored once.
-    deadline = time.monotonic() + 10
-    while not emulator.handoffs_of(session.session_id()) and time.monotonic() < deadline:
-        await asyncio.sleep(0.1)
+    sid = session.session_id()
+    await asyncio.to_thread(
+        recorder.wait_for,
+        lambda ev: any(isinstance(e, cc.CraneEvent.HANDOFF_DELIVERED) and e.session_id == sid for e in ev),
+        10,
+    )
     assert len(emulator.handoffs_of(session.session_id())) == 1
     assert await client.pending_items() == []

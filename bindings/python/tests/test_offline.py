@@ -1,11 +1,10 @@
 """Offline: the end is queued, and delivered exactly once when the emulator
 comes back on the same port with the same data."""
 
-import time
 
 import crane_context as cc
 
-from conftest import KEY, end_request, start_request
+from conftest import KEY, Recorder, end_request, start_request
 
 Delivered = cc.CraneEvent.HANDOFF_DELIVERED
 
@@ -77,14 +76,18 @@ def test_queued_end_survives_close_and_a_new_client_delivers_it(client, emulator
     client.close_blocking()
 
     emulator.restart()
+    seen = Recorder()
     later = cc.CraneClient(
-        emulator.url, KEY, options=cc.ClientOptions(store_path=str(tmp_path / "crane.db"))
+        emulator.url, KEY, options=cc.ClientOptions(store_path=str(tmp_path / "crane.db")), listener=seen
     )
     assert [i.local_id for i in later.pending_items_blocking()] == [outcome.local_id]
     later.sync_blocking()
-    deadline = time.monotonic() + 30
-    while later.pending_items_blocking() and time.monotonic() < deadline:
-        time.sleep(0.1)
+    seen.wait_for(
+        lambda ev: any(
+            isinstance(e, cc.CraneEvent.HANDOFF_DELIVERED) and e.local_id == outcome.local_id for e in ev
+        ),
+        timeout=30,
+    )
     assert later.pending_items_blocking() == []
     assert len(emulator.handoffs_of(sid)) == 1
     later.close_blocking()

@@ -8,7 +8,6 @@
 
 use crane_context::engine::UpdateOutcome;
 use crane_context::model::Update;
-use crane_context::Error;
 use jiff::Timestamp;
 use serde_json::json;
 
@@ -37,12 +36,6 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
     match outcome? {
         UpdateOutcome::Applied(r) => {
             let now = Timestamp::now();
-            let _ = store.set_heartbeat_schedule(
-                &r.session_id,
-                r.next_heartbeat_at.as_millisecond(),
-                r.heartbeat_interval_seconds,
-                now.as_millisecond(),
-            );
             if out.is_json() {
                 out.emit_json(&json!({
                     "applied": true, "queued": false, "session_id": r.session_id,
@@ -93,24 +86,11 @@ pub async fn heartbeat(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
     let store = ctx.open_store()?;
     let target = resolve_session(ctx, &store, args)?;
     let engine = Engine::open(ctx).await?;
-    let result = engine.crane.client().heartbeat(&target.session_id).await;
+    // The engine records the answer in the cache (or forgets a lost session).
+    let result = engine.crane.heartbeat(&target.session_id).await;
     engine.finish().await;
-    let r = match result {
-        Ok(r) => r,
-        Err(e @ (Error::SessionNotActive { .. } | Error::NotFound { .. })) => {
-            // The engine's heartbeats forget a lost session the same way.
-            let _ = store.clear_current_session(&target.session_id);
-            return Err(e.into());
-        }
-        Err(e) => return Err(e.into()),
-    };
+    let r = result?;
     let now = Timestamp::now();
-    let _ = store.set_heartbeat_schedule(
-        &r.session_id,
-        r.next_heartbeat_at.as_millisecond(),
-        r.heartbeat_interval_seconds,
-        now.as_millisecond(),
-    );
     let out = &ctx.out;
     if out.is_json() {
         out.emit_json(&json!({
