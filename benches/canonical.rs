@@ -8,38 +8,13 @@
 
 use crane_context::canonical::{CanonicalPayload, MAX_PAYLOAD_BYTES};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use std::hint::black_box;
 
-/// A realistic handoff payload of about `bytes` canonical bytes (the same
-/// shape the driver uses): nested objects, arrays, numbers, non-ASCII text.
-fn payload_of(bytes: usize) -> Value {
-    let mut tasks = Vec::new();
-    let mut size = 64usize;
-    let mut i = 0usize;
-    while size < bytes {
-        let task = json!({
-            "id": i,
-            "title": format!("Refactor módulo {i}: split the handler and add tests"),
-            "done": i % 3 == 0,
-            "estimate_h": (i as f64) * 0.25 + 0.5,
-            "files": [format!("src/area_{}/mod.rs", i % 17), format!("tests/t_{i}.rs")],
-            "notes": {"blocker": null, "owner": format!("agent-{}", i % 5), "ß": "naïve café ✓"},
-        });
-        size += serde_json::to_string(&task)
-            .map(|s| s.len() + 1)
-            .unwrap_or(200);
-        tasks.push(task);
-        i += 1;
-    }
-    let mut v = json!({"summary_md": "## State\nWork continues.", "next": ["review", "ship"], "tasks": tasks, "version": 3});
-    // Stay within the server's limit (the 800 KiB case sits just under it).
-    while CanonicalPayload::new(&v).is_err() {
-        v["tasks"].as_array_mut().expect("tasks").pop();
-    }
-    v
-}
+/// The payloads the benchmark driver sends too (one definition for both).
+#[path = "../examples/bench_driver/payload.rs"]
+mod payload;
+use payload::payload_of;
 
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group("canonical");

@@ -227,36 +227,7 @@ pub async fn start_sessions(url: &str, prefix: &str, n: usize, concurrency: usiz
         .await
 }
 
-/// A realistic handoff payload of about `bytes` canonical bytes: nested
-/// objects, arrays, numbers, booleans, some non-ASCII text.
-pub fn payload_of(bytes: usize) -> Value {
-    let mut tasks = Vec::new();
-    let mut size = 64usize;
-    let mut i = 0usize;
-    while size < bytes {
-        let task = json!({
-            "id": i,
-            "title": format!("Refactor módulo {i}: split the handler and add tests"),
-            "done": i % 3 == 0,
-            "estimate_h": (i as f64) * 0.25 + 0.5,
-            "files": [format!("src/area_{}/mod.rs", i % 17), format!("tests/t_{i}.rs")],
-            "notes": {"blocker": null, "owner": format!("agent-{}", i % 5), "ß": "naïve café ✓"},
-        });
-        size += serde_json::to_string(&task)
-            .map(|s| s.len() + 1)
-            .unwrap_or(200);
-        tasks.push(task);
-        i += 1;
-    }
-    json!({"summary_md": "## State\nWork continues.", "next": ["review", "ship"], "tasks": tasks, "version": 3})
-}
-
-/// Canonical size of a payload.
-pub fn canonical_len(v: &Value) -> usize {
-    crane_context::canonical::CanonicalPayload::new(v)
-        .map(|p| p.size_bytes())
-        .unwrap_or(0)
-}
+pub use crate::payload::{canonical_len, payload_of};
 
 /// `uptime` load averages, for the record.
 pub fn loadavg() -> String {

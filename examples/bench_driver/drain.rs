@@ -109,18 +109,16 @@ async fn prepare_queue(ids: &[String], payload: &Value, dest: &Path) {
             .await;
         let counts = crane.queue_counts().await.expect("counts");
         assert_eq!(counts.pending as usize, ids.len());
-        crane.shutdown();
+        crane.close().await.expect("close");
     }
-    // Let the engine's last blocking store calls finish and the file close.
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    for suffix in ["", "-wal"] {
-        let from = format!("{}{suffix}", shm.display());
-        let to = format!("{}{suffix}", dest.display());
-        let _ = std::fs::remove_file(&to);
-        if Path::new(&from).exists() {
-            std::fs::copy(&from, &to).expect("copy queue file");
-        }
+    // A consistent copy through SQLite itself, whatever connection is still
+    // open (no waiting for the engine's file to close).
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", dest.display()));
     }
+    rusqlite::Connection::open(&shm)
+        .and_then(|c| c.execute("VACUUM INTO ?1", [dest.display().to_string()]))
+        .expect("copy queue file");
     for suffix in ["", "-wal", "-shm"] {
         let _ = std::fs::remove_file(format!("{}{suffix}", shm.display()));
     }

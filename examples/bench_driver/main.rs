@@ -13,6 +13,7 @@ mod common;
 mod drain;
 mod enqueue;
 mod heartbeats;
+mod payload;
 mod report;
 
 fn main() {

@@ -28,7 +28,7 @@ use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
 const MAX_ERROR_CHARS: usize = 4_096;
 
 /// Below this many due items, leasing goes through the due-time index.
-const FEW_DUE: i64 = 2048;
+const FEW_DUE: i64 = 128;
 
 impl Store {
     /// Queues `item`, durable when this returns; returns its local id. If the

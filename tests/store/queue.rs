@@ -387,7 +387,7 @@ fn concurrent_enqueues_each_get_their_own_result() {
 #[test]
 fn leasing_takes_the_oldest_due_heads_with_few_or_many_due() {
     let (_dir, _path, store) = temp_store();
-    let n = 2100; // over the threshold between the two plans
+    let n = 300; // over the threshold between the two plans (128 due)
     let mut ids = Vec::new();
     for i in 0..n {
         let id = store
