@@ -19,10 +19,7 @@ impl Client {
                 return Ok(None);
             };
             let page = self.handoffs(&q).await?;
-            let following = match (&page.next_cursor, page.has_more) {
-                (Some(c), true) => Some(q.clone().cursor(c.clone())),
-                _ => None,
-            };
+            let following = q.after(&page);
             Ok(Some((page, following)))
         })
     }

@@ -44,10 +44,7 @@ async fn next_page(
         return Ok(None);
     };
     let page = crane.client().handoffs(&query).await?;
-    *next = match (&page.next_cursor, page.has_more) {
-        (Some(cursor), true) => Some(query.cursor(cursor.clone())),
-        _ => None,
-    };
+    *next = query.after(&page);
     Ok(Some(page.into()))
 }
 

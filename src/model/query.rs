@@ -171,6 +171,14 @@ impl HandoffsQuery {
         self.cursor = Some(cursor.into());
         self
     }
+    /// The query for the page after `page` (which this query fetched), or
+    /// `None` when it was the last one.
+    pub fn after(&self, page: &crate::model::HandoffPage) -> Option<Self> {
+        match (&page.next_cursor, page.has_more) {
+            (Some(c), true) => Some(self.clone().cursor(c.clone())),
+            _ => None,
+        }
+    }
     /// Checks the page size locally.
     pub fn validate(&self) -> Result<(), Error> {
         match self.limit {
