@@ -1,4 +1,4 @@
-//! Every recorded exchange in the shared fixtures, decoded by the SDK.
+//! Every recorded exchange in `tests/fixtures/crane-context-v1`, decoded by the SDK.
 //!
 //! The folder is iterated, so a new fixture is covered without touching this
 //! file: each success body must decode into its route's typed response, each
@@ -18,7 +18,7 @@ use crate::transport::{classify, decode, Outcome};
 use crate::Error;
 
 fn fixtures() -> Vec<(String, Value)> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/crane-context-v1");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crane-context-v1");
     let mut files: Vec<_> = std::fs::read_dir(&dir)
         .unwrap_or_else(|e| panic!("fixtures at {}: {e}", dir.display()))
         .map(|e| e.unwrap().path())

@@ -1,7 +1,7 @@
 //! Conformance: every recorded exchange with the real service, replayed
 //! against one fresh emulator, must get the same kind of answer.
 //!
-//! The fixtures in `shared/fixtures/crane-context-v1` are the ground truth of
+//! The fixtures in `tests/fixtures/crane-context-v1` are the ground truth of
 //! the wire contract. This test walks the folder in filename order (so a new
 //! fixture is picked up without editing the test), sends each request over
 //! real HTTP, and compares status, the presence of the headers clients act on,
@@ -38,7 +38,7 @@ const CHECKED_HEADERS: [&str; 3] = [
 ];
 
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/fixtures/crane-context-v1")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crane-context-v1")
 }
 
 /// One recorded exchange.
