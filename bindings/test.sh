@@ -1,34 +1,43 @@
 #!/usr/bin/env bash
 # Binding tests, run by scripts/test.sh (and so by CI):
 #
-#  1. builds the emulator binary and this crate's `uniffi-bindgen`;
+#  1. builds (or finds up to date) the emulator binary, this crate's
+#     `uniffi-bindgen` and the cdylib, all with --all-features like
+#     `cargo test --all-features`, so nothing is compiled twice;
 #  2. creates a fresh venv (bindings/python/.venv), installs maturin and
 #     pytest from PyPI, and `pip install ./bindings/python` (the wheel,
-#     built with the dev profile here to reuse the debug build; a plain
-#     `pip install ./bindings/python` builds release);
+#     built with the dev profile and --all-features here to reuse the debug
+#     build; a plain `pip install ./bindings/python` builds release, feature
+#     ffi only);
 #  3. runs pytest against the real emulator (no tests collected = failure);
 #  4. regenerates the Swift sources and fails if the committed ones differ;
-#  5. runs `swift test` (and builds the Swift examples) where a Swift
-#     toolchain exists, and says plainly that they were skipped otherwise.
+#  5. compiles and tests the Swift package and builds the Swift examples
+#     (bindings/swift/test.sh: the `swift` on the PATH, or one provisioned
+#     into a cached Debian chroot), and says loudly when that is impossible.
 #
-# Needs only Rust, Python >= 3.9 (3.11 preferred) with venv/pip, and PyPI.
+#   bindings/test.sh [LOG_DIR]
+#
+# LOG_DIR (default target/test-logs) receives python.summary and
+# swift.summary, one line each, for scripts/test.sh's closing lines.
+# Needs Rust, Python >= 3.9 (3.11 preferred) with venv/pip, and PyPI; root
+# and Debian's packages for Swift where no toolchain is installed.
 # PYTHON=/path/to/python overrides the interpreter.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
+logs="${1:-$target_dir/test-logs}"
+mkdir -p "$logs"
 python="${PYTHON:-$(command -v python3.11 || command -v python3 || true)}"
 if [ -z "$python" ]; then
   echo "bindings/test.sh: no python3 found (set PYTHON)" >&2
   exit 1
 fi
 
-echo "== bindings: build the emulator and uniffi-bindgen"
-# --all-features reuses what `cargo test --all-features` already built; the
-# bindgen is built exactly as maturin runs it (feature uniffi-cli), so
-# maturin and generate.sh find it up to date.
-cargo build --all-features --bin crane-context-emulator
-cargo build --features uniffi-cli --lib --bin uniffi-bindgen
+echo "== bindings: the emulator, uniffi-bindgen and the cdylib"
+# The same feature set as scripts/test.sh's `cargo test --all-features`, which
+# built all three: this is a no-op there, and builds them when run alone.
+cargo build --all-features --lib --bin crane-context-emulator --bin uniffi-bindgen
 
 echo "== bindings: Python wheel into a fresh venv ($("$python" --version))"
 venv="$root/bindings/python/.venv"
@@ -37,14 +46,14 @@ if ! "$python" -m venv --clear "$venv"; then
   exit 1
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.11,<2" "pytest>=8" "pytest-asyncio>=0.23"
-PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev" \
+PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev --all-features" \
   "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation ./bindings/python
 
 echo "== bindings: pytest"
 set +e
 CRANE_EMULATOR_BIN="$target_dir/debug/crane-context-emulator" \
-  "$venv/bin/python" -m pytest bindings/python/tests -p no:cacheprovider
-rc=$?
+  "$venv/bin/python" -m pytest bindings/python/tests -p no:cacheprovider 2>&1 | tee "$logs/python.log"
+rc="${PIPESTATUS[0]}"
 set -e
 if [ "$rc" -eq 5 ]; then
   echo "bindings/test.sh: pytest collected no tests; that is a failure" >&2
@@ -52,16 +61,28 @@ if [ "$rc" -eq 5 ]; then
 elif [ "$rc" -ne 0 ]; then
   exit "$rc"
 fi
+# "==== 41 passed in 12.34s ====" (skips would be listed too: none allowed).
+summary="$(grep -E '^=+ .*[0-9]+ passed' "$logs/python.log" | tail -1)"
+if echo "$summary" | grep -qE 'skipped|xfail|error'; then
+  echo "bindings/test.sh: pytest skipped or errored: $summary" >&2
+  exit 1
+fi
+py_passed="$(echo "$summary" | sed -E 's/.* ([0-9]+) passed.*/\1/')"
+echo "python: $py_passed passed, 0 failed" >"$logs/python.summary"
 
 echo "== bindings: Swift sources are current"
 bindings/swift/generate.sh --check
 
-if command -v swift >/dev/null 2>&1; then
-  echo "== bindings: swift test"
-  CRANE_EMULATOR_BIN="$target_dir/debug/crane-context-emulator" \
-    CRANE_CONTEXT_LIB_DIR="$target_dir/debug" \
-    swift test --package-path bindings/swift
-  CRANE_CONTEXT_LIB_DIR="$target_dir/debug" swift build --package-path examples/swift
+echo "== bindings: Swift"
+set +e
+bindings/swift/test.sh "$target_dir/debug" "$target_dir/debug/crane-context-emulator" 2>&1 | tee "$logs/swift.log"
+rc="${PIPESTATUS[0]}"
+set -e
+if [ "$rc" -eq 77 ]; then
+  reason="$(sed -nE 's/^!!! Swift tests SKIPPED: //p' "$logs/swift.log" | head -1)"
+  echo "swift: NOT RUN ($reason)" >"$logs/swift.summary"
+elif [ "$rc" -ne 0 ]; then
+  exit "$rc"
 else
-  echo "Swift tests skipped: no swift toolchain"
+  tail -1 "$logs/swift.log" >"$logs/swift.summary"
 fi

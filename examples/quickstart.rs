@@ -5,6 +5,7 @@
 //!
 //! Run: `cargo run --example quickstart --features emulator`
 
+use std::io::Write;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -17,13 +18,42 @@ use tokio::sync::mpsc;
 
 type Res<T> = Result<T, Box<dyn std::error::Error>>;
 
-fn step(n: u32, text: &str) {
-    println!("\n[{n}] {text}");
+/// `println!` that reports a failed write instead of panicking, so
+/// `… | head -5` ends the story quietly (see `main`).
+macro_rules! say {
+    ($($arg:tt)*) => {
+        writeln!(std::io::stdout().lock(), $($arg)*)?
+    };
 }
 
+fn step(n: u32, text: &str) -> Res<()> {
+    say!("\n[{n}] {text}");
+    Ok(())
+}
+
+/// Runs the story; a closed stdout (`| head`) or Ctrl-C ends it quietly.
+/// Either way `story` is dropped before `main` returns, so its temporary
+/// folder (a `TempDir`) is removed on every exit path.
 #[tokio::main]
 async fn main() -> Res<()> {
-    let work = tempdir()?;
+    let outcome = tokio::select! {
+        r = story() => r,
+        _ = tokio::signal::ctrl_c() => Ok(()),
+    };
+    match outcome {
+        Err(e) if is_broken_pipe(e.as_ref()) => Ok(()),
+        other => other,
+    }
+}
+
+fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
+    e.downcast_ref::<std::io::Error>()
+        .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+}
+
+async fn story() -> Res<()> {
+    let temp = tempfile::Builder::new().prefix("crane-quickstart-").tempdir()?;
+    let work = temp.path();
     let server_db = work.join("emulator.db");
     let emulator_config = EmulatorConfig {
         db_path: Some(server_db.clone()),
@@ -33,7 +63,7 @@ async fn main() -> Res<()> {
     };
     let emu = Emulator::start(emulator_config.clone()).await?;
     let (url, addr) = (emu.url(), emu.addr());
-    println!(
+    say!(
         "crane-context quickstart: emulator at {url}, local queue in {}",
         work.display()
     );
@@ -48,11 +78,11 @@ async fn main() -> Res<()> {
         }));
     let crane = Crane::open(config).await?;
 
-    step(1, "health");
+    step(1, "health")?;
     let health = crane.client().health().await?;
-    println!("    server is {:?}", health.status);
+    say!("    server is {:?}", health.status);
 
-    step(2, "start a session (POST /sod)");
+    step(2, "start a session (POST /sod)")?;
     let session = crane
         .start_session(
             StartSession::new("quickstart-agent", "vc", "venturecrane/demo")
@@ -61,7 +91,7 @@ async fn main() -> Res<()> {
         )
         .await?;
     let started = session.start_response().ok_or("no start response")?;
-    println!(
+    say!(
         "    {:?} session {} — next heartbeat at {} ({} s)",
         started.status,
         started.session_id,
@@ -69,17 +99,14 @@ async fn main() -> Res<()> {
         started.heartbeat_interval_seconds
     );
     if let Some(docs) = &started.documentation {
-        println!(
+        say!(
             "    {} docs delivered and cached (content hash {})",
             docs.count,
             docs.content_hash.as_deref().unwrap_or("-")
         );
     }
 
-    step(
-        3,
-        "automatic heartbeat (no code: the session handle beats on the server's schedule)",
-    );
+    step(3, "automatic heartbeat (no code: the session handle beats on the server's schedule)")?;
     let beat = wait(&mut events, |e| matches!(e, Event::HeartbeatSent { .. })).await?;
     if let Event::HeartbeatSent {
         next_heartbeat_at,
@@ -87,10 +114,10 @@ async fn main() -> Res<()> {
         ..
     } = beat
     {
-        println!("    heartbeat sent; next at {next_heartbeat_at} ({interval_seconds} s)");
+        say!("    heartbeat sent; next at {next_heartbeat_at} ({interval_seconds} s)");
     }
 
-    step(4, "record progress (POST /update)");
+    step(4, "record progress (POST /update)")?;
     match session
         .update(
             Update::new(session.session_id())
@@ -99,8 +126,8 @@ async fn main() -> Res<()> {
         )
         .await?
     {
-        UpdateOutcome::Applied(r) => println!("    applied at {}", r.updated_at),
-        UpdateOutcome::Queued { local_id } => println!("    queued as {local_id}"),
+        UpdateOutcome::Applied(r) => say!("    applied at {}", r.updated_at),
+        UpdateOutcome::Queued { local_id } => say!("    queued as {local_id}"),
     }
     let active = crane
         .client()
@@ -110,19 +137,16 @@ async fn main() -> Res<()> {
             "venturecrane/demo",
         ))
         .await?;
-    println!(
+    say!(
         "    {} active session(s) for this agent and repo",
         active.count
     );
 
-    step(5, "the network goes away (emulator stopped)");
+    step(5, "the network goes away (emulator stopped)")?;
     emu.shutdown().await;
-    println!("    server stopped");
+    say!("    server stopped");
 
-    step(
-        6,
-        "end the session with a handoff (POST /eod) while offline",
-    );
+    step(6, "end the session with a handoff (POST /eod) while offline")?;
     let payload =
         json!({"done": ["quickstart"], "next": "ship it", "notes": "written offline — é"});
     let end = EndSession::new(session.session_id(), "Quickstart handoff", &payload)?
@@ -130,35 +154,32 @@ async fn main() -> Res<()> {
     let local_hash = end.payload.hash()?.to_owned();
     let local_id = match session.end(end).await? {
         EndOutcome::Queued { local_id } => {
-            println!(
+            say!(
                 "    server unreachable: handoff queued durably as {local_id} (hash {})",
                 &local_hash[..12]
             );
             local_id
         }
         EndOutcome::Delivered(r) => {
-            println!("    delivered at once as {}", r.handoff_id);
+            say!("    delivered at once as {}", r.handoff_id);
             return Ok(());
         }
     };
     let counts = crane.queue_counts().await?;
-    println!(
+    say!(
         "    queue: {} pending, {} dead",
         counts.pending, counts.dead
     );
 
-    step(
-        7,
-        "the network comes back (emulator restarted on the same address)",
-    );
+    step(7, "the network comes back (emulator restarted on the same address)")?;
     let emu = Emulator::start(EmulatorConfig {
         bind: addr,
         ..emulator_config
     })
     .await?;
-    println!("    server back at {}", emu.url());
+    say!("    server back at {}", emu.url());
 
-    step(8, "the queue drains by itself");
+    step(8, "the queue drains by itself")?;
     let delivered = wait(&mut events, |e| matches!(e, Event::HandoffDelivered { .. })).await?;
     if let Event::HandoffDelivered {
         local_id: l,
@@ -167,15 +188,17 @@ async fn main() -> Res<()> {
         ..
     } = delivered
     {
-        println!("    {l} delivered as {handoff_id}");
-        println!(
+        say!("    {l} delivered as {handoff_id}");
+        say!(
             "    server hash == local hash: {}",
             payload_hash == local_hash
         );
-        assert_eq!(l, local_id);
+        if l != local_id {
+            return Err(format!("delivered {l}, expected {local_id}").into());
+        }
     }
 
-    step(9, "exactly once");
+    step(9, "exactly once")?;
     let latest = crane
         .client()
         .latest_handoff(&crane_context::model::LatestHandoffQuery::Session(
@@ -195,17 +218,16 @@ async fn main() -> Res<()> {
                 .count()
         })
         .unwrap_or(0);
-    println!(
+    say!(
         "    the server holds {copies} handoff for the session: \"{}\" ({} bytes)",
         latest.summary, latest.payload_size_bytes
     );
-    println!(
+    say!(
         "    queue now: {} pending",
         crane.queue_counts().await?.pending
     );
     crane.shutdown();
-    let _ = std::fs::remove_dir_all(&work);
-    println!("\ndone.");
+    say!("\ndone.");
     Ok(())
 }
 
@@ -223,10 +245,4 @@ async fn wait(
     })
     .await?;
     found.ok_or_else(|| "event stream closed".into())
-}
-
-fn tempdir() -> Res<std::path::PathBuf> {
-    let dir = std::env::temp_dir().join(format!("crane-quickstart-{}", ulid::Ulid::new()));
-    std::fs::create_dir_all(&dir)?;
-    Ok(dir)
 }

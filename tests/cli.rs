@@ -876,6 +876,40 @@ async fn bad_flags_and_missing_configuration_exit_2() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("--repo"));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn help_points_to_the_built_in_manual_and_a_closed_pipe_is_quiet() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    // An installed binary has no docs/ beside it: --help names `crane manual`,
+    // which prints docs/cli.md as compiled in.
+    let help = c.run(&["--help"]).await.ok();
+    assert!(help.stdout.contains("crane manual"), "{}", help.stdout);
+    assert!(!help.stdout.contains("See docs/cli.md"), "{}", help.stdout);
+    let manual = c.run(&["manual"]).await.ok();
+    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md"))
+        .unwrap();
+    assert_eq!(manual.stdout, doc);
+    let json = c.run(&["manual", "--json"]).await.ok().json();
+    assert_eq!(json["manual"], doc.as_str());
+    // `crane … | head` with the reader already gone: every write meets EPIPE;
+    // the command still does its work and exits with its own code, quietly.
+    for args in [&["manual"][..], &["completions", "bash"], &["--help"], &["status"]] {
+        let (reader, writer) = std::io::pipe().unwrap();
+        drop(reader);
+        let mut cmd = c.command(args);
+        cmd.stdout(writer);
+        let out = tokio::task::spawn_blocking(move || cmd.output())
+            .await
+            .unwrap()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(!stderr.contains("Broken pipe"), "{args:?}: {stderr}");
+        let want = if args == ["status"] { 1 } else { 0 };
+        assert_eq!(out.status.code(), Some(want), "{args:?}: {stderr}");
+    }
+}
+
 #[cfg(target_os = "linux")]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keeper_started_by_sod_shows_in_status_and_stops_on_eod() {

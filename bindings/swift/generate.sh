@@ -7,7 +7,8 @@
 #                                         # committed sources differ (CI staleness check)
 #   bindings/swift/generate.sh --lib PATH # use this (unstripped) library
 #
-# The generator is this crate's own `uniffi-bindgen` (feature `uniffi-cli`),
+# The generator is this crate's own `uniffi-bindgen` (feature `uniffi-cli`;
+# built with --all-features, the test command's one feature set),
 # so it always matches the uniffi version the library was built with. The
 # library must be unstripped (uniffi reads its metadata symbols); strip
 # shipped binaries after generating. The generated modulemap declares
@@ -31,13 +32,13 @@ done
 target_dir="${CARGO_TARGET_DIR:-$root/target}"
 bindgen="$target_dir/debug/uniffi-bindgen"
 if [ -z "$lib" ]; then
-  (cd "$root" && cargo build --quiet --features uniffi-cli --lib --bin uniffi-bindgen)
+  (cd "$root" && cargo build --quiet --all-features --lib --bin uniffi-bindgen)
   case "$(uname -s)" in
     Darwin) lib="$target_dir/debug/libcrane_context.dylib" ;;
     *) lib="$target_dir/debug/libcrane_context.so" ;;
   esac
 elif [ ! -x "$bindgen" ]; then
-  (cd "$root" && cargo build --quiet --features uniffi-cli --bin uniffi-bindgen)
+  (cd "$root" && cargo build --quiet --all-features --bin uniffi-bindgen)
 fi
 
 work="$(mktemp -d)"

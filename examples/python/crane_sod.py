@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Start of day: start or resume this checkout's session (like `crane sod`).
 
-    export CRANE_CONTEXT_URL=http://127.0.0.1:8787 CRANE_CONTEXT_KEY=test-relay-key-0123456789abcdef
+    export CRANE_CONTEXT_URL=<the emulator's printed URL: it runs with --port 0> CRANE_CONTEXT_KEY=test-relay-key-0123456789abcdef
     python examples/python/crane_sod.py [--track N] [--keepalive]
 
 Prints the session (created or resumed), the last handoff for this

@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-/// Exit codes, shown in `crane --help` and documented in docs/cli.md.
+/// Exit codes, shown in `crane --help` and documented in docs/cli.md (which
+/// `crane manual` prints).
 pub const EXIT_CODES: &str = "\
 Exit codes:
   0  success
@@ -19,7 +20,8 @@ Exit codes:
   3  the handoff (or update) was only queued locally and --require-delivery was given
 
 Configuration: CRANE_CONTEXT_URL, CRANE_CONTEXT_KEY, CRANE_ENV (profile), then
-config.toml in the platform config dir (or CRANE_CONFIG); flags win. See docs/cli.md.";
+config.toml in the platform config dir (or CRANE_CONFIG); flags win.
+The full manual (configuration, exit codes, agent wiring): crane manual";
 
 /// `crane`: start, keep, and end Crane Context sessions from a checkout.
 #[derive(Debug, Parser)]
@@ -94,6 +96,8 @@ pub enum Command {
     Verify(VerifyArgs),
     /// Check configuration, key, reachability, clock, store and keepers.
     Doctor,
+    /// Print the full manual (docs/cli.md, built into the binary).
+    Manual,
     /// Print a shell completion script.
     Completions {
         /// The shell.

@@ -6,7 +6,7 @@ A thin re-export of the bindings that uniffi generates from the Rust library
 
     import crane_context as cc
 
-    client = cc.CraneClient("http://127.0.0.1:8787", "relay-key")
+    client = cc.CraneClient(os.environ["CRANE_CONTEXT_URL"], os.environ["CRANE_CONTEXT_KEY"])
     session = client.start_session_blocking(cc.StartRequest(agent="a", venture="vc", repo="o/r"))
     outcome = session.end_blocking(cc.EndRequest(summary="done", payload_json='{"next": "tests"}'))
 

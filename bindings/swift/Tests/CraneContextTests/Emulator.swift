@@ -106,13 +106,13 @@ final class Emulator {
             request.httpBody = try JSONSerialization.data(withJSONObject: body)
         }
         let done = DispatchSemaphore(value: 0)
-        var result: Data?
+        let answer = Answer()
         URLSession.shared.dataTask(with: request) { data, _, _ in
-            result = data
+            answer.set(data)
             done.signal()
         }.resume()
         done.wait()
-        guard let data = result,
+        guard let data = answer.get(),
               let json = try JSONSerialization.jsonObject(with: data) as? [String: Any] else {
             throw TestError.emulator("no answer from \(path)")
         }
@@ -130,6 +130,26 @@ final class Emulator {
 
     func requests(_ route: String) throws -> Int {
         ((try state()["requests_count"] as? [String: Any])?[route] as? Int) ?? 0
+    }
+}
+
+/// The body of one control-API answer, handed from URLSession's queue to the
+/// waiting test thread under a lock (Swift 6 forbids mutating a captured var
+/// from concurrently-executing code).
+final class Answer: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data: Data?
+
+    func set(_ value: Data?) {
+        lock.lock()
+        data = value
+        lock.unlock()
+    }
+
+    func get() -> Data? {
+        lock.lock()
+        defer { lock.unlock() }
+        return data
     }
 }
 

@@ -1,12 +1,14 @@
 //! The commands, and the one place that maps a parsed command line to them.
 //!
-//! Local commands (`status`, `queue list|show|drop|export`, `completions`)
+//! Local commands (`status`, `queue list|show|drop|export`, `completions`,
+//! `manual`)
 //! run without an async runtime and without touching the network; the others
 //! run on a single-threaded tokio runtime built only when needed.
 
 mod common;
 mod completions;
 mod eod;
+mod manual;
 mod queue;
 mod reads;
 mod sod;
@@ -24,6 +26,7 @@ pub fn run(ctx: &Ctx, command: Command) -> CliResult<u8> {
     match command {
         Command::Status(args) => status::run(ctx, &args),
         Command::Completions { shell } => completions::run(ctx, shell),
+        Command::Manual => manual::run(ctx),
         Command::Queue { command } if !matches!(command, QueueCommand::Retry { .. }) => {
             queue::run_local(ctx, &command)
         }
@@ -59,6 +62,7 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
         // Local commands never get here (see `run`); answered the same way.
         Command::Status(args) => status::run(ctx, &args),
         Command::Completions { shell } => completions::run(ctx, shell),
+        Command::Manual => manual::run(ctx),
         Command::Queue { command } => queue::run_local(ctx, &command),
     }
 }

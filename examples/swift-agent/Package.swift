@@ -3,9 +3,9 @@
 // `crane eod`:
 //
 //   cargo build --features ffi                      # the Rust library
-//   export CRANE_CONTEXT_URL=http://127.0.0.1:8787 CRANE_CONTEXT_KEY=...
-//   swift run --package-path examples/swift crane-sod [--track N]
-//   swift run --package-path examples/swift crane-eod --summary "what I did" [--payload-file F]
+//   export CRANE_CONTEXT_URL=http://127.0.0.1:PORT CRANE_CONTEXT_KEY=...   # emulator: --port 0 prints PORT
+//   swift run --package-path examples/swift-agent crane-sod [--track N]
+//   swift run --package-path examples/swift-agent crane-eod --summary "what I did" [--payload-file F]
 import PackageDescription
 
 let package = Package(

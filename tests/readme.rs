@@ -1,0 +1,95 @@
+//! The README's code is real code: its Rust snippet is `examples/library.rs`
+//! (which `cargo test` compiles), and nothing in the repository reaches
+//! outside it (a clone has no `../shared`).
+
+use std::path::Path;
+
+fn read(rel: &str) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join(rel);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The lines of `examples/library.rs` between its `README:begin`/`README:end`
+/// markers.
+fn example_snippet() -> String {
+    let text = read("examples/library.rs");
+    let begin = text.find("// README:begin\n").expect("begin marker") + "// README:begin\n".len();
+    let end = text.find("// README:end").expect("end marker");
+    text[begin..end].to_owned()
+}
+
+/// Every fenced ```rust block of the README.
+fn readme_rust_blocks() -> Vec<String> {
+    let text = read("README.md");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line.trim_start() == "```rust" => current = Some(String::new()),
+            Some(block) if line.trim_start() == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+#[test]
+fn readme_rust_snippet_is_the_compiled_library_example() {
+    let blocks = readme_rust_blocks();
+    assert_eq!(blocks.len(), 1, "the README has one Rust snippet: {blocks:?}");
+    assert_eq!(
+        blocks[0],
+        example_snippet(),
+        "README.md's Rust snippet must be examples/library.rs between its markers"
+    );
+}
+
+#[test]
+fn no_tracked_file_reaches_outside_the_repository() {
+    // A clone has nothing beside it: `../shared` (the specification folder
+    // the fixtures came from) must not be read by any script, test or build.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut offenders = Vec::new();
+    for dir in ["src", "tests", "examples", "benches", "scripts", "bindings", ".ci"] {
+        walk(&root.join(dir), &mut |path, text| {
+            if text.contains("../shared") && !path.ends_with("tests/readme.rs") {
+                offenders.push(path.display().to_string());
+            }
+        });
+    }
+    for file in ["Cargo.toml", "build.rs"] {
+        let path = root.join(file);
+        if let Ok(text) = std::fs::read_to_string(&path) {
+            if text.contains("../shared") {
+                offenders.push(path.display().to_string());
+            }
+        }
+    }
+    assert!(offenders.is_empty(), "files reading ../shared: {offenders:?}");
+}
+
+fn walk(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        if name == ".build" || name == ".venv" || name == "target" || name == "fixtures" {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, f);
+        } else if let Ok(text) = std::fs::read_to_string(&path) {
+            f(&path, &text);
+        }
+    }
+}
