@@ -20,7 +20,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let start = StartSession::new("my-agent", "vc", "owner/repo");
     let session = crane.start_session(start).await?; // heartbeats happen by themselves
-    // ... the agent works ...
+                                                     // ... the agent works ...
     let payload = json!({"done": ["parser"], "next": "tests"});
     let end = EndSession::new(session.session_id(), "parser done; next: tests", &payload)?;
     match session.end(end).await? {

@@ -52,7 +52,9 @@ fn is_broken_pipe(e: &(dyn std::error::Error + 'static)) -> bool {
 }
 
 async fn story() -> Res<()> {
-    let temp = tempfile::Builder::new().prefix("crane-quickstart-").tempdir()?;
+    let temp = tempfile::Builder::new()
+        .prefix("crane-quickstart-")
+        .tempdir()?;
     let work = temp.path();
     let server_db = work.join("emulator.db");
     let emulator_config = EmulatorConfig {
@@ -106,7 +108,10 @@ async fn story() -> Res<()> {
         );
     }
 
-    step(3, "automatic heartbeat (no code: the session handle beats on the server's schedule)")?;
+    step(
+        3,
+        "automatic heartbeat (no code: the session handle beats on the server's schedule)",
+    )?;
     let beat = wait(&mut events, |e| matches!(e, Event::HeartbeatSent { .. })).await?;
     if let Event::HeartbeatSent {
         next_heartbeat_at,
@@ -146,7 +151,10 @@ async fn story() -> Res<()> {
     emu.shutdown().await;
     say!("    server stopped");
 
-    step(6, "end the session with a handoff (POST /eod) while offline")?;
+    step(
+        6,
+        "end the session with a handoff (POST /eod) while offline",
+    )?;
     let payload =
         json!({"done": ["quickstart"], "next": "ship it", "notes": "written offline — é"});
     let end = EndSession::new(session.session_id(), "Quickstart handoff", &payload)?
@@ -168,10 +176,14 @@ async fn story() -> Res<()> {
     let counts = crane.queue_counts().await?;
     say!(
         "    queue: {} pending, {} dead",
-        counts.pending, counts.dead
+        counts.pending,
+        counts.dead
     );
 
-    step(7, "the network comes back (emulator restarted on the same address)")?;
+    step(
+        7,
+        "the network comes back (emulator restarted on the same address)",
+    )?;
     let emu = Emulator::start(EmulatorConfig {
         bind: addr,
         ..emulator_config
@@ -220,7 +232,8 @@ async fn story() -> Res<()> {
         .unwrap_or(0);
     say!(
         "    the server holds {copies} handoff for the session: \"{}\" ({} bytes)",
-        latest.summary, latest.payload_size_bytes
+        latest.summary,
+        latest.payload_size_bytes
     );
     say!(
         "    queue now: {} pending",

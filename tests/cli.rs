@@ -886,14 +886,19 @@ async fn help_points_to_the_built_in_manual_and_a_closed_pipe_is_quiet() {
     assert!(help.stdout.contains("crane manual"), "{}", help.stdout);
     assert!(!help.stdout.contains("See docs/cli.md"), "{}", help.stdout);
     let manual = c.run(&["manual"]).await.ok();
-    let doc = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md"))
-        .unwrap();
+    let doc =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/cli.md")).unwrap();
     assert_eq!(manual.stdout, doc);
     let json = c.run(&["manual", "--json"]).await.ok().json();
     assert_eq!(json["manual"], doc.as_str());
     // `crane … | head` with the reader already gone: every write meets EPIPE;
     // the command still does its work and exits with its own code, quietly.
-    for args in [&["manual"][..], &["completions", "bash"], &["--help"], &["status"]] {
+    for args in [
+        &["manual"][..],
+        &["completions", "bash"],
+        &["--help"],
+        &["status"],
+    ] {
         let (reader, writer) = std::io::pipe().unwrap();
         drop(reader);
         let mut cmd = c.command(args);

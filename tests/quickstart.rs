@@ -40,7 +40,11 @@ fn the_story_delivers_the_offline_handoff_exactly_once_and_cleans_up() {
         .expect("quickstart runs");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "exit {:?}\n{stdout}\n{stderr}", out.status);
+    assert!(
+        out.status.success(),
+        "exit {:?}\n{stdout}\n{stderr}",
+        out.status
+    );
     for expected in [
         "[3] automatic heartbeat",
         "handoff queued durably as",
@@ -50,7 +54,10 @@ fn the_story_delivers_the_offline_handoff_exactly_once_and_cleans_up() {
         "queue now: 0 pending",
         "done.",
     ] {
-        assert!(stdout.contains(expected), "missing {expected:?} in:\n{stdout}");
+        assert!(
+            stdout.contains(expected),
+            "missing {expected:?} in:\n{stdout}"
+        );
     }
     assert_eq!(leftovers(tmp.path()), Vec::<String>::new());
 }
@@ -59,7 +66,7 @@ fn the_story_delivers_the_offline_handoff_exactly_once_and_cleans_up() {
 fn a_reader_that_stops_early_ends_the_story_quietly_and_cleans_up() {
     let tmp = tempfile::tempdir().unwrap();
     let (reader, writer) = std::io::pipe().expect("pipe");
-    let mut child = Command::new(quickstart())
+    let child = Command::new(quickstart())
         .env("TMPDIR", tmp.path())
         .stdin(Stdio::null())
         .stdout(writer)

@@ -43,7 +43,11 @@ fn readme_rust_blocks() -> Vec<String> {
 #[test]
 fn readme_rust_snippet_is_the_compiled_library_example() {
     let blocks = readme_rust_blocks();
-    assert_eq!(blocks.len(), 1, "the README has one Rust snippet: {blocks:?}");
+    assert_eq!(
+        blocks.len(),
+        1,
+        "the README has one Rust snippet: {blocks:?}"
+    );
     assert_eq!(
         blocks[0],
         example_snippet(),
@@ -57,7 +61,9 @@ fn no_tracked_file_reaches_outside_the_repository() {
     // the fixtures came from) must not be read by any script, test or build.
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut offenders = Vec::new();
-    for dir in ["src", "tests", "examples", "benches", "scripts", "bindings", ".ci"] {
+    for dir in [
+        "src", "tests", "examples", "benches", "scripts", "bindings", ".ci",
+    ] {
         walk(&root.join(dir), &mut |path, text| {
             if text.contains("../shared") && !path.ends_with("tests/readme.rs") {
                 offenders.push(path.display().to_string());
@@ -72,7 +78,10 @@ fn no_tracked_file_reaches_outside_the_repository() {
             }
         }
     }
-    assert!(offenders.is_empty(), "files reading ../shared: {offenders:?}");
+    assert!(
+        offenders.is_empty(),
+        "files reading ../shared: {offenders:?}"
+    );
 }
 
 fn walk(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
