@@ -19,8 +19,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let crane = Crane::open(config).await?; // opens the local queue; delivers leftovers
 
     let start = StartSession::new("my-agent", "vc", "owner/repo");
-    let session = crane.start_session(start).await?; // heartbeats happen by themselves
-                                                     // ... the agent works ...
+    // Heartbeats happen by themselves while the agent works.
+    let session = crane.start_session(start).await?;
     let payload = json!({"done": ["parser"], "next": "tests"});
     let end = EndSession::new(session.session_id(), "parser done; next: tests", &payload)?;
     match session.end(end).await? {

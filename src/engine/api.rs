@@ -163,7 +163,10 @@ impl Crane {
         })
     }
 
-    /// Delivers every due queued item now and reports what happened.
+    /// Delivers every queued item now, waits (up to the direct-call deadline)
+    /// for items another drain holds, and reports the queue after the call:
+    /// `delivered` counts every item delivered during it, by whichever
+    /// drain, `pending` what is left.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
         let inner = self.inner();
         if !inner.client.connectivity().is_online() {
@@ -172,9 +175,36 @@ impl Crane {
                 inner.client.connectivity().mark_online();
             }
         }
+        let before = inner.store(|s| s.counts()).await?;
         let now = inner.clock.now_ms();
         inner.store(move |s| s.make_all_due(now)).await?;
-        drain_pass(inner).await
+        let mut report = drain_pass(inner).await?;
+        // Items another drain holds (this engine's background task, another
+        // engine or process) are in flight: wait for them, up to the direct
+        // call deadline, so the report is the queue's state after the call,
+        // not only what this pass happened to send.
+        let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
+        let mut after = inner.store(|s| s.counts()).await?;
+        while after.leased > 0 && tokio::time::Instant::now() < deadline {
+            // Our own drains notify on every settled item; another process's
+            // do not, so also look again after a short while.
+            let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
+            let _ = tokio::time::timeout_at(deadline, wait).await;
+            let more = drain_pass(inner).await?;
+            report.delivered += more.delivered;
+            report.retrying += more.retrying;
+            report.dead += more.dead;
+            after = inner.store(|s| s.counts()).await?;
+        }
+        // Whoever sent them, items that left the queue during the call were
+        // delivered (or died): count them.
+        let died = after.dead.saturating_sub(before.dead);
+        let gone = before.pending.saturating_sub(after.pending);
+        let delivered = u32::try_from(gone.saturating_sub(died)).unwrap_or(u32::MAX);
+        report.delivered = report.delivered.max(delivered);
+        report.dead = report.dead.max(u32::try_from(died).unwrap_or(u32::MAX));
+        report.pending = after.pending;
+        Ok(report)
     }
 
     /// Delivers queued work of a tuple before a new `/sod` for it. Items
