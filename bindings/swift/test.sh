@@ -123,9 +123,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
+# /proc and /dev inside the chroot (swift and apt need both). A machine that
+# refuses mounts to root (an unprivileged container) cannot run the chroot.
 mount_chroot() {
-  mountpoint -q "$chroot_dir/proc" || { mount -t proc proc "$chroot_dir/proc"; mounted+=("$chroot_dir/proc"); }
-  mountpoint -q "$chroot_dir/dev" || { mount --bind /dev "$chroot_dir/dev"; mounted+=("$chroot_dir/dev"); }
+  if ! mountpoint -q "$chroot_dir/proc"; then
+    mount -t proc proc "$chroot_dir/proc" || skip "cannot mount /proc in the chroot (no mount privilege here)"
+    mounted+=("$chroot_dir/proc")
+  fi
+  if ! mountpoint -q "$chroot_dir/dev"; then
+    mount --bind /dev "$chroot_dir/dev" || skip "cannot bind-mount /dev into the chroot (no mount privilege here)"
+    mounted+=("$chroot_dir/dev")
+  fi
 }
 
 in_chroot() {
@@ -147,7 +155,8 @@ if [ ! -f "$ready" ]; then
     rm -rf "$chroot_dir"
     debootstrap --variant=minbase trixie "$chroot_dir" "$mirror" >"$chroot_dir.debootstrap.log" 2>&1 || {
       tail -20 "$chroot_dir.debootstrap.log" >&2
-      echo "debootstrap of Debian trixie failed (log: $chroot_dir.debootstrap.log)" >&2
+      echo "debootstrap of Debian trixie failed (log: $chroot_dir.debootstrap.log)." >&2
+      echo "Set CRANE_DEBIAN_MIRROR to a reachable mirror, or CRANE_SWIFT=skip to skip Swift on purpose." >&2
       exit 1
     }
   fi
