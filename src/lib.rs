@@ -38,9 +38,13 @@ pub mod idempotency;
 pub mod model;
 mod pages;
 pub mod policy;
+pub mod private_fs;
+pub mod redact;
 mod retry;
 pub mod settings;
 pub mod store;
+mod tls;
+mod toml_errors;
 mod transport;
 
 pub use client::Client;

@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{parse_base_url, ClientConfig, RelayKey};
+use crate::toml_errors;
 use crate::Error;
 
 /// Environment variable holding the server's base URL.
@@ -368,12 +369,10 @@ fn load_file(path: &Path, explicit: Option<&str>) -> Result<Option<FileConfig>, 
             ));
         }
     };
-    let config: FileConfig = toml::from_str(&text).map_err(|e| {
-        Error::invalid_input(
-            "config",
-            format!("config file {} is not valid: {e}", path.display()),
-        )
-    })?;
+    // The parser's own text quotes the offending line, which may hold the
+    // key: describe the error by position instead.
+    let config: FileConfig = toml::from_str(&text)
+        .map_err(|e| Error::invalid_input("config", toml_errors::describe(path, &text, &e)))?;
     if config.profiles.values().any(|p| p.key.is_some()) {
         check_private(path, "config")?;
     }
