@@ -59,18 +59,20 @@ pub fn commit() -> Option<String> {
 
 /// A remote URL with any user name, password or token removed: from
 /// `https://x-access-token:ghp_…@github.com/o/r` and from the scp-like
-/// `user:token@host:o/r` alike. Only `owner/name` is needed downstream.
+/// `user:token@host:o/r` alike (a bare ssh login such as `git@` is kept).
+/// Only `owner/name` is needed downstream.
 pub fn without_credentials(url: &str) -> String {
     let url = url.trim();
     if url.contains("://") {
         return crane_context::redact::redact_url_text(url);
     }
     // scp-like: [user[:password]@]host:path; the userinfo ends at the last
-    // `@` before the path's first slash.
+    // `@` before the path's first slash. A bare ssh login (`git@`) is no
+    // secret and stays; anything with a password goes.
     let authority_end = url.find('/').unwrap_or(url.len());
     match url[..authority_end].rfind('@') {
-        Some(at) => url[at + 1..].to_owned(),
-        None => url.to_owned(),
+        Some(at) if url[..at].contains(':') => url[at + 1..].to_owned(),
+        _ => url.to_owned(),
     }
 }
 
@@ -122,7 +124,7 @@ mod tests {
                 "https://github.com/o/r",
             ),
             ("tok:ghp_SECRET@github.com:o/r.git", "github.com:o/r.git"),
-            ("git@github.com:o/r.git", "github.com:o/r.git"),
+            ("git@github.com:o/r.git", "git@github.com:o/r.git"),
             ("/local/path", "/local/path"),
         ] {
             let got = without_credentials(raw);
