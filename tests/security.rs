@@ -204,3 +204,71 @@ async fn bodies_past_the_cap_are_refused_while_streaming() {
         .unwrap_err();
     assert!(matches!(err, Error::ResponseTooLarge { .. }), "{err:?}");
 }
+
+/// The measurement behind `policy::MAX_RESPONSE_BYTES`: the largest
+/// legitimate answers — a `/sod` with docs, and an `/eod` and a
+/// `/handoffs/latest` holding a maximal payload made of characters that
+/// JSON escapes twice (`"` inside `payload_json`) — fit with at least eight
+/// times room. (A measurement, not a regression test: it held before too.)
+#[tokio::test]
+async fn the_largest_legitimate_answers_fit_well_under_the_cap() {
+    let emu = emulator().await;
+    let http = reqwest::Client::new();
+    let post = |path: &str, body: serde_json::Value| {
+        http.post(format!("{}{path}", emu.url()))
+            .header("x-relay-key", KEY)
+            .json(&body)
+            .send()
+    };
+    let sod = post(
+        "/sod",
+        serde_json::json!({"agent": "cc-cli-test", "venture": "vc", "repo": "o/big"}),
+    )
+    .await
+    .unwrap();
+    assert!(sod.status().is_success());
+    let sod = sod.bytes().await.unwrap();
+    let sid = serde_json::from_slice::<serde_json::Value>(&sod).unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        String::from_utf8_lossy(&sod).contains("\"documentation\""),
+        "docs included"
+    );
+    // Canonical `{"q":"\"\"…"}`: each quote is 2 bytes; stay just under 800 KiB.
+    let quotes = (819_200 - 16) / 2;
+    let payload = serde_json::json!({"q": "\"".repeat(quotes)});
+    let eod = post(
+        "/eod",
+        serde_json::json!({"session_id": sid, "summary": "big", "payload": payload}),
+    )
+    .await
+    .unwrap();
+    assert!(eod.status().is_success(), "{}", eod.status());
+    let eod = eod.bytes().await.unwrap();
+    let latest = http
+        .get(format!("{}/handoffs/latest?session_id={sid}", emu.url()))
+        .header("x-relay-key", KEY)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let cap = crane_context::policy::MAX_RESPONSE_BYTES as usize;
+    println!(
+        "sod with docs {} B, eod {} B, latest {} B, cap {cap} B",
+        sod.len(),
+        eod.len(),
+        latest.len()
+    );
+    assert!(eod.len() > 1_500_000, "the payload was escaped twice");
+    for (what, n) in [
+        ("sod", sod.len()),
+        ("eod", eod.len()),
+        ("latest", latest.len()),
+    ] {
+        assert!(n * 8 <= cap, "{what}: {n} bytes leaves less than 8x room");
+    }
+}
