@@ -384,3 +384,122 @@ async fn no_system_certificate_store_is_needed() {
     );
     server.abort();
 }
+
+/// Runs `args` in plain and `--json` form and keeps everything printed.
+async fn both_forms(c: &Checkout, args: &[&str], env: &[(&str, &str)], seen: &mut Vec<String>) {
+    let plain = c.run_with(args, env).await;
+    let mut json_args = vec!["--json"];
+    json_args.extend_from_slice(args);
+    let json = c.run_with(&json_args, env).await;
+    seen.push(format!("$ crane {args:?}\n{}", plain.all()));
+    seen.push(format!("$ crane --json {args:?}\n{}", json.all()));
+}
+
+/// Every command's plain and JSON output, its error paths (wrong key,
+/// server gone, unknown session, bad config, bad flags) and every file the
+/// SDK writes are searched for the relay key and a token planted in the git
+/// remote: neither appears anywhere.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_in_any_output_or_file() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let export = c.dir.path().join("export.json");
+    let export_arg = export.to_str().unwrap().to_owned();
+    let mut seen = Vec::new();
+    let none: &[(&str, &str)] = &[];
+    let online: Vec<Vec<&str>> = vec![
+        vec!["sod", "--no-keepalive"],
+        vec!["status"],
+        vec!["update", "--meta", r#"{"step":1}"#],
+        vec!["heartbeat"],
+        vec!["active"],
+        vec!["handoffs", "latest", "--payload"],
+        vec!["handoffs", "list", "--all"],
+        vec!["queue", "list"],
+        vec!["doctor"],
+        vec!["sync"],
+        vec!["eod", "--summary", "done", "--payload", r#"{"next":"x"}"#],
+        vec!["handoffs", "latest", "--payload"],
+        vec![
+            "handoffs",
+            "list",
+            "--session-id",
+            "sess_00000000000000000000000000",
+        ],
+        vec![
+            "heartbeat",
+            "--session-id",
+            "sess_00000000000000000000000000",
+        ],
+        vec!["queue", "show", "nope"],
+        vec!["completions", "bash"],
+    ];
+    for args in &online {
+        both_forms(&c, args, none, &mut seen).await;
+    }
+    // Wrong key: unauthorized everywhere it matters.
+    let wrong = [("CRANE_CONTEXT_KEY", "wrong-key-0123456789abcdef")];
+    for args in [&["sod", "--no-keepalive"][..], &["doctor"], &["active"]] {
+        both_forms(&c, args, &wrong, &mut seen).await;
+    }
+    // A config file with the key inline and a typo; and bad flags.
+    std::fs::write(
+        &c.config,
+        format!(
+            "[profiles.p]\nurl = \"{}\"\nkee = \"{}\"\n",
+            emu.url(),
+            common::KEY
+        ),
+    )
+    .unwrap();
+    chmod(&c.config, 0o600);
+    for args in [&["sod", "--no-keepalive"][..], &["doctor"], &["status"]] {
+        both_forms(&c, args, none, &mut seen).await;
+    }
+    std::fs::write(&c.config, "").unwrap();
+    both_forms(&c, &["sod", "--track", "x"], none, &mut seen).await;
+    // The server gone: queued work, offline reads, failing doctor and sync.
+    assert_eq!(c.run(&["sod", "--json", "--no-keepalive"]).await.code, 0);
+    emu.shutdown().await;
+    for args in [
+        &["update", "--meta", r#"{"step":2}"#][..],
+        &["eod", "--summary", "offline", "--payload", r#"{"k":1}"#],
+        &["handoffs", "latest"],
+        &["sync"],
+        &["doctor"],
+        &["status"],
+        &["queue", "list"],
+    ] {
+        both_forms(&c, args, none, &mut seen).await;
+    }
+    let out = c.run(&["queue", "export", "-o", &export_arg]).await;
+    seen.push(out.all());
+
+    // The commands really ran: a session, a refused key, a described config
+    // error and an offline queue all show up.
+    let all = seen.join("\n");
+    for expected in ["sess_", "unauthorized", "line 3", "queued"] {
+        assert!(all.contains(expected), "no {expected:?} in:\n{all}");
+    }
+    for text in &seen {
+        assert!(!text.contains(common::KEY), "the key was printed:\n{text}");
+        assert!(
+            !text.contains(GIT_TOKEN),
+            "the git token was printed:\n{text}"
+        );
+    }
+    let mut files = files_under(&c.home);
+    files.push(export.clone());
+    assert!(files.len() >= 4, "{files:?}");
+    for f in &files {
+        let bytes = std::fs::read(f).unwrap();
+        for secret in [common::KEY, GIT_TOKEN] {
+            assert!(
+                !bytes.windows(secret.len()).any(|w| w == secret.as_bytes()),
+                "{} holds a secret",
+                f.display()
+            );
+        }
+    }
+}
