@@ -34,6 +34,9 @@ mod error;
 pub mod ffi;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod idempotency;
 pub mod model;
 mod pages;
