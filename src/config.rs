@@ -82,6 +82,10 @@ pub struct ClientConfig {
     pub retry: RetryPolicy,
     /// Retry policy for `/heartbeat` (brief).
     pub heartbeat_retry: RetryPolicy,
+    /// Largest response body read, in bytes (default
+    /// [`policy::MAX_RESPONSE_BYTES`]); a larger one is
+    /// [`Error::ResponseTooLarge`].
+    pub max_response_bytes: u64,
 }
 
 impl ClientConfig {
@@ -97,6 +101,7 @@ impl ClientConfig {
             user_agent: format!("crane-context/{}", env!("CARGO_PKG_VERSION")),
             retry: RetryPolicy::default(),
             heartbeat_retry: RetryPolicy::heartbeat(),
+            max_response_bytes: policy::MAX_RESPONSE_BYTES,
         })
     }
 
@@ -122,10 +127,25 @@ impl ClientConfig {
     }
 }
 
-/// Parses and checks a base URL.
+/// Parses and checks a base URL: `https://`, or plain `http://` to loopback
+/// (or anywhere with `allow_insecure`), with a host and no userinfo.
 pub fn parse_base_url(text: &str, allow_insecure: bool) -> Result<Url, Error> {
-    let url = Url::parse(text.trim())
-        .map_err(|e| Error::invalid_input("url", format!("{text:?} is not a URL: {e}")))?;
+    let url = Url::parse(text.trim()).map_err(|e| {
+        let shown = crate::redact::redact_url_text(text);
+        Error::invalid_input("url", format!("{shown:?} is not a URL: {e}"))
+    })?;
+    // The relay key is the credential. A user name or password in the URL
+    // would be sent as Basic auth and shown wherever the URL is (doctor,
+    // errors, the keeper's command line), so it is refused, unechoed.
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::invalid_input(
+            "url",
+            format!(
+                "{} has a user name or password in it; remove it (the relay key is the credential)",
+                crate::redact::redact_url(&url)
+            ),
+        ));
+    }
     match url.scheme() {
         "https" => {}
         "http" if allow_insecure || is_loopback(&url) => {}
@@ -183,6 +203,11 @@ mod tests {
         assert!(parse_base_url("http://x.example", true).is_ok());
         assert!(parse_base_url("ftp://x", false).is_err());
         assert!(parse_base_url("not a url", false).is_err());
+        let e = parse_base_url("https://u:hunter2@x.example/", false).unwrap_err();
+        assert!(matches!(&e, Error::InvalidInput { field, .. } if field == "url"));
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        let e = parse_base_url("https://u:hunter2@x .example/", false).unwrap_err();
+        assert!(!e.to_string().contains("hunter2"), "{e}");
         assert!(RelayKey::new("  ").is_err());
         assert!(RelayKey::new("a\nb").is_err());
     }

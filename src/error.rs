@@ -96,6 +96,35 @@ pub enum Error {
         /// Correlation id, if any.
         correlation_id: Option<String>,
     },
+    /// The server answered with a redirect (HTTP 3xx). Redirects are never
+    /// followed, because following one would send the relay key to whatever
+    /// host the `Location` names; the configured URL is probably out of date.
+    #[error("the server redirected (HTTP {status}) to {location}; redirects are not followed so the relay key stays with the configured host: set the URL to the final address if you trust it")]
+    Redirected {
+        /// HTTP status (301, 302, 303, 307 or 308).
+        status: u16,
+        /// The `Location` header, with any userinfo removed (`(none)` if absent).
+        location: String,
+    },
+    /// A response body was larger than the client accepts
+    /// ([`crate::ClientConfig::max_response_bytes`]); reading stopped there.
+    #[error("response too large (HTTP {status}): more than {limit_bytes} bytes, the most this client reads; a smaller page (`limit`) may fit")]
+    ResponseTooLarge {
+        /// HTTP status of the response.
+        status: u16,
+        /// The cap that was exceeded, in bytes.
+        limit_bytes: u64,
+    },
+    /// Walking `GET /handoffs` pages stopped: the server repeated a cursor,
+    /// said more pages follow but sent an empty one, or the walk reached its
+    /// ceiling ([`crate::policy::MAX_PAGES_PER_WALK`]).
+    #[error("paging stopped after {pages} page(s): {message}")]
+    PagingStopped {
+        /// Pages received before stopping.
+        pages: u32,
+        /// Why.
+        message: String,
+    },
     /// The server could not be reached or the connection broke.
     #[error("network error: {message}")]
     Network {
@@ -243,6 +272,9 @@ impl Error {
             Self::Validation { .. } => "validation",
             Self::RateLimited { .. } => "rate_limited",
             Self::Server { .. } => "server",
+            Self::Redirected { .. } => "redirected",
+            Self::ResponseTooLarge { .. } => "response_too_large",
+            Self::PagingStopped { .. } => "paging_stopped",
             Self::Network { .. } => "network",
             Self::Timeout { .. } => "timeout",
             Self::Decode { .. } => "decode",

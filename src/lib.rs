@@ -34,13 +34,20 @@ mod error;
 pub mod ffi;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod idempotency;
 pub mod model;
 mod pages;
 pub mod policy;
+pub mod private_fs;
+pub mod redact;
 mod retry;
 pub mod settings;
 pub mod store;
+mod tls;
+mod toml_errors;
 mod transport;
 
 pub use client::Client;

@@ -40,6 +40,22 @@ pub const HEARTBEAT_MAX_ATTEMPTS: u32 = 3;
 /// Heartbeat call deadline, kept well below any heartbeat interval.
 pub const HEARTBEAT_DEADLINE: Duration = Duration::from_secs(20);
 
+/// Largest response body read (bytes); reading stops past it with
+/// [`crate::Error::ResponseTooLarge`], so a hostile or broken server cannot
+/// fill memory. The largest legitimate answers are a `/sod` with docs (the
+/// emulator's: ~3 KB; the v2 docs audit fixture: 21 KB) and a record holding
+/// an 800 KiB payload as an escaped JSON string (measured at ~1.6 MiB
+/// worst case, `tests/security.rs`); 16 MiB leaves ten times that, and a
+/// `/handoffs` page of many maximal handoffs past it is served by a smaller
+/// `limit`.
+pub const MAX_RESPONSE_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Most pages one walk of `GET /handoffs` follows (`crane handoffs list
+/// --all`, [`crate::Client::handoff_pages`], the bindings' pager): at 100 a
+/// page, 100,000 handoffs, far past any real history; past it the walk
+/// stops with [`crate::Error::PagingStopped`] instead of running forever.
+pub const MAX_PAGES_PER_WALK: u32 = 1_000;
+
 /// Longest error-body excerpt kept in an error message.
 pub const ERROR_BODY_EXCERPT: usize = 200;
 

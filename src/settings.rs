@@ -43,6 +43,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use crate::config::{parse_base_url, ClientConfig, RelayKey};
+use crate::toml_errors;
 use crate::Error;
 
 /// Environment variable holding the server's base URL.
@@ -350,6 +351,20 @@ fn rename_field(e: Error, field: &str, origin: &str) -> Error {
     }
 }
 
+/// Parses a config file's text; `path` only names it in errors. The parser's
+/// own text quotes the offending line, which may hold the key, so the error
+/// is described by position instead (`toml_errors.rs`).
+fn parse_file_text(path: &Path, text: &str) -> Result<FileConfig, Error> {
+    toml::from_str(text)
+        .map_err(|e| Error::invalid_input("config", toml_errors::describe(path, text, &e)))
+}
+
+/// Parses config-file text and drops the result (the fuzz target's entry).
+#[cfg(feature = "fuzzing")]
+pub(crate) fn check_file_text(text: &str) -> Result<(), Error> {
+    parse_file_text(Path::new("fuzz.toml"), text).map(|_| ())
+}
+
 /// Reads and parses the config file. A missing default file is no config; a
 /// missing file named explicitly is an error.
 fn load_file(path: &Path, explicit: Option<&str>) -> Result<Option<FileConfig>, Error> {
@@ -368,12 +383,7 @@ fn load_file(path: &Path, explicit: Option<&str>) -> Result<Option<FileConfig>, 
             ));
         }
     };
-    let config: FileConfig = toml::from_str(&text).map_err(|e| {
-        Error::invalid_input(
-            "config",
-            format!("config file {} is not valid: {e}", path.display()),
-        )
-    })?;
+    let config = parse_file_text(path, &text)?;
     if config.profiles.values().any(|p| p.key.is_some()) {
         check_private(path, "config")?;
     }

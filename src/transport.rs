@@ -51,6 +51,7 @@ pub(crate) struct Transport {
     http: reqwest::Client,
     base: Url,
     key_header: HeaderValue,
+    max_response_bytes: u64,
     pub(crate) connectivity: Connectivity,
 }
 
@@ -71,20 +72,28 @@ impl Transport {
         let ua = HeaderValue::from_str(&config.user_agent)
             .map_err(|_| Error::invalid_input("user_agent", "not a valid header value"))?;
         defaults.insert(USER_AGENT, ua);
-        let http = reqwest::Client::builder()
+        let builder = crate::tls::configure(reqwest::Client::builder(), &config.base_url)?;
+        let http = builder
             .default_headers(defaults)
             .connect_timeout(config.connect_timeout)
             .timeout(config.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
+            // Never follow a redirect: reqwest keeps custom headers such as
+            // X-Relay-Key across hops, so a 3xx would hand the key to the host
+            // the server names (and a plain-http one at that). A 3xx becomes
+            // `Error::Redirected`, naming the Location so the user can fix
+            // the URL; every request sent goes to the checked base URL only.
+            .redirect(reqwest::redirect::Policy::none())
             .build()
             .map_err(|e| Error::Network {
-                message: format!("could not build the HTTP client: {e}"),
+                message: format!("could not build the HTTP client: {}", error_chain(&e)),
             })?;
         Ok(Self {
             http,
             base: config.base_url.clone(),
             key_header,
+            max_response_bytes: config.max_response_bytes,
             connectivity,
         })
     }
@@ -137,9 +146,36 @@ impl Transport {
         let resp = req.send().await.map_err(|e| self.transport_failure(e))?;
         let status = resp.status();
         let headers = resp.headers().clone();
-        let body = resp.bytes().await.map_err(|e| self.transport_failure(e))?;
+        let body = self.read_capped(resp).await?;
         self.connectivity.mark_online();
         Ok((status, headers, body))
+    }
+
+    /// Reads a body chunk by chunk, stopping as soon as it passes the cap
+    /// (a declared `Content-Length` over it is refused before reading). The
+    /// client's request timeout bounds the whole read.
+    async fn read_capped(&self, mut resp: reqwest::Response) -> Result<Bytes, Outcome> {
+        let status = resp.status().as_u16();
+        let limit = self.max_response_bytes;
+        let too_large = || {
+            // The server answered; it is reachable.
+            self.connectivity.mark_online();
+            Outcome::Permanent(Error::ResponseTooLarge {
+                status,
+                limit_bytes: limit,
+            })
+        };
+        if resp.content_length().is_some_and(|n| n > limit) {
+            return Err(too_large());
+        }
+        let mut body = bytes::BytesMut::new();
+        while let Some(chunk) = resp.chunk().await.map_err(|e| self.transport_failure(e))? {
+            if (body.len() + chunk.len()) as u64 > limit {
+                return Err(too_large());
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body.freeze())
     }
 
     fn transport_failure(&self, e: reqwest::Error) -> Outcome {
@@ -207,6 +243,15 @@ pub(crate) fn classify(status: StatusCode, headers: &HeaderMap, body: Bytes) -> 
         && header_str(headers, "x-idempotency-truncated").is_some_and(|v| v == "true")
     {
         return Outcome::TruncatedReplay;
+    }
+    if status.is_redirection() {
+        let location = header_str(headers, reqwest::header::LOCATION.as_str())
+            .map(|l| crate::redact::redact_url_text(&l))
+            .unwrap_or_else(|| "(none)".into());
+        return Outcome::Permanent(Error::Redirected {
+            status: status.as_u16(),
+            location,
+        });
     }
     let parsed: Option<ErrorBody> = serde_json::from_slice(&body).ok();
     let (message, details, body_corr) = match parsed {

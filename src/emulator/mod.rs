@@ -47,13 +47,13 @@
 mod app;
 mod clock;
 mod control;
-mod cursor;
+pub(crate) mod cursor;
 mod docs;
 mod faults;
 mod handoffs;
 mod idempotency;
-mod input;
-mod jsparse;
+pub(crate) mod input;
+pub(crate) mod jsparse;
 mod records;
 mod reply;
 mod schema;

@@ -235,6 +235,25 @@ impl From<Error> for CraneError {
                 status,
                 retry_after_seconds: retry_after.map(|d| d.as_secs_f64()),
             },
+            // A redirect crosses as the server error it is (its status and
+            // message name the Location); bindings need no new case.
+            Error::Redirected { status, .. } => Self::Server {
+                message,
+                correlation_id,
+                status,
+                retry_after_seconds: None,
+            },
+            // Both are answers the client could not use: decode failures.
+            Error::ResponseTooLarge { status, .. } => Self::Decode {
+                message,
+                correlation_id,
+                status,
+            },
+            Error::PagingStopped { .. } => Self::Decode {
+                message,
+                correlation_id,
+                status: 200,
+            },
             Error::Network { .. } => Self::Network {
                 message,
                 correlation_id,

@@ -12,6 +12,7 @@ use tokio::sync::Mutex;
 
 use crate::engine::Crane;
 use crate::model::HandoffsQuery;
+use crate::pages::PageWalk;
 use crate::Error;
 
 use super::queries::HandoffPage;
@@ -22,29 +23,31 @@ use super::CraneError;
 #[derive(uniffi::Object)]
 pub struct HandoffPager {
     crane: Crane,
-    next: Arc<Mutex<Option<HandoffsQuery>>>,
+    next: Arc<Mutex<Walk>>,
 }
+
+/// The next page's query and the walk's loop guard.
+type Walk = (Option<HandoffsQuery>, PageWalk);
 
 impl HandoffPager {
     pub(crate) fn new(crane: Crane, first: HandoffsQuery) -> Arc<Self> {
+        let walk = PageWalk::new(&first);
         Arc::new(Self {
             crane,
-            next: Arc::new(Mutex::new(Some(first))),
+            next: Arc::new(Mutex::new((Some(first), walk))),
         })
     }
 }
 
 /// Fetches the page `next` points at and moves it to the following one.
-async fn next_page(
-    crane: Crane,
-    next: Arc<Mutex<Option<HandoffsQuery>>>,
-) -> Result<Option<HandoffPage>, Error> {
-    let mut next = next.lock().await;
+async fn next_page(crane: Crane, next: Arc<Mutex<Walk>>) -> Result<Option<HandoffPage>, Error> {
+    let mut guard = next.lock().await;
+    let (next, walk) = &mut *guard;
     let Some(query) = next.clone() else {
         return Ok(None);
     };
     let page = crane.client().handoffs(&query).await?;
-    *next = query.after(&page);
+    *next = walk.follow(&query, &page)?;
     Ok(Some(page.into()))
 }
 

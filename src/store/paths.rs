@@ -5,7 +5,8 @@
 //! platform data directory. The file holds handoffs (an agent's notes on its
 //! work), so on unix it is created with mode 0600 in directories created with
 //! mode 0700; SQLite gives its `-wal` and `-shm` files the same mode as the
-//! database. An existing file's mode is reported ([`file_mode`]) but not changed.
+//! database. An existing file (and the directory) left wider by an older
+//! version is tightened to those modes when the store opens.
 
 use std::ffi::OsString;
 use std::fs::OpenOptions;
@@ -21,11 +22,7 @@ pub const DB_FILE_NAME: &str = "crane.db";
 
 /// Mode of a store file we create: readable and writable by its owner only.
 #[cfg(unix)]
-const FILE_MODE: u32 = 0o600;
-
-/// Mode of directories we create for the store: private to the owner.
-#[cfg(unix)]
-const DIR_MODE: u32 = 0o700;
+const FILE_MODE: u32 = crate::private_fs::FILE_MODE;
 
 /// The default store path: [`HOME_ENV`] if set and non-empty, else the platform data dir.
 pub(crate) fn default_db_path() -> Result<PathBuf, StoreError> {
@@ -49,18 +46,22 @@ fn resolve(
 }
 
 /// Creates the parent directories and, if absent, an empty store file with
-/// private permissions. An existing file is left exactly as it is.
+/// private permissions. The store's directory, an existing file and its
+/// WAL/SHM files are tightened if an older version left them wider.
 pub(crate) fn prepare_file(path: &Path) -> Result<(), StoreError> {
     let open_err = |source| StoreError::Open {
         path: path.to_path_buf(),
         source,
     };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        let mut builder = std::fs::DirBuilder::new();
-        builder.recursive(true);
-        #[cfg(unix)]
-        std::os::unix::fs::DirBuilderExt::mode(&mut builder, DIR_MODE);
-        builder.create(parent).map_err(open_err)?;
+        crate::private_fs::ensure_dir(parent).map_err(open_err)?;
+    }
+    // A file (or WAL/SHM) an older version left readable by others is
+    // tightened; SQLite gives new WAL/SHM files the database's mode.
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        crate::private_fs::tighten(Path::new(&p), false).map_err(open_err)?;
     }
     let mut options = OpenOptions::new();
     options.write(true).create_new(true);
@@ -127,8 +128,28 @@ mod tests {
                 .unwrap()
                 .permissions()
                 .mode();
-            assert_eq!(mode & 0o777, DIR_MODE);
+            assert_eq!(mode & 0o777, crate::private_fs::DIR_MODE);
             assert_eq!(file_mode(&path).unwrap(), Some(FILE_MODE));
+        }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn prepare_tightens_a_store_left_readable_by_others() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let home = dir.path().join("home");
+        let path = home.join("crane.db");
+        std::fs::create_dir(&home).unwrap();
+        std::fs::set_permissions(&home, std::fs::Permissions::from_mode(0o755)).unwrap();
+        for f in ["crane.db", "crane.db-wal", "crane.db-shm"] {
+            std::fs::write(home.join(f), b"").unwrap();
+            std::fs::set_permissions(home.join(f), std::fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        prepare_file(&path).unwrap();
+        assert_eq!(file_mode(&home).unwrap(), Some(crate::private_fs::DIR_MODE));
+        for f in ["crane.db", "crane.db-wal", "crane.db-shm"] {
+            assert_eq!(file_mode(&home.join(f)).unwrap(), Some(FILE_MODE), "{f}");
         }
     }
 }

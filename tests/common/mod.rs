@@ -2,6 +2,8 @@
 //! engines on temporary SQLite files, and an event recorder to await signals.
 #![allow(dead_code)]
 
+pub mod hostile;
+
 use std::sync::Arc;
 use std::time::Duration;
 

@@ -38,7 +38,8 @@ fn git(args: &[&str]) -> Option<String> {
 /// cache file, git is only asked when its configuration changed
 /// (`origin_cache.rs`).
 pub fn origin(cache: Option<&std::path::Path>) -> Option<Remote> {
-    let ask = || git(&["remote", "get-url", "origin"]);
+    // Credentials go before anything keeps the URL (the cache file) or shows it.
+    let ask = || git(&["remote", "get-url", "origin"]).map(|u| without_credentials(&u));
     let url = match (cache, std::env::current_dir()) {
         (Some(cache), Ok(cwd)) => crate::origin_cache::origin_url(cache, &cwd, ask),
         _ => ask(),
@@ -54,6 +55,25 @@ pub fn branch() -> Option<String> {
 /// The commit `HEAD` points to (`None` in an empty repository).
 pub fn commit() -> Option<String> {
     git(&["rev-parse", "--verify", "--quiet", "HEAD"])
+}
+
+/// A remote URL with any user name, password or token removed: from
+/// `https://x-access-token:ghp_…@github.com/o/r` and from the scp-like
+/// `user:token@host:o/r` alike (a bare ssh login such as `git@` is kept).
+/// Only `owner/name` is needed downstream.
+pub fn without_credentials(url: &str) -> String {
+    let url = url.trim();
+    if url.contains("://") {
+        return crane_context::redact::redact_url_text(url);
+    }
+    // scp-like: [user[:password]@]host:path; the userinfo ends at the last
+    // `@` before the path's first slash. A bare ssh login (`git@`) is no
+    // secret and stays; anything with a password goes.
+    let authority_end = url.find('/').unwrap_or(url.len());
+    match url[..authority_end].rfind('@') {
+        Some(at) if url[..at].contains(':') => url[at + 1..].to_owned(),
+        _ => url.to_owned(),
+    }
 }
 
 /// Parses a remote URL into owner and name.
@@ -90,6 +110,29 @@ mod tests {
 
     fn slug(url: &str) -> Option<String> {
         parse_remote(url).map(|r| r.slug)
+    }
+
+    #[test]
+    fn credentials_are_removed_before_anything_keeps_the_url() {
+        for (raw, clean) in [
+            (
+                "https://x-access-token:ghp_SECRET@github.com/o/r.git",
+                "https://github.com/o/r.git",
+            ),
+            (
+                "https://ghp_SECRET@github.com/o/r",
+                "https://github.com/o/r",
+            ),
+            ("tok:ghp_SECRET@github.com:o/r.git", "github.com:o/r.git"),
+            ("git@github.com:o/r.git", "git@github.com:o/r.git"),
+            ("/local/path", "/local/path"),
+        ] {
+            let got = without_credentials(raw);
+            assert_eq!(got, clean);
+            if raw.contains(':') && raw != "/local/path" {
+                assert_eq!(slug(&got).as_deref(), Some("o/r"), "{raw}");
+            }
+        }
     }
 
     #[test]

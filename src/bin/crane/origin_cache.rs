@@ -11,7 +11,9 @@
 //! variable redirects the configuration — so the cache never answers
 //! differently from git for long: the next command after a change asks git.
 //! The cache file lives in the CLI's data directory; any error reading or
-//! writing it only means asking git.
+//! writing it only means asking git. It never holds a credential: URLs are
+//! stripped of userinfo before they reach it, and an entry an older version
+//! wrote with one is ignored and rewritten.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -74,7 +76,10 @@ fn origin_url_with(
     let name = key.display().to_string();
     let mut file = read(cache);
     if let Some(e) = file.entries.get(&name) {
-        if e.fingerprint == fingerprint {
+        // An entry written by an older crane may still hold a token: a miss.
+        if e.fingerprint == fingerprint && crate::git::without_credentials(&e.url) == e.url {
+            // A cache an older version left readable by others is tightened.
+            let _ = crane_context::private_fs::tighten(cache, false);
             return Some(e.url.clone());
         }
     }
@@ -166,15 +171,17 @@ fn read(cache: &Path) -> CacheFile {
 
 /// Best effort: written to a temporary file and renamed over the cache.
 fn write(cache: &Path, file: &CacheFile) {
-    let Ok(bytes) = serde_json::to_vec(file) else {
+    // Never keep a credential, even one an older crane cached.
+    let mut file = CacheFile {
+        entries: file.entries.clone(),
+    };
+    for e in file.entries.values_mut() {
+        e.url = crate::git::without_credentials(&e.url);
+    }
+    let Ok(bytes) = serde_json::to_vec(&file) else {
         return;
     };
-    if cache
-        .parent()
-        .is_some_and(|dir| std::fs::create_dir_all(dir).is_ok())
-    {
-        let _ = crate::state::write_atomic(cache, &bytes);
-    }
+    let _ = crate::state::write_atomic(cache, &bytes);
 }
 
 #[cfg(test)]

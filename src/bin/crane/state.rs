@@ -7,7 +7,8 @@
 //! plain files under `docs/` for agents to read; they are rewritten only when
 //! the bundle's `content_hash` changes (a `.content_hash` marker says which
 //! bundle is on disk). Every file is written to a temporary name and renamed,
-//! so a reader never sees half a file.
+//! so a reader never sees half a file, and is private (0600 in 0700
+//! directories, `crane_context::private_fs`).
 
 use std::path::{Path, PathBuf};
 
@@ -36,13 +37,10 @@ pub struct LastContact {
     pub reason: Option<String>,
 }
 
-/// Writes `bytes` to `path` through a temporary file and a rename.
+/// Writes `bytes` to `path` in a directory of ours: 0600 in a 0700
+/// directory, through a temporary file (removed on error) and a rename.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("tmp-{}", std::process::id()));
-    std::fs::write(&tmp, bytes)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    crane_context::private_fs::write_in_private_dir(path, bytes)
 }
 
 /// Records what a call's result showed about connectivity (best effort):
@@ -96,7 +94,8 @@ pub struct DocsWritten {
 /// Files of an older bundle that the new one no longer has are removed.
 pub fn write_docs(data_dir: &Path, docs: &Documentation) -> std::io::Result<DocsWritten> {
     let dir = docs_dir(data_dir);
-    std::fs::create_dir_all(&dir)?;
+    crane_context::private_fs::ensure_dir(data_dir)?;
+    crane_context::private_fs::ensure_dir(&dir)?;
     let files: Vec<String> = docs.docs.iter().map(doc_path).collect();
     let on_disk = std::fs::read_to_string(dir.join(DOCS_HASH_FILE)).ok();
     let unchanged = match (&docs.content_hash, &on_disk) {
@@ -104,6 +103,15 @@ pub fn write_docs(data_dir: &Path, docs: &Documentation) -> std::io::Result<Docs
         _ => false,
     };
     if unchanged && files.iter().all(|f| dir.join(f).is_file()) {
+        // Not rewritten, but tightened if an older version left them wide.
+        let markers = [DOCS_HASH_FILE, DOCS_MANIFEST_FILE].map(String::from);
+        for f in files.iter().chain(&markers) {
+            let path = dir.join(f);
+            crane_context::private_fs::tighten(&path, false)?;
+            if let Some(parent) = path.parent().filter(|p| *p != dir) {
+                crane_context::private_fs::tighten(parent, true)?;
+            }
+        }
         return Ok(DocsWritten {
             dir,
             content_hash: docs.content_hash.clone(),
@@ -116,9 +124,6 @@ pub fn write_docs(data_dir: &Path, docs: &Documentation) -> std::io::Result<Docs
         .unwrap_or_default();
     for (doc, rel) in docs.docs.iter().zip(&files) {
         let path = dir.join(rel);
-        if let Some(parent) = path.parent() {
-            std::fs::create_dir_all(parent)?;
-        }
         write_atomic(&path, doc.content.as_bytes())?;
     }
     for old in old_files.iter().filter(|f| !files.contains(f)) {

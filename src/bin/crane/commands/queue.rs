@@ -211,17 +211,12 @@ fn confirm(item: &QueueItem) -> CliResult<bool> {
     Ok(matches!(answer.trim().to_lowercase().as_str(), "y" | "yes"))
 }
 
+/// Writes an export: 0600 whatever the file was before (a new file renamed
+/// over it), refusing a symbolic link rather than writing through it.
 fn write_private(path: &Path, doc: &Value) -> CliResult<()> {
-    let text = serde_json::to_string_pretty(doc).unwrap_or_default();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    let mut f = options
-        .open(path)
-        .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))?;
-    f.write_all(text.as_bytes())
-        .and_then(|_| f.write_all(b"\n"))
+    let mut text = serde_json::to_string_pretty(doc).unwrap_or_default();
+    text.push('\n');
+    crane_context::private_fs::write_atomic(path, text.as_bytes())
         .map_err(|e| CliError::Failed(format!("cannot write {}: {e}", path.display())))
 }
 
