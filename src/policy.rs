@@ -70,8 +70,9 @@ pub const DRAIN_CONCURRENCY: usize = 16;
 /// Items leased per drain round.
 pub const DRAIN_BATCH: usize = 64;
 
-/// How long a leased item belongs to one process; a crashed holder's lease
-/// expires after this and another process takes over.
+/// Longest a leased item belongs to one process whose liveness cannot be
+/// known. A holder whose liveness lock is free (it died) loses its leases at
+/// once (see `store::owner`); this expiry is only the fallback.
 pub const LEASE: Duration = Duration::from_secs(120);
 
 /// First delay before a failed queue item is retried; doubled per attempt.

@@ -186,8 +186,14 @@ impl Crane {
         let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
         let mut attempted = false;
         loop {
-            let t = tuple.clone();
-            let left = inner.store(move |s| s.pending_for_tuple(&t)).await?;
+            let (t, me, now) = (tuple.clone(), inner.holder.clone(), inner.clock.now_ms());
+            // Items of a process that died are free at once, not in flight.
+            let left = inner
+                .store(move |s| {
+                    s.free_dead_leases(&me, now)?;
+                    s.pending_for_tuple(&t)
+                })
+                .await?;
             if left.is_empty() {
                 return Ok(());
             }

@@ -135,7 +135,7 @@ async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<Que
         return None;
     }
     let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
-    let lease = policy::LEASE.as_millis() as i64;
+    let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
     match inner
         .store(move |s| s.lease_ready(&holder, lease, now, policy::DRAIN_BATCH))
         .await

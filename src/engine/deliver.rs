@@ -316,7 +316,7 @@ pub(crate) async fn submit(
 ) -> Result<Result<Delivered, String>, Error> {
     let now = inner.clock.now_ms();
     let holder = inner.holder.clone();
-    let lease = policy::LEASE.as_millis() as i64;
+    let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
     if !inner.client.connectivity().is_online() {
         let local_id = inner.store(move |s| s.enqueue(item, now)).await?;
         inner.drain_wake.notify_one();

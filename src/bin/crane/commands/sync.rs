@@ -3,7 +3,8 @@
 //! The engine's `sync` makes every pending item due and drains the queue;
 //! the engine reports each delivery and dead letter as an event, which drives
 //! the progress bar (shown for more than one item, on a terminal). Items
-//! another process (a keeper) is delivering at that moment are left to it.
+//! another live process (a keeper) is delivering at that moment are left to
+//! it; items leased to a process that died are taken over at once.
 
 use crane_context::engine::Event;
 use serde_json::json;
