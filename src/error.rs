@@ -129,7 +129,8 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A retried end met an ended session whose stored handoff is not ours.
+    /// An end met an ended session whose stored handoff is not ours (it
+    /// differs in summary, payload, status label, recipient or end reason).
     #[error("handoff conflict for session {session_id}: {message}")]
     HandoffConflict {
         /// The session.
@@ -138,6 +139,10 @@ pub enum Error {
         local_hash: String,
         /// Hash of the handoff the server holds, if any.
         server_hash: Option<String>,
+        /// Id of the handoff the server holds, if any.
+        server_handoff_id: Option<String>,
+        /// Summary of the handoff the server holds, if any.
+        server_summary: Option<String>,
         /// Explanation.
         message: String,
     },

@@ -25,6 +25,7 @@ uniffi::setup_scaffolding!();
 pub mod canonical;
 mod client;
 pub mod config;
+mod confirm;
 pub mod connectivity;
 #[cfg(feature = "emulator")]
 pub mod emulator;

@@ -380,6 +380,42 @@ async fn eod_delivers_the_handoff_and_proves_the_hash() {
         .code(2);
 }
 
+/// Issue #10 B: a second, different `crane eod` of an ended session was
+/// reported "delivered (matches the local hash)" because both payloads were
+/// `{}`. It is a conflict (exit 4) naming the stored handoff, and the
+/// identical command again reports the stored handoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_different_eod_of_an_ended_session_is_a_conflict() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let id = c.sod(&[]).await["session_id"].as_str().unwrap().to_owned();
+    let first = c
+        .run(&["eod", "--json", "--summary", "first"])
+        .await
+        .ok()
+        .json();
+    let handoff_id = first["handoff_id"].as_str().unwrap().to_owned();
+    let second = c
+        .run(&["eod", "--session-id", &id, "--summary", "second"])
+        .await
+        .code(4);
+    assert!(
+        second.stderr.contains(&handoff_id) && second.stderr.contains("first"),
+        "{}",
+        second.stderr
+    );
+    assert!(!second.stdout.contains("delivered"), "{}", second.stdout);
+    let same = c
+        .run(&["eod", "--json", "--session-id", &id, "--summary", "first"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(same["handoff_id"], handoff_id.as_str());
+    assert_eq!(handoffs_of(&emu.url(), &id).await.len(), 1);
+    let queue = c.run(&["queue", "list", "--json"]).await.ok().json();
+    assert_eq!(queue["items"].as_array().map_or(0, Vec::len), 0, "{queue}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
     let db = tempfile::tempdir().unwrap();

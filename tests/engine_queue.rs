@@ -347,3 +347,92 @@ async fn a_queued_item_waits_at_least_the_retry_after_of_a_503() {
     )
     .await;
 }
+
+/// Issue #10 B: a second, different end of an ended session must not be
+/// "delivered" because both payloads hash alike (`{}`): the whole handoff is
+/// compared, and the conflict names the stored one.
+#[tokio::test]
+async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let first = engine(&url).await;
+    let s = first.crane.start_session(sod("o/conflict")).await.unwrap();
+    let sid = s.session_id().to_owned();
+    let EndOutcome::Delivered(stored) = s.end_with("first", &json!({})).await.unwrap() else {
+        panic!("the first end is delivered");
+    };
+    // Another process whose cache never saw the session ends it differently:
+    // the server says "not active" and only reading the handoff can tell.
+    let other = engine(&url).await;
+    let err = other
+        .crane
+        .end_session(EndSession::new(&sid, "second", &json!({})).unwrap())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::HandoffConflict {
+            server_handoff_id,
+            server_summary,
+            ..
+        } => {
+            assert_eq!(
+                server_handoff_id.as_deref(),
+                Some(stored.handoff_id.as_str())
+            );
+            assert_eq!(server_summary.as_deref(), Some("first"));
+        }
+        e => panic!("expected a conflict, got {e:?}"),
+    }
+    let dead = other
+        .crane
+        .queue_items(Some(crane_context::store::ItemState::Dead))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1, "the conflicting item is kept, dead");
+    let why = dead[0].last_error.as_deref().unwrap_or("");
+    assert!(
+        why.contains(&stored.handoff_id) && why.contains("first"),
+        "{why}"
+    );
+    assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
+}
+
+/// A second end for a session the local cache knows ended is decided before
+/// anything is queued or sent: a different handoff is refused, the same one
+/// is reported as the delivered handoff it is.
+#[tokio::test]
+async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.start_session(sod("o/known")).await.unwrap();
+    let sid = s.session_id().to_owned();
+    let EndOutcome::Delivered(stored) = s.end_with("first", &json!({"a": 1})).await.unwrap() else {
+        panic!("the first end is delivered");
+    };
+    // Offline, so that nothing could be sent even if the engine tried.
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: nothing may be sent");
+    let err = e
+        .crane
+        .end_session(EndSession::new(&sid, "second", &json!({"a": 1})).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::HandoffConflict { server_handoff_id: Some(id), .. } if *id == stored.handoff_id),
+        "{err:?}"
+    );
+    let again = e
+        .crane
+        .end_session(EndSession::new(&sid, "first", &json!({"a": 1})).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, EndOutcome::Delivered(r) if r.handoff_id == stored.handoff_id),
+        "{again:?}"
+    );
+    assert!(e.crane.queue_items(None).await.unwrap().is_empty());
+    assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
+}
