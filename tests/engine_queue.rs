@@ -436,3 +436,37 @@ async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
     assert!(e.crane.queue_items(None).await.unwrap().is_empty());
     assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
 }
+
+/// Issue #10 C: two writers end one session differently. The second used to
+/// hear "queued … delivered exactly once" and then die as a conflict; it is
+/// refused at once, and the same end again is the same queued operation.
+#[tokio::test]
+async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_once() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let a = engine_at(&url, dir.clone(), Clock::system()).await;
+    let b = engine_at(&url, dir, Clock::system()).await;
+    let s = a.crane.client().start_session(&sod("o/two")).await.unwrap();
+    for e in [&a, &b] {
+        e.crane
+            .client()
+            .connectivity()
+            .mark_offline("test: the end stays queued");
+    }
+    let end = |summary: &str| EndSession::new(&s.session_id, summary, &json!({"w": 1})).unwrap();
+    let EndOutcome::Queued { local_id } = a.crane.end_session(end("writer a")).await.unwrap()
+    else {
+        panic!("queued while offline");
+    };
+    let err = b.crane.end_session(end("writer b")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HandoffConflict { .. })
+            && err.to_string().contains(&local_id)
+            && err.to_string().contains("writer a"),
+        "{err:?}"
+    );
+    let same = b.crane.end_session(end("writer a")).await.unwrap();
+    assert_eq!(same, EndOutcome::Queued { local_id });
+    assert_eq!(b.crane.queue_items(None).await.unwrap().len(), 1);
+}

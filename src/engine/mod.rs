@@ -183,6 +183,18 @@ impl From<StoreError> for Error {
             StoreError::QueueFull { .. } => Error::QueueFull {
                 message: e.to_string(),
             },
+            StoreError::EndPending {
+                ref session_id,
+                ref refused_hash,
+                ..
+            } => Error::HandoffConflict {
+                session_id: session_id.clone(),
+                local_hash: refused_hash.clone(),
+                server_hash: None,
+                server_handoff_id: None,
+                server_summary: None,
+                message: e.to_string(),
+            },
             other => Error::Store {
                 message: other.to_string(),
             },

@@ -319,6 +319,50 @@ impl Store {
         Ok(freed)
     }
 
+    /// One session, one end: when the session already has a pending end, a
+    /// new end (under another key) is the same operation if its request body
+    /// is identical (its item is returned, leased to the caller if free),
+    /// and otherwise refused with [`StoreError::EndPending`]. `None` when no
+    /// end is pending.
+    fn same_end(
+        &self,
+        tx: &Transaction<'_>,
+        item: &NewItem,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Option<Enqueued>, StoreError> {
+        let pending: Option<(String, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT local_id, CAST(body_json AS BLOB) FROM queue WHERE session_id = ?1 \
+                 AND kind = 'end' AND state = 'pending' ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![item.session_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((local_id, body)) = pending else {
+            return Ok(None);
+        };
+        if body == item.body_json.as_bytes() {
+            let leased = match lease {
+                Some((holder, until)) => {
+                    self.free_dead_leases_tx(tx, holder, now_ms)?;
+                    take_lease(tx, &local_id, holder, until, now_ms)?
+                }
+                None => false,
+            };
+            return Ok(Some(Enqueued { local_id, leased }));
+        }
+        let summary = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("summary")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Err(StoreError::EndPending {
+            session_id: item.session_id.clone(),
+            local_id,
+            summary,
+            refused_hash: item.payload_hash.clone().unwrap_or_default(),
+        })
+    }
+
     /// The body of `enqueue` and `enqueue_leased`, inside their transaction.
     pub(super) fn insert(
         &self,
@@ -341,6 +385,12 @@ impl Store {
                 None => false,
             };
             return Ok(Enqueued { local_id, leased });
+        }
+
+        if item.kind == super::ItemKind::End {
+            if let Some(found) = self.same_end(tx, &item, lease, now_ms)? {
+                return Ok(found);
+            }
         }
 
         let limits = self.limits();
