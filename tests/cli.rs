@@ -416,6 +416,33 @@ async fn a_second_different_eod_of_an_ended_session_is_a_conflict() {
     assert_eq!(queue["items"].as_array().map_or(0, Vec::len), 0, "{queue}");
 }
 
+/// Issue #10 D: a 131,000-character summary (quotes, two bytes each in
+/// JSON) with a payload just under 819,200 canonical bytes is over the
+/// server's 1 MiB body limit. It was queued, then 413'd; it is bad input
+/// (exit 2) and nothing is queued or sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eod_over_the_body_limit_is_refused_before_anything_is_queued() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let id = c.sod(&[]).await["session_id"].as_str().unwrap().to_owned();
+    let payload = c.dir.path().join("big.json");
+    let blob = "x".repeat(819_200 - 100);
+    std::fs::write(&payload, format!(r#"{{"b":"{blob}"}}"#)).unwrap();
+    let summary = "\"".repeat(131_000);
+    c.run(&[
+        "eod",
+        "--summary",
+        &summary,
+        "--payload-file",
+        payload.to_str().unwrap(),
+    ])
+    .await
+    .code(2);
+    let queue = c.run(&["queue", "list", "--json"]).await.ok().json();
+    assert_eq!(queue["items"].as_array().map_or(0, Vec::len), 0, "{queue}");
+    assert!(handoffs_of(&emu.url(), &id).await.is_empty());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
     let db = tempfile::tempdir().unwrap();

@@ -359,6 +359,9 @@ pub(crate) fn end_item(
     // body carries, so the queue holds exactly the bytes the hash names (a
     // replay rebuilds the payload from them with `from_canonical`).
     let payload_hash = req.payload.hash()?.to_owned();
+    // The canonical text can be longer than the compact one it replaced:
+    // the body limit is checked again on exactly what will be queued.
+    req.validate()?;
     Ok(NewItem {
         kind: ItemKind::End,
         session_id: req.session_id.clone(),

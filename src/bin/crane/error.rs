@@ -41,6 +41,11 @@ impl CliError {
         match self {
             Self::Usage(_) | Self::Lib(Error::InvalidInput { .. }) => EXIT_USAGE,
             Self::Lib(Error::HandoffConflict { .. }) => EXIT_CONFLICT,
+            // Refused locally (no correlation id): the input is too large.
+            Self::Lib(Error::PayloadTooLarge {
+                correlation_id: None,
+                ..
+            }) => EXIT_USAGE,
             Self::Lib(_) | Self::Failed(_) => EXIT_FAILED,
         }
     }
