@@ -470,3 +470,57 @@ async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_onc
     assert_eq!(same, EndOutcome::Queued { local_id });
     assert_eq!(b.crane.queue_items(None).await.unwrap().len(), 1);
 }
+
+/// Issue #10 E: a queued handoff whose stored payload no longer matches the
+/// hash recorded when it was queued is never sent: it dies as corrupted.
+#[tokio::test]
+async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let mut e = engine(&url).await;
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/corrupt"))
+        .await
+        .unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue it");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&s.session_id, "kept", &json!({"r": 1})).unwrap())
+        .await
+        .unwrap();
+    let EndOutcome::Queued { local_id } = out else {
+        panic!("queued while offline: {out:?}");
+    };
+    // The disk (or a person with sqlite3) changes the stored payload.
+    let db = rusqlite::Connection::open(e.crane.store().path()).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE queue SET body_json = replace(body_json, '\"r\":1', '\"r\":2') WHERE local_id = ?1",
+            [&local_id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    e.crane.client().connectivity().mark_online();
+    e.crane.wake();
+    e.events
+        .wait_for(WAIT, |ev| matches!(ev, Event::ItemDeadLettered { .. }))
+        .await;
+    let item = e
+        .crane
+        .queue_items(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.local_id == local_id)
+        .expect("the item is kept");
+    assert_eq!(item.state, crane_context::store::ItemState::Dead);
+    let why = item.last_error.unwrap_or_default();
+    assert!(why.contains("corrupted in the local store"), "{why}");
+    assert!(handoffs_for(&url, &s.session_id).await.is_empty());
+}

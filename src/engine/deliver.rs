@@ -6,6 +6,9 @@
 //! the dead-letter list (never deleted silently) and the caller gets the error.
 //! The background drain uses the same [`deliver`] for queued items, so a
 //! queued handoff is sent exactly like a direct one, with the same key.
+//! Before every send of an end, the stored payload is hashed again and
+//! compared with the hash recorded when it was queued: an item the disk (or
+//! anyone) changed since is dead-lettered as corrupted, never sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +18,7 @@ use serde_json::value::RawValue;
 
 use super::events::Event;
 use super::Inner;
-use crate::canonical::CanonicalPayload;
+use crate::canonical::{sha256_hex, CanonicalPayload};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
     EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse,
@@ -118,6 +121,22 @@ pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
                 Ok(q) => q,
                 Err(e) => return Delivery::Permanent(corrupt(item, e)),
             };
+            // Never send what the queue no longer holds intact: the payload
+            // must still be the bytes whose hash was recorded when queued.
+            let intact = item
+                .payload_hash
+                .as_deref()
+                .is_some_and(|h| sha256_hex(q.payload.get().as_bytes()) == h);
+            if !intact {
+                return Delivery::Permanent(Error::Store {
+                    message: format!(
+                        "queue item {} is corrupted in the local store: its payload no longer \
+                         matches the hash recorded when it was queued ({}); it was not sent",
+                        item.local_id,
+                        item.payload_hash.as_deref().unwrap_or("none")
+                    ),
+                });
+            }
             let payload = CanonicalPayload::from_canonical(q.payload.get().to_owned());
             let mut req = match EndSession::with_canonical(q.session_id, q.summary, payload) {
                 Ok(r) => r.idempotency_key(key),
