@@ -31,6 +31,10 @@ use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
 /// retry loop against a misbehaving server cannot grow the file without bound.
 const MAX_ERROR_CHARS: usize = 4_096;
 
+/// Why an item whose stored body is not valid UTF-8 is dead.
+const QUARANTINED: &str = "quarantined: its stored body is not valid UTF-8 and cannot be \
+    sent as it was queued; the raw bytes are kept (`crane queue export` shows them)";
+
 /// Below this many due items, leasing goes through the due-time index.
 const FEW_DUE: i64 = 128;
 
@@ -98,6 +102,20 @@ impl Store {
                 )
             };
             let mut items = query_items(tx, sql, params![now_ms, to_i64(limit)])?;
+            // An undecodable item is never sent: it dies here, bytes kept,
+            // and the rest of the batch goes on.
+            let (bad, good): (Vec<QueueItem>, Vec<QueueItem>) =
+                items.drain(..).partition(|i| i.raw_body.is_some());
+            items = good;
+            for item in bad {
+                tx.prepare_cached(
+                    "UPDATE queue SET state = 'dead', last_error = ?2, \
+                     lease_holder = NULL, lease_until_ms = NULL WHERE local_id = ?1",
+                )?
+                .execute(params![item.local_id, QUARANTINED])?;
+                bump(tx, "dead_total")?;
+                tracing::warn!(local_id = %item.local_id, "quarantined an undecodable queue item");
+            }
             let mut lease = tx.prepare_cached(
                 "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3",
             )?;

@@ -199,6 +199,44 @@ fn a_dead_owner_without_leases_leaves_no_lock_file_behind() {
     assert!(alive.lock_path().unwrap().exists());
 }
 
+/// Issue #10 E: a row whose body is not valid UTF-8 made every read of the
+/// queue fail. It is quarantined: listed with its raw bytes, dead when it
+/// would be leased, and the other items go on.
+#[test]
+fn an_undecodable_item_is_quarantined_and_blocks_nothing() {
+    let (_dir, path, store) = temp_store();
+    let bad = store
+        .enqueue(item("s1", ItemKind::End, "k-000000000000000000001"), T0)
+        .unwrap();
+    let good = store
+        .enqueue(item("s2", ItemKind::End, "k-000000000000000000002"), T0)
+        .unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE queue SET body_json = CAST(x'7b22ff22' AS TEXT) WHERE local_id = ?1",
+        [&bad],
+    )
+    .unwrap();
+    drop(db);
+
+    let listed = store.list(None).unwrap();
+    assert_eq!(listed.len(), 2);
+    let shown = listed.iter().find(|i| i.local_id == bad).unwrap();
+    assert_eq!(
+        shown.raw_body.as_deref(),
+        Some(&[0x7b, 0x22, 0xff, 0x22][..])
+    );
+
+    let leased = store.lease_ready("w1", LEASE, T0, 10).unwrap();
+    assert_eq!(ids(&leased), vec![good.clone()]);
+    let dead = store.get(&bad).unwrap().unwrap();
+    assert_eq!(dead.state, crane_context::store::ItemState::Dead);
+    assert!(dead.last_error.unwrap().contains("quarantined"));
+    assert!(dead.raw_body.is_some(), "the raw bytes are kept");
+    assert!(store.complete(&good, "w1").unwrap());
+    assert_eq!(store.counts().unwrap().dead, 1);
+}
+
 #[test]
 fn concurrent_leasers_on_two_stores_take_each_item_exactly_once() {
     let (_dir, path, store) = temp_store();
