@@ -304,6 +304,12 @@ impl Client {
         retry::run(
             policy,
             || !connectivity.is_online(),
+            || Error::Timeout {
+                message: format!(
+                    "no answer from {path} within the call's deadline of {} s",
+                    policy.deadline.as_secs_f64()
+                ),
+            },
             |_| {
                 let method = method.clone();
                 let body = body.clone();
