@@ -443,6 +443,51 @@ async fn eod_over_the_body_limit_is_refused_before_anything_is_queued() {
     assert!(handoffs_of(&emu.url(), &id).await.is_empty());
 }
 
+/// Issue #10 F: `crane sync` exited 0 while an item stayed pending because
+/// another (live) process held it. It reports why each item waits and exits
+/// 1 whenever anything is left pending. (This test process is that live
+/// holder: its liveness lock is held while `crane sync` runs.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_exits_1_and_says_why_when_items_stay_pending() {
+    use crane_context::store::{ItemKind, NewItem, Owner, QueueLimits, SessionTuple, Store};
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let db = c.home.join("crane.db");
+    let store = Store::open(&db, QueueLimits::default()).unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let held = store
+        .enqueue(
+            NewItem {
+                kind: ItemKind::Update,
+                session_id: "sess_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                tuple: SessionTuple {
+                    agent: "a".into(),
+                    venture: "vc".into(),
+                    repo: "o/r".into(),
+                    track: None,
+                },
+                idempotency_key: "k-held-by-a-live-process-0001".into(),
+                body_json: r#"{"session_id":"sess_01JAAAAAAAAAAAAAAAAAAAAAAA"}"#.into(),
+                payload_hash: None,
+            },
+            now,
+        )
+        .unwrap();
+    let me = Owner::claim(&db);
+    let leased = store.lease_ready(me.id(), i64::MAX / 4, now, 10).unwrap();
+    assert_eq!(leased.len(), 1);
+    let report = c.run(&["sync", "--json"]).await.code(1).json();
+    assert_eq!(report["pending"], 1, "{report}");
+    let waiting = &report["waiting"][0];
+    assert_eq!(waiting["local_id"], held.as_str(), "{report}");
+    let why = waiting["why"].as_str().unwrap_or("");
+    assert!(
+        why.contains(&format!("process {} (alive)", std::process::id())),
+        "{why}"
+    );
+    drop(me);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
     let db = tempfile::tempdir().unwrap();

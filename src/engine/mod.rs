@@ -22,6 +22,7 @@ mod events;
 mod heartbeat;
 mod reads;
 mod session;
+mod why;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ pub use deliver::{EndOutcome, SyncReport, UpdateOutcome};
 pub use events::{Event, EventListener, NoopListener};
 pub use reads::Fresh;
 pub use session::SessionHandle;
+pub use why::WaitReason;
 
 use crate::config::ClientConfig;
 use crate::connectivity::Connectivity;
