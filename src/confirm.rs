@@ -13,6 +13,7 @@
 //! on the session, which no route reads once ended). Anything else is a
 //! conflict naming the handoff the server holds.
 
+use crate::error::StoredHandoff;
 use crate::model::{EndReason, EndSession, Handoff};
 use crate::Error;
 
@@ -92,8 +93,12 @@ pub(crate) fn conflict(
         session_id: req.session_id.clone(),
         local_hash,
         server_hash: stored.map(|h| h.payload_hash.clone()),
-        server_handoff_id: stored.map(|h| h.id.clone()),
-        server_summary: stored.map(|h| h.summary.clone()),
+        stored: stored.map(|h| {
+            Box::new(StoredHandoff {
+                handoff_id: h.id.clone(),
+                summary: h.summary.clone(),
+            })
+        }),
         message,
     }
 }
@@ -163,7 +168,7 @@ mod tests {
             "{text}"
         );
         assert!(
-            matches!(e, Error::HandoffConflict { server_handoff_id: Some(ref id), .. } if id == "ho_1")
+            matches!(e, Error::HandoffConflict { stored: Some(ref h), .. } if h.handoff_id == "ho_1")
         );
     }
 }

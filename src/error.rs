@@ -22,6 +22,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The handoff a server holds for a session, as a conflict names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHandoff {
+    /// Its id (`ho_` + ULID).
+    pub handoff_id: String,
+    /// Its summary.
+    pub summary: String,
+}
+
 /// Everything that can go wrong calling Crane Context.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -139,10 +148,9 @@ pub enum Error {
         local_hash: String,
         /// Hash of the handoff the server holds, if any.
         server_hash: Option<String>,
-        /// Id of the handoff the server holds, if any.
-        server_handoff_id: Option<String>,
-        /// Summary of the handoff the server holds, if any.
-        server_summary: Option<String>,
+        /// The handoff the server holds, if it was read (boxed: errors
+        /// stay small on the happy path).
+        stored: Option<Box<StoredHandoff>>,
         /// Explanation.
         message: String,
     },

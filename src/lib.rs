@@ -49,7 +49,7 @@ pub use config::{ClientConfig, RelayKey};
 pub use engine::{
     Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
 };
-pub use error::{Error, FieldError};
+pub use error::{Error, FieldError, StoredHandoff};
 pub use idempotency::IdempotencyKey;
 pub use retry::RetryPolicy;
 /// The `serde_json` this crate's payload types use (so callers match versions).

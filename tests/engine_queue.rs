@@ -371,15 +371,13 @@ async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_han
         .unwrap_err();
     match &err {
         Error::HandoffConflict {
-            server_handoff_id,
-            server_summary,
-            ..
+            stored: Some(h), ..
         } => {
             assert_eq!(
-                server_handoff_id.as_deref(),
+                Some(h.handoff_id.as_str()),
                 Some(stored.handoff_id.as_str())
             );
-            assert_eq!(server_summary.as_deref(), Some("first"));
+            assert_eq!(h.summary, "first");
         }
         e => panic!("expected a conflict, got {e:?}"),
     }
@@ -421,7 +419,7 @@ async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
         .await
         .unwrap_err();
     assert!(
-        matches!(&err, Error::HandoffConflict { server_handoff_id: Some(id), .. } if *id == stored.handoff_id),
+        matches!(&err, Error::HandoffConflict { stored: Some(h), .. } if h.handoff_id == stored.handoff_id),
         "{err:?}"
     );
     let again = e

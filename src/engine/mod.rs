@@ -193,8 +193,7 @@ impl From<StoreError> for Error {
                 session_id: session_id.clone(),
                 local_hash: refused_hash.clone(),
                 server_hash: None,
-                server_handoff_id: None,
-                server_summary: None,
+                stored: None,
                 message: e.to_string(),
             },
             other => Error::Store {
