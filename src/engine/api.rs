@@ -163,7 +163,10 @@ impl Crane {
         })
     }
 
-    /// Delivers every due queued item now and reports what happened.
+    /// Delivers every due queued item now and reports what happened. Items
+    /// another live process is delivering at that moment are waited for (up
+    /// to [`policy::DIRECT_CALL_DEADLINE`]), so the report's `pending` is the
+    /// queue's state after them; items of a dead process are taken over.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
         let inner = self.inner();
         if !inner.client.connectivity().is_online() {
@@ -174,7 +177,39 @@ impl Crane {
         }
         let now = inner.clock.now_ms();
         inner.store(move |s| s.make_all_due(now)).await?;
-        drain_pass(inner).await
+        let mut report = drain_pass(inner).await?;
+        let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
+        while self.held_by_live_others().await? {
+            // Another process settles them: look again after a short while
+            // (its settlements do not notify this process).
+            if tokio::time::Instant::now() + policy::FLUSH_POLL > deadline {
+                break;
+            }
+            tokio::time::sleep(policy::FLUSH_POLL).await;
+            let more = drain_pass(inner).await?;
+            report.delivered += more.delivered;
+            report.retrying += more.retrying;
+            report.dead += more.dead;
+            report.pending = more.pending;
+        }
+        Ok(report)
+    }
+
+    /// Whether a pending item is leased, unexpired, to another process that
+    /// is alive (or whose liveness cannot be known).
+    async fn held_by_live_others(&self) -> Result<bool, Error> {
+        let inner = self.inner();
+        let (me, now) = (inner.holder.clone(), inner.clock.now_ms());
+        inner
+            .store(move |s| {
+                s.free_dead_leases(&me, now)?;
+                let items = s.list(Some(ItemState::Pending))?;
+                Ok(items.iter().any(|i| {
+                    i.lease_holder.as_deref().is_some_and(|h| h != me)
+                        && i.lease_until_ms.is_some_and(|u| u > now)
+                }))
+            })
+            .await
     }
 
     /// Delivers queued work of a tuple before a new `/sod` for it. Items
