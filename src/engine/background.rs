@@ -109,8 +109,9 @@ async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
                     }
                 }
                 Err(e) => {
-                    // Items left leased are retried when their lease expires
-                    // (same idempotency keys): nothing is lost.
+                    // Items left leased are retried, with the same idempotency
+                    // keys, once this engine ends (or their lease expires):
+                    // nothing is lost.
                     failure.set(e);
                     break;
                 }
