@@ -45,6 +45,14 @@ pub enum PayloadError {
         /// The limit.
         max: usize,
     },
+    /// Objects and arrays nest deeper than [`crate::policy::MAX_JSON_DEPTH`].
+    #[error("payload nests {depth} levels deep, over the limit of {max}")]
+    TooDeep {
+        /// The payload's depth (at least `max + 1`).
+        depth: usize,
+        /// The limit.
+        max: usize,
+    },
     /// The payload could not be canonicalized (e.g. a non-finite number).
     #[error("payload cannot be canonicalized: {0}")]
     Invalid(String),
@@ -152,6 +160,24 @@ pub fn canonical_len_bound(value: &serde_json::Value, compact_len: usize) -> usi
         }
     }
     compact_len.saturating_add(extra(value))
+}
+
+/// Whether `value` nests objects and arrays deeper than `max` (`{}` is depth
+/// 1). Iterative, so a value of any depth is measured without recursion.
+pub fn deeper_than(value: &serde_json::Value, max: usize) -> bool {
+    let mut stack = vec![(value, 1usize)];
+    while let Some((v, depth)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &serde_json::Value>> = match v {
+            serde_json::Value::Object(m) => Box::new(m.values()),
+            serde_json::Value::Array(a) => Box::new(a.iter()),
+            _ => continue,
+        };
+        if depth > max {
+            return true;
+        }
+        stack.extend(children.map(|c| (c, depth + 1)));
+    }
+    false
 }
 
 /// Lowercase hex SHA-256 of some bytes.

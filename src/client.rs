@@ -16,6 +16,7 @@ use reqwest::Method;
 use serde::Serialize;
 
 use crate::config::{ClientConfig, RelayKey};
+use crate::confirm::{confirm, conflict, Confirmation};
 use crate::connectivity::Connectivity;
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
@@ -164,9 +165,11 @@ impl Client {
     /// `POST /eod`: end the session with a handoff.
     ///
     /// Safe to call again with the same idempotency key at any time: within the
-    /// server's hour the original answer is replayed; after it, the stored
-    /// handoff is compared by hash and returned if it is ours, or reported as
-    /// [`Error::HandoffConflict`] if it is not.
+    /// server's hour the original answer is replayed; after it, or whenever
+    /// the answer leaves it unsure (a truncated replay, an unreadable 200),
+    /// the session's stored handoff is read and compared with the request,
+    /// field for field (see `confirm.rs`): returned if it is ours, reported as
+    /// [`Error::HandoffConflict`] naming the stored handoff if it is not.
     pub async fn end_session(&self, req: &EndSession) -> Result<EndSessionResponse, Error> {
         req.validate()?;
         let key = req
@@ -175,45 +178,67 @@ impl Client {
             .unwrap_or_else(IdempotencyKey::generate);
         let body = to_body(req)?;
         match self.write("/eod", body, &key).await {
-            Ok(Exchange::Reply(r)) => decode(&r),
+            Ok(Exchange::Reply(r)) => match decode::<EndSessionResponse>(&r) {
+                Ok(resp) => Ok(resp),
+                // The server said 200 but the answer is unreadable (cut
+                // short, wrong shape): whether it stored our handoff is
+                // answered by reading it back, never by guessing.
+                Err(unreadable) => match self.confirm_handoff(req).await? {
+                    Confirmation::Ours(h) => Ok(response_from(h)),
+                    Confirmation::Other(h, diffs) => Err(conflict(
+                        req,
+                        Some(&h),
+                        &diffs,
+                        "the server answered unreadably and holds another handoff",
+                    )),
+                    Confirmation::NoneStored => Err(Error::Server {
+                        status: r.status,
+                        retry_after: None,
+                        message: format!(
+                            "the answer to /eod was unreadable ({unreadable}) and no handoff \
+                             is stored yet; retry with the same idempotency key"
+                        ),
+                        correlation_id: r.correlation_id.clone(),
+                    }),
+                },
+            },
             Ok(Exchange::TruncatedReplay) => match self.confirm_handoff(req).await? {
-                Ok(h) => Ok(response_from(h)),
-                Err(server_hash) => Err(conflict(
+                Confirmation::Ours(h) => Ok(response_from(h)),
+                Confirmation::Other(h, diffs) => Err(conflict(
                     req,
-                    server_hash,
+                    Some(&h),
+                    &diffs,
                     "the server replayed success but holds a different handoff",
+                )),
+                Confirmation::NoneStored => Err(conflict(
+                    req,
+                    None,
+                    &[],
+                    "the server replayed success but holds no handoff for the session",
                 )),
             },
             Err(original @ Error::SessionNotActive { .. }) => {
                 match self.confirm_handoff(req).await? {
-                    Ok(h) => Ok(response_from(h)),
-                    Err(Some(server_hash)) => Err(conflict(
+                    Confirmation::Ours(h) => Ok(response_from(h)),
+                    Confirmation::Other(h, diffs) => Err(conflict(
                         req,
-                        Some(server_hash),
+                        Some(&h),
+                        &diffs,
                         "the session already ended with a different handoff",
                     )),
-                    Err(None) => Err(original),
+                    Confirmation::NoneStored => Err(original),
                 }
             }
             Err(e) => Err(e),
         }
     }
 
-    /// Reads the session's handoff: `Ok(h)` if its hash equals ours,
-    /// `Err(Some(hash))` if another one is stored, `Err(None)` if none is.
-    async fn confirm_handoff(
-        &self,
-        req: &EndSession,
-    ) -> Result<Result<Handoff, Option<String>>, Error> {
-        let local_hash = req.payload.hash()?;
+    /// Reads the session's latest handoff and compares it with `req`.
+    async fn confirm_handoff(&self, req: &EndSession) -> Result<Confirmation, Error> {
         let latest = self
             .latest_handoff(&LatestHandoffQuery::Session(req.session_id.clone()))
             .await?;
-        Ok(match latest {
-            Some(h) if h.payload_hash == local_hash => Ok(h),
-            Some(h) => Err(Some(h.payload_hash)),
-            None => Err(None),
-        })
+        confirm(req, latest)
     }
 
     /// `GET /active`: active sessions for an agent on a repo.
@@ -279,6 +304,12 @@ impl Client {
         retry::run(
             policy,
             || !connectivity.is_online(),
+            || Error::Timeout {
+                message: format!(
+                    "no answer from {path} within the call's deadline of {} s",
+                    policy.deadline.as_secs_f64()
+                ),
+            },
             |_| {
                 let method = method.clone();
                 let body = body.clone();
@@ -322,7 +353,8 @@ fn unexpected_replay(path: &str) -> Error {
     }
 }
 
-fn response_from(h: Handoff) -> EndSessionResponse {
+/// The answer `/eod` gave when it stored `h`, rebuilt from the record.
+pub(crate) fn response_from(h: Handoff) -> EndSessionResponse {
     EndSessionResponse {
         session_id: h.session_id.clone(),
         handoff_id: h.id.clone(),
@@ -331,19 +363,5 @@ fn response_from(h: Handoff) -> EndSessionResponse {
         ended_at: h.created_at,
         correlation_id: h.creation_correlation_id.clone(),
         handoff: h,
-    }
-}
-
-fn conflict(req: &EndSession, server_hash: Option<String>, why: &str) -> Error {
-    // confirm_handoff computed the hash before any conflict can be reported.
-    let local_hash = match req.payload.hash() {
-        Ok(h) => h.to_owned(),
-        Err(e) => return e.into(),
-    };
-    Error::HandoffConflict {
-        session_id: req.session_id.clone(),
-        local_hash,
-        server_hash,
-        message: why.to_owned(),
     }
 }

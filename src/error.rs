@@ -22,6 +22,15 @@ pub struct FieldError {
     pub message: String,
 }
 
+/// The handoff a server holds for a session, as a conflict names it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredHandoff {
+    /// Its id (`ho_` + ULID).
+    pub handoff_id: String,
+    /// Its summary.
+    pub summary: String,
+}
+
 /// Everything that can go wrong calling Crane Context.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 #[non_exhaustive]
@@ -158,7 +167,8 @@ pub enum Error {
         /// What is wrong with it.
         message: String,
     },
-    /// A retried end met an ended session whose stored handoff is not ours.
+    /// An end met an ended session whose stored handoff is not ours (it
+    /// differs in summary, payload, status label, recipient or end reason).
     #[error("handoff conflict for session {session_id}: {message}")]
     HandoffConflict {
         /// The session.
@@ -167,6 +177,9 @@ pub enum Error {
         local_hash: String,
         /// Hash of the handoff the server holds, if any.
         server_hash: Option<String>,
+        /// The handoff the server holds, if it was read (boxed: errors
+        /// stay small on the happy path).
+        stored: Option<Box<StoredHandoff>>,
         /// Explanation.
         message: String,
     },

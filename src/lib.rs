@@ -25,6 +25,7 @@ uniffi::setup_scaffolding!();
 pub mod canonical;
 mod client;
 pub mod config;
+mod confirm;
 pub mod connectivity;
 #[cfg(feature = "emulator")]
 pub mod emulator;
@@ -55,7 +56,7 @@ pub use config::{ClientConfig, RelayKey};
 pub use engine::{
     Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
 };
-pub use error::{Error, FieldError};
+pub use error::{Error, FieldError, StoredHandoff};
 pub use idempotency::IdempotencyKey;
 pub use retry::RetryPolicy;
 /// The `serde_json` this crate's payload types use (so callers match versions).

@@ -86,8 +86,9 @@ pub const DRAIN_CONCURRENCY: usize = 16;
 /// Items leased per drain round.
 pub const DRAIN_BATCH: usize = 64;
 
-/// How long a leased item belongs to one process; a crashed holder's lease
-/// expires after this and another process takes over.
+/// Longest a leased item belongs to one process whose liveness cannot be
+/// known. A holder whose liveness lock is free (it died) loses its leases at
+/// once (see `store::owner`); this expiry is only the fallback.
 pub const LEASE: Duration = Duration::from_secs(120);
 
 /// First delay before a failed queue item is retried; doubled per attempt.
@@ -118,3 +119,15 @@ pub const DRAIN_IDLE_RECHECK: Duration = Duration::from_secs(10);
 
 /// How long [`crate::engine::Crane::close`] waits for deliveries in flight.
 pub const CLOSE_GRACE: Duration = Duration::from_secs(10);
+
+/// Largest request body the server accepts, in bytes (1 MiB, by
+/// `Content-Length`; over it: 413). Checked before anything is queued, so a
+/// request the server would refuse never enters the queue.
+pub const MAX_REQUEST_BODY_BYTES: usize = 1_048_576;
+
+/// Deepest nesting of objects and arrays accepted in a payload or `meta`
+/// (`{}` is depth 1). The SDK's own queue, the emulator and every
+/// `serde_json` reader stop at 128 levels (a request body adds one); the real
+/// service's V8 parser accepts deeper documents, so this refuses, before
+/// anything is stored, only shapes no reader here could take back.
+pub const MAX_JSON_DEPTH: usize = 100;

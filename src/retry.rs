@@ -100,6 +100,7 @@ pub(crate) enum Step<T, E> {
 pub(crate) async fn run<T, E, F, Fut>(
     policy: &RetryPolicy,
     give_up_early: impl Fn() -> bool,
+    past_deadline: impl FnOnce() -> E,
     mut attempt: F,
 ) -> Result<T, E>
 where
@@ -111,7 +112,13 @@ where
     let mut n = 0u32;
     loop {
         n += 1;
-        match attempt(n).await {
+        // The deadline bounds the attempt in flight too, not only the waits
+        // between attempts: a silent server must not hold a call for the
+        // per-request timeout when the call's documented deadline is shorter.
+        let Ok(step) = tokio::time::timeout_at(deadline, attempt(n)).await else {
+            return Err(past_deadline());
+        };
+        match step {
             Step::Done(r) => return r,
             Step::Retry { error, retry_after } => {
                 let Some(step) = steps.next() else {
@@ -164,6 +171,7 @@ mod tests {
         let r: Result<(), &str> = run(
             &RetryPolicy::default(),
             || false,
+            || "deadline",
             |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async {
@@ -194,6 +202,7 @@ mod tests {
         let r: Result<(), &str> = run(
             &p,
             || false,
+            || "deadline",
             |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async {
@@ -211,12 +220,40 @@ mod tests {
         assert_eq!(start.elapsed(), policy::MAX_RETRY_AFTER);
     }
 
+    /// Issue #10 F: a silent server (an attempt that only ends with the
+    /// 30 s request timeout) returned after 30 s though the call's deadline
+    /// was 15 s. On the paused clock the call ends exactly at its deadline.
+    #[tokio::test(start_paused = true)]
+    async fn the_deadline_cuts_an_attempt_in_flight() {
+        let p = RetryPolicy {
+            deadline: policy::DIRECT_CALL_DEADLINE,
+            ..RetryPolicy::default()
+        };
+        let start = Instant::now();
+        let r: Result<(), &str> = run(
+            &p,
+            || false,
+            || "deadline",
+            |_| async {
+                tokio::time::sleep(policy::REQUEST_TIMEOUT).await;
+                Step::Retry {
+                    error: "timed out",
+                    retry_after: None,
+                }
+            },
+        )
+        .await;
+        assert_eq!(r, Err("deadline"));
+        assert_eq!(start.elapsed(), policy::DIRECT_CALL_DEADLINE);
+    }
+
     #[tokio::test(start_paused = true)]
     async fn gives_up_early_when_offline() {
         let calls = AtomicU32::new(0);
         let r: Result<(), &str> = run(
             &RetryPolicy::default(),
             || true,
+            || "deadline",
             |_| {
                 calls.fetch_add(1, Ordering::SeqCst);
                 async {

@@ -380,6 +380,114 @@ async fn eod_delivers_the_handoff_and_proves_the_hash() {
         .code(2);
 }
 
+/// Issue #10 B: a second, different `crane eod` of an ended session was
+/// reported "delivered (matches the local hash)" because both payloads were
+/// `{}`. It is a conflict (exit 4) naming the stored handoff, and the
+/// identical command again reports the stored handoff.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_different_eod_of_an_ended_session_is_a_conflict() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let id = c.sod(&[]).await["session_id"].as_str().unwrap().to_owned();
+    let first = c
+        .run(&["eod", "--json", "--summary", "first"])
+        .await
+        .ok()
+        .json();
+    let handoff_id = first["handoff_id"].as_str().unwrap().to_owned();
+    let second = c
+        .run(&["eod", "--session-id", &id, "--summary", "second"])
+        .await
+        .code(4);
+    assert!(
+        second.stderr.contains(&handoff_id) && second.stderr.contains("first"),
+        "{}",
+        second.stderr
+    );
+    assert!(!second.stdout.contains("delivered"), "{}", second.stdout);
+    let same = c
+        .run(&["eod", "--json", "--session-id", &id, "--summary", "first"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(same["handoff_id"], handoff_id.as_str());
+    assert_eq!(handoffs_of(&emu.url(), &id).await.len(), 1);
+    let queue = c.run(&["queue", "list", "--json"]).await.ok().json();
+    assert_eq!(queue["items"].as_array().map_or(0, Vec::len), 0, "{queue}");
+}
+
+/// Issue #10 D: a 131,000-character summary (quotes, two bytes each in
+/// JSON) with a payload just under 819,200 canonical bytes is over the
+/// server's 1 MiB body limit. It was queued, then 413'd; it is bad input
+/// (exit 2) and nothing is queued or sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eod_over_the_body_limit_is_refused_before_anything_is_queued() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let id = c.sod(&[]).await["session_id"].as_str().unwrap().to_owned();
+    let payload = c.dir.path().join("big.json");
+    let blob = "x".repeat(819_200 - 100);
+    std::fs::write(&payload, format!(r#"{{"b":"{blob}"}}"#)).unwrap();
+    let summary = "\"".repeat(131_000);
+    c.run(&[
+        "eod",
+        "--summary",
+        &summary,
+        "--payload-file",
+        payload.to_str().unwrap(),
+    ])
+    .await
+    .code(2);
+    let queue = c.run(&["queue", "list", "--json"]).await.ok().json();
+    assert_eq!(queue["items"].as_array().map_or(0, Vec::len), 0, "{queue}");
+    assert!(handoffs_of(&emu.url(), &id).await.is_empty());
+}
+
+/// Issue #10 F: `crane sync` exited 0 while an item stayed pending because
+/// another (live) process held it. It reports why each item waits and exits
+/// 1 whenever anything is left pending. (This test process is that live
+/// holder: its liveness lock is held while `crane sync` runs.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_exits_1_and_says_why_when_items_stay_pending() {
+    use crane_context::store::{ItemKind, NewItem, Owner, QueueLimits, SessionTuple, Store};
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let db = c.home.join("crane.db");
+    let store = Store::open(&db, QueueLimits::default()).unwrap();
+    let now = jiff::Timestamp::now().as_millisecond();
+    let held = store
+        .enqueue(
+            NewItem {
+                kind: ItemKind::Update,
+                session_id: "sess_01JAAAAAAAAAAAAAAAAAAAAAAA".into(),
+                tuple: SessionTuple {
+                    agent: "a".into(),
+                    venture: "vc".into(),
+                    repo: "o/r".into(),
+                    track: None,
+                },
+                idempotency_key: "k-held-by-a-live-process-0001".into(),
+                body_json: r#"{"session_id":"sess_01JAAAAAAAAAAAAAAAAAAAAAAA"}"#.into(),
+                payload_hash: None,
+            },
+            now,
+        )
+        .unwrap();
+    let me = Owner::claim(&db);
+    let leased = store.lease_ready(me.id(), i64::MAX / 4, now, 10).unwrap();
+    assert_eq!(leased.len(), 1);
+    let report = c.run(&["sync", "--json"]).await.code(1).json();
+    assert_eq!(report["pending"], 1, "{report}");
+    let waiting = &report["waiting"][0];
+    assert_eq!(waiting["local_id"], held.as_str(), "{report}");
+    let why = waiting["why"].as_str().unwrap_or("");
+    assert!(
+        why.contains(&format!("process {} (alive)", std::process::id())),
+        "{why}"
+    );
+    drop(me);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
     let db = tempfile::tempdir().unwrap();

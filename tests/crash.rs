@@ -16,9 +16,15 @@
 //! `Retry-After`, `drop_before`, `drop_after`, delays, a few timeouts and
 //! attributable permanent 400s), sometimes takes the server down before the
 //! kill (connections cut, then refused), moves time forward (emulator clock
-//! and the child's engine clock together: mostly past the 120 s lease, so a
-//! dead holder's items are taken over; sometimes past the 1 h idempotency
-//! window), and restarts the child on the same store (`$CRANE_HOME`). After
+//! and the child's engine clock together: sometimes past the 1 h idempotency
+//! window), and restarts the child on the same store (`$CRANE_HOME`).
+//!
+//! Every engine here leases for [`HUGE_LEASE`], so no lease ever expires by
+//! time: only the liveness of its holder (an OS lock the dead child no longer
+//! holds) can free it. Right after each kill, before any time passes, the
+//! parent opens an engine on the store and syncs: every item the dead child
+//! held must be taken over at once (delivered, dead-lettered or rescheduled
+//! by the new engine), never left leased to the dead process. After
 //! `CRANE_CHAOS_KILLS` kills (default 200) it clears the faults, runs a final
 //! sync and checks, per logical op, across all sessions:
 //!
@@ -93,6 +99,8 @@ const OUTAGE_SHARE: f64 = 0.05;
 const CHILD_MAX_LIFE: Duration = Duration::from_secs(60);
 /// The final sync must empty the queue within this, or the engine hangs.
 const FINAL_SYNC_DEADLINE: Duration = Duration::from_secs(60);
+/// Every engine's lease: longer than the run, so only liveness frees one.
+const HUGE_LEASE: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
 /// The message of every status the emulator injects: how a failure is attributed.
 const INJECTED: &str = "Injected fault";
 
@@ -159,6 +167,7 @@ fn engine_config(url: &str, store: Option<&Path>, clock_offset_ms: u64) -> Crane
     cfg.store_path = store.map(Path::to_path_buf);
     cfg.direct_retry = direct_retry();
     cfg.clock = clock;
+    cfg.lease = HUGE_LEASE;
     cfg
 }
 
@@ -344,6 +353,8 @@ struct KillStats {
     interrupted: BTreeMap<u64, Interrupted>,
     /// Spawn-to-ready times of the lives that got ready, for the timing line.
     ready: Vec<Duration>,
+    /// Items the killed child held, taken over by the immediate restart.
+    taken_over: u64,
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
@@ -604,10 +615,48 @@ impl Chaos {
             &mut self.kills,
         )
         .await;
+        self.restart_at_once(life, pid).await;
     }
 
-    /// No more faults, the dead holders' leases expired: a new engine on the
-    /// same store must deliver everything left, within the deadline.
+    /// A new engine, opened right after the kill with no time passing, must
+    /// take over every item the dead child held: its lease never expires
+    /// ([`HUGE_LEASE`]), so only the child's death can free it.
+    async fn restart_at_once(&mut self, life: usize, pid: u32) {
+        let dead_holder = format!("{pid}-");
+        let held_by_dead = |store: &Store| -> Vec<String> {
+            store
+                .list(Some(ItemState::Pending))
+                .expect("queue readable")
+                .into_iter()
+                .filter(|i| {
+                    i.lease_holder
+                        .as_deref()
+                        .is_some_and(|h| h.starts_with(&dead_holder))
+                })
+                .map(|i| i.local_id)
+                .collect()
+        };
+        let held = held_by_dead(&self.store);
+        if held.is_empty() {
+            return;
+        }
+        let cfg = engine_config(&self.url, Some(&self.paths.store), self.clock_offset_ms);
+        let crane = Crane::open(cfg).await.expect("restart engine opens");
+        let report = crane.sync().await;
+        crane.close().await.expect("restart engine closes");
+        drop(crane);
+        let still = held_by_dead(&self.store);
+        assert!(
+            still.is_empty(),
+            "life {life}: items {still:?} are still leased to the killed process {pid} \
+             after a restart and a sync ({report:?}): a dead holder's lease must be free at once"
+        );
+        self.kills.taken_over += held.len() as u64;
+    }
+
+    /// No more faults: a new engine on the same store must deliver everything
+    /// left, within the deadline (time moves past the old 120 s lease too,
+    /// which frees nothing here: every lease is [`HUGE_LEASE`]).
     async fn final_sync(&mut self) -> FinalSync {
         self.faults.unused += self.ctl.pending_fault_uses().await;
         self.ctl.clear_faults().await;
@@ -743,8 +792,8 @@ fn report(chaos: &Chaos, v: &Verdict, last: &FinalSync, iterations: usize) {
         chaos.server.requests, chaos.server.outages
     );
     println!(
-        "chaos: kills by phase {:?}, drain holding a lease at the kill: {}",
-        kills.by_class, kills.drain_in_flight
+        "chaos: kills by phase {:?}, drain holding a lease at the kill: {}, items taken over at once from a killed holder: {}",
+        kills.by_class, kills.drain_in_flight, kills.taken_over
     );
     println!(
         "chaos: faults = injected faults that hit a request ({} of {} uses queued by {} rules {:?}; {} permanent rules), \

@@ -38,7 +38,8 @@ async fn end_once_with_fault(fault_body: serde_json::Value) {
     let stored = handoffs_for(&url, s.session_id()).await;
     assert_eq!(stored.len(), 1, "exactly one handoff");
     assert_eq!(stored[0]["payload_hash"], hash.as_str());
-    assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
+    let counts = e.crane.queue_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.dead), (0, 0));
 }
 
 #[tokio::test]
@@ -49,6 +50,13 @@ async fn drop_before_is_retried() {
 #[tokio::test]
 async fn drop_after_lost_response_is_replayed_not_duplicated() {
     end_once_with_fault(json!({"route": "/eod", "mode": "drop_after", "count": 1})).await;
+}
+
+/// Issue #10 F: a 200 whose body is cut short is not a dead letter (the
+/// server stored the handoff): the engine confirms by reading it back.
+#[tokio::test]
+async fn an_unreadable_200_is_confirmed_by_reading_not_dead_lettered() {
+    end_once_with_fault(json!({"route": "/eod", "mode": "truncate_after", "count": 1})).await;
 }
 
 #[tokio::test]

@@ -347,3 +347,178 @@ async fn a_queued_item_waits_at_least_the_retry_after_of_a_503() {
     )
     .await;
 }
+
+/// Issue #10 B: a second, different end of an ended session must not be
+/// "delivered" because both payloads hash alike (`{}`): the whole handoff is
+/// compared, and the conflict names the stored one.
+#[tokio::test]
+async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let first = engine(&url).await;
+    let s = first.crane.start_session(sod("o/conflict")).await.unwrap();
+    let sid = s.session_id().to_owned();
+    let EndOutcome::Delivered(stored) = s.end_with("first", &json!({})).await.unwrap() else {
+        panic!("the first end is delivered");
+    };
+    // Another process whose cache never saw the session ends it differently:
+    // the server says "not active" and only reading the handoff can tell.
+    let other = engine(&url).await;
+    let err = other
+        .crane
+        .end_session(EndSession::new(&sid, "second", &json!({})).unwrap())
+        .await
+        .unwrap_err();
+    match &err {
+        Error::HandoffConflict {
+            stored: Some(h), ..
+        } => {
+            assert_eq!(
+                Some(h.handoff_id.as_str()),
+                Some(stored.handoff_id.as_str())
+            );
+            assert_eq!(h.summary, "first");
+        }
+        e => panic!("expected a conflict, got {e:?}"),
+    }
+    let dead = other
+        .crane
+        .queue_items(Some(crane_context::store::ItemState::Dead))
+        .await
+        .unwrap();
+    assert_eq!(dead.len(), 1, "the conflicting item is kept, dead");
+    let why = dead[0].last_error.as_deref().unwrap_or("");
+    assert!(
+        why.contains(&stored.handoff_id) && why.contains("first"),
+        "{why}"
+    );
+    assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
+}
+
+/// A second end for a session the local cache knows ended is decided before
+/// anything is queued or sent: a different handoff is refused, the same one
+/// is reported as the delivered handoff it is.
+#[tokio::test]
+async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.start_session(sod("o/known")).await.unwrap();
+    let sid = s.session_id().to_owned();
+    let EndOutcome::Delivered(stored) = s.end_with("first", &json!({"a": 1})).await.unwrap() else {
+        panic!("the first end is delivered");
+    };
+    // Offline, so that nothing could be sent even if the engine tried.
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: nothing may be sent");
+    let err = e
+        .crane
+        .end_session(EndSession::new(&sid, "second", &json!({"a": 1})).unwrap())
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::HandoffConflict { stored: Some(h), .. } if h.handoff_id == stored.handoff_id),
+        "{err:?}"
+    );
+    let again = e
+        .crane
+        .end_session(EndSession::new(&sid, "first", &json!({"a": 1})).unwrap())
+        .await
+        .unwrap();
+    assert!(
+        matches!(&again, EndOutcome::Delivered(r) if r.handoff_id == stored.handoff_id),
+        "{again:?}"
+    );
+    assert!(e.crane.queue_items(None).await.unwrap().is_empty());
+    assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
+}
+
+/// Issue #10 C: two writers end one session differently. The second used to
+/// hear "queued … delivered exactly once" and then die as a conflict; it is
+/// refused at once, and the same end again is the same queued operation.
+#[tokio::test]
+async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_once() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let a = engine_at(&url, dir.clone(), Clock::system()).await;
+    let b = engine_at(&url, dir, Clock::system()).await;
+    let s = a.crane.client().start_session(&sod("o/two")).await.unwrap();
+    for e in [&a, &b] {
+        e.crane
+            .client()
+            .connectivity()
+            .mark_offline("test: the end stays queued");
+    }
+    let end = |summary: &str| EndSession::new(&s.session_id, summary, &json!({"w": 1})).unwrap();
+    let EndOutcome::Queued { local_id } = a.crane.end_session(end("writer a")).await.unwrap()
+    else {
+        panic!("queued while offline");
+    };
+    let err = b.crane.end_session(end("writer b")).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::HandoffConflict { .. })
+            && err.to_string().contains(&local_id)
+            && err.to_string().contains("writer a"),
+        "{err:?}"
+    );
+    let same = b.crane.end_session(end("writer a")).await.unwrap();
+    assert_eq!(same, EndOutcome::Queued { local_id });
+    assert_eq!(b.crane.queue_items(None).await.unwrap().len(), 1);
+}
+
+/// Issue #10 E: a queued handoff whose stored payload no longer matches the
+/// hash recorded when it was queued is never sent: it dies as corrupted.
+#[tokio::test]
+async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let mut e = engine(&url).await;
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/corrupt"))
+        .await
+        .unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue it");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&s.session_id, "kept", &json!({"r": 1})).unwrap())
+        .await
+        .unwrap();
+    let EndOutcome::Queued { local_id } = out else {
+        panic!("queued while offline: {out:?}");
+    };
+    // The disk (or a person with sqlite3) changes the stored payload.
+    let db = rusqlite::Connection::open(e.crane.store().path()).unwrap();
+    let changed = db
+        .execute(
+            "UPDATE queue SET body_json = replace(body_json, '\"r\":1', '\"r\":2') WHERE local_id = ?1",
+            [&local_id],
+        )
+        .unwrap();
+    assert_eq!(changed, 1);
+    drop(db);
+    e.crane.client().connectivity().mark_online();
+    e.crane.wake();
+    e.events
+        .wait_for(WAIT, |ev| matches!(ev, Event::ItemDeadLettered { .. }))
+        .await;
+    let item = e
+        .crane
+        .queue_items(None)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|i| i.local_id == local_id)
+        .expect("the item is kept");
+    assert_eq!(item.state, crane_context::store::ItemState::Dead);
+    let why = item.last_error.unwrap_or_default();
+    assert!(why.contains("corrupted in the local store"), "{why}");
+    assert!(handoffs_for(&url, &s.session_id).await.is_empty());
+}

@@ -251,7 +251,7 @@ async fn measure(url: &str, plan: &Plan) -> Value {
 
 /// ABBA: `true` = SDK.
 fn order(i: usize) -> [bool; 2] {
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         [true, false]
     } else {
         [false, true]

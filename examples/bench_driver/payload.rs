@@ -16,7 +16,7 @@ pub fn payload_of(bytes: usize) -> Value {
         let task = json!({
             "id": i,
             "title": format!("Refactor módulo {i}: split the handler and add tests"),
-            "done": i % 3 == 0,
+            "done": i.is_multiple_of(3),
             "estimate_h": (i as f64) * 0.25 + 0.5,
             "files": [format!("src/area_{}/mod.rs", i % 17), format!("tests/t_{i}.rs")],
             "notes": {"blocker": null, "owner": format!("agent-{}", i % 5), "ß": "naïve café ✓"},

@@ -62,6 +62,7 @@ impl App {
             *counts.entry(path.clone()).or_insert(0) += 1;
         }
         let mut drop_after = false;
+        let mut truncate_after = false;
         match self.faults.take(&path) {
             Some(FaultAction::Status {
                 status,
@@ -74,10 +75,15 @@ impl App {
             }
             Some(FaultAction::DropBefore) => return Outcome::Drop,
             Some(FaultAction::DropAfter) => drop_after = true,
+            Some(FaultAction::TruncateAfter) => truncate_after = true,
             Some(FaultAction::Delay(pause)) => tokio::time::sleep(pause).await,
             None => {}
         }
-        let reply = self.route(req, &path).await;
+        let mut reply = self.route(req, &path).await;
+        if truncate_after {
+            let half = reply.body.len() / 2;
+            reply.body.truncate(half);
+        }
         if drop_after {
             Outcome::Drop
         } else {

@@ -5,7 +5,9 @@
 //! test queues rules such as "the next `/eod` answers 503 with `Retry-After:
 //! 2`", "drop the connection before processing" (the request never happened)
 //! or "process and commit, then drop the connection" (it happened but the
-//! client cannot know) — the case idempotency keys exist for. Rules are kept in
+//! client cannot know) — the case idempotency keys exist for — or "process
+//! and commit, then answer with half of the body" (a 200 the client cannot
+//! read). Rules are kept in
 //! order; each request takes one use from the first rule matching its route.
 
 use std::collections::VecDeque;
@@ -25,6 +27,10 @@ pub(crate) enum FaultMode {
     DropBefore,
     /// Process and commit normally, then close without answering.
     DropAfter,
+    /// Process and commit normally, then answer with only the first half
+    /// of the body (status and headers intact): a proxy or a broken
+    /// connection cut it, so the client cannot read what was stored.
+    TruncateAfter,
     /// Sleep `delay_ms`, then process normally.
     Delay,
 }
@@ -65,6 +71,8 @@ pub(crate) enum FaultAction {
     DropBefore,
     /// Process, then drop the connection without answering.
     DropAfter,
+    /// Process, then answer with half of the body.
+    TruncateAfter,
     /// Wait, then process.
     Delay(Duration),
 }
@@ -108,6 +116,7 @@ impl FaultRule {
             },
             FaultMode::DropBefore => FaultAction::DropBefore,
             FaultMode::DropAfter => FaultAction::DropAfter,
+            FaultMode::TruncateAfter => FaultAction::TruncateAfter,
             FaultMode::Delay => {
                 FaultAction::Delay(Duration::from_millis(self.delay_ms.unwrap_or(0)))
             }

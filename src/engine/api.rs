@@ -163,10 +163,12 @@ impl Crane {
         })
     }
 
-    /// Delivers every queued item now, waits (up to the direct-call deadline)
-    /// for items another drain holds, and reports the queue after the call:
-    /// `delivered` counts every item delivered during it, by whichever
-    /// drain, `pending` what is left.
+    /// Delivers every queued item now, waits (up to
+    /// [`policy::DIRECT_CALL_DEADLINE`]) for items another live drain holds
+    /// (this engine's background task, another engine or process), and
+    /// reports the queue after the call: `delivered` counts every item
+    /// delivered during it, by whichever drain, `pending` what is left.
+    /// Items of a dead process are taken over.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
         let inner = self.inner();
         if !inner.client.connectivity().is_online() {
@@ -179,13 +181,11 @@ impl Crane {
         let now = inner.clock.now_ms();
         inner.store(move |s| s.make_all_due(now)).await?;
         let mut report = drain_pass(inner).await?;
-        // Items another drain holds (this engine's background task, another
-        // engine or process) are in flight: wait for them, up to the direct
-        // call deadline, so the report is the queue's state after the call,
-        // not only what this pass happened to send.
+        // Items another drain holds are in flight: wait for them, so the
+        // report is the queue's state after the call, not only what this
+        // pass happened to send.
         let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
-        let mut after = inner.store(|s| s.counts()).await?;
-        while after.leased > 0 && tokio::time::Instant::now() < deadline {
+        while self.held_by_live_drains().await? && tokio::time::Instant::now() < deadline {
             // Our own drains notify on every settled item; another process's
             // do not, so also look again after a short while.
             let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
@@ -194,10 +194,10 @@ impl Crane {
             report.delivered += more.delivered;
             report.retrying += more.retrying;
             report.dead += more.dead;
-            after = inner.store(|s| s.counts()).await?;
         }
         // Whoever sent them, items that left the queue during the call were
         // delivered (or died): count them.
+        let after = inner.store(|s| s.counts()).await?;
         let died = after.dead.saturating_sub(before.dead);
         let gone = before.pending.saturating_sub(after.pending);
         let delivered = u32::try_from(gone.saturating_sub(died)).unwrap_or(u32::MAX);
@@ -205,6 +205,23 @@ impl Crane {
         report.dead = report.dead.max(u32::try_from(died).unwrap_or(u32::MAX));
         report.pending = after.pending;
         Ok(report)
+    }
+
+    /// Whether a pending item is leased, unexpired, to a drain that is alive
+    /// (this engine's own background drain included) or whose liveness
+    /// cannot be known. Leases of dead processes are freed first.
+    async fn held_by_live_drains(&self) -> Result<bool, Error> {
+        let inner = self.inner();
+        let (me, now) = (inner.holder.clone(), inner.clock.now_ms());
+        inner
+            .store(move |s| {
+                s.free_dead_leases(&me, now)?;
+                let items = s.list(Some(ItemState::Pending))?;
+                Ok(items.iter().any(|i| {
+                    i.lease_holder.is_some() && i.lease_until_ms.is_some_and(|u| u > now)
+                }))
+            })
+            .await
     }
 
     /// Delivers queued work of a tuple before a new `/sod` for it. Items
@@ -216,8 +233,14 @@ impl Crane {
         let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
         let mut attempted = false;
         loop {
-            let t = tuple.clone();
-            let left = inner.store(move |s| s.pending_for_tuple(&t)).await?;
+            let (t, me, now) = (tuple.clone(), inner.holder.clone(), inner.clock.now_ms());
+            // Items of a process that died are free at once, not in flight.
+            let left = inner
+                .store(move |s| {
+                    s.free_dead_leases(&me, now)?;
+                    s.pending_for_tuple(&t)
+                })
+                .await?;
             if left.is_empty() {
                 return Ok(());
             }

@@ -109,8 +109,9 @@ async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
                     }
                 }
                 Err(e) => {
-                    // Items left leased are retried when their lease expires
-                    // (same idempotency keys): nothing is lost.
+                    // Items left leased are retried, with the same idempotency
+                    // keys, once this engine ends (or their lease expires):
+                    // nothing is lost.
                     failure.set(e);
                     break;
                 }
@@ -135,7 +136,7 @@ async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<Que
         return None;
     }
     let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
-    let lease = policy::LEASE.as_millis() as i64;
+    let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
     match inner
         .store(move |s| s.lease_ready(&holder, lease, now, policy::DRAIN_BATCH))
         .await

@@ -6,6 +6,9 @@
 //! the dead-letter list (never deleted silently) and the caller gets the error.
 //! The background drain uses the same [`deliver`] for queued items, so a
 //! queued handoff is sent exactly like a direct one, with the same key.
+//! Before every send of an end, the stored payload is hashed again and
+//! compared with the hash recorded when it was queued: an item the disk (or
+//! anyone) changed since is dead-lettered as corrupted, never sent.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,7 +18,7 @@ use serde_json::value::RawValue;
 
 use super::events::Event;
 use super::Inner;
-use crate::canonical::CanonicalPayload;
+use crate::canonical::{sha256_hex, CanonicalPayload};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
     EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse,
@@ -118,6 +121,22 @@ pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
                 Ok(q) => q,
                 Err(e) => return Delivery::Permanent(corrupt(item, e)),
             };
+            // Never send what the queue no longer holds intact: the payload
+            // must still be the bytes whose hash was recorded when queued.
+            let intact = item
+                .payload_hash
+                .as_deref()
+                .is_some_and(|h| sha256_hex(q.payload.get().as_bytes()) == h);
+            if !intact {
+                return Delivery::Permanent(Error::Store {
+                    message: format!(
+                        "queue item {} is corrupted in the local store: its payload no longer \
+                         matches the hash recorded when it was queued ({}); it was not sent",
+                        item.local_id,
+                        item.payload_hash.as_deref().unwrap_or("none")
+                    ),
+                });
+            }
             let payload = CanonicalPayload::from_canonical(q.payload.get().to_owned());
             let mut req = match EndSession::with_canonical(q.session_id, q.summary, payload) {
                 Ok(r) => r.idempotency_key(key),
@@ -316,7 +335,7 @@ pub(crate) async fn submit(
 ) -> Result<Result<Delivered, String>, Error> {
     let now = inner.clock.now_ms();
     let holder = inner.holder.clone();
-    let lease = policy::LEASE.as_millis() as i64;
+    let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
     if !inner.client.connectivity().is_online() {
         let local_id = inner.store(move |s| s.enqueue(item, now)).await?;
         inner.drain_wake.notify_one();
@@ -359,6 +378,9 @@ pub(crate) fn end_item(
     // body carries, so the queue holds exactly the bytes the hash names (a
     // replay rebuilds the payload from them with `from_canonical`).
     let payload_hash = req.payload.hash()?.to_owned();
+    // The canonical text can be longer than the compact one it replaced:
+    // the body limit is checked again on exactly what will be queued.
+    req.validate()?;
     Ok(NewItem {
         kind: ItemKind::End,
         session_id: req.session_id.clone(),

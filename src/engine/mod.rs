@@ -22,6 +22,7 @@ mod events;
 mod heartbeat;
 mod reads;
 mod session;
+mod why;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -35,6 +36,7 @@ pub use deliver::{EndOutcome, SyncReport, UpdateOutcome};
 pub use events::{Event, EventListener, NoopListener};
 pub use reads::Fresh;
 pub use session::SessionHandle;
+pub use why::WaitReason;
 
 use crate::config::ClientConfig;
 use crate::connectivity::Connectivity;
@@ -62,6 +64,11 @@ pub struct CraneConfig {
     pub listener: Arc<dyn EventListener>,
     /// Wall-clock source (tests use [`Clock::tokio`]).
     pub clock: Clock,
+    /// How long a queue item leased to this engine stays its own if this
+    /// process's liveness cannot be known (see [`crate::store::Liveness`]);
+    /// while the process is alive and its liveness lock is held, other
+    /// processes respect the lease, and once it dies they take it at once.
+    pub lease: Duration,
 }
 
 impl std::fmt::Debug for CraneConfig {
@@ -72,6 +79,7 @@ impl std::fmt::Debug for CraneConfig {
             .field("queue_limits", &self.queue_limits)
             .field("heartbeat_jitter", &self.heartbeat_jitter)
             .field("drain_concurrency", &self.drain_concurrency)
+            .field("lease", &self.lease)
             .finish_non_exhaustive()
     }
 }
@@ -92,6 +100,7 @@ impl CraneConfig {
             },
             listener: Arc::new(NoopListener),
             clock: Clock::system(),
+            lease: crate::policy::LEASE,
         }
     }
 
@@ -115,7 +124,10 @@ pub(crate) struct Inner {
     pub(crate) store: Arc<Store>,
     pub(crate) listener: Arc<dyn EventListener>,
     pub(crate) clock: Clock,
+    /// The holder id of this engine's leases (its owner's id).
     pub(crate) holder: String,
+    /// Holds the liveness lock for the engine's whole life (see `store::owner`).
+    _owner: crate::store::Owner,
     pub(crate) drain_wake: Notify,
     /// Set by [`Crane::close`]: no new deliveries start.
     pub(crate) closing: std::sync::atomic::AtomicBool,
@@ -173,6 +185,17 @@ impl From<StoreError> for Error {
             StoreError::QueueFull { .. } => Error::QueueFull {
                 message: e.to_string(),
             },
+            StoreError::EndPending {
+                ref session_id,
+                ref refused_hash,
+                ..
+            } => Error::HandoffConflict {
+                session_id: session_id.clone(),
+                local_hash: refused_hash.clone(),
+                server_hash: None,
+                stored: None,
+                message: e.to_string(),
+            },
             other => Error::Store {
                 message: other.to_string(),
             },
@@ -203,14 +226,22 @@ impl Crane {
     pub async fn open(config: CraneConfig) -> Result<Self, Error> {
         let path = config.store_path.clone();
         let limits = config.queue_limits;
-        let store = tokio::task::spawn_blocking(move || match path {
-            Some(p) => Store::open(&p, limits),
-            None => Store::open_default(limits),
+        let store = tokio::task::spawn_blocking(move || {
+            let store = match path {
+                Some(p) => Store::open(&p, limits),
+                None => Store::open_default(limits),
+            }?;
+            let owner = crate::store::Owner::claim(store.path());
+            if let Err(e) = store.sweep_dead_owners() {
+                tracing::debug!(error = %e, "could not sweep dead owners' lock files");
+            }
+            Ok::<_, StoreError>((store, owner))
         })
         .await
         .map_err(|e| Error::Store {
             message: format!("store open task failed: {e}"),
         })??;
+        let (store, owner) = store;
         let connectivity = Connectivity::new();
         let client = Client::with_connectivity(
             config.client.clone().retry(config.direct_retry.clone()),
@@ -226,7 +257,8 @@ impl Crane {
             store: Arc::new(store),
             listener: Arc::clone(&config.listener),
             clock: config.clock.clone(),
-            holder: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
+            holder: owner.id().to_owned(),
+            _owner: owner,
             drain_wake: Notify::new(),
             settled: Notify::new(),
             closing: std::sync::atomic::AtomicBool::new(false),
@@ -254,8 +286,9 @@ impl Crane {
     }
 
     /// Stops background tasks at once. Heartbeats of live handles stop with
-    /// their handles. A delivery cut off here keeps its lease until it
-    /// expires; prefer [`Crane::close`] before a process exits.
+    /// their handles. A delivery cut off here keeps its lease while this
+    /// engine lives (other processes take it once the engine is dropped or
+    /// the process exits); prefer [`Crane::close`] before a process exits.
     pub fn shutdown(&self) {
         self.tasks.abort_all();
     }

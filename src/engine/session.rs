@@ -14,6 +14,8 @@ use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, Updat
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
 use super::Inner;
+use crate::client::response_from;
+use crate::confirm::{confirm, conflict, Confirmation};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
     Documentation, EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus,
@@ -260,6 +262,9 @@ pub(crate) async fn end_through_queue(
     tuple: SessionTuple,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
+    if let Some(known) = known_ended(inner, &req).await? {
+        return known;
+    }
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
@@ -278,6 +283,36 @@ pub(crate) async fn end_through_queue(
             Ok(EndOutcome::Queued { local_id })
         }
     }
+}
+
+/// When the local cache already holds a handoff of the request's session
+/// (so the server ended it), decides without storing or sending anything: the
+/// same handoff again is delivered (the cached record is the server's own
+/// answer); another one is a conflict naming the stored handoff, since the
+/// server would refuse it. `None` when the cache knows nothing.
+async fn known_ended(
+    inner: &Arc<Inner>,
+    req: &EndSession,
+) -> Result<Option<Result<EndOutcome, Error>>, Error> {
+    let sid = req.session_id.clone();
+    let cached = inner
+        .store(move |s| s.cached_handoff_of_session(&sid))
+        .await?;
+    // An unreadable cache entry proves nothing: the server decides.
+    let Some(handoff) = cached.and_then(|j| serde_json::from_str::<Handoff>(&j).ok()) else {
+        return Ok(None);
+    };
+    Ok(Some(match confirm(req, Some(handoff))? {
+        Confirmation::Ours(h) => Ok(EndOutcome::Delivered(Box::new(response_from(h)))),
+        Confirmation::Other(h, diffs) => Err(conflict(
+            req,
+            Some(&h),
+            &diffs,
+            "this session already ended with another handoff (known from the local \
+             cache; nothing was queued or sent)",
+        )),
+        Confirmation::NoneStored => return Ok(None),
+    }))
 }
 
 /// Sends a heartbeat for any session and records what the answer says in the

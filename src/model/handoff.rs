@@ -60,6 +60,10 @@ pub struct Handoff {
     /// Correlation id of the storing request.
     #[serde(default)]
     pub creation_correlation_id: Option<String>,
+    /// Why the session ended, when the server's record says (v1 records do
+    /// not: it is on the session). Compared when confirming a handoff.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub end_reason: Option<crate::model::EndReason>,
 }
 
 impl Handoff {

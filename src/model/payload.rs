@@ -20,7 +20,8 @@ use serde::Serialize;
 use serde_json::value::RawValue;
 
 use crate::canonical::{
-    canonical_len_bound, json_type_name, CanonicalPayload, PayloadError, MAX_PAYLOAD_BYTES,
+    canonical_len_bound, deeper_than, json_type_name, CanonicalPayload, PayloadError,
+    MAX_PAYLOAD_BYTES,
 };
 
 /// A validated handoff payload: a JSON object within the server's size
@@ -41,6 +42,13 @@ impl Payload {
         if !value.is_object() {
             return Err(PayloadError::NotAnObject {
                 found: json_type_name(value),
+            });
+        }
+        let max = crate::policy::MAX_JSON_DEPTH;
+        if deeper_than(value, max) {
+            return Err(PayloadError::TooDeep {
+                depth: max + 1,
+                max,
             });
         }
         let text =

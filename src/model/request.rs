@@ -155,6 +155,13 @@ impl StartSession {
 }
 
 fn check_meta(meta: Option<&serde_json::Value>) -> Result<(), Error> {
+    let max = crate::policy::MAX_JSON_DEPTH;
+    if meta.is_some_and(|m| crate::canonical::deeper_than(m, max)) {
+        return Err(Error::invalid_input(
+            "meta",
+            format!("nests deeper than {max} levels"),
+        ));
+    }
     match meta {
         Some(m) if !m.is_object() => Err(Error::invalid_input(
             "meta",
@@ -223,7 +230,8 @@ impl Update {
     /// Checks required fields and shapes locally.
     pub fn validate(&self) -> Result<(), Error> {
         require("session_id", &self.session_id)?;
-        check_meta(self.meta.as_ref())
+        check_meta(self.meta.as_ref())?;
+        check_body_size(self)
     }
 }
 
@@ -312,9 +320,108 @@ impl EndSession {
         self.idempotency_key = Some(key);
         self
     }
-    /// Checks required fields locally.
+    /// Checks required fields locally, and that the request fits the
+    /// server's 1 MiB body limit ([`crate::policy::MAX_REQUEST_BODY_BYTES`]):
+    /// a payload within its own limit plus a long summary can still exceed it.
     pub fn validate(&self) -> Result<(), Error> {
         require("session_id", &self.session_id)?;
-        require("summary", &self.summary)
+        require("summary", &self.summary)?;
+        check_body_size(self)
+    }
+}
+
+/// Refuses a request whose JSON body would exceed the server's limit.
+fn check_body_size<T: Serialize>(req: &T) -> Result<(), Error> {
+    let size = serialized_len(req)?;
+    let max = crate::policy::MAX_REQUEST_BODY_BYTES;
+    if size > max {
+        return Err(Error::PayloadTooLarge {
+            message: format!(
+                "the request body would be {size} bytes, over the server's limit of {max} \
+                 (summary, labels and payload together); nothing was queued or sent"
+            ),
+            correlation_id: None,
+        });
+    }
+    Ok(())
+}
+
+/// The length of `value`'s JSON text, counted without building it.
+fn serialized_len<T: Serialize>(value: &T) -> Result<usize, Error> {
+    struct Count(usize);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len();
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut count = Count(0);
+    serde_json::to_writer(&mut count, value)
+        .map_err(|e| Error::invalid_input("body", format!("cannot be serialized: {e}")))?;
+    Ok(count.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::canonical::MAX_PAYLOAD_BYTES;
+    use serde_json::json;
+
+    /// A payload whose canonical form is `size` bytes: `{"b":"xxx…"}`.
+    fn payload_of(size: usize) -> serde_json::Value {
+        json!({ "b": "x".repeat(size - 8) })
+    }
+
+    /// Issue #10 D: a payload just under its own limit plus a long summary
+    /// is over the server's 1 MiB body limit: refused before it is queued.
+    #[test]
+    fn an_end_over_the_body_limit_is_refused_locally() {
+        let payload = payload_of(MAX_PAYLOAD_BYTES - 100);
+        assert!(EndSession::new("sess_1", "short", &payload).is_ok());
+        // 131,000 characters of two UTF-8 bytes each.
+        let refused = EndSession::new("sess_1", "é".repeat(131_000), &payload).err();
+        assert!(
+            matches!(
+                refused,
+                Some(Error::PayloadTooLarge {
+                    correlation_id: None,
+                    ..
+                })
+            ),
+            "{refused:?}"
+        );
+        // Fields set after construction are checked by `validate` too.
+        let mut req = EndSession::new("sess_1", "short", &payload).unwrap();
+        req.to_agent = Some("a".repeat(300_000));
+        assert!(matches!(
+            req.validate().err(),
+            Some(Error::PayloadTooLarge { .. })
+        ));
+    }
+
+    fn nested(depth: usize) -> serde_json::Value {
+        let mut v = json!({});
+        for _ in 1..depth {
+            v = json!({ "n": v });
+        }
+        v
+    }
+
+    /// Deeper payloads could be queued but never read back from the queue
+    /// (or by the emulator): refused before anything is stored.
+    #[test]
+    fn payloads_and_meta_nested_too_deep_are_refused_locally() {
+        let max = crate::policy::MAX_JSON_DEPTH;
+        assert!(EndSession::new("sess_1", "s", &nested(max)).is_ok());
+        let refused = EndSession::new("sess_1", "s", &nested(max + 1)).err();
+        assert!(matches!(refused, Some(Error::InvalidInput { .. })));
+        let mut up = Update::new("sess_1");
+        up.meta = Some(nested(max + 1));
+        assert!(matches!(up.validate(), Err(Error::InvalidInput { .. })));
+        up.meta = Some(nested(max));
+        assert!(up.validate().is_ok());
     }
 }

@@ -204,6 +204,27 @@ impl Store {
         })
     }
 
+    /// A cached handoff of session `session_id`, if the cache holds one: the
+    /// server stores a handoff only when it ends the session, so this proves
+    /// the session ended (the cache keeps one handoff per venture/repo/track,
+    /// so an older session's may be gone).
+    pub fn cached_handoff_of_session(
+        &self,
+        session_id: &str,
+    ) -> Result<Option<String>, StoreError> {
+        self.read(|tx| {
+            let found = tx
+                .prepare_cached(
+                    "SELECT handoff_json FROM last_handoff \
+                     WHERE json_valid(handoff_json) \
+                     AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
+                )?
+                .query_row(params![session_id], |r| r.get(0))
+                .optional()?;
+            Ok(found)
+        })
+    }
+
     /// Stores the documentation fetched at `now_ms`. Rewrites it only when
     /// `content_hash` differs from the cached one (else only the fetch time
     /// changes); returns whether the content changed.

@@ -68,6 +68,24 @@ pub enum StoreError {
         /// The byte limit.
         max_bytes: u64,
     },
+    /// The session already has a different end waiting in the queue: two
+    /// ends of one session cannot both be delivered, so the second is refused
+    /// at once instead of being queued to die later.
+    #[error(
+        "session {session_id} already has a different end queued (item {local_id}, summary \
+         {summary:?}); only one end of a session can be stored: wait for it (`crane sync`), \
+         or drop it (`crane queue drop {local_id}`) and end again"
+    )]
+    EndPending {
+        /// The session.
+        session_id: String,
+        /// The queued end that was there first.
+        local_id: String,
+        /// Its summary.
+        summary: String,
+        /// The payload hash of the refused end.
+        refused_hash: String,
+    },
     /// No queued item has this local id.
     #[error("no queued item with local id {local_id}")]
     NotFound {

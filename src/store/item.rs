@@ -139,6 +139,13 @@ pub struct QueueItem {
     pub lease_holder: Option<String>,
     /// When the lease ends (unix ms); ignored once past.
     pub lease_until_ms: Option<i64>,
+    /// The stored body's bytes when they are not valid UTF-8 (`body_json`
+    /// then holds a lossy rendering). Such an item is quarantined: never
+    /// sent, dead-lettered when it would be leased, its bytes kept for a
+    /// person to inspect, and it blocks neither other items nor the queue
+    /// commands.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub raw_body: Option<Vec<u8>>,
 }
 
 /// The result of [`Store::enqueue_leased`](super::Store::enqueue_leased).
@@ -189,6 +196,7 @@ pub(super) fn query_items(
 
 /// Reads one row selected by [`select_items!`].
 fn item_from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
+    let (body_json, raw_body) = body_from(row, 8)?;
     Ok(QueueItem {
         local_id: row.get(0)?,
         kind: parse_column(row, 1, ItemKind::parse)?,
@@ -200,7 +208,7 @@ fn item_from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
             track: row.get(6)?,
         },
         idempotency_key: row.get(7)?,
-        body_json: row.get(8)?,
+        body_json,
         payload_hash: row.get(9)?,
         state: parse_column(row, 10, ItemState::parse)?,
         attempts: row.get(11)?,
@@ -210,7 +218,29 @@ fn item_from_row(row: &Row<'_>) -> rusqlite::Result<QueueItem> {
         last_correlation_id: row.get(15)?,
         lease_holder: row.get(16)?,
         lease_until_ms: row.get(17)?,
+        raw_body,
     })
+}
+
+/// The body column: its text, or, when its bytes are not UTF-8, a lossy
+/// rendering with the bytes themselves (the item is then quarantined
+/// instead of making every query of the queue fail).
+fn body_from(row: &Row<'_>, idx: usize) -> rusqlite::Result<(String, Option<Vec<u8>>)> {
+    use rusqlite::types::ValueRef;
+    match row.get_ref(idx)? {
+        ValueRef::Text(bytes) | ValueRef::Blob(bytes) => Ok(match std::str::from_utf8(bytes) {
+            Ok(text) => (text.to_owned(), None),
+            Err(_) => (
+                String::from_utf8_lossy(bytes).into_owned(),
+                Some(bytes.to_vec()),
+            ),
+        }),
+        other => Err(rusqlite::Error::FromSqlConversionFailure(
+            idx,
+            other.data_type(),
+            "the body is not text".into(),
+        )),
+    }
 }
 
 /// Reads a text column through `parse`; an unknown value is a conversion error

@@ -32,8 +32,10 @@
 //! - **Safe between processes.** Several processes (two agent CLIs) may open the
 //!   same file. All coordination goes through SQLite transactions; every
 //!   read-modify-write runs under `BEGIN IMMEDIATE`, and no state is kept in
-//!   memory between calls. Leases carry an expiry, so a crashed holder's items
-//!   come back by themselves.
+//!   memory between calls. A lease names its holder, whose liveness every
+//!   other process can test through an OS file lock (see `owner.rs`): a dead
+//!   holder's items are free at once. Leases also carry an expiry, the
+//!   fallback when liveness cannot be known.
 //! - **Never destroys data it does not understand.** A file that is not a SQLite
 //!   database, fails `PRAGMA quick_check`, or was written by a newer schema is
 //!   refused with [`StoreError::Corrupt`] or [`StoreError::Schema`] and left
@@ -50,6 +52,7 @@ mod cache;
 mod error;
 mod group;
 mod item;
+mod owner;
 mod paths;
 mod queue;
 mod queue_admin;
@@ -67,6 +70,7 @@ pub use error::StoreError;
 pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
 };
+pub use owner::{Liveness, Owner};
 pub use paths::{DB_FILE_NAME, HOME_ENV};
 pub use queue::{CachedHandoff, Completion};
 pub use schema::SCHEMA_VERSION;

@@ -10,8 +10,11 @@
 //!   the oldest pending item of a session (its *head*) can be leased, so an
 //!   `/eod` never overtakes an `/update` queued before it. A dead item no
 //!   longer blocks its session. Different sessions are independent.
-//! - A lease gives one holder the right to send an item until `lease_until_ms`.
-//!   Expired leases are ignored, so a crashed holder's items come back.
+//! - A lease gives one holder the right to send an item while the holder is
+//!   alive (its OS lock is held, see `owner.rs`), and at most until
+//!   `lease_until_ms`. Leasing first voids the leases of dead holders, so a
+//!   killed process's items are taken over at once; expired leases are
+//!   ignored, the fallback when a holder's liveness cannot be known.
 //!   `complete`, `release` and `dead_letter` only act for the current holder.
 //! - Nothing is dropped silently: delivered items are deleted by `complete`,
 //!   permanent failures become `Dead` with their reason, and only `drop_item`
@@ -21,11 +24,16 @@ use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::cache::{clear_current_session_tx, put_last_handoff_tx};
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
+use super::owner::{liveness, owners_dir, Liveness};
 use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
 
 /// Longest error text kept per item: room for any server message, while a
 /// retry loop against a misbehaving server cannot grow the file without bound.
 const MAX_ERROR_CHARS: usize = 4_096;
+
+/// Why an item whose stored body is not valid UTF-8 is dead.
+const QUARANTINED: &str = "quarantined: its stored body is not valid UTF-8 and cannot be \
+    sent as it was queued; the raw bytes are kept (`crane queue export` shows them)";
 
 /// Below this many due items, leasing goes through the due-time index.
 const FEW_DUE: i64 = 128;
@@ -64,6 +72,7 @@ impl Store {
         let until = now_ms.saturating_add(lease_ms.max(0));
         // A lease lost to power failure is an expired lease: no fsync needed.
         self.write_relaxed(|tx| {
+            self.free_dead_leases_tx(tx, holder, now_ms)?;
             // Two plans, so that neither a backlog that is all due nor one
             // that is mostly waiting costs O(queue) per call (O(n²) to drain).
             // Many due: walk the queue in `seq` order (NOT INDEXED) and stop
@@ -93,6 +102,20 @@ impl Store {
                 )
             };
             let mut items = query_items(tx, sql, params![now_ms, to_i64(limit)])?;
+            // An undecodable item is never sent: it dies here, bytes kept,
+            // and the rest of the batch goes on.
+            let (bad, good): (Vec<QueueItem>, Vec<QueueItem>) =
+                items.drain(..).partition(|i| i.raw_body.is_some());
+            items = good;
+            for item in bad {
+                tx.prepare_cached(
+                    "UPDATE queue SET state = 'dead', last_error = ?2, \
+                     lease_holder = NULL, lease_until_ms = NULL WHERE local_id = ?1",
+                )?
+                .execute(params![item.local_id, QUARANTINED])?;
+                bump(tx, "dead_total")?;
+                tracing::warn!(local_id = %item.local_id, "quarantined an undecodable queue item");
+            }
             let mut lease = tx.prepare_cached(
                 "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3",
             )?;
@@ -250,6 +273,114 @@ impl Store {
         })
     }
 
+    /// Voids every unexpired lease whose holder (other than `me`) is dead,
+    /// so its items can be leased at once; returns how many items it freed.
+    /// Holders whose liveness is unknown keep their leases until expiry.
+    pub fn free_dead_leases(&self, me: &str, now_ms: i64) -> Result<u64, StoreError> {
+        self.write_relaxed(|tx| self.free_dead_leases_tx(tx, me, now_ms))
+    }
+
+    /// Whether the holder of a lease is alive, by its OS lock (see
+    /// [`Liveness`]); a dead holder's lock file is removed.
+    pub fn holder_liveness(&self, holder: &str) -> Liveness {
+        liveness(&owners_dir(self.path()), holder)
+    }
+
+    /// Removes the lock files of dead processes that hold no lease (a
+    /// process killed while idle leaves one behind); the files of dead
+    /// holders that still hold leases are removed when their leases are
+    /// freed. Returns how many it removed. Best effort: errors are ignored.
+    pub fn sweep_dead_owners(&self) -> Result<u64, StoreError> {
+        let dir = owners_dir(self.path());
+        let mut removed = 0;
+        for id in super::owner::lock_file_ids(&dir) {
+            let holds: bool = self.read(|tx| {
+                Ok(tx
+                    .prepare_cached("SELECT EXISTS (SELECT 1 FROM queue WHERE lease_holder = ?1)")?
+                    .query_row(params![id], |r| r.get(0))?)
+            })?;
+            if !holds && liveness(&dir, &id) == Liveness::Dead {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
+    /// [`Store::free_dead_leases`] inside the caller's write transaction.
+    /// Losing this change to power failure is harmless: the holder stays dead.
+    fn free_dead_leases_tx(
+        &self,
+        tx: &Transaction<'_>,
+        me: &str,
+        now_ms: i64,
+    ) -> Result<u64, StoreError> {
+        let holders = tx
+            .prepare_cached(
+                "SELECT DISTINCT lease_holder FROM queue WHERE state = 'pending'                  AND lease_holder IS NOT NULL AND lease_holder != ?1 AND lease_until_ms > ?2",
+            )?
+            .query_map(params![me, now_ms], |r| r.get::<_, String>(0))?
+            .collect::<Result<Vec<_>, _>>()?;
+        let dir = owners_dir(self.path());
+        let mut freed = 0;
+        for holder in holders {
+            if liveness(&dir, &holder) != Liveness::Dead {
+                continue;
+            }
+            let n = tx
+                .prepare_cached(
+                    "UPDATE queue SET lease_holder = NULL, lease_until_ms = NULL                      WHERE lease_holder = ?1 AND state = 'pending'",
+                )?
+                .execute(params![holder])?;
+            tracing::info!(%holder, items = n, "freed the leases of a dead process");
+            freed += u64::try_from(n).unwrap_or(0);
+        }
+        Ok(freed)
+    }
+
+    /// One session, one end: when the session already has a pending end, a
+    /// new end (under another key) is the same operation if its request body
+    /// is identical (its item is returned, leased to the caller if free),
+    /// and otherwise refused with [`StoreError::EndPending`]. `None` when no
+    /// end is pending.
+    fn same_end(
+        &self,
+        tx: &Transaction<'_>,
+        item: &NewItem,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Option<Enqueued>, StoreError> {
+        let pending: Option<(String, Vec<u8>)> = tx
+            .prepare_cached(
+                "SELECT local_id, CAST(body_json AS BLOB) FROM queue WHERE session_id = ?1 \
+                 AND kind = 'end' AND state = 'pending' ORDER BY seq LIMIT 1",
+            )?
+            .query_row(params![item.session_id], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((local_id, body)) = pending else {
+            return Ok(None);
+        };
+        if body == item.body_json.as_bytes() {
+            let leased = match lease {
+                Some((holder, until)) => {
+                    self.free_dead_leases_tx(tx, holder, now_ms)?;
+                    take_lease(tx, &local_id, holder, until, now_ms)?
+                }
+                None => false,
+            };
+            return Ok(Some(Enqueued { local_id, leased }));
+        }
+        let summary = serde_json::from_slice::<serde_json::Value>(&body)
+            .ok()
+            .and_then(|v| v.get("summary")?.as_str().map(str::to_owned))
+            .unwrap_or_default();
+        Err(StoreError::EndPending {
+            session_id: item.session_id.clone(),
+            local_id,
+            summary,
+            refused_hash: item.payload_hash.clone().unwrap_or_default(),
+        })
+    }
+
     /// The body of `enqueue` and `enqueue_leased`, inside their transaction.
     pub(super) fn insert(
         &self,
@@ -265,10 +396,19 @@ impl Store {
             .optional()?;
         if let Some(local_id) = existing {
             let leased = match lease {
-                Some((holder, until)) => take_lease(tx, &local_id, holder, until, now_ms)?,
+                Some((holder, until)) => {
+                    self.free_dead_leases_tx(tx, holder, now_ms)?;
+                    take_lease(tx, &local_id, holder, until, now_ms)?
+                }
                 None => false,
             };
             return Ok(Enqueued { local_id, leased });
+        }
+
+        if item.kind == super::ItemKind::End {
+            if let Some(found) = self.same_end(tx, &item, lease, now_ms)? {
+                return Ok(found);
+            }
         }
 
         let limits = self.limits();

@@ -41,7 +41,8 @@ use serde_json::{json, Value};
 
 /// Every `/eod` summary is this prefix and the op id; the stored handoff names its op.
 pub const SUMMARY_PREFIX: &str = "chaos op ";
-/// More than the engine's 120 s lease: a dead holder's items are free again.
+/// More than the engine's default 120 s lease (the chaos test's leases are
+/// longer still, so only liveness frees them).
 pub const PAST_LEASE_SECS: u64 = 121;
 /// Past the server's 1 h idempotency window: a retry must confirm by hash.
 pub const PAST_WINDOW_SECS: u64 = 3_700;

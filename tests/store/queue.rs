@@ -1,7 +1,7 @@
 //! The delivery lifecycle: enqueue, lease, complete, release, dead-letter;
 //! per-session ordering, lease exclusivity between processes, scheduling.
 
-use crane_context::store::{ItemKind, QueueLimits, Store, StoreError};
+use crane_context::store::{ItemKind, Liveness, Owner, QueueLimits, Store, StoreError};
 
 use super::*;
 
@@ -151,6 +151,90 @@ fn a_lease_is_exclusive_across_two_stores_on_one_file_until_it_expires() {
         "the lost lease must not act"
     );
     assert!(second.complete(&id, "proc-b").unwrap());
+}
+
+#[test]
+fn a_dead_holders_lease_is_free_at_once_and_a_live_ones_stands() {
+    let (_dir, path, first) = temp_store();
+    let second = Store::open(&path, QueueLimits::default()).unwrap();
+    let a = Owner::claim(&path);
+    let b = Owner::claim(&path);
+    let id = first
+        .enqueue(item("s1", ItemKind::End, "k-000000000000000000001"), T0)
+        .unwrap();
+    let forever = i64::MAX / 4;
+    assert_eq!(
+        ids(&first.lease_ready(a.id(), forever, T0, 10).unwrap()),
+        vec![id.clone()]
+    );
+    assert_eq!(second.holder_liveness(a.id()), Liveness::Alive);
+    assert!(
+        second
+            .lease_ready(b.id(), LEASE, T0, 10)
+            .unwrap()
+            .is_empty(),
+        "a live holder's lease stands"
+    );
+    assert_eq!(second.free_dead_leases(b.id(), T0).unwrap(), 0);
+
+    // a's process dies (its lock is released with it): no time passes.
+    drop(a);
+    let taken = second.lease_ready(b.id(), LEASE, T0, 10).unwrap();
+    assert_eq!(ids(&taken), vec![id.clone()]);
+    assert_eq!(taken[0].lease_holder.as_deref(), Some(b.id()));
+    assert!(second.complete(&id, b.id()).unwrap());
+    assert_eq!(second.sweep_dead_owners().unwrap(), 0);
+}
+
+#[test]
+fn a_dead_owner_without_leases_leaves_no_lock_file_behind() {
+    let (_dir, path, store) = temp_store();
+    let gone = Owner::claim(&path);
+    let gone_file = gone.lock_path().unwrap().to_path_buf();
+    let alive = Owner::claim(&path);
+    drop(gone);
+    assert!(gone_file.exists());
+    assert_eq!(store.sweep_dead_owners().unwrap(), 1);
+    assert!(!gone_file.exists());
+    assert!(alive.lock_path().unwrap().exists());
+}
+
+/// Issue #10 E: a row whose body is not valid UTF-8 made every read of the
+/// queue fail. It is quarantined: listed with its raw bytes, dead when it
+/// would be leased, and the other items go on.
+#[test]
+fn an_undecodable_item_is_quarantined_and_blocks_nothing() {
+    let (_dir, path, store) = temp_store();
+    let bad = store
+        .enqueue(item("s1", ItemKind::End, "k-000000000000000000001"), T0)
+        .unwrap();
+    let good = store
+        .enqueue(item("s2", ItemKind::End, "k-000000000000000000002"), T0)
+        .unwrap();
+    let db = rusqlite::Connection::open(&path).unwrap();
+    db.execute(
+        "UPDATE queue SET body_json = CAST(x'7b22ff22' AS TEXT) WHERE local_id = ?1",
+        [&bad],
+    )
+    .unwrap();
+    drop(db);
+
+    let listed = store.list(None).unwrap();
+    assert_eq!(listed.len(), 2);
+    let shown = listed.iter().find(|i| i.local_id == bad).unwrap();
+    assert_eq!(
+        shown.raw_body.as_deref(),
+        Some(&[0x7b, 0x22, 0xff, 0x22][..])
+    );
+
+    let leased = store.lease_ready("w1", LEASE, T0, 10).unwrap();
+    assert_eq!(ids(&leased), vec![good.clone()]);
+    let dead = store.get(&bad).unwrap().unwrap();
+    assert_eq!(dead.state, crane_context::store::ItemState::Dead);
+    assert!(dead.last_error.unwrap().contains("quarantined"));
+    assert!(dead.raw_body.is_some(), "the raw bytes are kept");
+    assert!(store.complete(&good, "w1").unwrap());
+    assert_eq!(store.counts().unwrap().dead, 1);
 }
 
 #[test]

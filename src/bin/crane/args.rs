@@ -18,6 +18,8 @@ Exit codes:
   2  usage or configuration error (bad flags or input, invalid config file,
      a key file readable by other users, no URL or key configured)
   3  the handoff (or update) was only queued locally and --require-delivery was given
+  4  conflict: the session already ended with a different handoff, or a different
+     end of it is already queued (nothing stored)
 
 Configuration: CRANE_CONTEXT_URL, CRANE_CONTEXT_KEY, CRANE_ENV (profile), then
 config.toml in the platform config dir (or CRANE_CONFIG); flags win.

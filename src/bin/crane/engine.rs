@@ -2,8 +2,9 @@
 //!
 //! A command opens a [`Crane`] (which starts the background queue drain), does
 //! its work, and before exiting waits for deliveries this process has in
-//! flight: a process that exits mid-delivery leaves its lease on the item,
-//! and nobody else may send it until the lease expires. The wait is bounded.
+//! flight, so that a delivery it started is finished and reported rather
+//! than cut off (if it dies anyway, the next process takes the item over at
+//! once: leases end with their holder's life). The wait is bounded.
 //! On the way out the connectivity the engine learned is recorded for
 //! `crane status`.
 

@@ -2,7 +2,8 @@
 //!
 //! Agents branch on the exit code, so each failure maps to exactly one of the
 //! documented codes ([`crate::args::EXIT_CODES`]): the library's
-//! `InvalidInput` is a usage or configuration error (2), every other library
+//! `InvalidInput` is a usage or configuration error (2), a `HandoffConflict`
+//! (the session already ended with another handoff) is 4, every other library
 //! error is a failed operation (1) and keeps the server's message and
 //! correlation id for the error line.
 
@@ -19,6 +20,9 @@ pub const EXIT_FAILED: u8 = 1;
 pub const EXIT_USAGE: u8 = 2;
 /// Only queued locally, and `--require-delivery` was given.
 pub const EXIT_QUEUED: u8 = 3;
+/// The session already ended with a different handoff (a conflict): nothing
+/// of this call was stored by the server.
+pub const EXIT_CONFLICT: u8 = 4;
 
 /// Why a command failed.
 #[derive(Debug)]
@@ -36,6 +40,12 @@ impl CliError {
     pub fn exit_code(&self) -> u8 {
         match self {
             Self::Usage(_) | Self::Lib(Error::InvalidInput { .. }) => EXIT_USAGE,
+            Self::Lib(Error::HandoffConflict { .. }) => EXIT_CONFLICT,
+            // Refused locally (no correlation id): the input is too large.
+            Self::Lib(Error::PayloadTooLarge {
+                correlation_id: None,
+                ..
+            }) => EXIT_USAGE,
             Self::Lib(_) | Self::Failed(_) => EXIT_FAILED,
         }
     }
@@ -66,6 +76,10 @@ impl CliError {
             Self::Lib(e) if e.is_connectivity() => {
                 Some("the server could not be reached; `crane doctor` checks the URL and network")
             }
+            Self::Lib(Error::HandoffConflict { .. }) => Some(
+                "the session already ended with the handoff named above; read it with \
+                 `crane handoffs latest --session-id S`, or start a new session with `crane sod` and end that one",
+            ),
             Self::Lib(Error::SessionNotActive { .. } | Error::NotFound { .. }) => {
                 Some("the session is no longer active; start a new one with `crane sod`")
             }

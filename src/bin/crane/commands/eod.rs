@@ -37,6 +37,13 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
 
     let engine = Engine::open(ctx).await?;
     let outcome = engine.crane.end_session(req).await;
+    // Why it waits, decided by the engine before it closes.
+    let why = match &outcome {
+        Ok(EndOutcome::Queued { local_id }) => {
+            engine.crane.why_queued(local_id).await.ok().flatten()
+        }
+        _ => None,
+    };
     engine.finish().await;
     let out = &ctx.out;
     match outcome? {
@@ -91,10 +98,15 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
                     "local_id": local_id,
                     "payload_hash": local_hash,
                     "keeper_pid": keeper_alive,
+                    "why": why.as_ref().map(ToString::to_string),
                 }));
             } else {
+                let why = why.map_or_else(
+                    || "it is waiting in the queue".to_owned(),
+                    |w| w.to_string(),
+                );
                 out.line(format!(
-                    "Handoff {} — the server could not be reached.",
+                    "Handoff {} — {why}.",
                     out.paint("NOT delivered yet", Style::Yellow)
                 ));
                 out.line(format!(

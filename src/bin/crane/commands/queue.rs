@@ -39,6 +39,7 @@ fn summary_json(i: &QueueItem) -> Value {
         "next_attempt_at": ts(i.next_attempt_at_ms), "last_error": i.last_error,
         "last_correlation_id": i.last_correlation_id, "payload_hash": i.payload_hash,
         "in_flight": i.lease_until_ms.is_some_and(|u| u > now),
+        "quarantined": i.raw_body.is_some(),
     })
 }
 
@@ -47,6 +48,10 @@ fn full_json(i: &QueueItem) -> Value {
     let mut v = summary_json(i);
     v["idempotency_key"] = json!(i.idempotency_key);
     v["body"] = serde_json::from_str(&i.body_json).unwrap_or_else(|_| json!(i.body_json));
+    if let Some(raw) = &i.raw_body {
+        // The exact stored bytes, since the body above is only a rendering.
+        v["raw_body_hex"] = json!(raw.iter().map(|b| format!("{b:02x}")).collect::<String>());
+    }
     v
 }
 

@@ -3,7 +3,11 @@
 //! The engine's `sync` makes every pending item due and drains the queue;
 //! the engine reports each delivery and dead letter as an event, which drives
 //! the progress bar (shown for more than one item, on a terminal). Items
-//! another process (a keeper) is delivering at that moment are left to it.
+//! another live process (a keeper) is delivering at that moment are left to
+//! it; items leased to a process that died are taken over at once. The
+//! report counts every delivery this process saw during the call (the
+//! background drain's too), then the whole queue's state, with why each
+//! pending item waits; any item left pending makes the exit code 1.
 
 use crane_context::engine::Event;
 use serde_json::json;
@@ -72,10 +76,24 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
     }
     let online = engine.online();
     let after = engine.crane.queue_counts().await;
+    // Why each item still pending waits, decided by the engine.
+    let mut waiting = Vec::new();
+    if let Ok(items) = engine
+        .crane
+        .queue_items(Some(crane_context::store::ItemState::Pending))
+        .await
+    {
+        for item in items {
+            if let Ok(Some(why)) = engine.crane.why_queued(&item.local_id).await {
+                waiting.push((item.local_id, why.to_string()));
+            }
+        }
+    }
     engine.finish().await;
     let report = result?;
     let after = after?;
-    let failed = tally.dead > 0 || report.retrying > 0 || (after.pending > 0 && !online);
+    // Anything left pending is a failure to deliver now, whatever the reason.
+    let failed = tally.dead > 0 || report.retrying > 0 || after.pending > 0;
     if out.is_json() {
         out.emit_json(&json!({
             "delivered": tally.delivered,
@@ -86,6 +104,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
             "online": online,
             "pending_before": before.pending,
             "errors": tally.errors,
+            "waiting": waiting.iter().map(|(id, why)| json!({"local_id": id, "why": why})).collect::<Vec<_>>(),
         }));
     } else {
         if before.pending == 0 {
@@ -101,15 +120,18 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
             out.line(format!("{} {e}", out.paint("dead:", Style::Red)));
         }
         if after.pending > 0 {
-            let why = if online {
-                "the server failed them for now or another process is delivering them"
-            } else {
-                "the server is unreachable"
-            };
             out.line(format!(
-                "{} item(s) still pending: {why}.",
-                out.paint(after.pending.to_string(), Style::Yellow)
+                "{} item(s) still pending{}:",
+                out.paint(after.pending.to_string(), Style::Yellow),
+                if online {
+                    ""
+                } else {
+                    " (the server is unreachable)"
+                }
             ));
+            for (id, why) in &waiting {
+                out.line(format!("  {id}: {why}"));
+            }
         }
         if after.dead > 0 {
             out.line(format!(

@@ -31,6 +31,12 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
 
     let engine = Engine::open(ctx).await?;
     let outcome = engine.crane.update(req).await;
+    let why = match &outcome {
+        Ok(UpdateOutcome::Queued { local_id }) => {
+            engine.crane.why_queued(local_id).await.ok().flatten()
+        }
+        _ => None,
+    };
     engine.finish().await;
     let out = &ctx.out;
     match outcome? {
@@ -64,10 +70,15 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
                 out.emit_json(&json!({
                     "applied": false, "queued": true, "session_id": target.session_id,
                     "local_id": local_id, "branch": branch, "commit_sha": commit,
+                    "why": why.as_ref().map(ToString::to_string),
                 }));
             } else {
+                let why = why.map_or_else(
+                    || "it is waiting in the queue".to_owned(),
+                    |w| w.to_string(),
+                );
                 out.line(format!(
-                    "Update {} — the server could not be reached; it is queued (item {local_id}) \
+                    "Update {} — {why}; it is queued (item {local_id}) \
                      and will be delivered before the session's handoff.",
                     out.paint("NOT delivered yet", Style::Yellow)
                 ));
