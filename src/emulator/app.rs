@@ -22,7 +22,7 @@ use super::clock::{format_ts, Clock};
 use super::faults::{FaultAction, Faults};
 use super::input::Query;
 use super::reply::{self, Reply};
-use super::{control, handoffs, idempotency, sessions};
+use super::{control, handoffs, idempotency, sessions, v2};
 
 /// What the connection should do after a request was handled.
 #[derive(Debug)]
@@ -41,6 +41,10 @@ pub(crate) struct App {
     pub(crate) actor_key_id: String,
     /// Inclusive range the proposed heartbeat interval is drawn from.
     pub(crate) heartbeat_range: (u64, u64),
+    /// The wire contract spoken.
+    pub(crate) protocol: super::Protocol,
+    /// When the emulator started (`deployed_at` of v2's `/version`).
+    pub(crate) started_at: std::time::SystemTime,
     /// The database; one connection, one transaction at a time.
     pub(crate) db: Mutex<Connection>,
     /// The emulator clock.
@@ -90,6 +94,9 @@ impl App {
         let method = req.method().clone();
         if method == Method::OPTIONS {
             return Reply::preflight();
+        }
+        if self.protocol == super::Protocol::V2 {
+            return v2::route(self, req, path).await;
         }
         if method == Method::GET && path == "/health" {
             let body = json!({

@@ -1,0 +1,117 @@
+//! The service's fixed data: its ventures, its build identity and the
+//! documents each venture is required to have.
+//!
+//! A v2 client validates a venture against `GET /ventures`, maps its git
+//! remote to a venture through the same list, and shows the `doc_audit` of
+//! `/sos`; all three come from data the real worker ships with. The emulator
+//! carries the recorded build's data (`data/*.json`, taken from fixtures 003
+//! and 113) so that answers have the same ventures, in the same order, with
+//! the same required documents.
+
+use std::sync::LazyLock;
+
+use serde_json::{json, Value};
+
+use super::super::app::App;
+use super::super::clock::format_ts;
+
+/// `/ventures` of the recorded build, in the service's order.
+static VENTURES: LazyLock<Vec<Value>> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("data/ventures.json")).unwrap_or_default()
+});
+
+/// Required documents per venture code, as the service seeds them.
+static REQUIREMENTS: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("data/doc_requirements.json")).unwrap_or_default()
+});
+
+/// The venture list of `GET /ventures`.
+pub(super) fn ventures() -> Vec<Value> {
+    VENTURES.clone()
+}
+
+/// The venture codes, in order (what `/sos` and `/notes` accept).
+pub(super) fn venture_codes() -> Vec<String> {
+    VENTURES
+        .iter()
+        .filter_map(|v| v.get("code").and_then(Value::as_str).map(str::to_owned))
+        .collect()
+}
+
+/// Whether `code` is a listed venture.
+pub(super) fn is_venture(code: &str) -> bool {
+    VENTURES
+        .iter()
+        .any(|v| v.get("code").and_then(Value::as_str) == Some(code))
+}
+
+/// A venture's display name.
+fn venture_name(code: &str) -> String {
+    VENTURES
+        .iter()
+        .find(|v| v.get("code").and_then(Value::as_str) == Some(code))
+        .and_then(|v| v.get("name").and_then(Value::as_str))
+        .unwrap_or(code)
+        .to_owned()
+}
+
+/// The emulator's `GET /version`: the shape of the recorded build, naming
+/// the emulator as the commit's source.
+pub(super) fn version(app: &App) -> Value {
+    let started = jiff::Timestamp::try_from(app.started_at)
+        .map(format_ts)
+        .unwrap_or_default();
+    json!({
+        "service": "crane-context",
+        "commit": "emulator",
+        "commit_short": "emulator",
+        "build_timestamp": started,
+        "deployed_at": started,
+        "schema_hash": null,
+        "schema_version": 55,
+        "migrations_applied": ["schema.sql"],
+        "features_enabled": {},
+        "environment": "unknown",
+    })
+}
+
+/// The doc audit of one venture given the names of documents present in its
+/// scope or the global one (`present`: `(doc_name, scope, version,
+/// updated_at)`). `None` for an unlisted venture.
+pub(super) fn audit(code: &str, present: &[(String, String, i64, String)]) -> Option<Value> {
+    if !is_venture(code) {
+        return None;
+    }
+    let required = REQUIREMENTS
+        .get(code)
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default();
+    let name_of = |r: &Value| r.get("doc_name").and_then(Value::as_str).map(str::to_owned);
+    let mut missing = Vec::new();
+    let mut found = Vec::new();
+    for requirement in required {
+        let name = name_of(&requirement).unwrap_or_default();
+        match present.iter().find(|(doc, ..)| *doc == name) {
+            Some((doc, scope, version, updated_at)) => found.push(json!({
+                "doc_name": doc, "scope": scope, "version": version, "updated_at": updated_at,
+            })),
+            None => missing.push(requirement),
+        }
+    }
+    let name = venture_name(code);
+    let (status, summary) = if missing.is_empty() {
+        ("complete", format!("{name}: all {} present", found.len()))
+    } else {
+        ("incomplete", format!("{name}: {} missing", missing.len()))
+    };
+    Some(json!({
+        "venture": code,
+        "venture_name": name,
+        "status": status,
+        "missing": missing,
+        "stale": [],
+        "present": found,
+        "summary": summary,
+    }))
+}

@@ -1,0 +1,443 @@
+//! v2 session routes: `POST /sos` (and `/sod`), `/update`, `/heartbeat`,
+//! `GET /active`, `/siblings`, `/sessions/prior`.
+//!
+//! The lifecycle is v1's with v2's edges: a track of 0 or none matches every
+//! track; of several active matches the most recently heartbeated is kept and
+//! the others are superseded; a kept session whose heartbeat is older than 45
+//! minutes is abandoned there and then (its `ended_at` and `last_activity_at`
+//! set to that heartbeat) and a new one is created — staleness is enforced only
+//! by `/sos`, so every other route still accepts and revives a stale session.
+//! A resume changes nothing but the heartbeat (and fills a missing
+//! `client_session_id`).
+
+use axum::body::Body;
+use axum::http::{HeaderMap, StatusCode};
+use jiff::Timestamp;
+use rusqlite::types::Value as Sql;
+use rusqlite::Transaction;
+use serde_json::{Map, Value};
+
+use super::super::app::App;
+use super::super::clock::{format_ts, minus_seconds, plus_seconds, system_time};
+use super::super::idempotency;
+use super::super::input::{self, js_parse_int, required_str, Query};
+use super::super::records::SessionRecord;
+use super::super::reply::{self, Reply};
+use super::super::sessions::{SCHEMA_VERSION, STALE_AFTER_SECONDS};
+use super::{catalog, context, rules};
+
+/// Default and largest `within_hours` of `/sessions/prior`.
+const PRIOR_DEFAULT_HOURS: i64 = 48;
+const PRIOR_MAX_HOURS: i64 = 720;
+
+/// Adds `next_heartbeat_at` and `heartbeat_interval_seconds`.
+pub(super) fn propose_heartbeat(app: &App, now: Timestamp, body: &mut Map<String, Value>) {
+    let interval = app.heartbeat_interval();
+    let next = plus_seconds(now, i64::try_from(interval).unwrap_or(i64::MAX));
+    body.insert("next_heartbeat_at".into(), format_ts(next).into());
+    body.insert("heartbeat_interval_seconds".into(), interval.into());
+}
+
+/// Loads a session for a write: the record, or the 404/409 answer.
+pub(super) fn writable(
+    tx: &Transaction<'_>,
+    id: &str,
+    corr: &str,
+) -> rusqlite::Result<Result<SessionRecord, Reply>> {
+    Ok(match rules::load_session(tx, id)? {
+        None => Err(reply::session_not_found(id, corr)),
+        Some((s, _)) if s.status != "active" => {
+            Err(reply::session_not_active(id, &s.status, corr))
+        }
+        Some((s, _)) => Ok(s),
+    })
+}
+
+/// Refreshes a session's heartbeat.
+pub(super) fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("UPDATE sessions SET last_heartbeat_at = ?1 WHERE id = ?2")?
+        .execute([now, id])?;
+    Ok(())
+}
+
+/// What `/sos` was asked for, validated.
+struct SosRequest {
+    template: SessionRecord,
+    client_session_id: Option<String>,
+    session_group_id: Option<String>,
+    options: context::Options,
+}
+
+fn parse_sos(app: &App, body: &Value, corr: &str) -> Result<SosRequest, Reply> {
+    let mut failures = Vec::new();
+    let agent = required_str(body, "agent").filter(|a| rules::is_agent(a));
+    if agent.is_none() {
+        failures.push(("agent".to_owned(), rules::AGENT_MESSAGE.to_owned()));
+    }
+    let venture = required_str(body, "venture").filter(|v| catalog::is_venture(v));
+    if venture.is_none() {
+        let message = format!("Required, must be one of: {}", catalog::venture_codes().join(", "));
+        failures.push(("venture".to_owned(), message));
+    }
+    let repo = required_str(body, "repo").filter(|r| rules::is_repo(r));
+    if repo.is_none() {
+        failures.push((
+            "repo".to_owned(),
+            "Required, must match pattern: owner/repo".to_owned(),
+        ));
+    }
+    let (Some(agent), Some(venture), Some(repo)) = (agent, venture, repo) else {
+        return Err(rules::invalid(&failures, corr));
+    };
+    let template = SessionRecord {
+        id: String::new(),
+        agent: agent.to_owned(),
+        client: input::optional_str(body, "client", corr)?,
+        client_version: input::optional_str(body, "client_version", corr)?,
+        host: input::optional_str(body, "host", corr)?,
+        venture: venture.to_owned(),
+        repo: repo.to_owned(),
+        track: input::optional_int(body, "track", corr)?,
+        issue_number: input::optional_int(body, "issue_number", corr)?,
+        branch: input::optional_str(body, "branch", corr)?,
+        commit_sha: input::optional_str(body, "commit_sha", corr)?,
+        status: "active".into(),
+        created_at: String::new(),
+        started_at: String::new(),
+        last_heartbeat_at: String::new(),
+        ended_at: None,
+        end_reason: None,
+        schema_version: SCHEMA_VERSION.into(),
+        actor_key_id: app.actor_key_id.clone(),
+        creation_correlation_id: corr.to_owned(),
+        meta_json: body
+            .get("meta")
+            .filter(|m| !m.is_null())
+            .and_then(|m| serde_json::to_string(m).ok()),
+    };
+    Ok(SosRequest {
+        template,
+        client_session_id: input::optional_str(body, "client_session_id", corr)?,
+        session_group_id: input::optional_str(body, "session_group_id", corr)?,
+        options: context::Options::from_body(body),
+    })
+}
+
+/// `POST /sos` (and `/sod`): resume or create the caller's session.
+pub(crate) async fn start(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
+    let body = match input::read_json(headers, body, "agent", corr).await {
+        Ok(body) => body,
+        Err(reply) => return reply,
+    };
+    let request = match parse_sos(app, &body, corr) {
+        Ok(request) => request,
+        Err(reply) => return reply,
+    };
+    let key = match idempotency::key_for(headers, &body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    app.idempotent("/sos", key.as_deref(), corr, |tx, now| {
+        let track = request.template.track;
+        let (id, created) = resume_or_create(tx, now, &request)?;
+        let session = rules::load_session(tx, &id)?.map(|(_, v)| v);
+        let mut out = Map::new();
+        out.insert("session_id".into(), id.into());
+        out.insert(
+            "status".into(),
+            if created { "created" } else { "resumed" }.into(),
+        );
+        out.insert("session".into(), session.unwrap_or(Value::Null));
+        propose_heartbeat(app, now, &mut out);
+        context::add_blocks(
+            tx,
+            &request.template.venture,
+            &request.template.repo,
+            track,
+            &request.options,
+            &mut out,
+        )?;
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
+
+/// The `/sos` lifecycle; returns the session id and whether it is new.
+fn resume_or_create(
+    tx: &Transaction<'_>,
+    now: Timestamp,
+    request: &SosRequest,
+) -> rusqlite::Result<(String, bool)> {
+    let t = &request.template;
+    let now_text = format_ts(now);
+    let found = rules::sessions_where(
+        tx,
+        "agent = ?1 AND venture = ?2 AND repo = ?3 AND status = 'active' \
+         AND (?4 IS NULL OR track = ?4) \
+         ORDER BY last_heartbeat_at DESC, created_at DESC, id DESC",
+        &[
+            Sql::Text(t.agent.clone()),
+            Sql::Text(t.venture.clone()),
+            Sql::Text(t.repo.clone()),
+            t.track.map_or(Sql::Null, Sql::Integer),
+        ],
+    )?;
+    let mut found = found.into_iter().map(|(s, _)| s);
+    if let Some(newest) = found.next() {
+        for older in found {
+            tx.prepare_cached(
+                "UPDATE sessions SET status = 'ended', end_reason = 'superseded', ended_at = ?1 \
+                 WHERE id = ?2",
+            )?
+            .execute([&now_text, &older.id])?;
+        }
+        let threshold = format_ts(minus_seconds(now, STALE_AFTER_SECONDS));
+        if newest.last_heartbeat_at < threshold {
+            tx.prepare_cached(
+                "UPDATE sessions SET status = 'abandoned', end_reason = 'stale', \
+                 ended_at = last_heartbeat_at, last_activity_at = last_heartbeat_at WHERE id = ?1",
+            )?
+            .execute([&newest.id])?;
+        } else {
+            tx.prepare_cached(
+                "UPDATE sessions SET last_heartbeat_at = ?1, \
+                 client_session_id = COALESCE(client_session_id, ?2) WHERE id = ?3",
+            )?
+            .execute(rusqlite::params![
+                now_text,
+                request.client_session_id,
+                newest.id
+            ])?;
+            return Ok((newest.id, false));
+        }
+    }
+    let mut session = t.clone();
+    session.id = format!("sess_{}", ulid::Ulid::from_datetime(system_time(now)));
+    session.created_at = now_text.clone();
+    session.started_at = now_text.clone();
+    session.last_heartbeat_at = now_text;
+    session.insert(tx)?;
+    tx.prepare_cached(
+        "UPDATE sessions SET client_session_id = ?1, session_group_id = ?2 WHERE id = ?3",
+    )?
+    .execute(rusqlite::params![
+        request.client_session_id,
+        request.session_group_id,
+        session.id
+    ])?;
+    Ok((session.id, true))
+}
+
+/// Reads the body of a session-id route and checks the id's pattern.
+async fn session_body(
+    headers: &HeaderMap,
+    body: Body,
+    corr: &str,
+) -> Result<(Value, String), Reply> {
+    let body = input::read_json(headers, body, "session_id", corr).await?;
+    match required_str(&body, "session_id").filter(|id| rules::is_session_id(id)) {
+        Some(id) => {
+            let id = id.to_owned();
+            Ok((body, id))
+        }
+        None => Err(rules::invalid(
+            &[("session_id".into(), rules::SESSION_ID_MESSAGE.into())],
+            corr,
+        )),
+    }
+}
+
+/// A field of `/update`: absent = `None`, null or `""` = clear, text = set.
+fn change(body: &Value, field: &str, corr: &str) -> Result<Option<Option<String>>, Reply> {
+    match body.get(field) {
+        None => Ok(None),
+        Some(Value::Null) => Ok(Some(None)),
+        Some(Value::String(s)) if s.is_empty() => Ok(Some(None)),
+        Some(Value::String(s)) => Ok(Some(Some(s.clone()))),
+        Some(_) => Err(reply::validation(field, "Must be a string", corr)),
+    }
+}
+
+/// `POST /update`: change branch, commit, meta or `client_session_id`.
+pub(crate) async fn update(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
+    let (body, session_id) = match session_body(headers, body, corr).await {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
+    };
+    let mut changes = Vec::new();
+    for field in ["branch", "commit_sha", "client_session_id"] {
+        match change(&body, field, corr) {
+            Ok(Some(value)) => changes.push((field, value)),
+            Ok(None) => {}
+            Err(reply) => return reply,
+        }
+    }
+    if let Some(meta) = body.get("meta") {
+        let text = Some(meta)
+            .filter(|m| !m.is_null())
+            .and_then(|m| serde_json::to_string(m).ok());
+        changes.push(("meta_json", text));
+    }
+    let key = match idempotency::key_for(headers, &body) {
+        Ok(key) => key,
+        Err(reply) => return reply,
+    };
+    app.idempotent("/update", key.as_deref(), corr, |tx, now| {
+        if let Err(reply) = writable(tx, &session_id, corr)? {
+            return Ok(reply);
+        }
+        let now_text = format_ts(now);
+        for (column, value) in &changes {
+            // Column names come from the fixed list above, never from input.
+            let sql = format!("UPDATE sessions SET {column} = ?1 WHERE id = ?2");
+            tx.prepare_cached(&sql)?
+                .execute(rusqlite::params![value, session_id])?;
+        }
+        touch(tx, &session_id, &now_text)?;
+        let mut out = Map::new();
+        out.insert("session_id".into(), session_id.clone().into());
+        out.insert("updated_at".into(), now_text.into());
+        propose_heartbeat(app, now, &mut out);
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
+
+/// `POST /heartbeat`: refresh the heartbeat (no idempotency).
+pub(crate) async fn heartbeat(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
+    let (body, session_id) = match session_body(headers, body, corr).await {
+        Ok(parsed) => parsed,
+        Err(reply) => return reply,
+    };
+    let client_session_id = match input::optional_str(&body, "client_session_id", corr) {
+        Ok(v) => v,
+        Err(reply) => return reply,
+    };
+    app.with_db(corr, |tx, now| {
+        if let Err(reply) = writable(tx, &session_id, corr)? {
+            return Ok(reply);
+        }
+        let now_text = format_ts(now);
+        touch(tx, &session_id, &now_text)?;
+        if let Some(csid) = &client_session_id {
+            tx.prepare_cached("UPDATE sessions SET client_session_id = ?1 WHERE id = ?2")?
+                .execute([csid, &session_id])?;
+        }
+        let mut out = Map::new();
+        out.insert("session_id".into(), session_id.clone().into());
+        out.insert("last_heartbeat_at".into(), now_text.into());
+        propose_heartbeat(app, now, &mut out);
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
+
+/// A `track` query parameter: absent, or an integer, or the 400.
+fn track_param(query: &Query, corr: &str) -> Result<Option<i64>, Reply> {
+    match query.truthy("track") {
+        None => Ok(None),
+        Some(text) => js_parse_int(text)
+            .map(Some)
+            .ok_or_else(|| reply::validation("track", "Must be a valid integer", corr)),
+    }
+}
+
+/// `GET /active`: active sessions (stale ones included), any filter optional.
+pub(crate) fn active(app: &App, query: &Query, corr: &str) -> Reply {
+    let track = match track_param(query, corr) {
+        Ok(track) => track,
+        Err(reply) => return reply,
+    };
+    app.with_db(corr, |tx, _now| {
+        let sessions = rules::sessions_where(
+            tx,
+            "status = 'active' AND (?1 IS NULL OR agent = ?1) AND (?2 IS NULL OR venture = ?2) \
+             AND (?3 IS NULL OR repo = ?3) AND (?4 IS NULL OR track = ?4) \
+             ORDER BY last_heartbeat_at DESC, created_at DESC, id DESC",
+            &[
+                rules::text(query.truthy("agent")),
+                rules::text(query.truthy("venture")),
+                rules::text(query.truthy("repo")),
+                track.map_or(Sql::Null, Sql::Integer),
+            ],
+        )?;
+        let list: Vec<Value> = sessions.into_iter().map(|(_, v)| v).collect();
+        let mut out = Map::new();
+        out.insert("sessions".into(), list.len().into());
+        out.insert("count".into(), list.len().into());
+        out.insert("sessions".into(), Value::Array(list));
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
+
+/// `GET /siblings`: the active sessions of a session group.
+pub(crate) fn siblings(app: &App, query: &Query, corr: &str) -> Reply {
+    let Some(group) = query.truthy("session_group_id") else {
+        return reply::validation("session_group_id", "Required query parameter", corr);
+    };
+    app.with_db(corr, |tx, _now| {
+        let sessions = rules::sessions_where(
+            tx,
+            "status = 'active' AND session_group_id = ?1 AND (?2 IS NULL OR id != ?2) \
+             ORDER BY last_heartbeat_at DESC, created_at DESC, id DESC",
+            &[
+                Sql::Text(group.to_owned()),
+                rules::text(query.truthy("exclude_session_id")),
+            ],
+        )?;
+        let list: Vec<Value> = sessions
+            .into_iter()
+            .map(|(s, _)| {
+                serde_json::json!({
+                    "id": s.id, "agent": s.agent, "venture": s.venture, "repo": s.repo,
+                    "track": s.track, "issue_number": s.issue_number, "branch": s.branch,
+                    "last_heartbeat_at": s.last_heartbeat_at, "created_at": s.created_at,
+                })
+            })
+            .collect();
+        let mut out = Map::new();
+        out.insert("count".into(), list.len().into());
+        out.insert("siblings".into(), Value::Array(list));
+        out.insert("session_group_id".into(), group.into());
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
+
+/// `GET /sessions/prior`: the newest ended or abandoned session of a tuple
+/// that ended inside the window.
+pub(crate) fn prior(app: &App, query: &Query, corr: &str) -> Reply {
+    let (Some(agent), Some(venture), Some(repo)) = (
+        query.truthy("agent"),
+        query.truthy("venture"),
+        query.truthy("repo"),
+    ) else {
+        return reply::validation("agent,venture,repo", "All three are required", corr);
+    };
+    let hours = match query.get("within_hours").map(js_parse_int) {
+        None => PRIOR_DEFAULT_HOURS,
+        Some(Some(h)) if (1..=PRIOR_MAX_HOURS).contains(&h) => h,
+        Some(_) => return reply::validation("within_hours", "Must be 1..720", corr),
+    };
+    let track = match track_param(query, corr) {
+        Ok(track) => track,
+        Err(reply) => return reply,
+    };
+    app.with_db(corr, |tx, now| {
+        let since = format_ts(minus_seconds(now, hours * 3600));
+        let found = rules::sessions_where(
+            tx,
+            "agent = ?1 AND venture = ?2 AND repo = ?3 AND status IN ('ended', 'abandoned') \
+             AND ended_at >= ?4 AND (?5 IS NULL OR track = ?5) AND (?6 IS NULL OR host = ?6) \
+             ORDER BY ended_at DESC, id DESC LIMIT 1",
+            &[
+                Sql::Text(agent.to_owned()),
+                Sql::Text(venture.to_owned()),
+                Sql::Text(repo.to_owned()),
+                Sql::Text(since),
+                track.map_or(Sql::Null, Sql::Integer),
+                rules::text(query.truthy("host")),
+            ],
+        )?;
+        let session = found.into_iter().next().map_or(Value::Null, |(_, v)| v);
+        let mut out = Map::new();
+        out.insert("session".into(), session);
+        Ok(rules::ok(StatusCode::OK, out, corr))
+    })
+}
