@@ -22,7 +22,12 @@ use serde_json::{json, Value};
 
 const KEY: &str = "test-relay-key-0123456789abcdef";
 /// Fixtures that cannot match on replay, with the reason.
-const EXPECTED_MISMATCHES: &[(&str, &str)] = &[];
+const EXPECTED_MISMATCHES: &[(&str, &str)] = &[(
+    "089-sessions-history.json",
+    "covers every agent's ended sessions of the last day on the recording worker, which \
+     held sessions of earlier recording runs (an `smd` entry); a fresh emulator has only \
+     this run's `vc` sessions at that point",
+)];
 
 /// Keys whose values (not only types) must match the recording.
 const VALUE_KEYS: [&str; 11] = [

@@ -6,7 +6,8 @@
 //! `/sos`; all three come from data the real worker ships with. The emulator
 //! carries the recorded build's data (`data/*.json`, taken from fixtures 003
 //! and 113) so that answers have the same ventures, in the same order, with
-//! the same required documents.
+//! the same required documents, and `/version` reports that build's schema
+//! (the schema whose routes it emulates) under the emulator's own commit.
 
 use std::sync::LazyLock;
 
@@ -23,6 +24,12 @@ static VENTURES: LazyLock<Vec<Value>> = LazyLock::new(|| {
 /// Required documents per venture code, as the service seeds them.
 static REQUIREMENTS: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(|| {
     serde_json::from_str(include_str!("data/doc_requirements.json")).unwrap_or_default()
+});
+
+/// The recorded build's schema identity: `schema_hash`, `schema_version`,
+/// `migrations_applied`, `features_enabled`.
+static SCHEMA: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(|| {
+    serde_json::from_str(include_str!("data/version.json")).unwrap_or_default()
 });
 
 /// The venture list of `GET /ventures`.
@@ -55,24 +62,24 @@ fn venture_name(code: &str) -> String {
         .to_owned()
 }
 
-/// The emulator's `GET /version`: the shape of the recorded build, naming
-/// the emulator as the commit's source.
+/// The emulator's `GET /version`: the recorded build's schema identity, the
+/// emulator as the commit, its start as build and deploy time.
 pub(super) fn version(app: &App) -> Value {
     let started = jiff::Timestamp::try_from(app.started_at)
         .map(format_ts)
         .unwrap_or_default();
-    json!({
-        "service": "crane-context",
-        "commit": "emulator",
-        "commit_short": "emulator",
-        "build_timestamp": started,
-        "deployed_at": started,
-        "schema_hash": null,
-        "schema_version": 55,
-        "migrations_applied": ["schema.sql"],
-        "features_enabled": {},
-        "environment": "unknown",
-    })
+    let mut out = SCHEMA.clone();
+    for (key, value) in [
+        ("service", "crane-context"),
+        ("commit", "emulator"),
+        ("commit_short", "emulator"),
+        ("build_timestamp", started.as_str()),
+        ("deployed_at", started.as_str()),
+        ("environment", "unknown"),
+    ] {
+        out.insert(key.into(), value.into());
+    }
+    Value::Object(out)
 }
 
 /// The doc audit of one venture given the names of documents present in its

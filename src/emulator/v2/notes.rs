@@ -263,11 +263,12 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
     };
     let mut clauses = vec!["1 = 1".to_owned()];
     let mut params: Vec<Sql> = Vec::new();
+    // Clauses mark parameters with `$`, numbered here in binding order.
     let mut bind = |clause: &str, values: Vec<Sql>, clauses: &mut Vec<String>| {
         let mut clause = clause.to_owned();
         for value in values {
             params.push(value);
-            clause = clause.replacen('?', &format!("?{}", params.len()), 1);
+            clause = clause.replacen('$', &format!("?{}", params.len()), 1);
         }
         clauses.push(clause);
     };
@@ -276,19 +277,19 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
     }
     if let Some(venture) = query.truthy("venture") {
         let clause = if query.get("include_global") == Some("true") {
-            "(venture = ? OR venture IS NULL)"
+            "(venture = $ OR venture IS NULL)"
         } else {
-            "venture = ?"
+            "venture = $"
         };
         bind(clause, vec![Sql::Text(venture.into())], &mut clauses);
     }
     if let Some(tag) = query.truthy("tag") {
-        bind("tags LIKE ?", vec![Sql::Text(tag_pattern(tag))], &mut clauses);
+        bind("tags LIKE $", vec![Sql::Text(tag_pattern(tag))], &mut clauses);
     }
     if let Some(tags) = query.truthy("tags") {
         let list: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
         if !list.is_empty() {
-            let any = vec!["tags LIKE ?"; list.len()].join(" OR ");
+            let any = vec!["tags LIKE $"; list.len()].join(" OR ");
             let values = list.iter().map(|t| Sql::Text(tag_pattern(t))).collect();
             bind(&format!("({any})"), values, &mut clauses);
         }
@@ -296,7 +297,7 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
     if let Some(q) = query.truthy("q") {
         let pattern = Sql::Text(format!("%{q}%"));
         bind(
-            "(title LIKE ? OR content LIKE ?)",
+            "(title LIKE $ OR content LIKE $)",
             vec![pattern.clone(), pattern],
             &mut clauses,
         );
