@@ -64,6 +64,8 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
     let payload = match body.get("payload") {
         None | Some(Value::Null) => CanonicalPayload::new(&json!({})),
         Some(p @ Value::Object(_)) => CanonicalPayload::new(p),
+        // A quirk the service has (`typeof [] === "object"`): kept as `[...]`.
+        Some(p @ Value::Array(_)) => canonical_array(p),
         Some(_) => return Err(fail("payload", "Must be an object")),
     };
     Ok(EosRequest {
@@ -77,6 +79,19 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
         last_activity_at: input::optional_str(body, "last_activity_at", corr)?,
         keep_open: body.get("keep_session_open") == Some(&Value::Bool(true)),
     })
+}
+
+/// Canonicalizes an array payload under the same size limit as an object.
+fn canonical_array(value: &Value) -> Result<CanonicalPayload, PayloadError> {
+    let json = serde_json_canonicalizer::to_string(value)
+        .map_err(|e| PayloadError::Invalid(e.to_string()))?;
+    if json.len() > MAX_PAYLOAD_BYTES {
+        return Err(PayloadError::TooLarge {
+            size: json.len(),
+            max: MAX_PAYLOAD_BYTES,
+        });
+    }
+    Ok(CanonicalPayload::from_canonical(json))
 }
 
 /// `POST /eos` (and `/eod`): store a handoff and (usually) end the session.
