@@ -44,7 +44,13 @@ const VALUE_KEYS: [&str; 11] = [
     "checkpoint_number",
 ];
 /// Keys whose recorded values are ids or cursors to translate later.
-const LEARNED_KEYS: [&str; 5] = ["id", "session_id", "handoff_id", "checkpoint_id", "next_cursor"];
+const LEARNED_KEYS: [&str; 5] = [
+    "id",
+    "session_id",
+    "handoff_id",
+    "checkpoint_id",
+    "next_cursor",
+];
 
 /// Headers whose presence must match the recording.
 const CHECKED_HEADERS: [&str; 3] = [

@@ -58,7 +58,11 @@ impl Emu {
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
         let text = resp.text().await.expect("body");
-        (status, headers, serde_json::from_str(&text).unwrap_or(Value::Null))
+        (
+            status,
+            headers,
+            serde_json::from_str(&text).unwrap_or(Value::Null),
+        )
     }
 
     async fn control(&self, path: &str, body: Value) {
@@ -94,7 +98,10 @@ async fn v1_is_the_default_and_knows_no_v2_routes() {
     for (method, path) in [("GET", "/version"), ("GET", "/ventures"), ("POST", "/sos")] {
         let (status, _, body) = emu.call(method, path, Some(json!({})), None).await;
         assert_eq!(status, 404, "{method} {path}");
-        assert_eq!(body["error"], format!("Endpoint not found: {method} {path}"));
+        assert_eq!(
+            body["error"],
+            format!("Endpoint not found: {method} {path}")
+        );
     }
     emu.handle.shutdown().await;
 }
@@ -121,7 +128,8 @@ async fn staleness_is_lazy_and_enforced_only_by_sos() {
     let emu = Emu::start(Protocol::V2).await;
     let first = emu.sos(json!({})).await;
     let id = str_at(&first, "/session_id").to_owned();
-    emu.control("clock", json!({"advance_seconds": 46 * 60})).await;
+    emu.control("clock", json!({"advance_seconds": 46 * 60}))
+        .await;
     // Still listed and still accepted: nobody replaced it.
     let (_, _, active) = emu.call("GET", "/active?venture=vc", None, None).await;
     assert_eq!(active["count"], 1);
@@ -130,7 +138,8 @@ async fn staleness_is_lazy_and_enforced_only_by_sos() {
         .await;
     assert_eq!(status, 200, "heartbeat revives a stale session");
     let heartbeat = str_at(&revived, "/last_heartbeat_at").to_owned();
-    emu.control("clock", json!({"advance_seconds": 46 * 60})).await;
+    emu.control("clock", json!({"advance_seconds": 46 * 60}))
+        .await;
     let second = emu.sos(json!({})).await;
     assert_eq!(second["status"], "created");
     assert_ne!(str_at(&second, "/session_id"), id);
@@ -143,8 +152,15 @@ async fn staleness_is_lazy_and_enforced_only_by_sos() {
     let (_, _, body) = emu.call("GET", &prior, None, None).await;
     assert_eq!(body["session"]["id"], id.as_str());
     assert_eq!(body["session"]["end_reason"], "stale");
-    assert_eq!(body["session"]["ended_at"], heartbeat.as_str(), "ends at its last heartbeat");
-    assert_eq!(body["session"]["ended_at"], body["session"]["last_activity_at"]);
+    assert_eq!(
+        body["session"]["ended_at"],
+        heartbeat.as_str(),
+        "ends at its last heartbeat"
+    );
+    assert_eq!(
+        body["session"]["ended_at"],
+        body["session"]["last_activity_at"]
+    );
     emu.handle.shutdown().await;
 }
 
@@ -173,7 +189,10 @@ async fn resume_changes_only_the_heartbeat_and_a_missing_client_session_id() {
         .2;
     assert_eq!(any["status"], "resumed");
     let (_, _, active) = emu.call("GET", "/active", None, None).await;
-    assert_eq!(active["count"], 1, "the other track's session was superseded");
+    assert_eq!(
+        active["count"], 1,
+        "the other track's session was superseded"
+    );
     emu.handle.shutdown().await;
 }
 
@@ -218,10 +237,18 @@ async fn checkpoints_are_not_idempotent_and_notes_upsert_by_source_hash() {
     let id = str_at(&emu.sos(json!({})).await, "/session_id").to_owned();
     let checkpoint = json!({"session_id": id, "summary": "s", "next_actions": ["x"]});
     let key = Some("checkpoint-key-0000000001");
-    let (_, _, one) = emu.call("POST", "/checkpoint", Some(checkpoint.clone()), key).await;
+    let (_, _, one) = emu
+        .call("POST", "/checkpoint", Some(checkpoint.clone()), key)
+        .await;
     let (status, _, two) = emu.call("POST", "/checkpoint", Some(checkpoint), key).await;
     assert_eq!(status, 201);
-    assert_eq!((one["checkpoint_number"].clone(), two["checkpoint_number"].clone()), (json!(1), json!(2)));
+    assert_eq!(
+        (
+            one["checkpoint_number"].clone(),
+            two["checkpoint_number"].clone()
+        ),
+        (json!(1), json!(2))
+    );
     let (_, _, list) = emu
         .call("GET", &format!("/checkpoints?session_id={id}"), None, None)
         .await;

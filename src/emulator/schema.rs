@@ -284,6 +284,67 @@ mod tests {
         Ok(())
     }
 
+    /// Tables, columns (in order) and indexes of a database, for comparison.
+    fn shape(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let names: Vec<(String, String)> = conn
+            .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (kind, name) in names {
+            out.push(format!("{kind} {name}"));
+            if kind == "table" {
+                let columns: Vec<String> = conn
+                    .prepare(&format!(
+                        "SELECT name, type FROM pragma_table_info('{name}')"
+                    ))?
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  {} {}",
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                out.extend(columns);
+            }
+        }
+        out.push(format!(
+            "version {}",
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+        ));
+        Ok(out)
+    }
+
+    #[test]
+    fn an_upgraded_version_1_database_equals_a_fresh_one() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("v1.db");
+        {
+            // A version 1 database as the previous emulator wrote it.
+            let conn = Connection::open(&path)?;
+            let v1 = SCHEMA
+                .replace(
+                    ",\n    client_session_id       TEXT,\n    last_activity_at        TEXT,\n    session_group_id        TEXT\n",
+                    "\n",
+                );
+            assert_ne!(v1, SCHEMA, "the v2 session columns were found");
+            conn.execute_batch(&format!("{v1}PRAGMA user_version = 1;"))?;
+            conn.execute(
+                "INSERT INTO sessions (id, agent, venture, repo, status, created_at, started_at, \
+                 last_heartbeat_at, schema_version, actor_key_id, creation_correlation_id) \
+                 VALUES ('s', 'a', 'v', 'r', 'active', 't', 't', 't', '1.0', 'k', 'c')",
+                [],
+            )?;
+        }
+        let upgraded = open(Some(&path))?;
+        let n: i64 = upgraded.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+        assert_eq!(n, 1, "data survives the upgrade");
+        assert_eq!(shape(&upgraded)?, shape(&open(None)?)?);
+        Ok(())
+    }
+
     #[test]
     fn reopening_a_file_keeps_data_and_refuses_newer_versions(
     ) -> Result<(), Box<dyn std::error::Error>> {

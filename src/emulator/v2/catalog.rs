@@ -17,9 +17,8 @@ use super::super::app::App;
 use super::super::clock::format_ts;
 
 /// `/ventures` of the recorded build, in the service's order.
-static VENTURES: LazyLock<Vec<Value>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("data/ventures.json")).unwrap_or_default()
-});
+static VENTURES: LazyLock<Vec<Value>> =
+    LazyLock::new(|| serde_json::from_str(include_str!("data/ventures.json")).unwrap_or_default());
 
 /// Required documents per venture code, as the service seeds them.
 static REQUIREMENTS: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(|| {
@@ -28,9 +27,8 @@ static REQUIREMENTS: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(||
 
 /// The recorded build's schema identity: `schema_hash`, `schema_version`,
 /// `migrations_applied`, `features_enabled`.
-static SCHEMA: LazyLock<serde_json::Map<String, Value>> = LazyLock::new(|| {
-    serde_json::from_str(include_str!("data/version.json")).unwrap_or_default()
-});
+static SCHEMA: LazyLock<serde_json::Map<String, Value>> =
+    LazyLock::new(|| serde_json::from_str(include_str!("data/version.json")).unwrap_or_default());
 
 /// The venture list of `GET /ventures`.
 pub(super) fn ventures() -> Vec<Value> {

@@ -16,7 +16,13 @@ use super::notes;
 use crate::canonical::sha256_hex;
 
 /// Tags whose notes make up the knowledge base.
-const KNOWLEDGE_TAGS: [&str; 5] = ["prd", "design", "strategy", "methodology", "market-research"];
+const KNOWLEDGE_TAGS: [&str; 5] = [
+    "prd",
+    "design",
+    "strategy",
+    "methodology",
+    "market-research",
+];
 /// Most notes in `enterprise_context` and `knowledge_base`.
 const ENTERPRISE_LIMIT: i64 = 10;
 const KNOWLEDGE_LIMIT: i64 = 30;
@@ -85,7 +91,10 @@ pub(super) fn add_blocks(
         );
         let last = conn
             .prepare_cached(&sql)?
-            .query_map(rusqlite::params![venture, repo, track], HandoffRecord::from_row)?
+            .query_map(
+                rusqlite::params![venture, repo, track],
+                HandoffRecord::from_row,
+            )?
             .next()
             .transpose()?;
         if let Some(handoff) = last {

@@ -180,8 +180,14 @@ pub(crate) async fn end(app: &App, headers: &HeaderMap, body: Body, corr: &str) 
 /// `YYYY-MM-DD[THH:MM:SS[.fff][Z]]`, as `/handoffs` accepts for its dates.
 fn is_date(text: &str) -> bool {
     let b = text.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
-    let date = b.len() >= 10 && digits(0..4) && b[4] == b'-' && digits(5..7) && b[7] == b'-' && digits(8..10);
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|s| s.iter().all(u8::is_ascii_digit));
+    let date = b.len() >= 10
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10);
     if !date {
         return false;
     }
@@ -373,7 +379,10 @@ pub(crate) async fn set_status(
         Ok(match handoff {
             Some(h) => {
                 let mut out = Map::new();
-                out.insert("handoff".into(), serde_json::to_value(&h).unwrap_or_default());
+                out.insert(
+                    "handoff".into(),
+                    serde_json::to_value(&h).unwrap_or_default(),
+                );
                 rules::ok(StatusCode::OK, out, corr)
             }
             None => reply::error(

@@ -52,7 +52,10 @@ pub(crate) async fn activity(
     corr: &str,
 ) -> Reply {
     if !rules::is_session_id(id) {
-        return rules::invalid(&[("session_id".into(), rules::SESSION_ID_MESSAGE.into())], corr);
+        return rules::invalid(
+            &[("session_id".into(), rules::SESSION_ID_MESSAGE.into())],
+            corr,
+        );
     }
     let body = match input::read_json(headers, body, "events", corr).await {
         Ok(body) => body,
@@ -200,7 +203,10 @@ pub(crate) fn history(app: &App, query: &Query, corr: &str) -> Reply {
         )?;
         let mut days: BTreeMap<(String, String), Vec<Worked>> = BTreeMap::new();
         for (s, _) in worked {
-            let end = s.ended_at.clone().unwrap_or_else(|| s.last_heartbeat_at.clone());
+            let end = s
+                .ended_at
+                .clone()
+                .unwrap_or_else(|| s.last_heartbeat_at.clone());
             days.entry((s.venture.clone(), work_date(&s.created_at)))
                 .or_default()
                 .push(Worked {

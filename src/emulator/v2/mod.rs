@@ -83,7 +83,9 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Reply> {
         (["handoffs", id, "status"], true, _) => Some(Route::HandoffStatus((*id).to_owned())),
         (["docs"], _, true) => Some(Route::Docs),
         (["docs", "audit"], _, true) => Some(Route::DocsAudit),
-        (["docs", scope, name], _, true) => Some(Route::Doc((*scope).to_owned(), (*name).to_owned())),
+        (["docs", scope, name], _, true) => {
+            Some(Route::Doc((*scope).to_owned(), (*name).to_owned()))
+        }
         (["docs", ..], _, true) => {
             return Err(Reply::json(
                 StatusCode::BAD_REQUEST,

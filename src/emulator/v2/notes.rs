@@ -115,7 +115,11 @@ fn fields(body: &Value, content_required: bool, corr: &str) -> Result<Fields, Re
             ))
         }
     }
-    if out.content.as_ref().is_some_and(|c| c.len() > MAX_CONTENT_BYTES) {
+    if out
+        .content
+        .as_ref()
+        .is_some_and(|c| c.len() > MAX_CONTENT_BYTES)
+    {
         let message = format!("Content exceeds maximum size of {MAX_CONTENT_BYTES} bytes");
         return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
     }
@@ -124,7 +128,9 @@ fn fields(body: &Value, content_required: bool, corr: &str) -> Result<Fields, Re
         Some(Value::Null) => out.venture = Some(None),
         Some(Value::String(v)) if catalog::is_venture(v) => out.venture = Some(Some(v.clone())),
         Some(other) => {
-            let shown = other.as_str().map_or_else(|| other.to_string(), str::to_owned);
+            let shown = other
+                .as_str()
+                .map_or_else(|| other.to_string(), str::to_owned);
             let message = format!("Invalid venture: {shown}");
             return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
         }
@@ -137,11 +143,18 @@ fn fields(body: &Value, content_required: bool, corr: &str) -> Result<Fields, Re
                 let message = format!("Maximum {MAX_TAGS} tags allowed");
                 return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
             }
-            let fits = |t: &Value| t.as_str().is_some_and(|s| s.chars().count() <= MAX_TAG_CHARS);
+            let fits = |t: &Value| {
+                t.as_str()
+                    .is_some_and(|s| s.chars().count() <= MAX_TAG_CHARS)
+            };
             if !tags.iter().all(fits) {
                 let message =
                     format!("Each tag must be a string of at most {MAX_TAG_CHARS} characters");
-                return Err(rules::plain(StatusCode::INTERNAL_SERVER_ERROR, &message, corr));
+                return Err(rules::plain(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &message,
+                    corr,
+                ));
             }
             out.tags = Some(serde_json::to_string(tags).ok());
         }
@@ -250,7 +263,11 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
         None => DEFAULT_LIMIT,
         Some(Some(n)) => n.clamp(1, MAX_LIMIT),
         Some(None) => {
-            return rules::plain(StatusCode::INTERNAL_SERVER_ERROR, "D1_TYPE_ERROR: Type 'number' not supported for value 'NaN'", corr)
+            return rules::plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "D1_TYPE_ERROR: Type 'number' not supported for value 'NaN'",
+                corr,
+            )
         }
     };
     let cursor = match query.truthy("cursor").map(Cursor::decode) {
@@ -284,10 +301,18 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
         bind(clause, vec![Sql::Text(venture.into())], &mut clauses);
     }
     if let Some(tag) = query.truthy("tag") {
-        bind("tags LIKE $", vec![Sql::Text(tag_pattern(tag))], &mut clauses);
+        bind(
+            "tags LIKE $",
+            vec![Sql::Text(tag_pattern(tag))],
+            &mut clauses,
+        );
     }
     if let Some(tags) = query.truthy("tags") {
-        let list: Vec<&str> = tags.split(',').map(str::trim).filter(|t| !t.is_empty()).collect();
+        let list: Vec<&str> = tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .collect();
         if !list.is_empty() {
             let any = vec!["tags LIKE $"; list.len()].join(" OR ");
             let values = list.iter().map(|t| Sql::Text(tag_pattern(t))).collect();
@@ -327,7 +352,10 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
         );
         let mut notes: Vec<Value> = tx
             .prepare(&sql)?
-            .query_map(rusqlite::params_from_iter(page_params.iter()), note_from_row)?
+            .query_map(
+                rusqlite::params_from_iter(page_params.iter()),
+                note_from_row,
+            )?
             .collect::<rusqlite::Result<_>>()?;
         let more = notes.len() as i64 > limit;
         notes.truncate(usize::try_from(limit).unwrap_or(usize::MAX));

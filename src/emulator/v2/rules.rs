@@ -14,7 +14,8 @@ use super::super::records::{SessionRecord, SESSION_COLUMNS};
 use super::super::reply::{self, Reply};
 
 /// Message for an agent name that breaks the rule.
-pub(super) const AGENT_MESSAGE: &str = "Required, must match pattern: lowercase-alphanumeric-with-hyphens";
+pub(super) const AGENT_MESSAGE: &str =
+    "Required, must match pattern: lowercase-alphanumeric-with-hyphens";
 /// Message for a malformed session id.
 pub(super) const SESSION_ID_MESSAGE: &str = "Required, must match pattern: sess_<ULID>";
 

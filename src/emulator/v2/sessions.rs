@@ -46,9 +46,7 @@ pub(super) fn writable(
 ) -> rusqlite::Result<Result<SessionRecord, Reply>> {
     Ok(match rules::load_session(tx, id)? {
         None => Err(reply::session_not_found(id, corr)),
-        Some((s, _)) if s.status != "active" => {
-            Err(reply::session_not_active(id, &s.status, corr))
-        }
+        Some((s, _)) if s.status != "active" => Err(reply::session_not_active(id, &s.status, corr)),
         Some((s, _)) => Ok(s),
     })
 }
@@ -76,7 +74,10 @@ fn parse_sos(app: &App, body: &Value, corr: &str) -> Result<SosRequest, Reply> {
     }
     let venture = required_str(body, "venture").filter(|v| catalog::is_venture(v));
     if venture.is_none() {
-        let message = format!("Required, must be one of: {}", catalog::venture_codes().join(", "));
+        let message = format!(
+            "Required, must be one of: {}",
+            catalog::venture_codes().join(", ")
+        );
         failures.push(("venture".to_owned(), message));
     }
     let repo = required_str(body, "repo").filter(|r| rules::is_repo(r));
