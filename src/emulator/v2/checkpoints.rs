@@ -49,7 +49,7 @@ fn list_text(body: &Value, field: &str) -> Option<String> {
 
 /// `POST /checkpoint`: record progress on an active session (201).
 pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
-    let body = match input::read_json(headers, body, "session_id", corr).await {
+    let body = match input::read_json_unlimited(headers, body, Some("session_id"), corr).await {
         Ok(body) => body,
         Err(reply) => return reply,
     };

@@ -50,9 +50,9 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
         .ok_or_else(|| fail("session_id", rules::SESSION_ID_MESSAGE))?;
     let summary =
         required_str(body, "summary").ok_or_else(|| fail("summary", "Required string field"))?;
+    // Any `to_agent` present, even null or "", must be an agent name.
     let to_agent = match body.get("to_agent") {
-        None | Some(Value::Null) => None,
-        Some(Value::String(a)) if a.is_empty() => None,
+        None => None,
         Some(Value::String(a)) if rules::is_agent(a) => Some(a.clone()),
         Some(_) => {
             return Err(fail(
@@ -77,7 +77,7 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
         end_reason: input::optional_str(body, "end_reason", corr)?
             .unwrap_or_else(|| "manual".to_owned()),
         last_activity_at: input::optional_str(body, "last_activity_at", corr)?,
-        keep_open: body.get("keep_session_open") == Some(&Value::Bool(true)),
+        keep_open: rules::truthy(body.get("keep_session_open")),
     })
 }
 
@@ -356,7 +356,7 @@ pub(crate) async fn set_status(
     body: Body,
     corr: &str,
 ) -> Reply {
-    let body = match input::read_json(headers, body, "status_label", corr).await {
+    let body = match input::read_json_unlimited(headers, body, Some("status_label"), corr).await {
         Ok(body) => body,
         Err(reply) => return reply,
     };

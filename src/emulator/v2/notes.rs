@@ -68,7 +68,7 @@ fn load(conn: &Connection, id: &str) -> rusqlite::Result<Option<Value>> {
 
 /// `LIKE` pattern matching one tag inside the JSON text of `tags`.
 fn tag_pattern(tag: &str) -> String {
-    format!("%{}%", serde_json::to_string(tag).unwrap_or_default())
+    format!("%\"{tag}\"%")
 }
 
 /// Active notes of `venture` or global carrying any of `tags`, newest first.
@@ -93,105 +93,75 @@ pub(super) fn tagged(
     rows.collect()
 }
 
-/// Validated writable fields; `None` = not given, `Some(None)` = clear.
-#[derive(Default)]
-struct Fields {
-    title: Option<Option<String>>,
-    content: Option<String>,
-    tags: Option<Option<String>>,
-    venture: Option<Option<String>>,
+/// A value bound as SQL the way D1 binds it: strings as text, numbers as
+/// numbers, `null` as null, anything else as its JSON text.
+fn bound(value: &Value) -> Sql {
+    match value {
+        Value::Null => Sql::Null,
+        Value::String(s) => Sql::Text(s.clone()),
+        Value::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Sql::Real(n.as_f64().unwrap_or(0.0)), Sql::Integer),
+        other => Sql::Text(other.to_string()),
+    }
 }
 
-/// Checks the writable fields of a note in the service's order.
-fn fields(body: &Value, content_required: bool, corr: &str) -> Result<Fields, Reply> {
-    let mut out = Fields::default();
-    match body.get("content") {
-        Some(Value::String(c)) if !c.is_empty() => out.content = Some(c.clone()),
-        None if !content_required => {}
-        _ => {
-            return Err(rules::invalid(
-                &[("content".into(), "Required string field".into())],
-                corr,
-            ))
-        }
-    }
-    if out
-        .content
-        .as_ref()
-        .is_some_and(|c| c.len() > MAX_CONTENT_BYTES)
-    {
+/// The service's checks on note fields, in its order (`assertContentSize`,
+/// `assertValidVenture`, `assertValidTags`); `venture_set` says whether the
+/// venture is checked (a truthy one on create, any non-null one on update).
+fn check(body: &Value, venture_set: bool, corr: &str) -> Result<(), Reply> {
+    let content = body.get("content").and_then(Value::as_str).unwrap_or("");
+    if content.len() > MAX_CONTENT_BYTES {
         let message = format!("Content exceeds maximum size of {MAX_CONTENT_BYTES} bytes");
         return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
     }
-    match body.get("venture") {
-        None => {}
-        Some(Value::Null) => out.venture = Some(None),
-        Some(Value::String(v)) if catalog::is_venture(v) => out.venture = Some(Some(v.clone())),
-        Some(other) => {
-            let shown = other
+    if let Some(venture) = body.get("venture").filter(|_| venture_set) {
+        if !venture.as_str().is_some_and(catalog::is_venture) {
+            let shown = venture
                 .as_str()
-                .map_or_else(|| other.to_string(), str::to_owned);
+                .map_or_else(|| venture.to_string(), str::to_owned);
             let message = format!("Invalid venture: {shown}");
             return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
         }
     }
-    match body.get("tags") {
-        None => {}
-        Some(Value::Null) => out.tags = Some(None),
-        Some(Value::Array(tags)) => {
-            if tags.len() > MAX_TAGS {
-                let message = format!("Maximum {MAX_TAGS} tags allowed");
-                return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
-            }
-            let fits = |t: &Value| {
-                t.as_str()
-                    .is_some_and(|s| s.chars().count() <= MAX_TAG_CHARS)
-            };
-            if !tags.iter().all(fits) {
-                let message =
-                    format!("Each tag must be a string of at most {MAX_TAG_CHARS} characters");
-                return Err(rules::plain(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &message,
-                    corr,
-                ));
-            }
-            out.tags = Some(serde_json::to_string(tags).ok());
+    if rules::truthy(body.get("tags")) {
+        let tags = body
+            .get("tags")
+            .and_then(Value::as_array)
+            .cloned()
+            .unwrap_or_default();
+        if tags.len() > MAX_TAGS {
+            let message = format!("Maximum {MAX_TAGS} tags allowed");
+            return Err(rules::plain(StatusCode::BAD_REQUEST, &message, corr));
         }
-        Some(_) => {
-            return Err(rules::invalid(
-                &[("tags".into(), "Must be an array of strings".into())],
+        let fits = |t: &Value| {
+            t.as_str()
+                .is_some_and(|s| s.encode_utf16().count() <= MAX_TAG_CHARS)
+        };
+        if !tags.iter().all(fits) {
+            let message =
+                format!("Each tag must be a string of at most {MAX_TAG_CHARS} characters");
+            return Err(rules::plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &message,
                 corr,
-            ))
+            ));
         }
     }
-    match body.get("title") {
-        None => {}
-        Some(Value::String(t)) => out.title = Some(Some(t.clone())),
-        Some(_) => out.title = Some(None),
-    }
-    Ok(out)
+    Ok(())
 }
 
-/// Applies `fields` to note `id` and stamps `updated_at`.
-fn apply(conn: &Connection, id: &str, f: &Fields, now: &str) -> rusqlite::Result<()> {
-    let sets: [(&str, Option<Option<String>>); 4] = [
-        ("title", f.title.clone()),
-        ("content", f.content.clone().map(Some)),
-        ("tags", f.tags.clone()),
-        ("venture", f.venture.clone()),
-    ];
-    for (column, value) in sets {
-        if let Some(value) = value {
-            // Column names come from the fixed list above, never from input.
-            let sql = format!("UPDATE notes SET {column} = ?1 WHERE id = ?2");
-            conn.prepare_cached(&sql)?
-                .execute(rusqlite::params![value, id])?;
-        }
+/// `tags` as stored on create or upsert: JSON text when truthy, else null.
+fn tags_text(body: &Value) -> Sql {
+    match body.get("tags") {
+        tags @ Some(t) if rules::truthy(tags) => Sql::Text(t.to_string()),
+        _ => Sql::Null,
     }
-    conn.prepare_cached("UPDATE notes SET updated_at = ?1 WHERE id = ?2")?
-        .execute([now, id])?;
-    Ok(())
+}
+
+/// A field as stored on create or upsert (`x ?? null`).
+fn field(body: &Value, name: &str) -> Sql {
+    body.get(name).map_or(Sql::Null, bound)
 }
 
 fn note_reply(status: StatusCode, note: Option<Value>, archived: bool, corr: &str) -> Reply {
@@ -206,18 +176,20 @@ fn note_reply(status: StatusCode, note: Option<Value>, archived: bool, corr: &st
     rules::ok(status, out, corr)
 }
 
-/// `POST /notes`: create a note, or update the one with the same `source_hash`.
+/// `POST /notes`: create a note, or overwrite the one with the same
+/// `source_hash` (every field, as the service's upsert does).
 pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
-    let body = match input::read_json(headers, body, "content", corr).await {
+    let body = match input::read_json_unlimited(headers, body, Some("content"), corr).await {
         Ok(body) => body,
         Err(reply) => return reply,
     };
-    let f = match fields(&body, true, corr) {
-        Ok(f) => f,
-        Err(reply) => return reply,
-    };
+    if required_str(&body, "content").is_none() {
+        return rules::invalid(&[("content".into(), "Required string field".into())], corr);
+    }
+    if let Err(reply) = check(&body, rules::truthy(body.get("venture")), corr) {
+        return reply;
+    }
     let source_hash = required_str(&body, "source_hash").map(str::to_owned);
-    let author = required_str(&body, "authored_by_session_id").map(str::to_owned);
     app.with_db(corr, |tx, now| {
         let now_text = format_ts(now);
         let existing: Option<String> = match &source_hash {
@@ -227,9 +199,24 @@ pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &st
                 .optional()?,
             None => None,
         };
+        let values = [
+            field(&body, "title"),
+            field(&body, "content"),
+            tags_text(&body),
+            field(&body, "venture"),
+            Sql::Text(now_text),
+            field(&body, "authored_by_session_id"),
+        ];
         let id = match existing {
             Some(id) => {
-                apply(tx, &id, &f, &now_text)?;
+                tx.prepare_cached(
+                    "UPDATE notes SET title = ?1, content = ?2, tags = ?3, venture = ?4, \
+                     updated_at = ?5, authored_by_session_id = COALESCE(?6, authored_by_session_id) \
+                     WHERE id = ?7",
+                )?
+                .execute(rusqlite::params![
+                    values[0], values[1], values[2], values[3], values[4], values[5], id
+                ])?;
                 id
             }
             None => {
@@ -241,13 +228,13 @@ pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &st
                 )?
                 .execute(rusqlite::params![
                     id,
-                    f.title.clone().flatten(),
-                    f.content.clone().unwrap_or_default(),
-                    f.tags.clone().flatten(),
-                    f.venture.clone().flatten(),
-                    now_text,
+                    values[0],
+                    values[1],
+                    values[2],
+                    values[3],
+                    values[4],
                     app.actor_key_id,
-                    author,
+                    values[5],
                     source_hash,
                 ])?;
                 id
@@ -300,24 +287,26 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
         };
         bind(clause, vec![Sql::Text(venture.into())], &mut clauses);
     }
-    if let Some(tag) = query.truthy("tag") {
+    // `tags` (any of a comma list) wins over `tag`.
+    let list: Vec<&str> = query
+        .truthy("tags")
+        .map(|tags| {
+            tags.split(',')
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .collect()
+        })
+        .unwrap_or_default();
+    if !list.is_empty() {
+        let any = vec!["tags LIKE $"; list.len()].join(" OR ");
+        let values = list.iter().map(|t| Sql::Text(tag_pattern(t))).collect();
+        bind(&format!("({any})"), values, &mut clauses);
+    } else if let Some(tag) = query.truthy("tag") {
         bind(
             "tags LIKE $",
             vec![Sql::Text(tag_pattern(tag))],
             &mut clauses,
         );
-    }
-    if let Some(tags) = query.truthy("tags") {
-        let list: Vec<&str> = tags
-            .split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .collect();
-        if !list.is_empty() {
-            let any = vec!["tags LIKE $"; list.len()].join(" OR ");
-            let values = list.iter().map(|t| Sql::Text(tag_pattern(t))).collect();
-            bind(&format!("({any})"), values, &mut clauses);
-        }
     }
     if let Some(q) = query.truthy("q") {
         let pattern = Sql::Text(format!("%{q}%"));
@@ -381,7 +370,8 @@ pub(crate) fn get(app: &App, id: &str, corr: &str) -> Reply {
     })
 }
 
-/// `/notes/:id/update`: change title, content, tags or venture.
+/// `/notes/:id/update`: set each of `title`, `content`, `tags`, `venture`
+/// that the body names (`venture: null` clears it); 404 before any check.
 pub(crate) async fn update(
     app: &App,
     id: &str,
@@ -389,19 +379,35 @@ pub(crate) async fn update(
     body: Body,
     corr: &str,
 ) -> Reply {
-    let body = match input::read_json(headers, body, "title", corr).await {
+    let body = match input::read_json_unlimited(headers, body, Some("title"), corr).await {
         Ok(body) => body,
-        Err(reply) => return reply,
-    };
-    let f = match fields(&body, false, corr) {
-        Ok(f) => f,
         Err(reply) => return reply,
     };
     app.with_db(corr, |tx, now| {
         if load(tx, id)?.is_none() {
             return Ok(note_reply(StatusCode::OK, None, false, corr));
         }
-        apply(tx, id, &f, &format_ts(now))?;
+        let venture_set = body.get("venture").is_some_and(|v| !v.is_null());
+        if let Err(reply) = check(&body, venture_set, corr) {
+            return Ok(reply);
+        }
+        for column in ["title", "content", "tags", "venture"] {
+            let Some(value) = body.get(column) else {
+                continue;
+            };
+            // `tags` is stored as `JSON.stringify(tags)`, so null becomes "null".
+            let value = if column == "tags" {
+                Sql::Text(value.to_string())
+            } else {
+                bound(value)
+            };
+            // Column names come from the fixed list above, never from input.
+            let sql = format!("UPDATE notes SET {column} = ?1 WHERE id = ?2");
+            tx.prepare_cached(&sql)?
+                .execute(rusqlite::params![value, id])?;
+        }
+        tx.prepare_cached("UPDATE notes SET updated_at = ?1, actor_key_id = ?2 WHERE id = ?3")?
+            .execute(rusqlite::params![format_ts(now), app.actor_key_id, id])?;
         Ok(note_reply(StatusCode::OK, load(tx, id)?, false, corr))
     })
 }

@@ -76,6 +76,17 @@ pub(super) fn ok(status: StatusCode, mut body: Map<String, Value>, corr: &str) -
     Reply::json(status, &body, Some(corr))
 }
 
+/// JavaScript truthiness of an optional JSON value (absent = `undefined`).
+pub(super) fn truthy(value: Option<&Value>) -> bool {
+    match value {
+        None | Some(Value::Null) => false,
+        Some(Value::Bool(b)) => *b,
+        Some(Value::Number(n)) => n.as_f64().is_some_and(|f| f != 0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    }
+}
+
 /// Session columns for [`session_from_row`]: v1's, then the three v2 ones.
 pub(super) fn session_columns() -> String {
     format!("{SESSION_COLUMNS}, client_session_id, last_activity_at, session_group_id")

@@ -58,6 +58,22 @@ pub(super) fn touch(tx: &Transaction<'_>, id: &str, now: &str) -> rusqlite::Resu
     Ok(())
 }
 
+/// Sets `client_session_id` only where it is still null (a value captured
+/// at `/sos` is kept), as `/update` and `/heartbeat` do.
+fn fill_client_session_id(
+    tx: &Transaction<'_>,
+    id: &str,
+    client_session_id: Option<&str>,
+) -> rusqlite::Result<()> {
+    if let Some(csid) = client_session_id {
+        tx.prepare_cached(
+            "UPDATE sessions SET client_session_id = COALESCE(client_session_id, ?1) WHERE id = ?2",
+        )?
+        .execute([csid, id])?;
+    }
+    Ok(())
+}
+
 /// What `/sos` was asked for, validated.
 struct SosRequest {
     template: SessionRecord,
@@ -234,7 +250,7 @@ async fn session_body(
     body: Body,
     corr: &str,
 ) -> Result<(Value, String), Reply> {
-    let body = input::read_json(headers, body, "session_id", corr).await?;
+    let body = input::read_json_unlimited(headers, body, Some("session_id"), corr).await?;
     match required_str(&body, "session_id").filter(|id| rules::is_session_id(id)) {
         Some(id) => {
             let id = id.to_owned();
@@ -258,14 +274,15 @@ fn change(body: &Value, field: &str, corr: &str) -> Result<Option<Option<String>
     }
 }
 
-/// `POST /update`: change branch, commit, meta or `client_session_id`.
+/// `POST /update`: change branch, commit or meta; fill a missing
+/// `client_session_id`.
 pub(crate) async fn update(app: &App, headers: &HeaderMap, body: Body, corr: &str) -> Reply {
     let (body, session_id) = match session_body(headers, body, corr).await {
         Ok(parsed) => parsed,
         Err(reply) => return reply,
     };
     let mut changes = Vec::new();
-    for field in ["branch", "commit_sha", "client_session_id"] {
+    for field in ["branch", "commit_sha"] {
         match change(&body, field, corr) {
             Ok(Some(value)) => changes.push((field, value)),
             Ok(None) => {}
@@ -273,11 +290,13 @@ pub(crate) async fn update(app: &App, headers: &HeaderMap, body: Body, corr: &st
         }
     }
     if let Some(meta) = body.get("meta") {
-        let text = Some(meta)
-            .filter(|m| !m.is_null())
-            .and_then(|m| serde_json::to_string(m).ok());
-        changes.push(("meta_json", text));
+        // `JSON.stringify(meta)`: a null meta is stored as the text "null".
+        changes.push(("meta_json", Some(meta.to_string())));
     }
+    let client_session_id = match input::optional_str(&body, "client_session_id", corr) {
+        Ok(v) => v,
+        Err(reply) => return reply,
+    };
     let key = match idempotency::key_for(headers, &body) {
         Ok(key) => key,
         Err(reply) => return reply,
@@ -294,6 +313,7 @@ pub(crate) async fn update(app: &App, headers: &HeaderMap, body: Body, corr: &st
                 .execute(rusqlite::params![value, session_id])?;
         }
         touch(tx, &session_id, &now_text)?;
+        fill_client_session_id(tx, &session_id, client_session_id.as_deref())?;
         let mut out = Map::new();
         out.insert("session_id".into(), session_id.clone().into());
         out.insert("updated_at".into(), now_text.into());
@@ -318,10 +338,7 @@ pub(crate) async fn heartbeat(app: &App, headers: &HeaderMap, body: Body, corr: 
         }
         let now_text = format_ts(now);
         touch(tx, &session_id, &now_text)?;
-        if let Some(csid) = &client_session_id {
-            tx.prepare_cached("UPDATE sessions SET client_session_id = ?1 WHERE id = ?2")?
-                .execute([csid, &session_id])?;
-        }
+        fill_client_session_id(tx, &session_id, client_session_id.as_deref())?;
         let mut out = Map::new();
         out.insert("session_id".into(), session_id.clone().into());
         out.insert("last_heartbeat_at".into(), now_text.into());
