@@ -30,7 +30,7 @@ const EXPECTED_MISMATCHES: &[(&str, &str)] = &[(
 )];
 
 /// Keys whose values (not only types) must match the recording.
-const VALUE_KEYS: [&str; 11] = [
+const VALUE_KEYS: [&str; 13] = [
     "error",
     "status",
     "end_reason",
@@ -42,6 +42,10 @@ const VALUE_KEYS: [&str; 11] = [
     "gate",
     "archived",
     "checkpoint_number",
+    // Same size as recorded: the stored answer is pretty-printed like the
+    // worker's, so the 64 KiB truncation falls at the same payload size.
+    "response_size_bytes",
+    "response_status",
 ];
 /// Keys whose recorded values are ids or cursors to translate later.
 const LEARNED_KEYS: [&str; 5] = [

@@ -178,7 +178,12 @@ impl App {
                     return Ok(replay);
                 }
             }
-            let reply = work(tx, now)?;
+            let mut reply = work(tx, now)?;
+            if self.protocol == super::Protocol::V2 {
+                // Stored as sent: the v2 worker's size limit applies to the
+                // pretty-printed body.
+                reply = reply.pretty();
+            }
             if let Some(key) = key.filter(|_| reply.is_success()) {
                 idempotency::store(tx, endpoint, key, &reply, now)?;
             }

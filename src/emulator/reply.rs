@@ -65,6 +65,18 @@ impl Reply {
         reply
     }
 
+    /// The same reply with its JSON body pretty-printed (two-space indent, as
+    /// the v2 worker's `JSON.stringify(data, null, 2)`); a body that is not
+    /// JSON, or is empty, is left as it is.
+    pub(crate) fn pretty(mut self) -> Self {
+        if let Ok(value) = serde_json::from_slice::<Value>(&self.body) {
+            if let Ok(body) = serde_json::to_vec_pretty(&value) {
+                self.body = body;
+            }
+        }
+        self
+    }
+
     /// Whether the status is 2xx (only those are kept for idempotent replay).
     pub(crate) fn is_success(&self) -> bool {
         self.status.is_success()

@@ -104,8 +104,13 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Reply> {
     route.ok_or_else(|| reply::endpoint_not_found(method.as_str(), path))
 }
 
-/// Routes a v2 API request (not `OPTIONS`, not the control API).
+/// Routes a v2 API request (not `OPTIONS`, not the control API); every
+/// answer is pretty-printed as the v2 worker writes it.
 pub(crate) async fn route(app: &App, req: Request<Body>, path: &str) -> Reply {
+    answer(app, req, path).await.pretty()
+}
+
+async fn answer(app: &App, req: Request<Body>, path: &str) -> Reply {
     let method = req.method().clone();
     if method == Method::GET {
         match path {
