@@ -3,9 +3,10 @@
 //! At session start an agent gets what it needs to work without further
 //! calls: the venture's document index (or full documents), the script index,
 //! the doc audit, the last handoff of its track, the enterprise summary notes
-//! and the knowledge-base index. Each block follows the contract's rule for
-//! when it appears: the indexes whenever asked for, `doc_audit` always, the
-//! others only when they have something in them.
+//! and the knowledge-base index. Each block appears as the worker's source
+//! decides: the documents and scripts (either form) whenever asked for, even
+//! empty; `doc_audit` for every listed venture; the last handoff, enterprise
+//! context and knowledge base only when they have something in them.
 
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
@@ -61,14 +62,18 @@ pub(super) fn add_blocks(
     if options.include_docs {
         let docs = docs::docs_for(conn, venture)?;
         if options.full_docs {
-            if !docs.is_empty() {
-                let joined: String = docs.iter().map(docs::Doc::hash).collect();
-                let list: Vec<Value> = docs.iter().map(docs::Doc::full).collect();
-                out.insert(
-                    "documentation".into(),
-                    json!({ "docs": list, "count": list.len(), "content_hash": sha256_hex(joined.as_bytes()) }),
-                );
-            }
+            // Present even when empty; the hash covers the items' hashes
+            // joined with `|`.
+            let joined: Vec<&str> = docs.iter().map(docs::Doc::hash).collect();
+            let list: Vec<Value> = docs.iter().map(docs::Doc::full).collect();
+            out.insert(
+                "documentation".into(),
+                json!({
+                    "docs": list,
+                    "count": list.len(),
+                    "content_hash": sha256_hex(joined.join("|").as_bytes()),
+                }),
+            );
         } else {
             let list: Vec<Value> = docs.iter().map(docs::Doc::index).collect();
             out.insert(
@@ -77,9 +82,16 @@ pub(super) fn add_blocks(
             );
         }
     }
-    // The emulator stores no scripts: the index is empty, the full form absent.
-    if options.include_scripts && !options.full_scripts {
-        out.insert("script_index".into(), json!({ "scripts": [], "count": 0 }));
+    // The emulator stores no scripts: both forms are present and empty.
+    if options.include_scripts {
+        if options.full_scripts {
+            out.insert(
+                "scripts".into(),
+                json!({ "scripts": [], "count": 0, "content_hash": sha256_hex(b"") }),
+            );
+        } else {
+            out.insert("script_index".into(), json!({ "scripts": [], "count": 0 }));
+        }
     }
     if let Some(audit) = docs::audit_of(conn, venture)? {
         out.insert("doc_audit".into(), audit);

@@ -69,10 +69,11 @@ fn doc_from_row(row: &rusqlite::Row<'_>) -> rusqlite::Result<Doc> {
     })
 }
 
-/// The global documents and those of `venture`'s scope, by scope and name.
+/// The global documents and those of `venture`'s scope, in the service's
+/// order (scope descending, then name).
 pub(super) fn docs_for(conn: &Connection, venture: &str) -> rusqlite::Result<Vec<Doc>> {
     let sql = format!(
-        "SELECT {DOC_COLUMNS} FROM docs WHERE scope IN ('global', ?1) ORDER BY scope, doc_name"
+        "SELECT {DOC_COLUMNS} FROM docs WHERE scope IN ('global', ?1) ORDER BY scope DESC, doc_name"
     );
     let mut stmt = conn.prepare_cached(&sql)?;
     let rows = stmt.query_map([venture], doc_from_row)?;

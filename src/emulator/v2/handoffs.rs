@@ -177,7 +177,7 @@ pub(crate) async fn end(app: &App, headers: &HeaderMap, body: Body, corr: &str) 
     })
 }
 
-/// `YYYY-MM-DD[THH:MM:SS[.fff][Z]]`, as `/handoffs` accepts for its dates.
+/// `YYYY-MM-DD[THH:MM:SS[.f…][Z]]`, as `/handoffs` accepts for its dates.
 fn is_date(text: &str) -> bool {
     let b = text.as_bytes();
     let digits =
@@ -210,16 +210,11 @@ fn is_date(text: &str) -> bool {
     tail.is_empty()
         || tail
             .strip_prefix('.')
-            .is_some_and(|f| !f.is_empty() && f.len() <= 3 && f.bytes().all(|c| c.is_ascii_digit()))
+            .is_some_and(|f| !f.is_empty() && f.bytes().all(|c| c.is_ascii_digit()))
 }
 
 /// `GET /handoffs`: every mode, dates, cursor paging and `total`.
 pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
-    let limit = match query.truthy("limit").map(js_parse_int) {
-        None => DEFAULT_LIMIT,
-        Some(Some(n)) if (1..=MAX_LIMIT).contains(&n) => n,
-        Some(_) => return reply::validation("limit", "Must be an integer between 1 and 100", corr),
-    };
     let after = query.truthy("created_after");
     let before = query.truthy("created_before");
     for (field, value) in [("created_after", after), ("created_before", before)] {
@@ -227,6 +222,11 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
             return reply::validation(field, "Must be a valid ISO 8601 date string", corr);
         }
     }
+    let limit = match query.truthy("limit").map(js_parse_int) {
+        None => DEFAULT_LIMIT,
+        Some(Some(n)) if (1..=MAX_LIMIT).contains(&n) => n,
+        Some(_) => return reply::validation("limit", "Must be an integer between 1 and 100", corr),
+    };
     let int = |field: &str, text: &str| {
         js_parse_int(text).ok_or_else(|| reply::validation(field, "Must be a valid integer", corr))
     };
@@ -270,7 +270,7 @@ pub(crate) fn list(app: &App, query: &Query, corr: &str) -> Reply {
         params.push(Sql::Text(after.into()));
     }
     if let Some(before) = before {
-        clauses.push("created_at <= ?");
+        clauses.push("created_at < ?");
         params.push(Sql::Text(before.into()));
     }
     let cursor = match query.truthy("cursor").map(Cursor::decode) {

@@ -428,14 +428,17 @@ pub(crate) fn prior(app: &App, query: &Query, corr: &str) -> Reply {
     ) else {
         return reply::validation("agent,venture,repo", "All three are required", corr);
     };
-    let hours = match query.get("within_hours").map(js_parse_int) {
+    // Here an empty `track` is checked (and fails), an empty `within_hours`
+    // means the default.
+    let track = match query.get("track").map(js_parse_int) {
+        None => None,
+        Some(Some(t)) => Some(t),
+        Some(None) => return reply::validation("track", "Must be a valid integer", corr),
+    };
+    let hours = match query.truthy("within_hours").map(js_parse_int) {
         None => PRIOR_DEFAULT_HOURS,
         Some(Some(h)) if (1..=PRIOR_MAX_HOURS).contains(&h) => h,
         Some(_) => return reply::validation("within_hours", "Must be 1..720", corr),
-    };
-    let track = match track_param(query, corr) {
-        Ok(track) => track,
-        Err(reply) => return reply,
     };
     app.with_db(corr, |tx, now| {
         let since = format_ts(minus_seconds(now, hours * 3600));
