@@ -285,3 +285,22 @@ async fn request_size_limits() {
     assert!(str_at(&answer, "/error").starts_with("Handoff payload too large"));
     emu.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn answers_are_pretty_printed_like_the_worker_except_health() {
+    let emu = Emu::start(Protocol::V2).await;
+    let text = |path: &'static str| {
+        let http = emu.http.clone();
+        let url = format!("{}{path}", emu.handle.url());
+        async move {
+            let resp = http.get(url).header("X-Relay-Key", KEY).send().await;
+            resp.expect("request").text().await.expect("body")
+        }
+    };
+    assert!(text("/version").await.starts_with("{\n  \""));
+    assert!(text("/active").await.contains("\n  \"count\": 0"));
+    assert!(!text("/health").await.contains('\n'));
+    let (status, _, _) = emu.call("GET", "/notes/", None, None).await;
+    assert_eq!(status, 404, "an empty note id is no route");
+    emu.handle.shutdown().await;
+}

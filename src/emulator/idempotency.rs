@@ -81,14 +81,17 @@ fn is_ulid(key: &str) -> bool {
 
 /// `400 Invalid idempotency key format` — recorded without a correlation id.
 fn invalid_key_reply() -> Reply {
-    Reply::json(
+    let mut reply = Reply::json(
         StatusCode::BAD_REQUEST,
         &json!({
             "error": "Invalid idempotency key format",
             "details": "Key must be UUID v4, ULID, or 20-200 character string",
         }),
         None,
-    )
+    );
+    // The worker writes this one without indentation.
+    reply.compact = true;
+    reply
 }
 
 /// Body of a replay whose original answer was too large to keep.

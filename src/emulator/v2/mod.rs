@@ -76,11 +76,15 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Reply> {
         (["siblings"], _, true) => Some(Route::Siblings),
         (["sessions", "prior"], _, true) => Some(Route::Prior),
         (["sessions", "history"], _, true) => Some(Route::History),
-        (["sessions", id, "activity"], true, _) => Some(Route::Activity((*id).to_owned())),
+        (["sessions", id, "activity"], true, _) if !id.is_empty() => {
+            Some(Route::Activity((*id).to_owned()))
+        }
         (["active"], _, true) => Some(Route::Active),
         (["handoffs", "latest"], _, true) => Some(Route::HandoffsLatest),
         (["handoffs"], _, true) => Some(Route::Handoffs),
-        (["handoffs", id, "status"], true, _) => Some(Route::HandoffStatus((*id).to_owned())),
+        (["handoffs", id, "status"], true, _) if !id.is_empty() => {
+            Some(Route::HandoffStatus((*id).to_owned()))
+        }
         (["docs"], _, true) => Some(Route::Docs),
         (["docs", "audit"], _, true) => Some(Route::DocsAudit),
         (["docs", scope, name], _, true) => {
@@ -95,9 +99,13 @@ fn resolve(method: &Method, path: &str) -> Result<Route, Reply> {
         }
         (["notes"], true, _) => Some(Route::NotesCreate),
         (["notes"], _, true) => Some(Route::NotesList),
-        (["notes", id], _, _) => Some(Route::Note((*id).to_owned())),
-        (["notes", id, "update"], _, _) => Some(Route::NoteUpdate((*id).to_owned())),
-        (["notes", id, "archive"], _, _) => Some(Route::NoteArchive((*id).to_owned())),
+        (["notes", id], _, _) if !id.is_empty() => Some(Route::Note((*id).to_owned())),
+        (["notes", id, "update"], _, _) if !id.is_empty() => {
+            Some(Route::NoteUpdate((*id).to_owned()))
+        }
+        (["notes", id, "archive"], _, _) if !id.is_empty() => {
+            Some(Route::NoteArchive((*id).to_owned()))
+        }
         (["config", "memory-gate"], _, true) => Some(Route::MemoryGate),
         _ => None,
     };
@@ -120,7 +128,9 @@ async fn answer(app: &App, req: Request<Body>, path: &str) -> Reply {
                     "service": "crane-context",
                     "timestamp": format_ts(app.clock.now()),
                 });
-                return Reply::json(StatusCode::OK, &body, None);
+                let mut reply = Reply::json(StatusCode::OK, &body, None);
+                reply.compact = true;
+                return reply;
             }
             "/version" => return Reply::json(StatusCode::OK, &catalog::version(app), None),
             "/ventures" => {
