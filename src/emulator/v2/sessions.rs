@@ -82,6 +82,27 @@ struct SosRequest {
     options: context::Options,
 }
 
+/// `track` / `issue_number` of `/sos`, which the worker stores unchecked as
+/// `x || null` in an INTEGER column: falsy is null, a whole number or a
+/// string of digits (SQLite's integer affinity) is that integer. Anything
+/// else would make the stored record unreadable, so the emulator refuses it.
+fn loose_int(body: &Value, field: &str, corr: &str) -> Result<Option<i64>, Reply> {
+    let value = body.get(field);
+    if !rules::truthy(value) {
+        return Ok(None);
+    }
+    let whole = match value {
+        Some(Value::Number(n)) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Some(Value::String(s)) => s.trim().parse::<i64>().ok(),
+        _ => None,
+    };
+    whole
+        .map(Some)
+        .ok_or_else(|| reply::validation(field, "Must be an integer", corr))
+}
+
 fn parse_sos(app: &App, body: &Value, corr: &str) -> Result<SosRequest, Reply> {
     let mut failures = Vec::new();
     let agent = required_str(body, "agent").filter(|a| rules::is_agent(a));
@@ -114,8 +135,8 @@ fn parse_sos(app: &App, body: &Value, corr: &str) -> Result<SosRequest, Reply> {
         host: input::optional_str(body, "host", corr)?,
         venture: venture.to_owned(),
         repo: repo.to_owned(),
-        track: input::optional_int(body, "track", corr)?,
-        issue_number: input::optional_int(body, "issue_number", corr)?,
+        track: loose_int(body, "track", corr)?,
+        issue_number: loose_int(body, "issue_number", corr)?,
         branch: input::optional_str(body, "branch", corr)?,
         commit_sha: input::optional_str(body, "commit_sha", corr)?,
         status: "active".into(),
@@ -127,10 +148,11 @@ fn parse_sos(app: &App, body: &Value, corr: &str) -> Result<SosRequest, Reply> {
         schema_version: SCHEMA_VERSION.into(),
         actor_key_id: app.actor_key_id.clone(),
         creation_correlation_id: corr.to_owned(),
+        // `meta ? JSON.stringify(meta) : null`.
         meta_json: body
             .get("meta")
-            .filter(|m| !m.is_null())
-            .and_then(|m| serde_json::to_string(m).ok()),
+            .filter(|m| rules::truthy(Some(m)))
+            .map(Value::to_string),
     };
     Ok(SosRequest {
         template,
@@ -347,9 +369,10 @@ pub(crate) async fn heartbeat(app: &App, headers: &HeaderMap, body: Body, corr: 
     })
 }
 
-/// A `track` query parameter: absent, or an integer, or the 400.
+/// A `track` query parameter: absent, or an integer, or the 400 (an empty
+/// one included: the worker checks any `track` present).
 fn track_param(query: &Query, corr: &str) -> Result<Option<i64>, Reply> {
-    match query.truthy("track") {
+    match query.get("track") {
         None => Ok(None),
         Some(text) => js_parse_int(text)
             .map(Some)
@@ -430,10 +453,9 @@ pub(crate) fn prior(app: &App, query: &Query, corr: &str) -> Reply {
     };
     // Here an empty `track` is checked (and fails), an empty `within_hours`
     // means the default.
-    let track = match query.get("track").map(js_parse_int) {
-        None => None,
-        Some(Some(t)) => Some(t),
-        Some(None) => return reply::validation("track", "Must be a valid integer", corr),
+    let track = match track_param(query, corr) {
+        Ok(track) => track,
+        Err(reply) => return reply,
     };
     let hours = match query.truthy("within_hours").map(js_parse_int) {
         None => PRIOR_DEFAULT_HOURS,
