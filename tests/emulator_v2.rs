@@ -304,3 +304,27 @@ async fn answers_are_pretty_printed_like_the_worker_except_health() {
     assert_eq!(status, 404, "an empty note id is no route");
     emu.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn doc_audit_counts_present_and_stale_documents() {
+    let emu = Emu::start(Protocol::V2).await;
+    let doc = json!({"scope": "vc", "doc_name": "vc-api.md", "content": "# API"});
+    emu.control("docs", doc).await;
+    let (_, _, body) = emu.call("GET", "/docs/audit?venture=vc", None, None).await;
+    assert_eq!(
+        body["audit"]["summary"],
+        "Venture Crane: 8 missing, 1 present"
+    );
+    assert_eq!(body["audit"]["present"][0]["doc_name"], "vc-api.md");
+    emu.control("clock", json!({"advance_seconds": 91 * 86_400}))
+        .await;
+    let (_, _, body) = emu.call("GET", "/docs/audit?venture=vc", None, None).await;
+    assert_eq!(body["audit"]["stale"][0]["days_since_update"], 91);
+    assert_eq!(body["audit"]["status"], "incomplete");
+    let (_, _, body) = emu.call("GET", "/docs/audit?venture=zz", None, None).await;
+    assert_eq!(body["audit"]["summary"], "Unknown venture: zz");
+    let sos = emu.sos(json!({"docs_format": "full"})).await;
+    assert_eq!(sos["documentation"]["count"], 1);
+    assert_eq!(sos["doc_audit"]["stale"][0]["doc_name"], "vc-api.md");
+    emu.handle.shutdown().await;
+}

@@ -80,43 +80,90 @@ pub(super) fn version(app: &App) -> Value {
     Value::Object(out)
 }
 
-/// The doc audit of one venture given the names of documents present in its
-/// scope or the global one (`present`: `(doc_name, scope, version,
-/// updated_at)`). `None` for an unlisted venture.
-pub(super) fn audit(code: &str, present: &[(String, String, i64, String)]) -> Option<Value> {
+/// Days after which a present required document counts as stale (the
+/// service's default when a requirement names no threshold).
+const STALE_AFTER_DAYS: i64 = 90;
+
+/// The doc audit of one venture given the documents present in its scope or
+/// the global one (`(doc_name, scope, version, updated_at)`) at `now`. An
+/// unlisted venture gets the service's "Unknown venture" audit.
+pub(super) fn audit(
+    code: &str,
+    present: &[(String, String, i64, String)],
+    now: jiff::Timestamp,
+) -> Value {
     if !is_venture(code) {
-        return None;
+        return json!({
+            "venture": code, "venture_name": code, "status": "complete",
+            "missing": [], "stale": [], "present": [],
+            "summary": format!("Unknown venture: {code}"),
+        });
     }
     let required = REQUIREMENTS
         .get(code)
         .and_then(Value::as_array)
         .cloned()
         .unwrap_or_default();
-    let name_of = |r: &Value| r.get("doc_name").and_then(Value::as_str).map(str::to_owned);
-    let mut missing = Vec::new();
-    let mut found = Vec::new();
+    let (mut missing, mut stale, mut found) = (Vec::new(), Vec::new(), Vec::new());
     for requirement in required {
-        let name = name_of(&requirement).unwrap_or_default();
-        match present.iter().find(|(doc, ..)| *doc == name) {
-            Some((doc, scope, version, updated_at)) => found.push(json!({
+        let name = requirement
+            .get("doc_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let Some((doc, scope, version, updated_at)) = present.iter().find(|(doc, ..)| *doc == name)
+        else {
+            missing.push(requirement);
+            continue;
+        };
+        let age_days = updated_at.parse::<jiff::Timestamp>().map_or(0, |t| {
+            (now.as_millisecond() - t.as_millisecond()).div_euclid(86_400_000)
+        });
+        if age_days > STALE_AFTER_DAYS {
+            stale.push(json!({
                 "doc_name": doc, "scope": scope, "version": version, "updated_at": updated_at,
-            })),
-            None => missing.push(requirement),
+                "days_since_update": age_days, "staleness_threshold_days": STALE_AFTER_DAYS,
+                "auto_generate": requirement.get("auto_generate"),
+                "generation_sources": requirement.get("generation_sources"),
+            }));
+        } else {
+            found.push(json!({
+                "doc_name": doc, "scope": scope, "version": version, "updated_at": updated_at,
+            }));
         }
     }
-    let name = venture_name(code);
-    let (status, summary) = if missing.is_empty() {
-        ("complete", format!("{name}: all {} present", found.len()))
+    let required_missing = missing
+        .iter()
+        .any(|m| m.get("required") == Some(&Value::Bool(true)));
+    let status = if required_missing {
+        "incomplete"
+    } else if stale.is_empty() {
+        "complete"
     } else {
-        ("incomplete", format!("{name}: {} missing", missing.len()))
+        "warning"
     };
-    Some(json!({
+    let parts: Vec<String> = [
+        (missing.len(), "missing"),
+        (stale.len(), "stale"),
+        (found.len(), "present"),
+    ]
+    .iter()
+    .filter(|(n, _)| *n > 0)
+    .map(|(n, what)| format!("{n} {what}"))
+    .collect();
+    let name = venture_name(code);
+    let summary = if parts.is_empty() {
+        format!("{name}: no requirements configured")
+    } else {
+        format!("{name}: {}", parts.join(", "))
+    };
+    json!({
         "venture": code,
         "venture_name": name,
         "status": status,
         "missing": missing,
-        "stale": [],
+        "stale": stale,
         "present": found,
         "summary": summary,
-    }))
+    })
 }

@@ -57,6 +57,7 @@ pub(super) fn add_blocks(
     repo: &str,
     track: Option<i64>,
     options: &Options,
+    now: jiff::Timestamp,
     out: &mut Map<String, Value>,
 ) -> rusqlite::Result<()> {
     if options.include_docs {
@@ -93,9 +94,7 @@ pub(super) fn add_blocks(
             out.insert("script_index".into(), json!({ "scripts": [], "count": 0 }));
         }
     }
-    if let Some(audit) = docs::audit_of(conn, venture)? {
-        out.insert("doc_audit".into(), audit);
-    }
+    out.insert("doc_audit".into(), docs::audit_of(conn, venture, now)?);
     if let Some(track) = track {
         let sql = format!(
             "SELECT {HANDOFF_COLUMNS} FROM handoffs WHERE venture = ?1 AND repo = ?2 AND track = ?3 \

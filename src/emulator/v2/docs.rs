@@ -110,13 +110,17 @@ pub(crate) fn seed(
     Ok(())
 }
 
-/// The doc audit of `venture` against what is stored.
-pub(super) fn audit_of(conn: &Connection, venture: &str) -> rusqlite::Result<Option<Value>> {
+/// The doc audit of `venture` against what is stored, at `now`.
+pub(super) fn audit_of(
+    conn: &Connection,
+    venture: &str,
+    now: jiff::Timestamp,
+) -> rusqlite::Result<Value> {
     let present: Vec<(String, String, i64, String)> = docs_for(conn, venture)?
         .into_iter()
         .map(|d| (d.doc_name, d.scope, d.version, d.updated_at))
         .collect();
-    Ok(catalog::audit(venture, &present))
+    Ok(catalog::audit(venture, &present, now))
 }
 
 /// `GET /docs?venture=`: the index of global and venture documents.
@@ -159,19 +163,16 @@ pub(crate) fn get(app: &App, scope: &str, name: &str, corr: &str) -> Reply {
 
 /// `GET /docs/audit[?venture=]`: one venture's audit, or every venture's.
 pub(crate) fn audit(app: &App, query: &Query, corr: &str) -> Reply {
-    app.with_db(corr, |tx, _now| {
+    app.with_db(corr, |tx, now| {
         let mut out = Map::new();
         match query.truthy("venture") {
             Some(venture) => {
-                out.insert(
-                    "audit".into(),
-                    audit_of(tx, venture)?.unwrap_or(Value::Null),
-                );
+                out.insert("audit".into(), audit_of(tx, venture, now)?);
             }
             None => {
                 let mut audits = Vec::new();
                 for code in catalog::venture_codes() {
-                    audits.extend(audit_of(tx, &code)?);
+                    audits.push(audit_of(tx, &code, now)?);
                 }
                 out.insert("audits".into(), Value::Array(audits));
             }

@@ -194,6 +194,7 @@ pub(crate) async fn start(app: &App, headers: &HeaderMap, body: Body, corr: &str
             &request.template.repo,
             track,
             &request.options,
+            now,
             &mut out,
         )?;
         Ok(rules::ok(StatusCode::OK, out, corr))
