@@ -328,3 +328,38 @@ async fn doc_audit_counts_present_and_stale_documents() {
     assert_eq!(sos["doc_audit"]["stale"][0]["doc_name"], "vc-api.md");
     emu.handle.shutdown().await;
 }
+
+#[tokio::test]
+async fn idempotency_keys_live_to_the_end_of_their_expiry_day() {
+    let emu = Emu::start(Protocol::V2).await;
+    let clock: Value = emu
+        .http
+        .get(format!("{}/__emulator/clock", emu.handle.url()))
+        .send()
+        .await
+        .expect("clock")
+        .json()
+        .await
+        .expect("clock body");
+    // Keep the expiry (now + 1 h) and one minute after it on one UTC day.
+    if str_at(&clock, "/now").get(11..16) == Some("22:59") {
+        emu.control("clock", json!({"advance_seconds": 120})).await;
+    }
+    let id = str_at(&emu.sos(json!({})).await, "/session_id").to_owned();
+    let update = json!({"session_id": id, "branch": "b"});
+    let key = Some("update-ttl-key-0000000001");
+    emu.call("POST", "/update", Some(update.clone()), key).await;
+    emu.control("clock", json!({"advance_seconds": 61 * 60}))
+        .await;
+    let (_, headers, _) = emu.call("POST", "/update", Some(update.clone()), key).await;
+    assert_eq!(
+        headers["x-idempotency-hit"], "true",
+        "past expiry, same day"
+    );
+    emu.control("clock", json!({"advance_seconds": 25 * 3600}))
+        .await;
+    let (status, headers, _) = emu.call("POST", "/update", Some(update), key).await;
+    assert_eq!(status, 200);
+    assert!(headers.get("x-idempotency-hit").is_none(), "the next day");
+    emu.handle.shutdown().await;
+}

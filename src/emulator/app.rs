@@ -174,7 +174,13 @@ impl App {
     {
         self.with_db(corr, |tx, now| {
             if let Some(key) = key {
-                if let Some(replay) = idempotency::lookup(tx, endpoint, key, now)? {
+                let replay = if self.protocol == super::Protocol::V2 {
+                    let cutoff = now.strftime("%Y-%m-%d %H:%M:%S").to_string();
+                    idempotency::lookup_live_after(tx, endpoint, key, &cutoff)?
+                } else {
+                    idempotency::lookup(tx, endpoint, key, now)?
+                };
+                if let Some(replay) = replay {
                     return Ok(replay);
                 }
             }
