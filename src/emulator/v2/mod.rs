@@ -19,6 +19,7 @@ mod docs;
 mod handoffs;
 mod history;
 mod notes;
+mod queries;
 mod rules;
 mod sessions;
 
@@ -162,9 +163,9 @@ async fn answer(app: &App, req: Request<Body>, path: &str) -> Reply {
         Route::Sos => sessions::start(app, headers, body, &corr).await,
         Route::Update => sessions::update(app, headers, body, &corr).await,
         Route::Heartbeat => sessions::heartbeat(app, headers, body, &corr).await,
-        Route::Active => sessions::active(app, &query, &corr),
-        Route::Siblings => sessions::siblings(app, &query, &corr),
-        Route::Prior => sessions::prior(app, &query, &corr),
+        Route::Active => queries::active(app, &query, &corr),
+        Route::Siblings => queries::siblings(app, &query, &corr),
+        Route::Prior => queries::prior(app, &query, &corr),
         Route::History => history::history(app, &query, &corr),
         Route::Activity(id) => history::activity(app, &id, headers, body, &corr).await,
         Route::Checkpoint => checkpoints::create(app, headers, body, &corr).await,
