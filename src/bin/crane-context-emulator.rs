@@ -140,6 +140,7 @@ async fn main() -> ExitCode {
         .db_path
         .as_ref()
         .map_or_else(|| "in memory".to_owned(), |p| p.display().to_string());
+    let protocol = format!("{:?}", config.protocol).to_lowercase();
     let emulator = match Emulator::start(config).await {
         Ok(emulator) => emulator,
         Err(error) => {
@@ -157,7 +158,7 @@ async fn main() -> ExitCode {
         let _ = stdout.flush();
     }
     eprintln!(
-        "crane-context-emulator: database {db}; control API at {}/__emulator/",
+        "crane-context-emulator: protocol {protocol}; database {db}; control API at {}/__emulator/",
         emulator.url()
     );
     stop_requested().await;
