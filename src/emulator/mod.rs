@@ -18,8 +18,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Guarantees: `/sod`, `/update` and `/eod` (with their idempotency check and
-//! store) each run as one serialized SQLite transaction, so racing duplicates
+//! Guarantees: `/sod` (v2: `/sos`), `/update` and `/eod` (v2: `/eos`), with
+//! their idempotency check and store, each run as one serialized SQLite
+//! transaction, so racing duplicates
 //! never both act; [`EmulatorHandle::shutdown`] returns only once the port is
 //! closed and every connection is cut; dropping the handle also stops the
 //! server. The emulator must be started inside a Tokio runtime.

@@ -394,3 +394,31 @@ pub(crate) async fn set_status(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_follow_the_workers_pattern() {
+        for good in [
+            "2026-11-26",
+            "2026-11-26T20:08:49",
+            "2026-11-26T20:08:49Z",
+            "2026-11-26T20:08:49.964Z",
+            "2026-11-26T20:08:49.123456",
+        ] {
+            assert!(is_date(good), "{good}");
+        }
+        for bad in [
+            "yesterday",
+            "2026-11-2",
+            "2026-11-26T20:08",
+            "2026-11-26T20:08:49.Z",
+            "2026-11-26T20:08:49+01:00",
+            "2026-11-26é",
+        ] {
+            assert!(!is_date(bad), "{bad}");
+        }
+    }
+}

@@ -304,3 +304,47 @@ pub(crate) fn history(app: &App, query: &Query, corr: &str) -> Reply {
         Ok(rules::ok(StatusCode::OK, out, corr))
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn minute_stamps_need_date_hour_and_minute() {
+        assert!(is_minute_stamp("2026-11-26T20:09"));
+        assert!(is_minute_stamp("2026-11-26T20:09:05.000Z"));
+        assert!(!is_minute_stamp("2026-11-26 20:09"));
+        assert!(!is_minute_stamp("yesterday"));
+    }
+
+    #[test]
+    fn activity_splits_at_gaps_over_half_an_hour() {
+        let buckets: Vec<String> = [
+            "2026-11-26T10:00:00Z",
+            "2026-11-26T10:30:00Z",
+            "2026-11-26T11:01:00Z",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let ranges = activity_ranges(&buckets);
+        assert_eq!(
+            ranges,
+            vec![
+                (
+                    "2026-11-26T10:00:00Z".into(),
+                    "2026-11-26T10:31:00.000Z".into()
+                ),
+                (
+                    "2026-11-26T11:01:00Z".into(),
+                    "2026-11-26T11:02:00.000Z".into()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn work_dates_are_utc_minus_seven() {
+        assert_eq!(work_date("2026-11-27T06:59:00.000Z"), "2026-11-26");
+        assert_eq!(work_date("2026-11-27T07:00:00.000Z"), "2026-11-27");
+    }
+}
