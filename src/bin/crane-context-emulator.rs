@@ -17,7 +17,7 @@ use crane_context::emulator::{Emulator, EmulatorConfig};
 const USAGE: &str = "\
 Usage: crane-context-emulator [OPTIONS]
 
-Runs a local Crane Context server (v1 protocol) with a control API under /__emulator/.
+Runs a local Crane Context server with a control API under /__emulator/.
 
 Options:
   --port N                    Port to listen on; 0 picks a free one [default: 0]
@@ -27,6 +27,8 @@ Options:
   --db PATH                   SQLite file to keep data in [default: in memory]
   --heartbeat-interval MIN-MAX
                               Range of proposed heartbeat intervals, seconds [default: 480-720]
+  --protocol v1|v2            Wire contract to speak [default: v1]; v2 will become
+                              the default once the SDK's client speaks it
   -h, --help                  Print this help";
 
 /// What the command line asks for.
@@ -72,6 +74,7 @@ fn parse_args(args: Vec<String>, env_key: Option<String>) -> Result<Command, Str
                     .map_err(|_| format!("invalid bind address: {v}"))?;
             }
             "--key" => config.relay_key = value()?,
+            "--protocol" => config.protocol = value()?.parse()?,
             "--db" => config.db_path = Some(PathBuf::from(value()?)),
             "--heartbeat-interval" => {
                 let v = value()?;
@@ -137,6 +140,7 @@ async fn main() -> ExitCode {
         .db_path
         .as_ref()
         .map_or_else(|| "in memory".to_owned(), |p| p.display().to_string());
+    let protocol = format!("{:?}", config.protocol).to_lowercase();
     let emulator = match Emulator::start(config).await {
         Ok(emulator) => emulator,
         Err(error) => {
@@ -154,7 +158,7 @@ async fn main() -> ExitCode {
         let _ = stdout.flush();
     }
     eprintln!(
-        "crane-context-emulator: database {db}; control API at {}/__emulator/",
+        "crane-context-emulator: protocol {protocol}; database {db}; control API at {}/__emulator/",
         emulator.url()
     );
     stop_requested().await;
@@ -166,6 +170,7 @@ async fn main() -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crane_context::emulator::Protocol;
 
     fn args(list: &[&str]) -> Vec<String> {
         list.iter().map(|s| s.to_string()).collect()
@@ -184,6 +189,8 @@ mod tests {
                 "x.db",
                 "--heartbeat-interval",
                 "1-2",
+                "--protocol",
+                "v2",
             ]),
             Some("env-key".into()),
         );
@@ -194,6 +201,7 @@ mod tests {
         assert_eq!(c.relay_key, "k");
         assert_eq!(c.db_path, Some(PathBuf::from("x.db")));
         assert_eq!(c.heartbeat_interval_seconds, (1, 2));
+        assert_eq!(c.protocol, Protocol::V2);
     }
 
     #[test]
@@ -204,6 +212,7 @@ mod tests {
         assert_eq!(c.relay_key, "env-key");
         assert_eq!(c.bind.port(), 0);
         assert_eq!(c.db_path, None);
+        assert_eq!(c.protocol, Protocol::V1);
     }
 
     #[test]
@@ -214,6 +223,7 @@ mod tests {
             &["--nope"],
             &["--heartbeat-interval", "5-1"],
             &["--bind", "localhost:1"],
+            &["--protocol", "v3"],
         ] {
             assert!(parse_args(args(bad), None).is_err(), "{bad:?}");
         }

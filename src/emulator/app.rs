@@ -22,7 +22,7 @@ use super::clock::{format_ts, Clock};
 use super::faults::{FaultAction, Faults};
 use super::input::Query;
 use super::reply::{self, Reply};
-use super::{control, handoffs, idempotency, sessions};
+use super::{control, handoffs, idempotency, sessions, v2};
 
 /// What the connection should do after a request was handled.
 #[derive(Debug)]
@@ -41,6 +41,10 @@ pub(crate) struct App {
     pub(crate) actor_key_id: String,
     /// Inclusive range the proposed heartbeat interval is drawn from.
     pub(crate) heartbeat_range: (u64, u64),
+    /// The wire contract spoken.
+    pub(crate) protocol: super::Protocol,
+    /// When the emulator started (`deployed_at` of v2's `/version`).
+    pub(crate) started_at: std::time::SystemTime,
     /// The database; one connection, one transaction at a time.
     pub(crate) db: Mutex<Connection>,
     /// The emulator clock.
@@ -96,6 +100,9 @@ impl App {
         let method = req.method().clone();
         if method == Method::OPTIONS {
             return Reply::preflight();
+        }
+        if self.protocol == super::Protocol::V2 {
+            return v2::route(self, req, path).await;
         }
         if method == Method::GET && path == "/health" {
             let body = json!({
@@ -173,11 +180,22 @@ impl App {
     {
         self.with_db(corr, |tx, now| {
             if let Some(key) = key {
-                if let Some(replay) = idempotency::lookup(tx, endpoint, key, now)? {
+                let replay = if self.protocol == super::Protocol::V2 {
+                    let cutoff = now.strftime("%Y-%m-%d %H:%M:%S").to_string();
+                    idempotency::lookup_live_after(tx, endpoint, key, &cutoff)?
+                } else {
+                    idempotency::lookup(tx, endpoint, key, now)?
+                };
+                if let Some(replay) = replay {
                     return Ok(replay);
                 }
             }
-            let reply = work(tx, now)?;
+            let mut reply = work(tx, now)?;
+            if self.protocol == super::Protocol::V2 {
+                // Stored as sent: the v2 worker's size limit applies to the
+                // pretty-printed body.
+                reply = reply.pretty();
+            }
             if let Some(key) = key.filter(|_| reply.is_success()) {
                 idempotency::store(tx, endpoint, key, &reply, now)?;
             }

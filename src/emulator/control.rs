@@ -10,6 +10,9 @@
 //! - `POST /__emulator/clock` `{"advance_seconds": N}` moves time forward;
 //!   `GET` reads it.
 //! - `GET /__emulator/state` summarizes sessions, handoffs and request counts.
+//! - `POST /__emulator/docs` `{"scope","doc_name","content","title"?,"description"?}`
+//!   stores a document for the v2 `/docs` routes (the service's admin upload
+//!   is outside the agent contract).
 
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode};
@@ -57,6 +60,10 @@ pub(crate) async fn handle(app: &App, req: Request<Body>) -> Reply {
         },
         (&Method::GET, "/__emulator/clock") => ok(json!({ "now": format_ts(app.clock.now()) })),
         (&Method::GET, "/__emulator/state") => state(app),
+        (&Method::POST, "/__emulator/docs") => match read::<SeedDoc>(req.into_body()).await {
+            Ok(doc) => seed_doc(app, &doc),
+            Err(reply) => reply,
+        },
         _ => reply::endpoint_not_found(method.as_str(), &path),
     }
 }
@@ -66,6 +73,36 @@ pub(crate) async fn handle(app: &App, req: Request<Body>) -> Reply {
 #[serde(deny_unknown_fields)]
 struct ClockAdvance {
     advance_seconds: f64,
+}
+
+/// Body of `POST /__emulator/docs`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SeedDoc {
+    scope: String,
+    doc_name: String,
+    content: String,
+    title: Option<String>,
+    description: Option<String>,
+}
+
+/// Stores a document (v2 `/docs`), replacing one of the same scope and name.
+fn seed_doc(app: &App, doc: &SeedDoc) -> Reply {
+    if doc.scope.is_empty() || doc.doc_name.is_empty() {
+        return bad_request("scope and doc_name must not be empty");
+    }
+    app.with_db(&reply::new_correlation_id(), |tx, now| {
+        super::v2::seed_doc(
+            tx,
+            &doc.scope,
+            &doc.doc_name,
+            &doc.content,
+            doc.title.as_deref(),
+            doc.description.as_deref(),
+            &format_ts(now),
+        )?;
+        Ok(ok(json!({ "ok": true })))
+    })
 }
 
 fn ok(body: Value) -> Reply {

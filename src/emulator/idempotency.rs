@@ -81,14 +81,17 @@ fn is_ulid(key: &str) -> bool {
 
 /// `400 Invalid idempotency key format` — recorded without a correlation id.
 fn invalid_key_reply() -> Reply {
-    Reply::json(
+    let mut reply = Reply::json(
         StatusCode::BAD_REQUEST,
         &json!({
             "error": "Invalid idempotency key format",
             "details": "Key must be UUID v4, ULID, or 20-200 character string",
         }),
         None,
-    )
+    );
+    // The worker writes this one without indentation.
+    reply.compact = true;
+    reply
 }
 
 /// Body of a replay whose original answer was too large to keep.
@@ -109,12 +112,24 @@ pub(crate) fn lookup(
     key: &str,
     now: Timestamp,
 ) -> rusqlite::Result<Option<Reply>> {
+    lookup_live_after(conn, endpoint, key, &format_ts(now))
+}
+
+/// Like [`lookup`], with the text an `expires_at` must exceed (as text) to be
+/// live: the v2 worker compares against SQLite's `datetime('now')`
+/// (`YYYY-MM-DD HH:MM:SS`), so a key lives to the end of its expiry's day.
+pub(crate) fn lookup_live_after(
+    conn: &Connection,
+    endpoint: &str,
+    key: &str,
+    cutoff: &str,
+) -> rusqlite::Result<Option<Reply>> {
     let row = conn
         .prepare_cached(
             "SELECT response_status, response_hash, response_body, response_size_bytes \
              FROM idempotency_keys WHERE endpoint = ?1 AND key = ?2 AND expires_at > ?3",
         )?
-        .query_row(rusqlite::params![endpoint, key, format_ts(now)], |row| {
+        .query_row(rusqlite::params![endpoint, key, cutoff], |row| {
             Ok((
                 row.get::<_, u16>(0)?,
                 row.get::<_, String>(1)?,

@@ -20,6 +20,10 @@ use super::reply::{self, Reply};
 /// Largest request body accepted, in bytes (1 MiB), as the service enforces.
 pub(crate) const MAX_REQUEST_BODY_BYTES: usize = 1_048_576;
 
+/// Largest body read by a route the service does not limit itself (the
+/// platform's 100 MB request limit), so one request cannot exhaust memory.
+pub(crate) const PLATFORM_MAX_BODY_BYTES: usize = 100 * 1_000_000;
+
 /// Reads a JSON request body, enforcing the size limit and reporting parse
 /// failures with V8's wording. `first_field` is the property the service's
 /// handler reads first: a `null` body fails with a `TypeError` naming it.
@@ -29,18 +33,40 @@ pub(crate) async fn read_json(
     first_field: &str,
     corr: &str,
 ) -> Result<Value, Reply> {
+    read_json_within(headers, body, first_field, corr, MAX_REQUEST_BODY_BYTES).await
+}
+
+/// Like [`read_json`] for the v2 routes that do not check the body's size
+/// (all but `/sos` and `/eos`): only the platform limit applies. With
+/// `first_field` `None` a `null` body is returned for the handler to judge.
+pub(crate) async fn read_json_unlimited(
+    headers: &HeaderMap,
+    body: Body,
+    first_field: Option<&str>,
+    corr: &str,
+) -> Result<Value, Reply> {
+    read_json_within(headers, body, first_field, corr, PLATFORM_MAX_BODY_BYTES).await
+}
+
+async fn read_json_within(
+    headers: &HeaderMap,
+    body: Body,
+    first_field: impl Into<Option<&str>>,
+    corr: &str,
+    limit: usize,
+) -> Result<Value, Reply> {
     let declared = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok());
-    if declared.is_some_and(|n| n > MAX_REQUEST_BODY_BYTES as u64) {
+    if declared.is_some_and(|n| n > limit as u64) {
         return Err(too_large(corr));
     }
     let mut bytes = Vec::with_capacity(declared.unwrap_or(0).min(1 << 16) as usize);
     let mut stream = body.into_data_stream();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| reply::internal(&e.to_string(), corr))?;
-        if bytes.len() + chunk.len() > MAX_REQUEST_BODY_BYTES {
+        if bytes.len() + chunk.len() > limit {
             return Err(too_large(corr));
         }
         bytes.extend_from_slice(&chunk);
@@ -51,7 +77,7 @@ pub(crate) async fn read_json(
         let message = v8_error_message(text).unwrap_or_else(|| e.to_string());
         reply::internal(&message, corr)
     })?;
-    if value.is_null() {
+    if let (true, Some(first_field)) = (value.is_null(), first_field.into()) {
         let message = format!("Cannot read properties of null (reading '{first_field}')");
         return Err(reply::internal(&message, corr));
     }

@@ -18,8 +18,9 @@
 //! # Ok(()) }
 //! ```
 //!
-//! Guarantees: `/sod`, `/update` and `/eod` (with their idempotency check and
-//! store) each run as one serialized SQLite transaction, so racing duplicates
+//! Guarantees: `/sod` (v2: `/sos`), `/update` and `/eod` (v2: `/eos`), with
+//! their idempotency check and store, each run as one serialized SQLite
+//! transaction, so racing duplicates
 //! never both act; [`EmulatorHandle::shutdown`] returns only once the port is
 //! closed and every connection is cut; dropping the handle also stops the
 //! server. The emulator must be started inside a Tokio runtime.
@@ -33,6 +34,7 @@
 //! | `GET /__emulator/faults` | list pending rules | `{"faults":[…]}` |
 //! | `POST /__emulator/clock` `{"advance_seconds":N}` | move the clock forward (staleness, idempotency TTL, timestamps) | `{"now":"…"}` |
 //! | `GET /__emulator/clock` | read the clock | `{"now":"…"}` |
+//! | `POST /__emulator/docs` `{"scope","doc_name","content","title"?,"description"?}` | store a document for the v2 `/docs` routes and `/sos` blocks | `{"ok":true}` |
 //! | `GET /__emulator/state` | inspect | `{"sessions_count","handoffs_count","requests_count":{path:n},"handoffs":[{"id","session_id","summary","payload_hash"}],"sessions":[{"id","status"}]}` |
 //!
 //! Fault modes: `status` answers `status` (default 503) with
@@ -59,6 +61,7 @@ mod reply;
 mod schema;
 mod server;
 mod sessions;
+mod v2;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -72,6 +75,35 @@ use tokio::task::JoinHandle;
 /// fixtures were recorded with).
 pub const DEFAULT_RELAY_KEY: &str = "test-relay-key-0123456789abcdef";
 
+/// Which generation of the service's wire contract the emulator speaks.
+///
+/// [`Protocol::V1`] is the default because the SDK's client speaks only v1
+/// today and every existing test relies on v1 behaviour; v2 will become the
+/// default once the client speaks it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Protocol {
+    /// The January worker (`docs/contract/crane-context-api-v1.md`): `/sod`,
+    /// `/eod`, and 404 for `/version`, `/ventures`, `/sos`, `/eos`, ….
+    #[default]
+    V1,
+    /// The late-2026 worker (`docs/contract/crane-context-api-v2.md`): `/sos`,
+    /// `/eos` (with `/sod`, `/eod` as aliases), checkpoints, notes, docs, ….
+    V2,
+}
+
+impl std::str::FromStr for Protocol {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "v1" | "1" => Ok(Self::V1),
+            "v2" | "2" => Ok(Self::V2),
+            other => Err(format!("unknown protocol {other:?} (want v1 or v2)")),
+        }
+    }
+}
+
 /// How to start an emulator.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EmulatorConfig {
@@ -84,6 +116,8 @@ pub struct EmulatorConfig {
     /// Inclusive range, in seconds, the proposed heartbeat interval is drawn
     /// from (default `(480, 720)` like the service; tests use e.g. `(1, 2)`).
     pub heartbeat_interval_seconds: (u64, u64),
+    /// Which wire contract to speak (default [`Protocol::V1`]).
+    pub protocol: Protocol,
 }
 
 impl Default for EmulatorConfig {
@@ -93,6 +127,7 @@ impl Default for EmulatorConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: None,
             heartbeat_interval_seconds: (480, 720),
+            protocol: Protocol::V1,
         }
     }
 }
@@ -159,6 +194,8 @@ impl Emulator {
             relay_key: config.relay_key.clone(),
             actor_key_id: actor_key_id.clone(),
             heartbeat_range: (min, max),
+            protocol: config.protocol,
+            started_at: std::time::SystemTime::now(),
             db: Mutex::new(conn),
             clock: clock::Clock::default(),
             faults: faults::Faults::default(),

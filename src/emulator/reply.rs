@@ -30,6 +30,9 @@ pub(crate) struct Reply {
     pub(crate) retry_after: Option<u64>,
     /// Permissive CORS headers and no content type (OPTIONS preflight).
     pub(crate) preflight: bool,
+    /// Written compactly even by the v2 worker (`/health`, the rejected
+    /// idempotency key): [`Reply::pretty`] leaves it as it is.
+    pub(crate) compact: bool,
 }
 
 impl Reply {
@@ -55,6 +58,7 @@ impl Reply {
             idempotency_truncated: false,
             retry_after: None,
             preflight: false,
+            compact: false,
         }
     }
 
@@ -63,6 +67,21 @@ impl Reply {
         let mut reply = Self::raw(StatusCode::NO_CONTENT, Vec::new(), None);
         reply.preflight = true;
         reply
+    }
+
+    /// The same reply with its JSON body pretty-printed (two-space indent, as
+    /// the v2 worker's `JSON.stringify(data, null, 2)`); a body that is not
+    /// JSON, is empty, or is marked `compact`, is left as it is.
+    pub(crate) fn pretty(mut self) -> Self {
+        if self.compact {
+            return self;
+        }
+        if let Ok(value) = serde_json::from_slice::<Value>(&self.body) {
+            if let Ok(body) = serde_json::to_vec_pretty(&value) {
+                self.body = body;
+            }
+        }
+        self
     }
 
     /// Whether the status is 2xx (only those are kept for idempotent replay).

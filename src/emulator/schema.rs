@@ -4,7 +4,8 @@
 //! the real service does (D1), so that shutting an emulator down and starting
 //! a new one on the same file keeps everything — tests use that to simulate a
 //! server that goes away and comes back. The schema carries a version
-//! (`PRAGMA user_version`); a fresh database gets [`SCHEMA`] in one go and a
+//! (`PRAGMA user_version`); a fresh database gets the whole schema in one go, a
+//! version 1 file (v1 protocol only) is upgraded in place, and a
 //! database from a newer emulator is refused rather than misread. Indexes cover
 //! every query an API route makes, so no request scans a table (only the
 //! control API's state dump sorts a whole table), and no index exists that no
@@ -14,8 +15,8 @@ use std::path::Path;
 
 use rusqlite::Connection;
 
-/// Version written to `PRAGMA user_version` by [`SCHEMA`].
-pub(crate) const SCHEMA_VERSION: i64 = 1;
+/// Version written to `PRAGMA user_version` by [`UPGRADE_TO_2`].
+pub(crate) const SCHEMA_VERSION: i64 = 2;
 
 /// The complete schema of a fresh database.
 pub(crate) const SCHEMA: &str = r#"
@@ -40,7 +41,10 @@ CREATE TABLE sessions (
     schema_version          TEXT NOT NULL,
     actor_key_id            TEXT NOT NULL,
     creation_correlation_id TEXT NOT NULL,
-    meta_json               TEXT
+    meta_json               TEXT,
+    client_session_id       TEXT,
+    last_activity_at        TEXT,
+    session_group_id        TEXT
 );
 CREATE INDEX idx_sessions_active ON sessions (agent, venture, repo, status, last_heartbeat_at);
 
@@ -84,9 +88,84 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (endpoint, key)
 ) WITHOUT ROWID;
 CREATE INDEX idx_idempotency_expires ON idempotency_keys (expires_at);
-
-PRAGMA user_version = 1;
 "#;
+
+/// The tables version 2 adds for the v2 protocol (checkpoints, notes, docs,
+/// per-minute activity). A fresh database runs [`SCHEMA`] (whose `sessions`
+/// already has the v2 columns) and then this; a version 1 file gets the three
+/// session columns and then this, so both end with the same tables.
+pub(crate) const UPGRADE_TO_2: &str = r#"
+CREATE TABLE checkpoints (
+    id                TEXT PRIMARY KEY,
+    session_id        TEXT NOT NULL,
+    venture           TEXT NOT NULL,
+    repo              TEXT NOT NULL,
+    track             INTEGER,
+    issue_number      INTEGER,
+    branch            TEXT,
+    commit_sha        TEXT,
+    summary           TEXT NOT NULL,
+    work_completed    TEXT,
+    blockers          TEXT,
+    next_actions      TEXT,
+    notes             TEXT,
+    checkpoint_number INTEGER NOT NULL,
+    created_at        TEXT NOT NULL,
+    actor_key_id      TEXT NOT NULL,
+    correlation_id    TEXT NOT NULL
+);
+CREATE INDEX idx_checkpoints_session ON checkpoints (session_id, created_at);
+CREATE INDEX idx_checkpoints_venture ON checkpoints (venture, repo, track, created_at);
+
+CREATE TABLE notes (
+    id                     TEXT PRIMARY KEY,
+    title                  TEXT,
+    content                TEXT NOT NULL,
+    tags                   TEXT,
+    venture                TEXT,
+    archived               INTEGER NOT NULL DEFAULT 0,
+    created_at             TEXT NOT NULL,
+    updated_at             TEXT NOT NULL,
+    actor_key_id           TEXT NOT NULL,
+    meta_json              TEXT,
+    authored_by_session_id TEXT,
+    source_hash            TEXT,
+    embedding_model        TEXT,
+    embedding_version      TEXT,
+    embedding_hash         TEXT,
+    injectable             INTEGER NOT NULL DEFAULT 0,
+    curator_parse_error    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX idx_notes_created ON notes (created_at, id);
+
+CREATE TABLE docs (
+    scope        TEXT NOT NULL,
+    doc_name     TEXT NOT NULL,
+    content      TEXT NOT NULL,
+    content_hash TEXT NOT NULL,
+    title        TEXT,
+    description  TEXT,
+    version      INTEGER NOT NULL,
+    updated_at   TEXT NOT NULL,
+    PRIMARY KEY (scope, doc_name)
+) WITHOUT ROWID;
+
+CREATE TABLE session_activity (
+    session_id TEXT NOT NULL,
+    minute     TEXT NOT NULL,
+    source     TEXT NOT NULL,
+    PRIMARY KEY (session_id, minute)
+) WITHOUT ROWID;
+
+PRAGMA user_version = 2;
+"#;
+
+/// Columns version 2 adds to `sessions` in an upgraded version 1 database.
+const UPGRADE_SESSIONS_TO_2: &str = "
+ALTER TABLE sessions ADD COLUMN client_session_id TEXT;
+ALTER TABLE sessions ADD COLUMN last_activity_at TEXT;
+ALTER TABLE sessions ADD COLUMN session_group_id TEXT;
+";
 
 /// Why a database could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -176,7 +255,10 @@ fn memdb_size_limit(conn: &Connection, limit: i64) -> Result<i64, i32> {
 fn migrate(conn: &Connection) -> Result<(), SchemaError> {
     let version: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
     match version {
-        0 => conn.execute_batch(&format!("BEGIN;{SCHEMA}COMMIT;"))?,
+        0 => conn.execute_batch(&format!("BEGIN;{SCHEMA}{UPGRADE_TO_2}COMMIT;"))?,
+        1 => conn.execute_batch(&format!(
+            "BEGIN;{UPGRADE_SESSIONS_TO_2}{UPGRADE_TO_2}COMMIT;"
+        ))?,
         SCHEMA_VERSION => {}
         found => return Err(SchemaError::TooNew { found }),
     }
@@ -199,6 +281,67 @@ mod tests {
         let conn = open(None)?;
         let v: i64 = conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
         assert_eq!(v, SCHEMA_VERSION);
+        Ok(())
+    }
+
+    /// Tables, columns (in order) and indexes of a database, for comparison.
+    fn shape(conn: &Connection) -> rusqlite::Result<Vec<String>> {
+        let mut out = Vec::new();
+        let names: Vec<(String, String)> = conn
+            .prepare("SELECT type, name FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY type, name")?
+            .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+            .collect::<rusqlite::Result<_>>()?;
+        for (kind, name) in names {
+            out.push(format!("{kind} {name}"));
+            if kind == "table" {
+                let columns: Vec<String> = conn
+                    .prepare(&format!(
+                        "SELECT name, type FROM pragma_table_info('{name}')"
+                    ))?
+                    .query_map([], |r| {
+                        Ok(format!(
+                            "  {} {}",
+                            r.get::<_, String>(0)?,
+                            r.get::<_, String>(1)?
+                        ))
+                    })?
+                    .collect::<rusqlite::Result<_>>()?;
+                out.extend(columns);
+            }
+        }
+        out.push(format!(
+            "version {}",
+            conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))?
+        ));
+        Ok(out)
+    }
+
+    #[test]
+    fn an_upgraded_version_1_database_equals_a_fresh_one() -> Result<(), Box<dyn std::error::Error>>
+    {
+        let dir = tempfile::tempdir()?;
+        let path = dir.path().join("v1.db");
+        {
+            // A version 1 database as the previous emulator wrote it.
+            let conn = Connection::open(&path)?;
+            let v1 = SCHEMA
+                .replace(
+                    ",\n    client_session_id       TEXT,\n    last_activity_at        TEXT,\n    session_group_id        TEXT\n",
+                    "\n",
+                );
+            assert_ne!(v1, SCHEMA, "the v2 session columns were found");
+            conn.execute_batch(&format!("{v1}PRAGMA user_version = 1;"))?;
+            conn.execute(
+                "INSERT INTO sessions (id, agent, venture, repo, status, created_at, started_at, \
+                 last_heartbeat_at, schema_version, actor_key_id, creation_correlation_id) \
+                 VALUES ('s', 'a', 'v', 'r', 'active', 't', 't', 't', '1.0', 'k', 'c')",
+                [],
+            )?;
+        }
+        let upgraded = open(Some(&path))?;
+        let n: i64 = upgraded.query_row("SELECT COUNT(*) FROM sessions", [], |r| r.get(0))?;
+        assert_eq!(n, 1, "data survives the upgrade");
+        assert_eq!(shape(&upgraded)?, shape(&open(None)?)?);
         Ok(())
     }
 
