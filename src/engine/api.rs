@@ -217,9 +217,9 @@ impl Crane {
             .store(move |s| {
                 s.free_dead_leases(&me, now)?;
                 let items = s.list(Some(ItemState::Pending))?;
-                Ok(items.iter().any(|i| {
-                    i.lease_holder.is_some() && i.lease_until_ms.is_some_and(|u| u > now)
-                }))
+                Ok(items
+                    .iter()
+                    .any(|i| i.lease_holder.is_some() && i.lease_until_ms.is_some_and(|u| u > now)))
             })
             .await
     }
