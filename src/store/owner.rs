@@ -95,14 +95,15 @@ impl Owner {
 
 /// Creates `dir/<id>.lock`, locked, under a temporary name first.
 fn take_lock(dir: &Path, id: &str) -> std::io::Result<(File, PathBuf)> {
-    create_private_dir(dir)?;
+    crate::private_fs::ensure_dir(dir)?;
     let path = dir.join(format!("{id}.lock"));
     let tmp = dir.join(format!("{id}.lock.tmp"));
-    let file = OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create_new(true)
-        .open(&tmp)?;
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    // Private like everything else the SDK writes (0600 in a 0700 folder).
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::private_fs::FILE_MODE);
+    let file = options.open(&tmp)?;
     let locked = file.try_lock().map_err(|e| match e {
         TryLockError::Error(e) => e,
         TryLockError::WouldBlock => std::io::Error::other("a brand-new lock file is locked"),
@@ -112,17 +113,6 @@ fn take_lock(dir: &Path, id: &str) -> std::io::Result<(File, PathBuf)> {
         return Err(e);
     }
     Ok((file, path))
-}
-
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    let mut builder = std::fs::DirBuilder::new();
-    builder.recursive(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::DirBuilderExt;
-        builder.mode(0o700);
-    }
-    builder.create(dir)
 }
 
 /// The directory of lock files of the store at `db_path`.
