@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Proves the repository stands alone: clones the committed HEAD into an empty
-# folder (nothing beside it, so no ../shared), then runs the test command
+# folder (nothing beside it, not even the specification folder), then runs the test command
 # there, as a new user would.
 #
 #   scripts/fresh-clone.sh [DIR]     # DIR: an empty or absent folder (default: a new temp dir)
