@@ -20,8 +20,11 @@
 //! fixture starts matching, so the list stays honest.
 #![cfg(feature = "emulator")]
 
-use std::path::{Path, PathBuf};
+mod common;
 
+use std::path::PathBuf;
+
+use common::recorded::{self, type_name, Fixture, Live, CHECKED_HEADERS};
 use crane_context::emulator::{Emulator, EmulatorConfig, Protocol};
 use jiff::Timestamp;
 use serde_json::{json, Value};
@@ -84,75 +87,8 @@ const LEARNED_KEYS: [&str; 5] = [
     "next_cursor",
 ];
 
-/// Headers whose presence must match the recording.
-const CHECKED_HEADERS: [&str; 3] = [
-    "x-correlation-id",
-    "x-idempotency-hit",
-    "x-idempotency-truncated",
-];
-
 fn fixtures_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/crane-context-v2")
-}
-
-/// One recorded exchange.
-struct Fixture {
-    file: String,
-    name: String,
-    method: String,
-    path: String,
-    headers: Vec<(String, String)>,
-    body: Value,
-    status: u16,
-    response_headers: Vec<String>,
-    response_body: Value,
-}
-
-impl Fixture {
-    fn load(path: &Path) -> Result<Self, String> {
-        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
-        let v: Value = serde_json::from_str(&text).map_err(|e| e.to_string())?;
-        let str_at = |ptr: &str| v.pointer(ptr).and_then(Value::as_str).map(str::to_owned);
-        let headers = v
-            .pointer("/request/headers")
-            .and_then(Value::as_object)
-            .map(|h| {
-                h.iter()
-                    .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        let response_headers = v
-            .pointer("/response/headers")
-            .and_then(Value::as_object)
-            .map(|h| h.keys().map(|k| k.to_ascii_lowercase()).collect())
-            .unwrap_or_default();
-        Ok(Self {
-            file: path
-                .file_name()
-                .map(|f| f.to_string_lossy().into_owned())
-                .unwrap_or_default(),
-            name: str_at("/name").unwrap_or_default(),
-            method: str_at("/request/method").ok_or("no request.method")?,
-            path: str_at("/request/path").ok_or("no request.path")?,
-            headers,
-            body: v.pointer("/request/body").cloned().unwrap_or(Value::Null),
-            status: v
-                .pointer("/response/status")
-                .and_then(Value::as_u64)
-                .and_then(|s| u16::try_from(s).ok())
-                .ok_or("no response.status")?,
-            response_headers,
-            response_body: v.pointer("/response/body").cloned().unwrap_or(Value::Null),
-        })
-    }
-}
-
-/// A live answer.
-struct Live {
-    status: u16,
-    headers: reqwest::header::HeaderMap,
-    text: String,
+    recorded::dir("crane-context-v2")
 }
 
 /// Replays fixtures, translating recorded ids and cursors to live ones.
@@ -282,17 +218,6 @@ fn shift_timestamps(value: &mut Value, minutes: i64) {
         Value::Array(items) => items.iter_mut().for_each(|v| shift_timestamps(v, minutes)),
         Value::Object(map) => map.values_mut().for_each(|v| shift_timestamps(v, minutes)),
         _ => {}
-    }
-}
-
-fn type_name(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "bool",
-        Value::Number(_) => "number",
-        Value::String(_) => "string",
-        Value::Array(_) => "array",
-        Value::Object(_) => "object",
     }
 }
 

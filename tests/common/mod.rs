@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod hostile;
+pub mod recorded;
 
 use std::sync::Arc;
 use std::time::Duration;
