@@ -522,3 +522,59 @@ async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent() {
     assert!(why.contains("corrupted in the local store"), "{why}");
     assert!(handoffs_for(&url, &s.session_id).await.is_empty());
 }
+
+#[tokio::test]
+async fn a_queued_update_of_a_session_that_ended_meanwhile_is_dropped_not_dead() {
+    let emu = emulator().await;
+    let url = emu.url();
+    let mut e = engine(&url).await;
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/obsolete-update"))
+        .await
+        .unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue the update");
+    let out = e
+        .crane
+        .update(crane_context::model::Update::new(&s.session_id).branch("feat/late"))
+        .await
+        .unwrap();
+    assert!(
+        matches!(out, crane_context::UpdateOutcome::Queued { .. }),
+        "{out:?}"
+    );
+    // Meanwhile another client ends the session on the server.
+    client(&url)
+        .end_session(&EndSession::new(&s.session_id, "ended elsewhere", &json!({})).unwrap())
+        .await
+        .unwrap();
+    let report = e.crane.sync().await.unwrap();
+    assert_eq!(
+        (
+            report.dropped,
+            report.dead,
+            report.delivered,
+            report.pending
+        ),
+        (1, 0, 0, 0),
+        "{report:?}"
+    );
+    let dropped = e
+        .events
+        .wait_for(WAIT, |ev| matches!(ev, Event::UpdateDropped { .. }))
+        .await;
+    assert!(
+        matches!(&dropped, Event::UpdateDropped { session_id, .. } if *session_id == s.session_id),
+        "{dropped:?}"
+    );
+    let counts = e.crane.queue_counts().await.unwrap();
+    assert_eq!(
+        (counts.pending, counts.dead),
+        (0, 0),
+        "nothing dead-lettered"
+    );
+}

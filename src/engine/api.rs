@@ -177,7 +177,7 @@ impl Crane {
                 inner.client.connectivity().mark_online();
             }
         }
-        let before = inner.store(|s| s.counts()).await?;
+        let before = inner.store(|s| s.stats()).await?;
         let now = inner.clock.now_ms();
         inner.store(move |s| s.make_all_due(now)).await?;
         let mut report = drain_pass(inner).await?;
@@ -194,16 +194,21 @@ impl Crane {
             report.delivered += more.delivered;
             report.retrying += more.retrying;
             report.dead += more.dead;
+            report.dropped += more.dropped;
         }
-        // Whoever sent them, items that left the queue during the call were
-        // delivered (or died): count them.
-        let after = inner.store(|s| s.counts()).await?;
-        let died = after.dead.saturating_sub(before.dead);
-        let gone = before.pending.saturating_sub(after.pending);
-        let delivered = u32::try_from(gone.saturating_sub(died)).unwrap_or(u32::MAX);
-        report.delivered = report.delivered.max(delivered);
-        report.dead = report.dead.max(u32::try_from(died).unwrap_or(u32::MAX));
-        report.pending = after.pending;
+        // Whoever settled them (this pass, the background drain, another
+        // engine or process), the store's counters say what happened to
+        // items during the call.
+        let after = inner.store(|s| s.stats()).await?;
+        let during = |a: u64, b: u64| u32::try_from(a.saturating_sub(b)).unwrap_or(u32::MAX);
+        report.delivered = report
+            .delivered
+            .max(during(after.delivered_total, before.delivered_total));
+        report.dead = report.dead.max(during(after.dead_total, before.dead_total));
+        report.dropped = report
+            .dropped
+            .max(during(after.dropped_total, before.dropped_total));
+        report.pending = inner.store(|s| s.counts()).await?.pending;
         Ok(report)
     }
 

@@ -41,9 +41,10 @@ pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> 
         report.delivered += round.delivered;
         report.retrying += round.retrying;
         report.dead += round.dead;
+        report.dropped += round.dropped;
         // Settling an item can make the next item of its session a head, due
         // now: go round again while anything was settled for good.
-        if round.delivered + round.dead == 0 {
+        if round.delivered + round.dead + round.dropped == 0 {
             break;
         }
     }
@@ -105,6 +106,7 @@ async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
                             Delivery::Done(_) => tally.delivered += 1,
                             Delivery::Transient(_) => tally.retrying += 1,
                             Delivery::Permanent(_) => tally.dead += 1,
+                            Delivery::Obsolete(_) => tally.dropped += 1,
                         }
                     }
                 }

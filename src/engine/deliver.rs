@@ -62,6 +62,9 @@ pub struct SyncReport {
     pub retrying: u32,
     /// Items moved to the dead-letter list.
     pub dead: u32,
+    /// Queued updates dropped because their session is gone (see
+    /// [`Event::UpdateDropped`]).
+    pub dropped: u32,
     /// Items still pending after the pass.
     pub pending: u64,
 }
@@ -101,6 +104,8 @@ pub(crate) enum Delivery {
     Done(Delivered),
     Transient(Error),
     Permanent(Error),
+    /// An update whose session is gone: removed, not dead-lettered.
+    Obsolete(Error),
 }
 
 fn corrupt(item: &QueueItem, e: impl std::fmt::Display) -> Error {
@@ -159,7 +164,15 @@ pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
             req.branch = q.branch;
             req.commit_sha = q.commit_sha;
             req.meta = q.meta;
-            client.update(&req).await.map(Delivered::Update)
+            match client.update(&req).await {
+                Ok(r) => Ok(Delivered::Update(r)),
+                // Progress on a session that ended or was abandoned has
+                // nowhere to go and nothing to lose: obsolete, not dead.
+                Err(e @ (Error::NotFound { .. } | Error::SessionNotActive { .. })) => {
+                    return Delivery::Obsolete(e)
+                }
+                Err(e) => Err(e),
+            }
         }
     };
     match result {
@@ -214,6 +227,14 @@ pub(crate) async fn settle(
             inner
                 .store(move |s| s.release(&id, &holder, next, &msg, corr.as_deref()))
                 .await?;
+        }
+        Delivery::Obsolete(e) => {
+            inner.store(move |s| s.drop_obsolete(&id, &holder)).await?;
+            inner.emit(Event::UpdateDropped {
+                session_id: item.session_id.clone(),
+                local_id: item.local_id.clone(),
+                error: e.clone(),
+            });
         }
         Delivery::Permanent(e) => {
             let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
@@ -364,7 +385,7 @@ pub(crate) async fn submit(
             inner.drain_wake.notify_one();
             Ok(Err(local_id))
         }
-        Delivery::Permanent(e) => Err(e),
+        Delivery::Permanent(e) | Delivery::Obsolete(e) => Err(e),
     }
 }
 

@@ -78,6 +78,18 @@ pub enum Event {
         /// Why.
         error: Error,
     },
+    /// A queued update was dropped because its session is gone (ended or
+    /// abandoned: the server answered "not found" or "session not active").
+    /// Progress on a session that no longer exists is obsolete, not a
+    /// failure: nothing is dead-lettered.
+    UpdateDropped {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// What the server said.
+        error: Error,
+    },
     /// The server became reachable or unreachable.
     ConnectivityChanged {
         /// Whether it is reachable now.

@@ -109,6 +109,16 @@ pub enum CraneEvent {
         /// Why.
         error: ErrorInfo,
     },
+    /// A queued update was dropped because its session is gone (ended or
+    /// abandoned); nothing is dead-lettered.
+    UpdateDropped {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// What the server said.
+        error: ErrorInfo,
+    },
     /// The server became reachable or unreachable.
     ConnectivityChanged {
         /// Whether it is reachable now.
@@ -178,6 +188,15 @@ impl From<Event> for CraneEvent {
                 local_id,
                 error,
             } => Self::ItemDeadLettered {
+                session_id,
+                local_id,
+                error: error.into(),
+            },
+            Event::UpdateDropped {
+                session_id,
+                local_id,
+                error,
+            } => Self::UpdateDropped {
                 session_id,
                 local_id,
                 error: error.into(),

@@ -403,6 +403,8 @@ pub struct SyncReport {
     pub retrying: u32,
     /// Items moved to the dead-letter list.
     pub dead: u32,
+    /// Queued updates dropped because their session is gone.
+    pub dropped: u32,
     /// Items still pending after the pass.
     pub pending: u64,
 }
@@ -413,6 +415,7 @@ impl From<RsSyncReport> for SyncReport {
             delivered: r.delivered,
             retrying: r.retrying,
             dead: r.dead,
+            dropped: r.dropped,
             pending: r.pending,
         }
     }

@@ -181,6 +181,8 @@ pub struct QueueStats {
     pub delivered_total: u64,
     /// Items moved to dead.
     pub dead_total: u64,
+    /// Queued updates dropped because their session was gone.
+    pub dropped_total: u64,
 }
 
 /// Runs `sql` (built with [`select_items!`]) and reads every row as a [`QueueItem`].

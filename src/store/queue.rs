@@ -136,7 +136,13 @@ impl Store {
     /// idempotency key, which the server answers as a replay (see the module
     /// documentation of [`crate::store`]).
     pub fn complete(&self, local_id: &str, holder: &str) -> Result<bool, StoreError> {
-        self.write_relaxed(|tx| self.delete_completed(tx, local_id, holder))
+        self.write_relaxed(|tx| self.delete_completed(tx, local_id, holder, "delivered_total"))
+    }
+
+    /// Removes a leased update that became obsolete (its session is gone)
+    /// and counts it in `dropped_total`, not as delivered and not as dead.
+    pub fn drop_obsolete(&self, local_id: &str, holder: &str) -> Result<bool, StoreError> {
+        self.write_relaxed(|tx| self.delete_completed(tx, local_id, holder, "dropped_total"))
     }
 
     /// [`Store::complete`] for several delivered items in one transaction
@@ -153,7 +159,7 @@ impl Store {
         self.write_relaxed(|tx| {
             let mut acted = Vec::with_capacity(items.len());
             for item in items {
-                acted.push(self.delete_completed(tx, &item.local_id, holder)?);
+                acted.push(self.delete_completed(tx, &item.local_id, holder, "delivered_total")?);
                 if let Some(h) = &item.last_handoff {
                     put_last_handoff_tx(tx, &h.venture, &h.repo, h.track, &h.handoff_json, now_ms)?;
                 }
@@ -172,6 +178,7 @@ impl Store {
         tx: &Transaction<'_>,
         local_id: &str,
         holder: &str,
+        counter: &str,
     ) -> Result<bool, StoreError> {
         let size: Option<i64> = tx
             .prepare_cached(
@@ -182,7 +189,7 @@ impl Store {
             .optional()?;
         if let Some(size) = size {
             self.adjust_totals(-1, to_u64(size));
-            bump(tx, "delivered_total")?;
+            bump(tx, counter)?;
         }
         Ok(size.is_some())
     }
@@ -486,9 +493,13 @@ fn take_lease(
 }
 
 /// Increments a counter in `stats`, inside the caller's transaction.
+/// A counter missing from an older file starts at 0.
 fn bump(tx: &Transaction<'_>, counter: &str) -> rusqlite::Result<()> {
-    tx.prepare_cached("UPDATE stats SET value = value + 1 WHERE name = ?1")?
-        .execute(params![counter])?;
+    tx.prepare_cached(
+        "INSERT INTO stats (name, value) VALUES (?1, 1) \
+         ON CONFLICT (name) DO UPDATE SET value = value + 1",
+    )?
+    .execute(params![counter])?;
     Ok(())
 }
 

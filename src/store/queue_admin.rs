@@ -106,6 +106,7 @@ impl Store {
                 match name.as_str() {
                     "delivered_total" => stats.delivered_total = value,
                     "dead_total" => stats.dead_total = value,
+                    "dropped_total" => stats.dropped_total = value,
                     _ => {}
                 }
             }

@@ -4505,6 +4505,10 @@ public struct SyncReport: Equatable, Hashable {
      */
     public var dead: UInt32
     /**
+     * Queued updates dropped because their session is gone.
+     */
+    public var dropped: UInt32
+    /**
      * Items still pending after the pass.
      */
     public var pending: UInt64
@@ -4522,11 +4526,15 @@ public struct SyncReport: Equatable, Hashable {
          * Items moved to the dead-letter list.
          */dead: UInt32, 
         /**
+         * Queued updates dropped because their session is gone.
+         */dropped: UInt32, 
+        /**
          * Items still pending after the pass.
          */pending: UInt64) {
         self.delivered = delivered
         self.retrying = retrying
         self.dead = dead
+        self.dropped = dropped
         self.pending = pending
     }
 
@@ -4549,6 +4557,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
                 delivered: FfiConverterUInt32.read(from: &buf), 
                 retrying: FfiConverterUInt32.read(from: &buf), 
                 dead: FfiConverterUInt32.read(from: &buf), 
+                dropped: FfiConverterUInt32.read(from: &buf), 
                 pending: FfiConverterUInt64.read(from: &buf)
         )
     }
@@ -4557,6 +4566,7 @@ public struct FfiConverterTypeSyncReport: FfiConverterRustBuffer {
         FfiConverterUInt32.write(value.delivered, into: &buf)
         FfiConverterUInt32.write(value.retrying, into: &buf)
         FfiConverterUInt32.write(value.dead, into: &buf)
+        FfiConverterUInt32.write(value.dropped, into: &buf)
         FfiConverterUInt64.write(value.pending, into: &buf)
     }
 }
@@ -5223,6 +5233,21 @@ public enum CraneEvent: Equatable, Hashable {
          */error: ErrorInfo
     )
     /**
+     * A queued update was dropped because its session is gone (ended or
+     * abandoned); nothing is dead-lettered.
+     */
+    case updateDropped(
+        /**
+         * The session.
+         */sessionId: String, 
+        /**
+         * Queue item id.
+         */localId: String, 
+        /**
+         * What the server said.
+         */error: ErrorInfo
+    )
+    /**
      * The server became reachable or unreachable.
      */
     case connectivityChanged(
@@ -5275,7 +5300,10 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
         case 8: return .itemDeadLettered(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
         )
         
-        case 9: return .connectivityChanged(online: try FfiConverterBool.read(from: &buf)
+        case 9: return .updateDropped(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
+        )
+        
+        case 10: return .connectivityChanged(online: try FfiConverterBool.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -5339,8 +5367,15 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
             FfiConverterTypeErrorInfo.write(error, into: &buf)
             
         
-        case let .connectivityChanged(online):
+        case let .updateDropped(sessionId,localId,error):
             writeInt(&buf, Int32(9))
+            FfiConverterString.write(sessionId, into: &buf)
+            FfiConverterString.write(localId, into: &buf)
+            FfiConverterTypeErrorInfo.write(error, into: &buf)
+            
+        
+        case let .connectivityChanged(online):
+            writeInt(&buf, Int32(10))
             FfiConverterBool.write(online, into: &buf)
             
         }

@@ -21,6 +21,7 @@ use crate::output::{stderr_is_tty, Style};
 struct Tally {
     delivered: u64,
     dead: u64,
+    dropped: u64,
     errors: Vec<String>,
 }
 
@@ -34,6 +35,7 @@ impl Tally {
                 self.dead += 1;
                 self.errors.push(format!("{local_id}: {error}"));
             }
+            Event::UpdateDropped { .. } => self.dropped += 1,
             _ => return,
         }
         if let Some(b) = bar {
@@ -98,6 +100,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
         out.emit_json(&json!({
             "delivered": tally.delivered,
             "dead": tally.dead,
+            "dropped": tally.dropped,
             "retrying": report.retrying,
             "pending": after.pending,
             "dead_total": after.dead,
@@ -118,6 +121,12 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
         }
         for e in &tally.errors {
             out.line(format!("{} {e}", out.paint("dead:", Style::Red)));
+        }
+        if tally.dropped > 0 {
+            out.line(format!(
+                "Dropped {} queued update(s) of sessions that ended or were abandoned meanwhile.",
+                tally.dropped
+            ));
         }
         if after.pending > 0 {
             out.line(format!(
