@@ -1161,7 +1161,9 @@ async fn sod_with_keeper(c: &Checkout, extra: &[&str]) -> (Value, u64) {
 async fn keeper_leaves_by_itself_after_the_idle_limit() {
     let emu = common::emulator().await;
     let c = Checkout::new(&emu.url());
-    let (sod, pid) = sod_with_keeper(&c, &["--keeper-idle-seconds", "1"]).await;
+    // The idle limit from the config file (the flag is tested below).
+    std::fs::write(&c.config, "keeper_idle_seconds = 1\n").unwrap();
+    let (sod, pid) = sod_with_keeper(&c, &[]).await;
     let _guard = KillOnDrop(pid);
     wait_keeper_exit(pid, Duration::from_secs(60)).await;
     // The session is left to go stale: still cached, no keeper recorded.

@@ -123,9 +123,11 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
         let prev = previous
             .filter(|p| p.session_id == session.id)
             .and_then(|p| p.keeper_pid);
+        // --keeper-idle-seconds (or its variable) > the config file > default.
         let idle_limit = args
             .keeper_idle_seconds
             .map(std::time::Duration::from_secs)
+            .or(ctx.settings()?.keeper_idle_limit)
             .unwrap_or(crane_context::policy::KEEPER_IDLE_LIMIT);
         match keeper::ensure(ctx, &store, &session.id, prev, idle_limit) {
             Ok(k) => Some(k),
