@@ -9,6 +9,13 @@ use std::time::Duration;
 /// The server abandons a session whose last heartbeat is older than this.
 pub const STALE_AFTER: Duration = Duration::from_secs(45 * 60);
 
+/// A keeper leaves after this long with no `crane` command for its session
+/// and no change to its checkout's git HEAD, index or top folder: longer than
+/// a long build, test run or review without either, short enough that an
+/// agent that exited without `crane eod` releases its session within about
+/// two hours (this plus [`STALE_AFTER`]).
+pub const KEEPER_IDLE_LIMIT: Duration = Duration::from_secs(90 * 60);
+
 /// The server keeps idempotency keys this long; later retries need confirmation.
 pub const IDEMPOTENCY_WINDOW: Duration = Duration::from_secs(60 * 60);
 

@@ -19,6 +19,7 @@
 //!
 //! ```toml
 //! default_profile = "production"
+//! keeper_idle_seconds = 5400   # optional: the CLI keeper's idle limit
 //!
 //! [profiles.production]
 //! url = "https://crane-context.example.workers.dev"
@@ -150,6 +151,10 @@ pub struct Settings {
     pub config_loaded: bool,
     /// Org (lowercase) → venture code.
     pub ventures: BTreeMap<String, String>,
+    /// The config file's `keeper_idle_seconds`: how long the CLI's keeper
+    /// waits without activity before it leaves (`None`: the default,
+    /// [`crate::policy::KEEPER_IDLE_LIMIT`]).
+    pub keeper_idle_limit: Option<std::time::Duration>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -163,6 +168,8 @@ struct FileConfig {
     profiles: BTreeMap<String, FileProfile>,
     #[serde(default)]
     ventures: BTreeMap<String, String>,
+    #[serde(default)]
+    keeper_idle_seconds: Option<u64>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -289,6 +296,7 @@ impl Settings {
             .iter()
             .map(|(org, code)| ((*org).to_owned(), (*code).to_owned()))
             .collect();
+        let keeper_idle_limit = file.keeper_idle_seconds.map(std::time::Duration::from_secs);
         for (org, code) in file.ventures {
             ventures.insert(org.to_lowercase(), code);
         }
@@ -301,6 +309,7 @@ impl Settings {
             config_path,
             config_loaded,
             ventures,
+            keeper_idle_limit,
         })
     }
 
@@ -384,6 +393,15 @@ fn load_file(path: &Path, explicit: Option<&str>) -> Result<Option<FileConfig>, 
         }
     };
     let config = parse_file_text(path, &text)?;
+    if config.keeper_idle_seconds == Some(0) {
+        return Err(Error::invalid_input(
+            "config",
+            format!(
+                "keeper_idle_seconds in {} must be at least 1",
+                path.display()
+            ),
+        ));
+    }
     if config.profiles.values().any(|p| p.key.is_some()) {
         check_private(path, "config")?;
     }
@@ -606,6 +624,24 @@ key = "local-key-0123456789abcdef"
 [ventures]
 MyOrg = "mo"
 "#;
+
+    #[test]
+    fn keeper_idle_seconds_comes_from_the_file_and_zero_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let env = env_of(&[(URL_ENV, "http://127.0.0.1:9"), (KEY_ENV, KEY)]);
+        let none = private_file(dir.path(), "none.toml", "");
+        let s = Settings::resolve_with(&with_config(&none), &env).unwrap();
+        assert_eq!(s.keeper_idle_limit, None);
+        let set = private_file(dir.path(), "set.toml", "keeper_idle_seconds = 600\n");
+        let s = Settings::resolve_with(&with_config(&set), &env).unwrap();
+        assert_eq!(
+            s.keeper_idle_limit,
+            Some(std::time::Duration::from_secs(600))
+        );
+        let zero = private_file(dir.path(), "zero.toml", "keeper_idle_seconds = 0\n");
+        let err = Settings::resolve_with(&with_config(&zero), &env).unwrap_err();
+        assert!(err.to_string().contains("keeper_idle_seconds"), "{err}");
+    }
 
     #[test]
     fn env_alone_is_enough_and_defaults_map_ventures() {

@@ -17,6 +17,7 @@ const KNOWN_NAMES: &[&str] = &[
     "allow_insecure_http",
     "profiles",
     "ventures",
+    "keeper_idle_seconds",
     "url",
     "key",
     "key_file",

@@ -125,6 +125,7 @@ impl Checkout {
             .env("HOSTNAME", "testhost")
             .env("NO_COLOR", "1")
             .env_remove("CRANE_ENV")
+            .env_remove("CRANE_KEEPER_IDLE_SECONDS")
             .env_remove("CLAUDE_CLI_VERSION")
             .env_remove("CODEX_CLI_VERSION")
             .env_remove("GEMINI_CLI_VERSION")
@@ -1134,4 +1135,121 @@ async fn keeper_delivers_a_handoff_queued_offline_when_the_server_returns() {
     assert_eq!(stored[0]["summary"], "left offline");
     let queue = c.run(&["queue", "list", "--json"]).await.ok().json();
     assert_eq!(queue["items"], json!([]));
+}
+
+/// Waits for a keeper to exit; fails the test when it is still running after
+/// `within` (a bound against hanging, not a timing assertion).
+async fn wait_keeper_exit(pid: u64, within: Duration) {
+    let deadline = Instant::now() + within;
+    while pid_alive(pid) {
+        assert!(Instant::now() < deadline, "keeper {pid} still running");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// `crane sod --json` with a keeper and `extra`; returns the JSON and its keeper's pid.
+async fn sod_with_keeper(c: &Checkout, extra: &[&str]) -> (Value, u64) {
+    let mut args = vec!["sod", "--json"];
+    args.extend_from_slice(extra);
+    let sod = c.run(&args).await.ok().json();
+    let pid = sod["keeper"]["pid"].as_u64().expect("a keeper pid");
+    assert_eq!(sod["keeper"]["started"], true, "{sod}");
+    (sod, pid)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_leaves_by_itself_after_the_idle_limit() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    // The idle limit from the config file (the flag is tested below).
+    std::fs::write(&c.config, "keeper_idle_seconds = 1\n").unwrap();
+    let (sod, pid) = sod_with_keeper(&c, &[]).await;
+    let _guard = KillOnDrop(pid);
+    wait_keeper_exit(pid, Duration::from_secs(60)).await;
+    // The session is left to go stale: still cached, no keeper recorded.
+    let status = c.run(&["status", "--json"]).await.ok().json();
+    assert_eq!(
+        status["session"]["session_id"], sod["session_id"],
+        "{status}"
+    );
+    assert!(status["keeper"].is_null(), "{status}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_idle_limit_is_postponed_by_crane_commands() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let (_, pid) = sod_with_keeper(&c, &["--keeper-idle-seconds", "4"]).await;
+    let _guard = KillOnDrop(pid);
+    let status = c.run(&["status", "--json"]).await.ok().json();
+    assert_eq!(status["keeper"]["idle_limit_seconds"], 4, "{status}");
+    assert!(status["keeper"]["started_at"].is_string(), "{status}");
+    assert!(status["keeper"]["last_activity_at"].is_string(), "{status}");
+    assert!(status["keeper"]["age_seconds"].is_u64(), "{status}");
+    // Updates well within the limit, for more than twice the limit: the keeper stays.
+    let busy_until = Instant::now() + Duration::from_secs(9);
+    while Instant::now() < busy_until {
+        c.run(&["update", "--json"]).await.ok();
+        assert!(
+            pid_alive(pid),
+            "keeper {pid} left while crane update kept running"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+    // Once the commands stop, it leaves.
+    wait_keeper_exit(pid, Duration::from_secs(60)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keeper_leaves_when_its_checkout_is_removed() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let (_, pid) = sod_with_keeper(&c, &[]).await;
+    let _guard = KillOnDrop(pid);
+    assert!(pid_alive(pid));
+    std::fs::remove_dir_all(&c.repo).unwrap();
+    wait_keeper_exit(pid, Duration::from_secs(30)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn crane_keeper_stop_stops_it_and_status_shows_it() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    let (sod, pid) = sod_with_keeper(&c, &[]).await;
+    let _guard = KillOnDrop(pid);
+    let plain = c.run(&["status"]).await.ok();
+    assert!(plain.stdout.contains("last activity"), "{}", plain.stdout);
+    let doctor = c.run(&["doctor", "--json"]).await.json();
+    let keeper = doctor["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["name"] == "keeper")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(keeper["data"]["pid"], pid, "{doctor}");
+    assert!(
+        keeper["data"]["activity"]["last_activity_at"].is_string(),
+        "{doctor}"
+    );
+
+    let stop = c.run(&["keeper", "stop", "--json"]).await.ok().json();
+    assert_eq!(stop["stopped"], true, "{stop}");
+    assert_eq!(stop["pid"], pid, "{stop}");
+    assert_eq!(stop["session_id"], sod["session_id"]);
+    wait_keeper_exit(pid, Duration::from_secs(10)).await;
+    let status = c.run(&["status", "--json"]).await.ok().json();
+    assert!(status["keeper"].is_null(), "{status}");
+    assert!(status["session"].is_object(), "{status}");
+
+    // Nothing left to stop is not an error; it says so.
+    let again = c.run(&["keeper", "stop"]).await.ok();
+    assert!(
+        again.stdout.contains("No keeper is running"),
+        "{}",
+        again.stdout
+    );
+    // A checkout without a session: exit 1, as every session command.
+    let other = Checkout::new(&emu.url());
+    other.run(&["keeper", "stop"]).await.code(1);
 }

@@ -106,13 +106,37 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+    /// Manage the background keeper that `crane sod` starts.
+    Keeper {
+        /// What to do.
+        #[command(subcommand)]
+        command: KeeperCommand,
+    },
+}
+
+/// `crane keeper …`.
+#[derive(Debug, Subcommand)]
+pub enum KeeperCommand {
+    /// Stop this checkout's keeper (or the given session's); the session is
+    /// left to go stale unless you end it with `crane eod`.
+    Stop(SessionArgs),
     /// Keep a session alive in the background (started by `crane sod`).
     #[command(hide = true)]
-    Keeper {
-        /// The session to keep alive.
-        #[arg(long)]
-        session_id: String,
-    },
+    Run(KeeperRunArgs),
+}
+
+/// The hidden `crane keeper run`.
+#[derive(Debug, Clone, Args)]
+pub struct KeeperRunArgs {
+    /// The session to keep alive.
+    #[arg(long)]
+    pub session_id: String,
+    /// The checkout whose activity keeps it alive.
+    #[arg(long, value_name = "DIR")]
+    pub checkout: Option<PathBuf>,
+    /// Seconds without activity before it leaves.
+    #[arg(long, value_name = "SECONDS")]
+    pub idle_limit: Option<u64>,
 }
 
 /// Which (agent, venture, repo, track) this checkout is; detected unless given.
@@ -176,6 +200,16 @@ pub struct SodArgs {
     /// Do not start a background keeper (heartbeats and queue delivery).
     #[arg(long)]
     pub no_keepalive: bool,
+    /// Seconds without a `crane` command for the session and without a change
+    /// to the checkout's git HEAD, index or top folder before the keeper
+    /// leaves (default 5400, 90 minutes).
+    #[arg(
+        long,
+        env = "CRANE_KEEPER_IDLE_SECONDS",
+        value_name = "SECONDS",
+        value_parser = clap::value_parser!(u64).range(1..)
+    )]
+    pub keeper_idle_seconds: Option<u64>,
 }
 
 /// `crane eod`.

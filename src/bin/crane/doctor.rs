@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use serde::Serialize;
 use serde_json::json;
 
+use crate::activity;
 use crate::checkout::Checkout;
 use crate::context::Ctx;
 use crate::error::{CliResult, EXIT_FAILED, EXIT_OK};
@@ -42,6 +43,9 @@ struct Check {
     name: &'static str,
     level: Level,
     detail: String,
+    /// Structured facts behind the detail (a keeper's age and activity).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<serde_json::Value>,
 }
 
 #[derive(Default)]
@@ -53,6 +57,22 @@ impl Checks {
             name,
             level,
             detail: detail.into(),
+            data: None,
+        });
+    }
+
+    fn add_with(
+        &mut self,
+        name: &'static str,
+        level: Level,
+        detail: impl Into<String>,
+        data: serde_json::Value,
+    ) {
+        self.0.push(Check {
+            name,
+            level,
+            detail: detail.into(),
+            data: Some(data),
         });
     }
 }
@@ -229,6 +249,7 @@ async fn server_checks(ctx: &Ctx, client: &Client, checks: &mut Checks) {
 }
 
 fn store_checks(ctx: &Ctx, checks: &mut Checks) {
+    let data_dir = ctx.data_dir().ok();
     let store = match ctx.open_store() {
         Ok(s) => s,
         Err(e) => {
@@ -278,11 +299,21 @@ fn store_checks(ctx: &Ctx, checks: &mut Checks) {
             }
             for s in sessions {
                 match s.keeper_pid {
-                    Some(pid) if keeper::is_alive(pid, &s.session_id) => checks.add(
-                        "keeper",
-                        Level::Ok,
-                        format!("pid {pid} keeps {} ({})", s.session_id, s.tuple.repo),
-                    ),
+                    Some(pid) if keeper::is_alive(pid, &s.session_id) => {
+                        let view = data_dir
+                            .as_deref()
+                            .map(|d| activity::view(d, &s.session_id));
+                        let seen = view.as_ref().map(|v| v.describe()).unwrap_or_default();
+                        checks.add_with(
+                            "keeper",
+                            Level::Ok,
+                            format!(
+                                "pid {pid} keeps {} ({}){seen}",
+                                s.session_id, s.tuple.repo
+                            ),
+                            json!({"pid": pid, "session_id": s.session_id, "alive": true, "activity": view}),
+                        )
+                    }
                     Some(pid) => checks.add(
                         "keeper",
                         Level::Warn,

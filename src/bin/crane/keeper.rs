@@ -2,7 +2,7 @@
 //!
 //! `crane sod` returns at once, but a session needs a heartbeat every ten
 //! minutes or so and queued work needs delivering when the network returns.
-//! The keeper is `crane keeper --session-id …` started in its own process
+//! The keeper is `crane keeper run --session-id …` started in its own process
 //! group with no terminal, so closing the agent's shell does not kill it. It
 //! opens the engine, attaches to the cached session with automatic heartbeats
 //! (the library's schedule), and lets the engine's drain deliver the queue.
@@ -12,8 +12,12 @@
 //! exits when the session is lost (the server answers 404/409), when its
 //! handoff is delivered, when the session leaves the cache (`crane eod`
 //! delivered it, or a new session replaced it), on SIGTERM, when the store
-//! file disappears, or after the server's staleness window without contact
-//! (the server has abandoned the session by then). It checks the store twice
+//! file or the checkout disappears, after the idle limit without activity
+//! (no `crane` command for the session and no change to the checkout's git
+//! HEAD, index or top folder, see `activity.rs`), or after the server's
+//! staleness window without contact (the server has abandoned the session by
+//! then). After an idle exit the session goes stale and the server abandons
+//! it at the next `/sod` of its tuple. It checks the store twice
 //! a second (one small SQLite read) and then wakes the engine's drain if
 //! anything is pending, since items queued by another process (`crane eod`
 //! while offline) do not wake it by themselves.
@@ -26,6 +30,8 @@ use crane_context::engine::Event;
 use crane_context::store::Store;
 use tokio::time::Instant;
 
+use crate::activity::{self, KeeperRecord};
+use crate::args::KeeperRunArgs;
 use crate::context::Ctx;
 use crate::engine::Engine;
 use crate::error::{CliError, CliResult};
@@ -99,8 +105,9 @@ fn terminate(pid: u32) {
 fn terminate(_pid: u32) {}
 
 /// Starts a detached keeper for `session_id` with the same configuration as
-/// this process; returns its pid.
-pub fn spawn(ctx: &Ctx, session_id: &str) -> CliResult<u32> {
+/// this process, watching the checkout around the current directory and
+/// leaving after `idle_limit` without activity; returns its pid.
+pub fn spawn(ctx: &Ctx, session_id: &str, idle_limit: Duration) -> CliResult<u32> {
     let exe = std::env::current_exe()
         .map_err(|e| CliError::Failed(format!("cannot find the crane executable: {e}")))?;
     let mut cmd = Command::new(exe);
@@ -118,7 +125,15 @@ pub fn spawn(ctx: &Ctx, session_id: &str) -> CliResult<u32> {
     if let Some(c) = &ctx.global.config {
         cmd.arg("--config").arg(abs(c));
     }
-    cmd.arg("keeper").arg("--session-id").arg(session_id);
+    cmd.arg("keeper")
+        .arg("run")
+        .arg("--session-id")
+        .arg(session_id)
+        .arg("--idle-limit")
+        .arg(idle_limit.as_secs().max(1).to_string());
+    if let Ok(cwd) = std::env::current_dir() {
+        cmd.arg("--checkout").arg(activity::locate_checkout(&cwd).0);
+    }
     cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -142,12 +157,14 @@ pub struct KeeperInfo {
 }
 
 /// Makes sure one keeper runs for `session_id`: keeps `previous` (the pid
-/// cached for the session before it was resumed) if it is alive, else starts one.
+/// cached for the session before it was resumed) if it is alive, else starts
+/// one that leaves after `idle_limit` without activity.
 pub fn ensure(
     ctx: &Ctx,
     store: &Store,
     session_id: &str,
     previous: Option<u32>,
+    idle_limit: Duration,
 ) -> CliResult<KeeperInfo> {
     if let Some(pid) = previous.filter(|p| is_alive(*p, session_id)) {
         store.set_keeper_pid(session_id, Some(pid))?;
@@ -156,7 +173,7 @@ pub fn ensure(
             started: false,
         });
     }
-    let pid = spawn(ctx, session_id)?;
+    let pid = spawn(ctx, session_id, idle_limit)?;
     store.set_keeper_pid(session_id, Some(pid))?;
     Ok(KeeperInfo { pid, started: true })
 }
@@ -167,6 +184,12 @@ pub async fn stop(pid: u32, session_id: &str) -> bool {
     if wait_gone(pid, session_id, STOP_GRACE).await {
         return true;
     }
+    terminate_now(pid, session_id).await
+}
+
+/// Sends SIGTERM to a keeper at once and waits for it to leave. Returns
+/// whether it is gone.
+pub async fn terminate_now(pid: u32, session_id: &str) -> bool {
     terminate(pid);
     wait_gone(pid, session_id, STOP_AFTER_TERM).await
 }
@@ -192,12 +215,15 @@ enum Exit {
     Uncached,
     Replaced,
     StoreGone,
+    CheckoutGone,
+    Idle,
     Unreachable,
     Terminated,
 }
 
-/// The hidden `crane keeper --session-id …` command.
-pub async fn run(ctx: &Ctx, session_id: &str) -> CliResult<u8> {
+/// The hidden `crane keeper run --session-id …` command.
+pub async fn run(ctx: &Ctx, args: &KeeperRunArgs) -> CliResult<u8> {
+    let session_id = args.session_id.as_str();
     let me = std::process::id();
     let mut engine = Engine::open(ctx).await?;
     let store = engine.crane.store().clone();
@@ -214,6 +240,26 @@ pub async fn run(ctx: &Ctx, session_id: &str) -> CliResult<u8> {
         engine.finish().await;
         return Ok(0);
     };
+    let idle_limit = args
+        .idle_limit
+        .map(Duration::from_secs)
+        .unwrap_or(crane_context::policy::KEEPER_IDLE_LIMIT);
+    let (checkout, git_dir) = match &args.checkout {
+        Some(c) => {
+            let (root, git) = activity::locate_checkout(c);
+            (Some(root), git)
+        }
+        None => (None, None),
+    };
+    let record = KeeperRecord {
+        pid: me,
+        started_at: jiff::Timestamp::now(),
+        checkout: checkout.clone(),
+        git_dir: git_dir.clone(),
+        idle_limit_seconds: idle_limit.as_secs(),
+    };
+    activity::write_record(&data_dir, session_id, &record);
+    let started = std::time::SystemTime::now();
     let give_up = crane_context::policy::STALE_AFTER + GIVE_UP_MARGIN;
     let mut last_contact = Instant::now();
     let mut tick = tokio::time::interval(POLL);
@@ -265,6 +311,19 @@ pub async fn run(ctx: &Ctx, session_id: &str) -> CliResult<u8> {
                 if last_contact.elapsed() > give_up {
                     break Exit::Unreachable;
                 }
+                if checkout.as_ref().is_some_and(|c| !c.exists()) {
+                    break Exit::CheckoutGone;
+                }
+                let last = activity::last_activity(
+                    &data_dir,
+                    session_id,
+                    checkout.as_deref(),
+                    git_dir.as_deref(),
+                )
+                .map_or(started, |t| t.max(started));
+                if activity::since(last) > idle_limit {
+                    break Exit::Idle;
+                }
             }
             _ = term.recv() => break Exit::Terminated,
         }
@@ -275,6 +334,9 @@ pub async fn run(ctx: &Ctx, session_id: &str) -> CliResult<u8> {
             if c.keeper_pid == Some(me) {
                 let _ = store.set_keeper_pid(session_id, None);
             }
+        }
+        if activity::read_record(&data_dir, session_id).is_some_and(|r| r.pid == me) {
+            activity::remove(&data_dir, session_id);
         }
     }
     tracing::debug!(?exit, session_id, "keeper exiting");

@@ -7,6 +7,7 @@
 //! results as text or `--json`, and maps failures to documented exit codes
 //! (see `crane --help` and docs/cli.md).
 
+mod activity;
 mod args;
 mod checkout;
 mod commands;

@@ -55,6 +55,14 @@ pub fn resolve_session(ctx: &Ctx, store: &Store, args: &SessionArgs) -> CliResul
     }
 }
 
+/// Records that a command acted on the target's session, when it is cached
+/// here (its keeper counts this as activity; see `activity.rs`).
+pub fn note_activity(ctx: &Ctx, target: &Target) {
+    if let (Some(c), Ok(dir)) = (&target.cached, ctx.data_dir()) {
+        crate::activity::touch(&dir, &c.session_id);
+    }
+}
+
 /// The server's session record kept in the cache, when it can be read.
 pub fn cached_record(c: &CachedSession) -> Option<Session> {
     serde_json::from_str(&c.session_json).ok()

@@ -8,6 +8,7 @@
 mod common;
 mod completions;
 mod eod;
+mod keeper_stop;
 mod manual;
 mod queue;
 mod reads;
@@ -16,7 +17,7 @@ mod status;
 mod sync;
 mod update;
 
-use crate::args::{Command, HandoffsCommand, QueueCommand};
+use crate::args::{Command, HandoffsCommand, KeeperCommand, QueueCommand};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::{doctor, keeper, verify};
@@ -58,7 +59,10 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
         } => queue::retry(ctx, &local_id).await,
         Command::Verify(args) => verify::run(ctx, &args).await,
         Command::Doctor => doctor::run(ctx).await,
-        Command::Keeper { session_id } => keeper::run(ctx, &session_id).await,
+        Command::Keeper { command } => match command {
+            KeeperCommand::Run(args) => keeper::run(ctx, &args).await,
+            KeeperCommand::Stop(args) => keeper_stop::run(ctx, &args).await,
+        },
         // Local commands never get here (see `run`); answered the same way.
         Command::Status(args) => status::run(ctx, &args),
         Command::Completions { shell } => completions::run(ctx, shell),

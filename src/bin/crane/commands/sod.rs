@@ -15,6 +15,7 @@ use jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::common::parse_meta;
+use crate::activity;
 use crate::args::SodArgs;
 use crate::checkout::Checkout;
 use crate::context::Ctx;
@@ -122,7 +123,13 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
         let prev = previous
             .filter(|p| p.session_id == session.id)
             .and_then(|p| p.keeper_pid);
-        match keeper::ensure(ctx, &store, &session.id, prev) {
+        // --keeper-idle-seconds (or its variable) > the config file > default.
+        let idle_limit = args
+            .keeper_idle_seconds
+            .map(std::time::Duration::from_secs)
+            .or(ctx.settings()?.keeper_idle_limit)
+            .unwrap_or(crane_context::policy::KEEPER_IDLE_LIMIT);
+        match keeper::ensure(ctx, &store, &session.id, prev, idle_limit) {
             Ok(k) => Some(k),
             Err(e) => {
                 out.warn(format!(
@@ -133,6 +140,7 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
             }
         }
     };
+    activity::touch(&data_dir, &session.id);
     drop(handle);
     engine.finish().await;
 

@@ -11,6 +11,7 @@ use jiff::Timestamp;
 use serde_json::{json, Value};
 
 use super::common::cached_record;
+use crate::activity;
 use crate::args::SessionArgs;
 use crate::checkout::Checkout;
 use crate::context::Ctx;
@@ -41,9 +42,19 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
     let counts = store.counts()?;
     let contact = state::last_contact(&ctx.data_dir()?);
     let now = Timestamp::now();
+    let data_dir = ctx.data_dir()?;
+    if let Some(c) = &cached {
+        // Asking after the session counts as working on it.
+        activity::touch(&data_dir, &c.session_id);
+    }
     let keeper = cached.as_ref().and_then(|c| {
-        c.keeper_pid
-            .map(|pid| (pid, keeper::is_alive(pid, &c.session_id)))
+        c.keeper_pid.map(|pid| {
+            (
+                pid,
+                keeper::is_alive(pid, &c.session_id),
+                activity::view(&data_dir, &c.session_id),
+            )
+        })
     });
     let out = &ctx.out;
     if out.is_json() {
@@ -53,7 +64,15 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
             })),
             "checkout_error": checkout_error,
             "session": cached.as_ref().map(|c| session_json(c, now)),
-            "keeper": keeper.map(|(pid, alive)| json!({"pid": pid, "alive": alive})),
+            "keeper": keeper.as_ref().map(|(pid, alive, v)| json!({
+                "pid": pid,
+                "alive": alive,
+                "started_at": v.started_at,
+                "age_seconds": v.age_seconds,
+                "last_activity_at": v.last_activity_at,
+                "idle_seconds": v.idle_seconds,
+                "idle_limit_seconds": v.idle_limit_seconds,
+            })),
             "connectivity": contact,
             "queue": counts,
             "cached_sessions": all.len(),
@@ -90,12 +109,12 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
                 Some(next) => out.field("next heartbeat", when(next, now)),
                 None => out.field("next heartbeat", "unknown"),
             }
-            match keeper {
-                Some((pid, true)) => out.field(
+            match &keeper {
+                Some((pid, true, v)) => out.field(
                     "keeper",
-                    out.paint(format!("pid {pid} running"), Style::Green),
+                    out.paint(format!("pid {pid} running{}", v.describe()), Style::Green),
                 ),
-                Some((pid, false)) => out.field(
+                Some((pid, false, _)) => out.field(
                     "keeper",
                     out.paint(format!("pid {pid} not running"), Style::Yellow),
                 ),

@@ -11,7 +11,7 @@ use crane_context::model::Update;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::common::{parse_meta, resolve_session};
+use super::common::{note_activity, parse_meta, resolve_session};
 use crate::args::{SessionArgs, UpdateArgs};
 use crate::context::Ctx;
 use crate::engine::Engine;
@@ -23,6 +23,7 @@ use crate::output::{when, Style};
 pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
     let store = ctx.open_store()?;
     let target = resolve_session(ctx, &store, &args.session)?;
+    note_activity(ctx, &target);
     let mut req = Update::new(&target.session_id);
     req.branch = args.branch.clone().or_else(git::branch);
     req.commit_sha = args.commit.clone().or_else(git::commit);
@@ -96,6 +97,7 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
 pub async fn heartbeat(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
     let store = ctx.open_store()?;
     let target = resolve_session(ctx, &store, args)?;
+    note_activity(ctx, &target);
     let engine = Engine::open(ctx).await?;
     // The engine records the answer in the cache (or forgets a lost session).
     let result = engine.crane.heartbeat(&target.session_id).await;
