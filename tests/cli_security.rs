@@ -3,113 +3,23 @@
 //! reach output, errors or files, and everything written is private.
 //!
 //! Runs the binary in a temporary checkout against the in-process emulator
-//! over loopback, like `tests/cli.rs`, with its own small helper so the two
-//! files stay independent. Run with
+//! over loopback, with the harness `tests/cli.rs` uses
+//! (`tests/common/cli.rs`). Run with
 //! `cargo test --all-features --test cli_security`.
 #![cfg(all(feature = "cli", feature = "emulator"))]
 
 mod common;
 
+use common::cli::{chmod, Checkout};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-
-const BIN: &str = env!("CARGO_BIN_EXE_crane");
 
 /// A token planted in the git remote; must appear nowhere.
 const GIT_TOKEN: &str = "ghp_PlantedGitToken0123456789abcdef";
 
-/// What one run printed.
-#[derive(Debug)]
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Out {
-    fn all(&self) -> String {
-        format!("{}\n{}", self.stdout, self.stderr)
-    }
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args(args)
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .expect("git runs")
-        .success();
-    assert!(ok, "git {args:?}");
-}
-
 /// A temporary checkout whose origin carries a token.
-struct Checkout {
-    dir: tempfile::TempDir,
-    repo: PathBuf,
-    home: PathBuf,
-    config: PathBuf,
-    url: String,
-}
-
-impl Checkout {
-    fn new(url: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let repo = dir.path().join("demo");
-        std::fs::create_dir(&repo).unwrap();
-        git(&repo, &["init", "-q"]);
-        let origin = format!("https://x-access-token:{GIT_TOKEN}@github.com/venturecrane/demo.git");
-        git(&repo, &["remote", "add", "origin", &origin]);
-        let home = dir.path().join("home");
-        let config = dir.path().join("config.toml");
-        std::fs::write(&config, "").unwrap();
-        Self {
-            repo,
-            home,
-            config,
-            url: url.to_owned(),
-            dir,
-        }
-    }
-
-    async fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Out {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .current_dir(&self.repo)
-            .env("CRANE_CONTEXT_URL", &self.url)
-            .env("CRANE_CONTEXT_KEY", common::KEY)
-            .env("CRANE_HOME", &self.home)
-            .env("CRANE_CONFIG", &self.config)
-            .env("HOSTNAME", "testhost")
-            .env("NO_COLOR", "1")
-            .env_remove("CRANE_ENV")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        for (k, v) in env {
-            c.env(k, v);
-        }
-        let out = tokio::task::spawn_blocking(move || c.output())
-            .await
-            .unwrap()
-            .expect("crane runs");
-        Out {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
-    }
-
-    async fn run(&self, args: &[&str]) -> Out {
-        self.run_with(args, &[]).await
-    }
-}
-
-#[cfg(unix)]
-fn chmod(path: &Path, mode: u32) {
-    use std::os::unix::fs::PermissionsExt;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
+fn checkout(url: &str) -> Checkout {
+    let origin = format!("https://x-access-token:{GIT_TOKEN}@github.com/venturecrane/demo.git");
+    Checkout::with_origin(url, &origin)
 }
 
 /// Every file under `dir`, recursively.
@@ -138,7 +48,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 async fn config_errors_name_the_line_and_field_never_the_key() {
     const SECRET: &str = "cfg-secret-relay-key-0123456789";
     let emu = common::emulator().await;
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     let head = format!("[profiles.local]\nurl = \"{}\"\n", emu.url());
     for line in [
         format!("kee = \"{SECRET}\""),
@@ -186,7 +96,7 @@ async fn config_errors_name_the_line_and_field_never_the_key() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn git_tokens_and_url_passwords_never_reach_files_or_output() {
     let emu = common::emulator().await;
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     for args in [
         &["status"][..],
         &["status", "--json"],
@@ -272,7 +182,7 @@ async fn everything_written_is_private_whichever_command_runs_first() {
         &["queue", "list", "--json"],
         &["handoffs", "latest", "--json"],
     ] {
-        let c = Checkout::new(&emu.url());
+        let c = checkout(&emu.url());
         let out = c.run(first).await;
         assert!(out.code == 0 || out.code == 1, "{first:?}: {}", out.all());
         assert_private(&c.home, &format!("{first:?}"));
@@ -282,7 +192,7 @@ async fn everything_written_is_private_whichever_command_runs_first() {
     }
 
     // A home an older version left readable by others is tightened.
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     assert_eq!(c.run(&["sod", "--json", "--no-keepalive"]).await.code, 0);
     chmod(&c.home, 0o755);
     for f in files_under(&c.home) {
@@ -300,7 +210,7 @@ async fn everything_written_is_private_whichever_command_runs_first() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exports_are_private_and_never_follow_symlinks() {
     let emu = common::emulator().await;
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     let out_file = c.dir.path().join("export.json");
     std::fs::write(&out_file, "old").unwrap();
     chmod(&out_file, 0o644);
@@ -334,7 +244,7 @@ async fn exports_are_private_and_never_follow_symlinks() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_system_certificate_store_is_needed() {
     let emu = common::emulator().await;
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     let empty_dir = c.dir.path().join("no-certs");
     std::fs::create_dir(&empty_dir).unwrap();
     let empty_file = c.dir.path().join("no-certs.pem");
@@ -403,7 +313,7 @@ async fn both_forms(c: &Checkout, args: &[&str], env: &[(&str, &str)], seen: &mu
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_secret_in_any_output_or_file() {
     let emu = common::emulator().await;
-    let c = Checkout::new(&emu.url());
+    let c = checkout(&emu.url());
     let export = c.dir.path().join("export.json");
     let export_arg = export.to_str().unwrap().to_owned();
     let mut seen = Vec::new();

@@ -2,6 +2,8 @@
 //! engines on temporary SQLite files, and an event recorder to await signals.
 #![allow(dead_code)]
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod hostile;
 pub mod recorded;
 
