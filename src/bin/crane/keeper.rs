@@ -143,6 +143,23 @@ pub fn spawn(ctx: &Ctx, session_id: &str, idle_limit: Duration) -> CliResult<u32
     let child = cmd
         .spawn()
         .map_err(|e| CliError::Failed(format!("cannot start the keeper: {e}")))?;
+    // Its record at once, so a `crane status` right after `crane sod` shows
+    // the keeper's age and limit; the keeper rewrites it when it starts.
+    let (checkout, git_dir) = match std::env::current_dir() {
+        Ok(cwd) => {
+            let (root, git) = activity::locate_checkout(&activity::locate_checkout(&cwd).0);
+            (Some(root), git)
+        }
+        Err(_) => (None, None),
+    };
+    let record = KeeperRecord {
+        pid: child.id(),
+        started_at: jiff::Timestamp::now(),
+        checkout,
+        git_dir,
+        idle_limit_seconds: idle_limit.as_secs().max(1),
+    };
+    activity::write_record(&ctx.data_dir()?, session_id, &record);
     // Not waited for: it outlives this process and is reaped by init.
     Ok(child.id())
 }
