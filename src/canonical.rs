@@ -67,6 +67,13 @@ impl CanonicalPayload {
                 found: json_type_name(value),
             });
         }
+        Self::any_json(value)
+    }
+
+    /// Canonicalizes any JSON value under the same size limit, without the
+    /// object rule (the v2 service also stores array payloads; the emulator
+    /// needs this, the SDK's own requests always go through [`Self::new`]).
+    pub fn any_json(value: &serde_json::Value) -> Result<Self, PayloadError> {
         let json = serde_json_canonicalizer::to_string(value)
             .map_err(|e| PayloadError::Invalid(e.to_string()))?;
         if json.len() > MAX_PAYLOAD_BYTES {

@@ -221,10 +221,7 @@ impl Crane {
         inner
             .store(move |s| {
                 s.free_dead_leases(&me, now)?;
-                let items = s.list(Some(ItemState::Pending))?;
-                Ok(items
-                    .iter()
-                    .any(|i| i.lease_holder.is_some() && i.lease_until_ms.is_some_and(|u| u > now)))
+                Ok(s.live_leases(now)? > 0)
             })
             .await
     }

@@ -94,6 +94,17 @@ impl Store {
         })
     }
 
+    /// Pending items whose lease is still running at `now_ms` (someone is
+    /// delivering them), counted without reading their bodies.
+    pub fn live_leases(&self, now_ms: i64) -> Result<u64, StoreError> {
+        self.read(|tx| {
+            let sql = "SELECT count(*) FROM queue WHERE state = 'pending' \
+                       AND lease_holder IS NOT NULL AND lease_until_ms > ?1";
+            let n: i64 = tx.prepare_cached(sql)?.query_row([now_ms], |r| r.get(0))?;
+            Ok(to_u64(n))
+        })
+    }
+
     /// Delivery counters since the file was created.
     pub fn stats(&self) -> Result<QueueStats, StoreError> {
         self.read(|tx| {

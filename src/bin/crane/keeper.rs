@@ -147,7 +147,7 @@ pub fn spawn(ctx: &Ctx, session_id: &str, idle_limit: Duration) -> CliResult<u32
     // the keeper's age and limit; the keeper rewrites it when it starts.
     let (checkout, git_dir) = match std::env::current_dir() {
         Ok(cwd) => {
-            let (root, git) = activity::locate_checkout(&activity::locate_checkout(&cwd).0);
+            let (root, git) = activity::locate_checkout(&cwd);
             (Some(root), git)
         }
         Err(_) => (None, None),

@@ -65,7 +65,7 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
         None | Some(Value::Null) => CanonicalPayload::new(&json!({})),
         Some(p @ Value::Object(_)) => CanonicalPayload::new(p),
         // A quirk the service has (`typeof [] === "object"`): kept as `[...]`.
-        Some(p @ Value::Array(_)) => canonical_array(p),
+        Some(p @ Value::Array(_)) => CanonicalPayload::any_json(p),
         Some(_) => return Err(fail("payload", "Must be an object")),
     };
     Ok(EosRequest {
@@ -79,19 +79,6 @@ fn parse_eos(body: &Value, corr: &str) -> Result<EosRequest, Reply> {
         last_activity_at: input::optional_str(body, "last_activity_at", corr)?,
         keep_open: rules::truthy(body.get("keep_session_open")),
     })
-}
-
-/// Canonicalizes an array payload under the same size limit as an object.
-fn canonical_array(value: &Value) -> Result<CanonicalPayload, PayloadError> {
-    let json = serde_json_canonicalizer::to_string(value)
-        .map_err(|e| PayloadError::Invalid(e.to_string()))?;
-    if json.len() > MAX_PAYLOAD_BYTES {
-        return Err(PayloadError::TooLarge {
-            size: json.len(),
-            max: MAX_PAYLOAD_BYTES,
-        });
-    }
-    Ok(CanonicalPayload::from_canonical(json))
 }
 
 /// `POST /eos` (and `/eod`): store a handoff and (usually) end the session.
