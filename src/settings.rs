@@ -20,6 +20,7 @@
 //! ```toml
 //! default_profile = "production"
 //! keeper_idle_seconds = 5400   # optional: the CLI keeper's idle limit
+//! rehome_abandoned = true       # optional (default true; env CRANE_REHOME)
 //!
 //! [profiles.production]
 //! url = "https://crane-context.example.workers.dev"
@@ -55,6 +56,9 @@ pub const KEY_ENV: &str = "CRANE_CONTEXT_KEY";
 pub const PROFILE_ENV: &str = "CRANE_ENV";
 /// Environment variable naming the config file (instead of the platform default).
 pub const CONFIG_ENV: &str = "CRANE_CONFIG";
+/// Environment variable turning re-homing on (`1`/`true`/`on`/`yes`) or off
+/// (`0`/`false`/`off`/`no`); beats the file's `rehome_abandoned`.
+pub const REHOME_ENV: &str = "CRANE_REHOME";
 /// File name of the config file in the platform config directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
@@ -155,6 +159,10 @@ pub struct Settings {
     /// waits without activity before it leaves (`None`: the default,
     /// [`crate::policy::KEEPER_IDLE_LIMIT`]).
     pub keeper_idle_limit: Option<std::time::Duration>,
+    /// Whether a queued handoff whose session ended or was abandoned without
+    /// it is re-homed (delivered in a new session of its tuple) rather than
+    /// dead: [`REHOME_ENV`], else the file's `rehome_abandoned`, else `true`.
+    pub rehome_abandoned: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -170,6 +178,8 @@ struct FileConfig {
     ventures: BTreeMap<String, String>,
     #[serde(default)]
     keeper_idle_seconds: Option<u64>,
+    #[serde(default)]
+    rehome_abandoned: Option<bool>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -297,6 +307,15 @@ impl Settings {
             .map(|(org, code)| ((*org).to_owned(), (*code).to_owned()))
             .collect();
         let keeper_idle_limit = file.keeper_idle_seconds.map(std::time::Duration::from_secs);
+        let rehome_abandoned = match env(REHOME_ENV) {
+            Some(v) => parse_switch(&v).ok_or_else(|| {
+                Error::invalid_input(
+                    "rehome_abandoned",
+                    format!("${REHOME_ENV} must be 1/true/on/yes or 0/false/off/no"),
+                )
+            })?,
+            None => file.rehome_abandoned.unwrap_or(true),
+        };
         for (org, code) in file.ventures {
             ventures.insert(org.to_lowercase(), code);
         }
@@ -310,6 +329,7 @@ impl Settings {
             config_loaded,
             ventures,
             keeper_idle_limit,
+            rehome_abandoned,
         })
     }
 
@@ -340,6 +360,15 @@ impl Settings {
         })?;
         // The http rule was applied (with `allow_insecure_http`) at resolve time.
         ClientConfig::new_allow_insecure(url.value.as_str(), key.value.clone())
+    }
+}
+
+/// An on/off environment value, case-insensitive; `None` if it is neither.
+fn parse_switch(value: &str) -> Option<bool> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "on" | "yes" => Some(true),
+        "0" | "false" | "off" | "no" => Some(false),
+        _ => None,
     }
 }
 
@@ -641,6 +670,30 @@ MyOrg = "mo"
         let zero = private_file(dir.path(), "zero.toml", "keeper_idle_seconds = 0\n");
         let err = Settings::resolve_with(&with_config(&zero), &env).unwrap_err();
         assert!(err.to_string().contains("keeper_idle_seconds"), "{err}");
+    }
+
+    #[test]
+    fn rehome_is_on_by_default_and_the_env_beats_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let none = private_file(dir.path(), "none.toml", "");
+        let off = private_file(dir.path(), "off.toml", "rehome_abandoned = false\n");
+        let resolve = |file: &Path, vars: &[(&str, &str)]| {
+            Settings::resolve_with(&with_config(file), &env_of(vars))
+        };
+        assert!(resolve(&none, &[]).unwrap().rehome_abandoned);
+        assert!(!resolve(&off, &[]).unwrap().rehome_abandoned);
+        assert!(
+            resolve(&off, &[(REHOME_ENV, "ON")])
+                .unwrap()
+                .rehome_abandoned
+        );
+        assert!(
+            !resolve(&none, &[(REHOME_ENV, "0")])
+                .unwrap()
+                .rehome_abandoned
+        );
+        let err = resolve(&off, &[(REHOME_ENV, "maybe")]).unwrap_err();
+        assert!(err.to_string().contains(REHOME_ENV), "{err}");
     }
 
     #[test]

@@ -464,7 +464,10 @@ async fn state_reports_counts_records_and_requests() {
             "payload_hash": eod.body["handoff"]["payload_hash"],
         }])
     );
-    assert_eq!(state["sessions"], json!([{"id": sid, "status": "ended"}]));
+    assert_eq!(
+        state["sessions"],
+        json!([{"id": sid, "status": "ended", "meta_json": null}])
+    );
 }
 
 #[tokio::test]

@@ -207,13 +207,22 @@ async fn idempotency_window_passed_is_confirmed_by_hash() {
     assert_eq!(stored[0]["payload_hash"], hash.as_str());
 }
 
+/// With re-homing off (issue #10: the setting), a handoff whose session was
+/// abandoned is dead with that reason, and blocks nothing else.
 #[tokio::test]
-async fn abandoned_session_dead_letters_the_queued_handoff_without_blocking_others() {
+async fn abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
     let emu = emulator_with(Some(db.clone()), None).await;
     let (url, addr) = (emu.url(), emu.addr());
-    let e = engine(&url).await;
+    let store_dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
+    let e = engine_with(
+        &url,
+        store_dir,
+        crane_context::engine::Clock::system(),
+        |c| c.rehome_abandoned(false),
+    )
+    .await;
     let lost = e.crane.start_session(sod("o/abandon")).await.unwrap();
     let other = e.crane.start_session(sod("o/fine")).await.unwrap();
     emu.shutdown().await;
@@ -239,15 +248,15 @@ async fn abandoned_session_dead_letters_the_queued_handoff_without_blocking_othe
     let dead = e.crane.queue_items(Some(ItemState::Dead)).await.unwrap();
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0].session_id, lost.session_id());
+    let reason = dead[0].last_error.as_deref().unwrap_or("");
     assert!(
-        dead[0]
-            .last_error
-            .as_deref()
-            .unwrap_or("")
-            .contains("abandoned"),
-        "{:?}",
-        dead[0].last_error
+        reason.contains(&format!("session {} was abandoned", lost.session_id()))
+            && reason.contains("re-homing is off"),
+        "{reason}"
     );
+    // Nothing was started or stored for it.
+    assert_eq!(state(&emu.url()).await["sessions_count"], 3);
+    assert!(handoffs_for(&emu.url(), lost.session_id()).await.is_empty());
     assert_eq!(handoffs_for(&emu.url(), other.session_id()).await.len(), 1);
     // Retry and drop work on dead items.
     e.crane.retry_dead(&dead[0].local_id).await.unwrap();

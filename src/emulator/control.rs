@@ -9,7 +9,7 @@
 //!   `GET` lists the pending ones.
 //! - `POST /__emulator/clock` `{"advance_seconds": N}` moves time forward;
 //!   `GET` reads it.
-//! - `GET /__emulator/state` summarizes sessions, handoffs and request counts.
+//! - `GET /__emulator/state` summarizes sessions (id, status, meta), handoffs and request counts.
 //! - `POST /__emulator/docs` `{"scope","doc_name","content","title"?,"description"?}`
 //!   stores a document for the v2 `/docs` routes (the service's admin upload
 //!   is outside the agent contract).
@@ -133,9 +133,13 @@ fn state(app: &App) -> Reply {
     let requests = app.requests.lock().map(|m| m.clone()).unwrap_or_default();
     app.with_db(&reply::new_correlation_id(), |tx, _now| {
         let sessions: Vec<Value> = tx
-            .prepare_cached("SELECT id, status FROM sessions ORDER BY created_at, id")?
+            .prepare_cached("SELECT id, status, meta_json FROM sessions ORDER BY created_at, id")?
             .query_map([], |row| {
-                Ok(json!({ "id": row.get::<_, String>(0)?, "status": row.get::<_, String>(1)? }))
+                Ok(json!({
+                    "id": row.get::<_, String>(0)?,
+                    "status": row.get::<_, String>(1)?,
+                    "meta_json": row.get::<_, Option<String>>(2)?,
+                }))
             })?
             .collect::<rusqlite::Result<_>>()?;
         let handoffs: Vec<Value> = tx

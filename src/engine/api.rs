@@ -237,10 +237,20 @@ impl Crane {
         loop {
             let (t, me, now) = (tuple.clone(), inner.holder.clone(), inner.clock.now_ms());
             // Items of a process that died are free at once, not in flight.
+            // An end whose re-home waits for a live session of this tuple
+            // (see `rehome.rs`) never ends the session this start resumes:
+            // it does not hold the start back.
             let left = inner
                 .store(move |s| {
                     s.free_dead_leases(&me, now)?;
-                    s.pending_for_tuple(&t)
+                    let mut left = Vec::new();
+                    for item in s.pending_for_tuple(&t)? {
+                        let state = s.rehome_state(&item.local_id)?;
+                        if super::rehome::waits_for(&item, state.as_ref()).is_none() {
+                            left.push(item);
+                        }
+                    }
+                    Ok(left)
                 })
                 .await?;
             if left.is_empty() {

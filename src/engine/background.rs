@@ -104,7 +104,7 @@ async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
                     for d in settled {
                         match d {
                             Delivery::Done(_) => tally.delivered += 1,
-                            Delivery::Transient(_) => tally.retrying += 1,
+                            Delivery::Transient(_) | Delivery::Waiting(_) => tally.retrying += 1,
                             Delivery::Permanent(_) => tally.dead += 1,
                             Delivery::Obsolete(_) => tally.dropped += 1,
                         }
@@ -153,7 +153,7 @@ async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<Que
 }
 
 async fn deliver_item(inner: Arc<Inner>, item: QueueItem) -> (QueueItem, Delivery) {
-    let d = deliver(&inner.queue_client, &item).await;
+    let d = deliver(&inner, &inner.queue_client, &item).await;
     (item, d)
 }
 

@@ -97,6 +97,22 @@ struct QueuedUpdate {
 pub(crate) enum Delivered {
     Update(UpdateResponse),
     End(Box<EndSessionResponse>),
+    /// The end was delivered in a new session, its own having ended without
+    /// it (see `rehome.rs`).
+    Rehomed {
+        response: Box<EndSessionResponse>,
+        from_session_id: String,
+    },
+}
+
+impl Delivered {
+    /// The server's answer to a delivered end (re-homed or not).
+    pub(crate) fn end_response(&self) -> Option<&EndSessionResponse> {
+        match self {
+            Delivered::End(r) | Delivered::Rehomed { response: r, .. } => Some(r),
+            Delivered::Update(_) => None,
+        }
+    }
 }
 
 /// How one delivery attempt ended.
@@ -106,6 +122,9 @@ pub(crate) enum Delivery {
     Permanent(Error),
     /// An update whose session is gone: removed, not dead-lettered.
     Obsolete(Error),
+    /// A re-home waits for a live session of its tuple that is not ours
+    /// (the reason): kept, retried with backoff; nothing failed.
+    Waiting(String),
 }
 
 fn corrupt(item: &QueueItem, e: impl std::fmt::Display) -> Error {
@@ -114,8 +133,10 @@ fn corrupt(item: &QueueItem, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// Sends one queued item with its stored idempotency key.
-pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
+/// Sends one queued item with its stored idempotency key. An end whose
+/// session ended without it is re-homed (see `rehome.rs`) unless the engine's
+/// configuration turns that off.
+pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueItem) -> Delivery {
     let key = match IdempotencyKey::parse(item.idempotency_key.clone()) {
         Ok(k) => k,
         Err(e) => return Delivery::Permanent(e),
@@ -150,10 +171,20 @@ pub(crate) async fn deliver(client: &Client, item: &QueueItem) -> Delivery {
             req.status_label = q.status_label;
             req.to_agent = q.to_agent;
             req.end_reason = q.end_reason;
-            client
-                .end_session(&req)
-                .await
-                .map(|r| Delivered::End(Box::new(r)))
+            match client.end_session(&req).await {
+                Ok(r) => Ok(Delivered::End(Box::new(r))),
+                // Confirmation read the session and found no handoff stored
+                // there (another one would be a conflict): not active and
+                // without ours, so the handoff needs a new home.
+                Err(e @ Error::SessionNotActive { .. }) => {
+                    if !inner.config.rehome_abandoned {
+                        return Delivery::Permanent(super::rehome::off_error(item, e));
+                    }
+                    req.idempotency_key = None;
+                    return super::rehome::rehome(inner, client, item, req).await;
+                }
+                Err(e) => Err(e),
+            }
         }
         ItemKind::Update => {
             let q: QueuedUpdate = match serde_json::from_str(&item.body_json) {
@@ -199,7 +230,7 @@ pub(crate) async fn settle(
     match &delivery {
         Delivery::Done(d) => {
             inner.store(move |s| s.complete(&id, &holder)).await?;
-            if let Delivered::End(r) = d {
+            if let Some(r) = d.end_response() {
                 let (cached, sid) = (cached_handoff(r), r.session_id.clone());
                 let now = inner.clock.now_ms();
                 // The cache is best effort: delivery already happened.
@@ -212,7 +243,16 @@ pub(crate) async fn settle(
                     })
                     .await;
             }
-            inner.emit(delivered_event(item, d));
+            emit_delivered(inner, item, d);
+        }
+        Delivery::Waiting(why) => {
+            let delay = queue_backoff(item.attempts);
+            let next =
+                inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            let msg = why.clone();
+            inner
+                .store(move |s| s.release(&id, &holder, next, &msg, None))
+                .await?;
         }
         Delivery::Transient(e) => {
             // The server's Retry-After (capped; on a 429 or a 5xx) is a
@@ -264,19 +304,40 @@ fn cached_handoff(r: &EndSessionResponse) -> Option<CachedHandoff> {
     })
 }
 
-/// The listener's event for a delivered item.
-fn delivered_event(item: &QueueItem, d: &Delivered) -> Event {
-    match d {
-        Delivered::End(r) => Event::HandoffDelivered {
+/// Tells the listener about a delivered item: a re-homed handoff is
+/// reported as re-homed, then as delivered (in its new session).
+fn emit_delivered(inner: &Inner, item: &QueueItem, d: &Delivered) {
+    if let Delivered::Rehomed {
+        response,
+        from_session_id,
+    } = d
+    {
+        inner.emit(Event::HandoffRehomed {
+            local_id: item.local_id.clone(),
+            from_session_id: from_session_id.clone(),
+            to_session_id: response.session_id.clone(),
+            handoff_id: response.handoff_id.clone(),
+        });
+    }
+    inner.emit(match d.end_response() {
+        Some(r) => Event::HandoffDelivered {
             session_id: r.session_id.clone(),
             local_id: item.local_id.clone(),
             handoff_id: r.handoff_id.clone(),
             payload_hash: r.handoff.payload_hash.clone(),
         },
-        Delivered::Update(_) => Event::UpdateDelivered {
+        None => Event::UpdateDelivered {
             session_id: item.session_id.clone(),
             local_id: item.local_id.clone(),
         },
+    });
+}
+
+/// The server's answer when `d` delivered an end.
+fn done_end(d: &Delivery) -> Option<&EndSessionResponse> {
+    match d {
+        Delivery::Done(d) => d.end_response(),
+        _ => None,
     }
 }
 
@@ -295,7 +356,7 @@ pub(crate) async fn settle_batch(
     let mut seen = std::collections::HashSet::new();
     let mut cache_it = vec![false; outcomes.len()];
     for (i, (_, d)) in outcomes.iter().enumerate().rev() {
-        if let Delivery::Done(Delivered::End(r)) = d {
+        if let Some(r) = done_end(d) {
             let h = &r.handoff;
             cache_it[i] = seen.insert((h.venture.as_str(), h.repo.as_str(), h.track));
         }
@@ -304,15 +365,17 @@ pub(crate) async fn settle_batch(
         .iter()
         .zip(cache_it)
         .filter_map(|((item, d), cache_it)| match d {
-            Delivery::Done(Delivered::End(r)) => Some(Completion {
-                local_id: item.local_id.clone(),
-                last_handoff: if cache_it { cached_handoff(r) } else { None },
-                ended_session: Some(r.session_id.clone()),
-            }),
-            Delivery::Done(Delivered::Update(_)) => Some(Completion {
-                local_id: item.local_id.clone(),
-                last_handoff: None,
-                ended_session: None,
+            Delivery::Done(d) => Some(match d.end_response() {
+                Some(r) => Completion {
+                    local_id: item.local_id.clone(),
+                    last_handoff: if cache_it { cached_handoff(r) } else { None },
+                    ended_session: Some(r.session_id.clone()),
+                },
+                None => Completion {
+                    local_id: item.local_id.clone(),
+                    last_handoff: None,
+                    ended_session: None,
+                },
             }),
             _ => None,
         })
@@ -336,7 +399,7 @@ pub(crate) async fn settle_batch(
     let mut settled = Vec::with_capacity(outcomes.len());
     for (item, delivery) in outcomes {
         match &delivery {
-            Delivery::Done(d) if batched => inner.emit(delivered_event(&item, d)),
+            Delivery::Done(d) if batched => emit_delivered(inner, &item, d),
             _ => {
                 settled.push(settle(inner, &item, delivery).await?);
                 continue;
@@ -378,10 +441,10 @@ pub(crate) async fn submit(
     .ok_or_else(|| Error::Store {
         message: format!("queue item {local_id} vanished while leased"),
     })?;
-    let delivery = deliver(&inner.client, &stored).await;
+    let delivery = deliver(inner, &inner.client, &stored).await;
     match settle(inner, &stored, delivery).await? {
         Delivery::Done(d) => Ok(Ok(d)),
-        Delivery::Transient(_) => {
+        Delivery::Transient(_) | Delivery::Waiting(_) => {
             inner.drain_wake.notify_one();
             Ok(Err(local_id))
         }

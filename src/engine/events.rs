@@ -69,6 +69,21 @@ pub enum Event {
         /// Its payload hash (equal to the one computed locally).
         payload_hash: String,
     },
+    /// A handoff whose session ended or was abandoned without it was
+    /// delivered in a new session of the same agent/venture/repo/track
+    /// (whose `meta` names the original: see ARCHITECTURE.md,
+    /// *Re-homing*). Followed by [`Event::HandoffDelivered`] for the new
+    /// session.
+    HandoffRehomed {
+        /// Queue item id.
+        local_id: String,
+        /// The session the handoff was written for.
+        from_session_id: String,
+        /// The session it was delivered in (ended by it).
+        to_session_id: String,
+        /// The stored handoff's id.
+        handoff_id: String,
+    },
     /// A queued item failed permanently and was moved to the dead-letter list.
     ItemDeadLettered {
         /// The session.

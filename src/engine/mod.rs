@@ -21,6 +21,7 @@ mod deliver;
 mod events;
 mod heartbeat;
 mod reads;
+mod rehome;
 mod session;
 mod why;
 
@@ -35,6 +36,7 @@ pub use clock::Clock;
 pub use deliver::{EndOutcome, SyncReport, UpdateOutcome};
 pub use events::{Event, EventListener, NoopListener};
 pub use reads::Fresh;
+pub use rehome::REHOME_META_KEY;
 pub use session::SessionHandle;
 pub use why::WaitReason;
 
@@ -69,6 +71,12 @@ pub struct CraneConfig {
     /// while the process is alive and its liveness lock is held, other
     /// processes respect the lease, and once it dies they take it at once.
     pub lease: Duration,
+    /// Re-home a queued handoff whose session ended or was abandoned without
+    /// it (default `true`): deliver it in a new session of the same
+    /// agent/venture/repo/track whose `meta` names the original session (see
+    /// ARCHITECTURE.md, *Re-homing*). `false`: such an item is dead, with the
+    /// reason.
+    pub rehome_abandoned: bool,
 }
 
 impl std::fmt::Debug for CraneConfig {
@@ -80,6 +88,7 @@ impl std::fmt::Debug for CraneConfig {
             .field("heartbeat_jitter", &self.heartbeat_jitter)
             .field("drain_concurrency", &self.drain_concurrency)
             .field("lease", &self.lease)
+            .field("rehome_abandoned", &self.rehome_abandoned)
             .finish_non_exhaustive()
     }
 }
@@ -101,6 +110,7 @@ impl CraneConfig {
             listener: Arc::new(NoopListener),
             clock: Clock::system(),
             lease: crate::policy::LEASE,
+            rehome_abandoned: true,
         }
     }
 
@@ -113,6 +123,13 @@ impl CraneConfig {
     /// Sends events to this listener.
     pub fn listener(mut self, listener: Arc<dyn EventListener>) -> Self {
         self.listener = listener;
+        self
+    }
+
+    /// Turns re-homing of handoffs whose session ended without them on
+    /// (the default) or off (see [`CraneConfig::rehome_abandoned`]).
+    pub fn rehome_abandoned(mut self, on: bool) -> Self {
+        self.rehome_abandoned = on;
         self
     }
 }

@@ -271,7 +271,10 @@ pub(crate) async fn end_through_queue(
         .clone();
     let item = end_item(&req, &key, tuple)?;
     match submit(inner, item).await? {
-        Ok(Delivered::End(r)) => Ok(EndOutcome::Delivered(r)),
+        // Re-homed, the response names the new session the handoff ended.
+        Ok(Delivered::End(r) | Delivered::Rehomed { response: r, .. }) => {
+            Ok(EndOutcome::Delivered(r))
+        }
         Ok(Delivered::Update(_)) => Err(Error::Store {
             message: "queue returned an update result for an end".into(),
         }),
@@ -354,7 +357,7 @@ pub(crate) async fn update_through_queue(
             heartbeat::record_schedule(inner, &r.session_id, next, interval).await;
             Ok(UpdateOutcome::Applied(r))
         }
-        Ok(Delivered::End(_)) => Err(Error::Store {
+        Ok(Delivered::End(_) | Delivered::Rehomed { .. }) => Err(Error::Store {
             message: "queue returned an end result for an update".into(),
         }),
         Err(local_id) => {

@@ -35,6 +35,13 @@ pub enum WaitReason {
         /// The older item.
         local_id: String,
     },
+    /// Its session ended without it and its re-home waits for a live session
+    /// of the same agent/venture/repo/track that is not ours (never ended
+    /// by the SDK): retried with backoff, delivered once that one ends.
+    RehomeWaits {
+        /// The live session.
+        session_id: String,
+    },
     /// Another live process holds it and is delivering it.
     HeldByLiveProcess {
         /// That process's id, when its holder id names one.
@@ -59,6 +66,9 @@ impl fmt::Display for WaitReason {
             }
             Self::Behind { local_id } => {
                 write!(f, "it waits behind item {local_id} of the same session")
+            }
+            Self::RehomeWaits { session_id } => {
+                write!(f, "{}", super::rehome::waiting_message(session_id))
             }
             Self::HeldByLiveProcess { pid: Some(pid) } => {
                 write!(f, "process {pid} (alive) is delivering it")
@@ -99,10 +109,11 @@ impl Crane {
                 let alive = holder
                     .as_deref()
                     .is_some_and(|h| s.holder_liveness(h) != Liveness::Dead);
-                Ok(Some((item, ahead, holder.filter(|_| alive))))
+                let rehome = s.rehome_state(&item.local_id)?;
+                Ok(Some((item, ahead, holder.filter(|_| alive), rehome)))
             })
             .await?;
-        let Some((item, ahead, live_holder)) = found else {
+        let Some((item, ahead, live_holder, rehome)) = found else {
             return Ok(None);
         };
         if let Some(holder) = live_holder {
@@ -111,6 +122,9 @@ impl Crane {
         }
         if let Some(local_id) = ahead {
             return Ok(Some(WaitReason::Behind { local_id }));
+        }
+        if let Some(session_id) = super::rehome::waits_for(&item, rehome.as_ref()) {
+            return Ok(Some(WaitReason::RehomeWaits { session_id }));
         }
         if let State::Offline { reason } = inner.client.connectivity().state() {
             return Ok(Some(WaitReason::Unreachable { detail: reason }));

@@ -78,8 +78,10 @@ impl CraneClient {
         options: ClientOptions,
         listener: Option<Arc<dyn CraneListener>>,
     ) -> Result<Arc<Self>, CraneError> {
-        let client = Settings::resolve(&Overrides::default())?.client_config()?;
-        Self::open(crane_config(client, options, listener))
+        let settings = Settings::resolve(&Overrides::default())?;
+        let mut options = options;
+        options.rehome_abandoned = options.rehome_abandoned.or(Some(settings.rehome_abandoned));
+        Self::open(crane_config(settings.client_config()?, options, listener))
     }
 
     /// The server's base URL.

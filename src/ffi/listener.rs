@@ -100,6 +100,20 @@ pub enum CraneEvent {
         /// Its payload hash (equal to the one computed locally).
         payload_hash: String,
     },
+    /// A handoff whose session ended or was abandoned without it was
+    /// delivered in a new session of the same agent/venture/repo/track (its
+    /// `meta` names the original); a `HandoffDelivered` for the new session
+    /// follows.
+    HandoffRehomed {
+        /// Queue item id.
+        local_id: String,
+        /// The session the handoff was written for.
+        from_session_id: String,
+        /// The session it was delivered in (ended by it).
+        to_session_id: String,
+        /// The stored handoff's id.
+        handoff_id: String,
+    },
     /// A queued item failed permanently and moved to the dead-letter list.
     ItemDeadLettered {
         /// The session.
@@ -200,6 +214,17 @@ impl From<Event> for CraneEvent {
                 session_id,
                 local_id,
                 error: error.into(),
+            },
+            Event::HandoffRehomed {
+                local_id,
+                from_session_id,
+                to_session_id,
+                handoff_id,
+            } => Self::HandoffRehomed {
+                local_id,
+                from_session_id,
+                to_session_id,
+                handoff_id,
             },
             Event::ConnectivityChanged { online } => Self::ConnectivityChanged { online },
         }

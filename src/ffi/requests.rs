@@ -42,6 +42,12 @@ pub struct ClientOptions {
     /// `User-Agent` header (default `crane-context/<version>`).
     #[uniffi(default = None)]
     pub user_agent: Option<String>,
+    /// Re-home a queued handoff whose session ended or was abandoned without
+    /// it (deliver it in a new session of the same agent/venture/repo/track);
+    /// `false`: such an item is dead, with the reason. Default: on (with
+    /// `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
+    #[uniffi(default = None)]
+    pub rehome_abandoned: Option<bool>,
 }
 
 fn millis(ms: u64) -> Duration {
@@ -84,6 +90,9 @@ pub(crate) fn crane_config(
     }
     if let Some(n) = options.max_queue_items {
         config.queue_limits.max_items = usize::try_from(n).unwrap_or(usize::MAX);
+    }
+    if let Some(on) = options.rehome_abandoned {
+        config.rehome_abandoned = on;
     }
     if let Some(l) = listener {
         config.listener = Arc::new(ListenerAdapter::new(l));

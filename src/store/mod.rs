@@ -56,6 +56,7 @@ mod owner;
 mod paths;
 mod queue;
 mod queue_admin;
+mod rehome;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -73,6 +74,7 @@ pub use item::{
 pub use owner::{Liveness, Owner};
 pub use paths::{DB_FILE_NAME, HOME_ENV};
 pub use queue::{CachedHandoff, Completion};
+pub use rehome::Rehome;
 pub use schema::SCHEMA_VERSION;
 
 /// Default cap on queued items (pending and dead): far more than any agent

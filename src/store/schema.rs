@@ -20,11 +20,28 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::StoreError;
 
 /// The schema version this SDK writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Statements kept prepared per connection: a little more than the store uses,
 /// so `prepare_cached` never evicts on the hot path.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
+
+/// The `rehome` table (version 2): one row per queued end whose session was
+/// found abandoned or ended without it, while it is re-homed (see
+/// `store/rehome.rs`). Deleted with its item (`ON DELETE CASCADE`).
+macro_rules! rehome_table {
+    () => {
+        "
+CREATE TABLE rehome (
+    local_id      TEXT    PRIMARY KEY REFERENCES queue (local_id) ON DELETE CASCADE,
+    generation    INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
+    to_session_id TEXT,
+    waiting_for   TEXT,
+    updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+"
+    };
+}
 
 /// The complete current schema, applied to a new (empty) file.
 ///
@@ -34,7 +51,8 @@ const STATEMENT_CACHE_CAPACITY: usize = 64;
 /// lease is simply ignored, so a crashed holder needs no cleanup. Nullable
 /// `track` is made unique per tuple through `ifnull(track, 'none')`, since
 /// SQLite treats NULLs as distinct in unique indexes.
-pub(crate) const FRESH_SCHEMA: &str = "
+pub(crate) const FRESH_SCHEMA: &str = concat!(
+    "
 CREATE TABLE queue (
     seq                 INTEGER PRIMARY KEY,
     local_id            TEXT    NOT NULL UNIQUE,
@@ -97,13 +115,20 @@ CREATE TABLE docs (
     docs_json     TEXT    NOT NULL,
     fetched_at_ms INTEGER NOT NULL
 ) STRICT;
-";
+",
+    rehome_table!()
+);
 
 /// One upgrade arm: takes a file from version `i + 1` to `i + 2` (index `i`).
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
-/// The upgrade arms, oldest first. Empty while version 1 is the only release.
-const UPGRADES: &[Upgrade] = &[];
+/// The upgrade arms, oldest first.
+const UPGRADES: &[Upgrade] = &[v1_to_v2];
+
+/// Version 2 adds the `rehome` table (the re-homing state of queued ends).
+fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(rehome_table!())
+}
 
 // Exactly one arm per version after the first.
 const _: () = assert!(UPGRADES.len() + 1 == SCHEMA_VERSION as usize);

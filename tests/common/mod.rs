@@ -107,6 +107,16 @@ pub async fn engine(url: &str) -> Engine {
 }
 
 pub async fn engine_at(url: &str, dir: Arc<tempfile::TempDir>, clock: Clock) -> Engine {
+    engine_with(url, dir, clock, |c| c).await
+}
+
+/// An engine whose configuration `tweak` adjusts last.
+pub async fn engine_with(
+    url: &str,
+    dir: Arc<tempfile::TempDir>,
+    clock: Clock,
+    tweak: impl FnOnce(CraneConfig) -> CraneConfig,
+) -> Engine {
     let (tx, rx) = mpsc::unbounded_channel();
     let mut cfg = CraneConfig::new(client_config(url)).store_path(dir.path().join("crane.db"));
     cfg.direct_retry = fast_retry();
@@ -115,7 +125,7 @@ pub async fn engine_at(url: &str, dir: Arc<tempfile::TempDir>, clock: Clock) -> 
     cfg.listener = Arc::new(move |e: Event| {
         let _ = tx.send(e);
     });
-    let crane = Crane::open(cfg).await.expect("engine opens");
+    let crane = Crane::open(tweak(cfg)).await.expect("engine opens");
     Engine {
         crane,
         events: Recorder { rx },

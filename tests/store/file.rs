@@ -27,8 +27,20 @@ fn a_queued_item_survives_reopening_with_its_idempotency_key() {
 }
 
 /// Every released schema, frozen as it shipped. When version N+1 is added,
-/// append version N+1's fresh SQL here; each older entry must upgrade to it.
-const RELEASED_SCHEMAS: &[(u32, &str)] = &[(1, V1_SCHEMA)];
+/// append version N+1's fresh SQL here (as the statements it adds to N);
+/// each older entry must upgrade to it.
+const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[(1, &[V1_SCHEMA]), (2, &[V1_SCHEMA, V2_ADDED])];
+
+/// What version 2 added to version 1: the re-homing state of queued ends.
+const V2_ADDED: &str = "
+CREATE TABLE rehome (
+    local_id      TEXT    PRIMARY KEY REFERENCES queue (local_id) ON DELETE CASCADE,
+    generation    INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
+    to_session_id TEXT,
+    waiting_for   TEXT,
+    updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+";
 
 const V1_SCHEMA: &str = "
 CREATE TABLE queue (
@@ -153,10 +165,12 @@ fn upgraded_schema_equals_fresh() {
         "freeze the new schema above"
     );
 
-    for (version, sql) in RELEASED_SCHEMAS {
+    for (version, parts) in RELEASED_SCHEMAS {
         let old = dir.path().join(format!("v{version}.db"));
         let conn = rusqlite::Connection::open(&old).unwrap();
-        conn.execute_batch(sql).unwrap();
+        for sql in *parts {
+            conn.execute_batch(sql).unwrap();
+        }
         conn.pragma_update(None, "user_version", version).unwrap();
         drop(conn);
         drop(Store::open(&old, QueueLimits::default()).unwrap());

@@ -38,6 +38,7 @@ impl Engine {
         let (tx, events) = mpsc::unbounded_channel();
         let config = CraneConfig::new(client)
             .store_path(ctx.store_path()?)
+            .rehome_abandoned(ctx.settings()?.rehome_abandoned)
             .listener(Arc::new(move |e: Event| {
                 let _ = tx.send(e);
             }));

@@ -2623,6 +2623,13 @@ public struct ClientOptions: Equatable, Hashable {
      * `User-Agent` header (default `crane-context/<version>`).
      */
     public var userAgent: String?
+    /**
+     * Re-home a queued handoff whose session ended or was abandoned without
+     * it (deliver it in a new session of the same agent/venture/repo/track);
+     * `false`: such an item is dead, with the reason. Default: on (with
+     * `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
+     */
+    public var rehomeAbandoned: Bool?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2647,7 +2654,13 @@ public struct ClientOptions: Equatable, Hashable {
          */maxQueueItems: UInt64? = nil, 
         /**
          * `User-Agent` header (default `crane-context/<version>`).
-         */userAgent: String? = nil) {
+         */userAgent: String? = nil, 
+        /**
+         * Re-home a queued handoff whose session ended or was abandoned without
+         * it (deliver it in a new session of the same agent/venture/repo/track);
+         * `false`: such an item is dead, with the reason. Default: on (with
+         * `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
+         */rehomeAbandoned: Bool? = nil) {
         self.storePath = storePath
         self.allowInsecureHttp = allowInsecureHttp
         self.connectTimeoutMs = connectTimeoutMs
@@ -2655,6 +2668,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.heartbeatJitterMs = heartbeatJitterMs
         self.maxQueueItems = maxQueueItems
         self.userAgent = userAgent
+        self.rehomeAbandoned = rehomeAbandoned
     }
 
     
@@ -2679,7 +2693,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 heartbeatJitterMs: FfiConverterOptionUInt64.read(from: &buf), 
                 maxQueueItems: FfiConverterOptionUInt64.read(from: &buf), 
-                userAgent: FfiConverterOptionString.read(from: &buf)
+                userAgent: FfiConverterOptionString.read(from: &buf), 
+                rehomeAbandoned: FfiConverterOptionBool.read(from: &buf)
         )
     }
 
@@ -2691,6 +2706,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.heartbeatJitterMs, into: &buf)
         FfiConverterOptionUInt64.write(value.maxQueueItems, into: &buf)
         FfiConverterOptionString.write(value.userAgent, into: &buf)
+        FfiConverterOptionBool.write(value.rehomeAbandoned, into: &buf)
     }
 }
 
@@ -5219,6 +5235,26 @@ public enum CraneEvent: Equatable, Hashable {
          */payloadHash: String
     )
     /**
+     * A handoff whose session ended or was abandoned without it was
+     * delivered in a new session of the same agent/venture/repo/track (its
+     * `meta` names the original); a `HandoffDelivered` for the new session
+     * follows.
+     */
+    case handoffRehomed(
+        /**
+         * Queue item id.
+         */localId: String, 
+        /**
+         * The session the handoff was written for.
+         */fromSessionId: String, 
+        /**
+         * The session it was delivered in (ended by it).
+         */toSessionId: String, 
+        /**
+         * The stored handoff's id.
+         */handoffId: String
+    )
+    /**
      * A queued item failed permanently and moved to the dead-letter list.
      */
     case itemDeadLettered(
@@ -5297,13 +5333,16 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
         case 7: return .handoffDelivered(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), handoffId: try FfiConverterString.read(from: &buf), payloadHash: try FfiConverterString.read(from: &buf)
         )
         
-        case 8: return .itemDeadLettered(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
+        case 8: return .handoffRehomed(localId: try FfiConverterString.read(from: &buf), fromSessionId: try FfiConverterString.read(from: &buf), toSessionId: try FfiConverterString.read(from: &buf), handoffId: try FfiConverterString.read(from: &buf)
         )
         
-        case 9: return .updateDropped(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
+        case 9: return .itemDeadLettered(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
         )
         
-        case 10: return .connectivityChanged(online: try FfiConverterBool.read(from: &buf)
+        case 10: return .updateDropped(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), error: try FfiConverterTypeErrorInfo.read(from: &buf)
+        )
+        
+        case 11: return .connectivityChanged(online: try FfiConverterBool.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -5360,22 +5399,30 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
             FfiConverterString.write(payloadHash, into: &buf)
             
         
-        case let .itemDeadLettered(sessionId,localId,error):
+        case let .handoffRehomed(localId,fromSessionId,toSessionId,handoffId):
             writeInt(&buf, Int32(8))
-            FfiConverterString.write(sessionId, into: &buf)
             FfiConverterString.write(localId, into: &buf)
-            FfiConverterTypeErrorInfo.write(error, into: &buf)
+            FfiConverterString.write(fromSessionId, into: &buf)
+            FfiConverterString.write(toSessionId, into: &buf)
+            FfiConverterString.write(handoffId, into: &buf)
             
         
-        case let .updateDropped(sessionId,localId,error):
+        case let .itemDeadLettered(sessionId,localId,error):
             writeInt(&buf, Int32(9))
             FfiConverterString.write(sessionId, into: &buf)
             FfiConverterString.write(localId, into: &buf)
             FfiConverterTypeErrorInfo.write(error, into: &buf)
             
         
-        case let .connectivityChanged(online):
+        case let .updateDropped(sessionId,localId,error):
             writeInt(&buf, Int32(10))
+            FfiConverterString.write(sessionId, into: &buf)
+            FfiConverterString.write(localId, into: &buf)
+            FfiConverterTypeErrorInfo.write(error, into: &buf)
+            
+        
+        case let .connectivityChanged(online):
+            writeInt(&buf, Int32(11))
             FfiConverterBool.write(online, into: &buf)
             
         }
@@ -6114,6 +6161,30 @@ fileprivate struct FfiConverterOptionDouble: FfiConverterRustBuffer {
         switch try readInt(&buf) as Int8 {
         case 0: return nil
         case 1: return try FfiConverterDouble.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionBool: FfiConverterRustBuffer {
+    typealias SwiftType = Bool?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterBool.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterBool.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
     }

@@ -49,6 +49,9 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
     match outcome? {
         EndOutcome::Delivered(r) => {
             let verified = r.handoff.payload_hash == local_hash && r.handoff.hash_matches();
+            // Re-homed: the session had ended without it, so the engine
+            // delivered it in a new session of the same tuple.
+            let rehomed_from = (r.session_id != target.session_id).then_some(&target.session_id);
             let keeper_stopped = match keeper_pid {
                 Some(pid) => Some(keeper::stop(pid, &target.session_id).await),
                 None => None,
@@ -66,6 +69,7 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
                     "handoff": r.handoff,
                     "keeper_pid": keeper_pid,
                     "keeper_stopped": keeper_stopped,
+                    "rehomed_from": rehomed_from,
                 }));
             } else {
                 out.line(format!(
@@ -74,6 +78,16 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
                     out.paint("delivered", Style::Green),
                     r.session_id
                 ));
+                if let Some(from) = rehomed_from {
+                    out.field(
+                        "re-homed",
+                        format!(
+                            "session {from} had ended without it; delivered in the new session \
+                             {} (its meta names {from})",
+                            r.session_id
+                        ),
+                    );
+                }
                 let check = if verified {
                     out.paint("matches the local hash", Style::Green)
                 } else {

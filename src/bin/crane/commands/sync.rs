@@ -22,6 +22,7 @@ struct Tally {
     delivered: u64,
     dead: u64,
     dropped: u64,
+    rehomed: Vec<String>,
     errors: Vec<String>,
 }
 
@@ -36,6 +37,19 @@ impl Tally {
                 self.errors.push(format!("{local_id}: {error}"));
             }
             Event::UpdateDropped { .. } => self.dropped += 1,
+            Event::HandoffRehomed {
+                local_id,
+                from_session_id,
+                to_session_id,
+                ..
+            } => {
+                // Counted as delivered by the HandoffDelivered that follows.
+                self.rehomed.push(format!(
+                    "{local_id}: session {from_session_id} had ended without it; \
+                     delivered in the new session {to_session_id}"
+                ));
+                return;
+            }
             _ => return,
         }
         if let Some(b) = bar {
@@ -107,6 +121,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
             "online": online,
             "pending_before": before.pending,
             "errors": tally.errors,
+            "rehomed": tally.rehomed,
             "waiting": waiting.iter().map(|(id, why)| json!({"local_id": id, "why": why})).collect::<Vec<_>>(),
         }));
     } else {
@@ -118,6 +133,9 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
                 out.paint(tally.delivered.to_string(), Style::Green),
                 before.pending
             ));
+        }
+        for r in &tally.rehomed {
+            out.line(format!("re-homed: {r}"));
         }
         for e in &tally.errors {
             out.line(format!("{} {e}", out.paint("dead:", Style::Red)));
