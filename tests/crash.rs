@@ -14,7 +14,10 @@
 //! seed is printed, `CRANE_CHAOS_SEED` replays it), injects random faults
 //! through `/__emulator/faults` between lives (500, 503, 429 with
 //! `Retry-After`, `drop_before`, `drop_after`, delays, a few timeouts and
-//! attributable permanent 400s), sometimes takes the server down before the
+//! attributable permanent 400s), sometimes lets "another agent" abandon the
+//! session of a queued end (time past the 45-minute window, a `/sod` of the
+//! same tuple from the parent, whose session is ended at once or one life
+//! later: the end is re-homed, or waits for it), sometimes takes the server down before the
 //! kill (connections cut, then refused), moves time forward (emulator clock
 //! and the child's engine clock together: sometimes past the 1 h idempotency
 //! window), and restarts the child on the same store (`$CRANE_HOME`).
@@ -33,7 +36,8 @@
 //!   permanent error (`lost` counts the others and must be 0);
 //! - no op has more than one handoff (`duplicated` must be 0);
 //! - every stored handoff belongs to an op the child announced, on the session
-//!   it announced, with the payload hash the child computed;
+//!   it announced (or on a re-home session whose meta names that session),
+//!   with the payload hash the child computed;
 //! - the queue holds nothing pending, and every dead item died of an injected
 //!   fault; every `/eod` error was an injected fault too.
 //!
@@ -68,7 +72,7 @@ use crane_context::model::{EndSession, SodStatus, StartSession, Update};
 use crane_context::store::{
     ItemKind, ItemState, QueueItem, QueueLimits, Store, DB_FILE_NAME, HOME_ENV,
 };
-use crane_context::{ClientConfig, EndOutcome, RelayKey, RetryPolicy, UpdateOutcome};
+use crane_context::{Client, ClientConfig, EndOutcome, RelayKey, RetryPolicy, UpdateOutcome};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{json, Value};
@@ -95,6 +99,11 @@ const SHARED_TRACKS: i64 = 6;
 const SHARED_TRACK_BASE: i64 = 1_000_000_000;
 /// Share of lives during which the server goes down before the kill.
 const OUTAGE_SHARE: f64 = 0.05;
+/// Share of lives before which, when an end of an op's own (unshared) track
+/// is queued, another agent's `/sod` abandons its session.
+const ABANDON_SHARE: f64 = 0.5;
+/// Emulator time that makes a session stale (past the 45-minute window).
+const STALE_SECS: u64 = 46 * 60;
 /// A child that is never killed (the parent died) stops by itself.
 const CHILD_MAX_LIFE: Duration = Duration::from_secs(60);
 /// The final sync must empty the queue within this, or the engine hangs.
@@ -492,6 +501,24 @@ struct Chaos {
     faults: FaultStats,
     /// Time moved forward so far, on the emulator and in every child engine.
     clock_offset_ms: u64,
+    abandon: AbandonStats,
+}
+
+/// The parent playing another agent of a queued end's tuple.
+#[derive(Default)]
+struct AbandonStats {
+    /// The parent's `/sod`s for the tuple of a queued end, past the stale
+    /// window (each abandons that end's session unless it had in fact
+    /// ended already, its handoff stored but not yet known locally).
+    abandoned: u64,
+    /// The sessions abandoned (each once).
+    sessions: std::collections::HashSet<String>,
+    /// Sessions the parent started (their handoffs belong to no op).
+    newcomers: std::collections::HashSet<String>,
+    /// A newcomer left working for one life (a re-home must wait for it).
+    live: Option<String>,
+    /// Of the abandonments, those whose newcomer worked on for a life.
+    kept_live: u64,
 }
 
 impl Chaos {
@@ -510,7 +537,74 @@ impl Chaos {
             kills: KillStats::default(),
             faults: FaultStats::default(),
             clock_offset_ms: 0,
+            abandon: AbandonStats::default(),
             paths,
+        }
+    }
+
+    fn raw_client(&self) -> Client {
+        Client::with_config(client_config(&self.url).retry(direct_retry())).expect("client")
+    }
+
+    /// Ends the newcomer left working in the previous life.
+    async fn end_live_newcomer(&mut self) {
+        let Some(sid) = self.abandon.live.take() else {
+            return;
+        };
+        let end = EndSession::new(&sid, "chaos newcomer", &json!({})).expect("end request");
+        if let Err(e) = self.raw_client().end_session(&end).await {
+            panic!("the newcomer session {sid} could not be ended: {e}");
+        }
+    }
+
+    /// Another agent of the tuple of a queued end (one of an op's own
+    /// track, which no child starts again) comes after the 45-minute window:
+    /// its `/sod` abandons the session, and the queued end must be re-homed.
+    /// Faults are cleared first (counted as unused): they are for the child.
+    async fn maybe_abandon(&mut self) {
+        let live = self.abandon.live.is_some();
+        let candidate = self
+            .store
+            .list(Some(ItemState::Pending))
+            .expect("queue readable")
+            .into_iter()
+            .find(|i| {
+                i.kind == ItemKind::End
+                    && !i.tuple.agent.is_empty()
+                    && !self.abandon.sessions.contains(&i.session_id)
+                    && i.tuple.track.is_some_and(|t| t < SHARED_TRACK_BASE)
+            });
+        let abandon = candidate.is_some() && self.rng.random_bool(ABANDON_SHARE);
+        if !live && !abandon {
+            return;
+        }
+        self.faults.unused += self.ctl.pending_fault_uses().await;
+        self.ctl.clear_faults().await;
+        self.end_live_newcomer().await;
+        let Some(item) = candidate.filter(|_| abandon) else {
+            return;
+        };
+        self.ctl.advance_clock(STALE_SECS).await;
+        self.clock_offset_ms += STALE_SECS * 1000;
+        let t = &item.tuple;
+        let mut sod = StartSession::new(&t.agent, &t.venture, &t.repo).include_docs(false);
+        sod.track = t.track;
+        let fresh = self
+            .raw_client()
+            .start_session(&sod)
+            .await
+            .expect("the parent's /sod");
+        if fresh.status != SodStatus::Created {
+            return; // its session had already ended (or been abandoned)
+        }
+        self.abandon.abandoned += 1;
+        self.abandon.sessions.insert(item.session_id.clone());
+        self.abandon.newcomers.insert(fresh.session_id.clone());
+        self.abandon.live = Some(fresh.session_id);
+        if self.rng.random_bool(0.5) {
+            self.abandon.kept_live += 1;
+        } else {
+            self.end_live_newcomer().await;
         }
     }
 
@@ -575,6 +669,7 @@ impl Chaos {
                 &mut self.faults,
             )
             .await;
+            self.maybe_abandon().await;
         }
         inject_faults(&self.ctl, &mut self.rng, &mut self.faults).await;
         let mut child = self.spawn_child();
@@ -660,6 +755,7 @@ impl Chaos {
     async fn final_sync(&mut self) -> FinalSync {
         self.faults.unused += self.ctl.pending_fault_uses().await;
         self.ctl.clear_faults().await;
+        self.end_live_newcomer().await;
         self.ctl.advance_clock(PAST_LEASE_SECS).await;
         self.clock_offset_ms += PAST_LEASE_SECS * 1000;
         let before = self.store.counts().expect("queue counts");
@@ -727,6 +823,7 @@ async fn sigkill_chaos_loses_and_duplicates_nothing() {
         &chaos.store,
         &chaos.ledger,
         &chaos.kills.interrupted,
+        &chaos.abandon.newcomers,
     )
     .await;
     report(&chaos, &verdict, &last, kills_wanted);
@@ -756,7 +853,7 @@ fn report(chaos: &Chaos, v: &Verdict, last: &FinalSync, iterations: usize) {
         &chaos.faults,
     );
     println!(
-        "chaos: iterations={iterations} kills={} faults={} acked={} delivered={} unacked_delivered={} lost={} duplicated={} dead={}",
+        "chaos: iterations={iterations} kills={} faults={} acked={} delivered={} unacked_delivered={} lost={} duplicated={} dead={} rehomed={}",
         kills.by_class.values().sum::<u64>(),
         faults.fired(),
         v.acked,
@@ -765,6 +862,11 @@ fn report(chaos: &Chaos, v: &Verdict, last: &FinalSync, iterations: usize) {
         v.lost.len(),
         v.duplicated.len(),
         v.dead_items,
+        v.rehomed,
+    );
+    println!(
+        "chaos: another agent's /sod for the tuple of a queued end, past the stale window: {} (its session kept working for a life: {}); op handoffs stored in a re-home session: {}",
+        chaos.abandon.abandoned, chaos.abandon.kept_live, v.rehomed
     );
     println!(
         "chaos: ops={} sod_ok={} resumed={} start_errors={} eods_called={} acked_delivered={} acked_queued={} \
@@ -823,6 +925,8 @@ struct Verdict {
     unacked_not_delivered_by_state: BTreeMap<&'static str, u64>,
     eod_errors: u64,
     dead_items: u64,
+    /// Op handoffs stored in a re-home session.
+    rehomed: u64,
     lost: Vec<u64>,
     duplicated: Vec<u64>,
     start_error_kinds: BTreeMap<String, u64>,
@@ -835,6 +939,7 @@ async fn verify(
     store: &Store,
     ledger: &Ledger,
     interrupted: &BTreeMap<u64, Interrupted>,
+    newcomers: &std::collections::HashSet<String>,
 ) -> Verdict {
     let mut v = Verdict::default();
     let mut problems = Vec::new();
@@ -842,16 +947,24 @@ async fn verify(
         problems.push(format!("unreadable ack lines: {:?}", ledger.tally.garbage));
     }
 
-    // Every stored handoff: a known op, its announced session, its hash.
+    // Every stored handoff: a known op, its announced session (or a
+    // re-home session whose meta names it), its hash. The parent's own
+    // newcomer sessions end with handoffs of no op.
+    let rehomed = ctl.rehomed().await;
     let mut per_op: HashMap<u64, u64> = HashMap::new();
     for (op, sid, hash) in ctl.handoffs().await {
+        if newcomers.contains(&sid) {
+            continue;
+        }
         *per_op.entry(op).or_default() += 1;
         match ledger.ops.get(&op).and_then(|o| o.intent.as_ref()) {
             None => problems.push(format!(
                 "handoff for op {op} that was never announced (session {sid})"
             )),
             Some((isid, ihash)) => {
-                if *isid != sid {
+                let home = rehomed.get(&sid);
+                v.rehomed += u64::from(home.is_some());
+                if *isid != sid && home != Some(isid) {
                     problems.push(format!(
                         "op {op}: handoff on session {sid}, announced on {isid}"
                     ));

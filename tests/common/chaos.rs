@@ -27,7 +27,7 @@
 //! sync ok <delivered> <retrying> <dead> <pending> | sync err <message>
 //! ```
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::net::SocketAddr;
@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crane_context::engine::REHOME_META_KEY;
 use rand::rngs::StdRng;
 use rand::Rng;
 use serde_json::{json, Value};
@@ -364,6 +365,23 @@ impl Control {
 
     /// Stored handoffs as (op named by the summary, session, payload hash);
     /// an unparseable summary gives op `u64::MAX`.
+    /// Re-home sessions (their meta carries the re-home marker): each one's
+    /// id → the session its handoff was written for.
+    pub async fn rehomed(&self) -> HashMap<String, String> {
+        let st = self.call(reqwest::Method::GET, "state", None).await;
+        st["sessions"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|s| {
+                let meta: Value = serde_json::from_str(s["meta_json"].as_str()?).ok()?;
+                let from = meta[REHOME_META_KEY]["from_session_id"].as_str()?;
+                Some((s["id"].as_str()?.to_owned(), from.to_owned()))
+            })
+            .collect()
+    }
+
     pub async fn handoffs(&self) -> Vec<(u64, String, String)> {
         let st = self.call(reqwest::Method::GET, "state", None).await;
         st["handoffs"]
