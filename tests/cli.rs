@@ -350,6 +350,97 @@ async fn sync_exits_1_and_says_why_when_items_stay_pending() {
     drop(me);
 }
 
+/// Issue #10, re-homing: a handoff queued while offline whose session another
+/// agent's `crane sod` abandoned is dead with the reason when `CRANE_REHOME=0`,
+/// and with re-homing on (the default) `crane sync` delivers it in a new
+/// session of the tuple and says so.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sync_rehomes_a_handoff_whose_session_was_abandoned_and_says_so() {
+    let db = tempfile::tempdir().unwrap();
+    let db_path = db.path().join("emu.db");
+    let emu = common::emulator_with(Some(db_path.clone()), None).await;
+    let addr = emu.addr();
+    let c = Checkout::new(&emu.url());
+    let started = c.sod(&["--track", "3"]).await;
+    let s1 = started["session_id"].as_str().unwrap().to_owned();
+    emu.shutdown().await;
+    c.run(&["eod", "--track", "3", "--summary", "offline work"])
+        .await
+        .ok();
+
+    // Back online 46 minutes later: another agent of the same tuple starts
+    // (abandoning s1) and finishes.
+    let emu = common::emulator_with(Some(db_path), Some(addr)).await;
+    let url = emu.url();
+    common::advance_clock(&url, 46 * 60).await;
+    let who = &started["checkout"];
+    let sod = crane_context::model::StartSession::new(
+        who["agent"].as_str().unwrap(),
+        who["venture"].as_str().unwrap(),
+        who["repo"].as_str().unwrap(),
+    )
+    .track(3)
+    .include_docs(false);
+    let raw = common::client(&url);
+    let other = raw.start_session(&sod).await.unwrap().session_id;
+    assert_ne!(other, s1);
+    let end = crane_context::model::EndSession::new(&other, "theirs", &json!({})).unwrap();
+    raw.end_session(&end).await.unwrap();
+
+    let off = c
+        .run_with(&["sync", "--json"], &[("CRANE_REHOME", "0")])
+        .await
+        .code(1)
+        .json();
+    assert_eq!(off["dead"], 1, "{off}");
+    let why = off["errors"][0].as_str().unwrap_or("");
+    assert!(
+        why.contains(&format!("session {s1} was abandoned")) && why.contains("re-homing is off"),
+        "{why}"
+    );
+
+    // Retried with re-homing on: delivered once, in a new session.
+    let store = crane_context::store::Store::open(
+        &c.home.join(crane_context::store::DB_FILE_NAME),
+        crane_context::store::QueueLimits::default(),
+    )
+    .unwrap();
+    let dead = store
+        .list(Some(crane_context::store::ItemState::Dead))
+        .unwrap();
+    store.retry_dead(&dead[0].local_id, 0).unwrap();
+    drop(store);
+    let on = c.run(&["sync", "--json"]).await.ok().json();
+    assert_eq!(
+        (on["delivered"].clone(), on["pending"].clone()),
+        (json!(1), json!(0)),
+        "{on}"
+    );
+    let said = on["rehomed"][0].as_str().unwrap_or("");
+    assert!(
+        said.contains(&format!("session {s1} had ended without it")),
+        "{on}"
+    );
+    let state = common::state(&url).await;
+    let mine: Vec<&Value> = state["handoffs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["summary"] == "offline work")
+        .collect();
+    assert_eq!(mine.len(), 1, "{state}");
+    let home = mine[0]["session_id"].as_str().unwrap();
+    assert!(said.ends_with(home), "{said} / {home}");
+    let session = state["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == home)
+        .unwrap();
+    let meta: Value = serde_json::from_str(session["meta_json"].as_str().unwrap()).unwrap();
+    assert_eq!(meta["crane_rehome"]["from_session_id"], s1.as_str());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
     let db = tempfile::tempdir().unwrap();

@@ -289,6 +289,10 @@ pub async fn run(ctx: &Ctx, args: &KeeperRunArgs) -> CliResult<u8> {
                 Some(Event::HandoffDelivered { session_id: s, .. }) if s == session_id => {
                     break Exit::Delivered
                 }
+                // Its handoff was delivered in a new session (re-homed).
+                Some(Event::HandoffRehomed { from_session_id: s, .. }) if s == session_id => {
+                    break Exit::Delivered
+                }
                 Some(Event::HeartbeatSent { .. } | Event::UpdateDelivered { .. } | Event::HandoffDelivered { .. }) => {
                     last_contact = Instant::now();
                     state::record_contact(&data_dir, true, None);
