@@ -35,6 +35,8 @@ mod error;
 pub mod ffi;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod fixture_tests_v2;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

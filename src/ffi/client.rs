@@ -114,6 +114,7 @@ impl CraneClient {
 fn query(filter: HandoffFilter, limit: Option<u32>, cursor: Option<String>) -> HandoffsQuery {
     HandoffsQuery {
         filter: filter.into(),
+        dates: Default::default(),
         limit,
         cursor,
     }
