@@ -67,12 +67,12 @@ impl NewCheckpoint {
         self
     }
 
-    /// Checks the fields locally: a non-empty session id without path or
-    /// query characters and a non-empty summary (the server answers 400
-    /// `Required string field` otherwise), and a body within the server's
-    /// 1 MiB request limit.
+    /// Checks the fields locally: a session id of the server's form
+    /// (`sess_` + ULID; the server would answer a malformed one with 404),
+    /// a non-empty summary (400 `Required string field` otherwise), and a
+    /// body within the server's 1 MiB request limit.
     pub fn validate(&self) -> Result<(), Error> {
-        wire::path_segment("session_id", &self.session_id)?;
+        wire::session_id("session_id", &self.session_id)?;
         wire::required("summary", &self.summary)?;
         let size = serde_json::to_vec(self)
             .map_err(|e| Error::invalid_input("body", e.to_string()))?
