@@ -220,9 +220,37 @@ async fn notes_add_list_show_update_archive() {
         .ok()
         .json();
     assert_eq!(all["total_matching"], 2);
-    co.run(&["notes", "show", "note_01M8CQKC9F3HYAC88YDT3BEQ8J"])
+    let missing = co
+        .run(&["notes", "show", "note_01M8CQKC9F3HYAC88YDT3BEQ8J"])
         .await
         .code(1);
+    assert!(
+        missing.stderr.contains("Note not found"),
+        "{}",
+        missing.stderr
+    );
+    assert!(
+        !missing.stderr.contains("crane sod"),
+        "no session hint: {}",
+        missing.stderr
+    );
+}
+
+/// A v2 command against a v1 server: exit 1, and the hint says why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn v2_commands_against_a_v1_server_say_the_route_is_missing() {
+    let emu = Emulator::start(EmulatorConfig {
+        protocol: Protocol::V1,
+        ..EmulatorConfig::default()
+    })
+    .await
+    .unwrap();
+    let co = Checkout::new(&emu.url());
+    let out = co.run(&["notes", "list", "--json"]).await.code(1);
+    let err = out.err_json();
+    assert_eq!(err["error"]["kind"], "not_found");
+    let hint = err["error"]["hint"].as_str().unwrap_or_default();
+    assert!(hint.contains("need a v2 server"), "{hint}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
