@@ -28,6 +28,8 @@ use crate::retry::{self, RetryPolicy, Step};
 use crate::transport::{decode, Outcome, Reply, Transport};
 use crate::Error;
 
+mod v2;
+
 /// An async Crane Context client. Cheap to clone; clones share connections
 /// and the connectivity state.
 #[derive(Debug, Clone)]

@@ -1,7 +1,8 @@
 //! # crane-context
 //!
 //! The agent-side SDK for [Crane Context]: a typed async client for every
-//! route of the v1 contract, with idempotent retries built in.
+//! route of the v1 contract and the routes v2 added ([`model::v2`]), with
+//! retries built in where the server makes them safe.
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), crane_context::Error> {
@@ -35,6 +36,8 @@ mod error;
 pub mod ffi;
 #[cfg(test)]
 mod fixture_tests;
+#[cfg(test)]
+mod fixture_tests_v2;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -144,6 +144,46 @@ impl Transport {
                 .body(b);
         }
         let resp = req.send().await.map_err(|e| self.transport_failure(e))?;
+        self.read_response(resp).await
+    }
+
+    /// Like [`Transport::send`] (authenticated, no idempotency key), and also
+    /// says whether the request can have reached the server: `false` only
+    /// when no connection was made (refused, unresolvable, TLS failed), so
+    /// not a byte of the request was sent. Writes the server does not
+    /// deduplicate resend blindly only then.
+    pub(crate) async fn send_tracked(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<Bytes>,
+    ) -> (Outcome, bool) {
+        let mut req = self
+            .http
+            .request(method, join(&self.base, path))
+            .header("X-Relay-Key", self.key_header.clone());
+        if let Some(b) = body {
+            req = req
+                .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+                .body(b);
+        }
+        let resp = match req.send().await {
+            Ok(resp) => resp,
+            Err(e) => {
+                let reached = !e.is_connect();
+                return (self.transport_failure(e), reached);
+            }
+        };
+        match self.read_response(resp).await {
+            Ok((status, headers, body)) => (classify(status, &headers, body), true),
+            Err(failure) => (failure, true),
+        }
+    }
+
+    async fn read_response(
+        &self,
+        resp: reqwest::Response,
+    ) -> Result<(StatusCode, HeaderMap, Bytes), Outcome> {
         let status = resp.status();
         let headers = resp.headers().clone();
         let body = self.read_capped(resp).await?;

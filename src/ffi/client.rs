@@ -48,7 +48,7 @@ impl CraneClient {
         })
     }
 
-    fn c(&self) -> Crane {
+    pub(super) fn c(&self) -> Crane {
         self.crane.clone()
     }
 }
@@ -116,6 +116,7 @@ impl CraneClient {
 fn query(filter: HandoffFilter, limit: Option<u32>, cursor: Option<String>) -> HandoffsQuery {
     HandoffsQuery {
         filter: filter.into(),
+        dates: Default::default(),
         limit,
         cursor,
     }

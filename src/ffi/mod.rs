@@ -35,6 +35,8 @@ mod requests;
 pub mod runtime;
 mod session;
 mod types;
+mod v2;
+mod v2_client;
 
 pub use client::CraneClient;
 pub use error::{CraneError, FieldError};
@@ -47,3 +49,8 @@ pub use queries::{
 pub use requests::{ClientOptions, EndRequest, StartRequest, UpdateRequest};
 pub use session::SessionHandle;
 pub use types::{DocItem, EndOutcome, Handoff, HeartbeatInfo, Session, StartInfo, UpdateOutcome};
+pub use v2::{
+    ActiveFilter, ActivityReport, Checkpoint, CheckpointCreated, CheckpointRequest, Doc, DocAudit,
+    HandoffStatusLabel, HandoffWindow, HistoryBlock, HistoryEntry, MemoryGate, Note, NotePage,
+    NoteRequest, NoteUpdate, NotesFilter, Sibling,
+};

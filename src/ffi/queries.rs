@@ -109,6 +109,8 @@ pub struct HandoffPage {
     pub has_more: bool,
     /// Items on this page.
     pub count: u32,
+    /// Handoffs matching on every page (v2 servers; none on v1).
+    pub total: Option<u64>,
     /// Correlation id.
     pub correlation_id: Option<String>,
 }
@@ -120,6 +122,7 @@ impl From<model::HandoffPage> for HandoffPage {
             next_cursor: p.next_cursor,
             has_more: p.has_more,
             count: p.count,
+            total: p.total,
             correlation_id: p.correlation_id,
         }
     }

@@ -66,6 +66,12 @@ pub struct Session {
     pub actor_key_id: Option<String>,
     /// Correlation id of the creating request.
     pub creation_correlation_id: Option<String>,
+    /// v2: the agent's own id for its transcript.
+    pub client_session_id: Option<String>,
+    /// v2: when the agent was last active, as reported on `/eos` (free text).
+    pub last_activity_at: Option<String>,
+    /// v2: the group of sessions working together.
+    pub session_group_id: Option<String>,
 }
 
 impl From<model::Session> for Session {
@@ -91,6 +97,9 @@ impl From<model::Session> for Session {
             meta_json: s.meta_json,
             actor_key_id: s.actor_key_id,
             creation_correlation_id: s.creation_correlation_id,
+            client_session_id: s.client_session_id,
+            last_activity_at: s.last_activity_at,
+            session_group_id: s.session_group_id,
         }
     }
 }

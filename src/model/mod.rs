@@ -1,4 +1,5 @@
-//! Request and response types of the Crane Context v1 wire contract.
+//! Request and response types of the Crane Context wire contract: the v1
+//! routes here, what the v2 service added in [`v2`].
 //!
 //! These are plain serde types that mirror the contract field by field, so a
 //! reader can check them against `crane-context-api.md`. Two rules hold
@@ -13,6 +14,7 @@ mod query;
 mod request;
 mod response;
 mod session;
+pub mod v2;
 
 pub use handoff::Handoff;
 pub use health::{HealthReport, HealthStatus};

@@ -4,6 +4,7 @@
 //! filters; each combination is an enum variant, so an invalid one cannot be
 //! built and the server's 400 for "no filter" cannot happen.
 
+use crate::model::v2::HandoffDates;
 use crate::Error;
 
 /// `GET /active` query: all active sessions for an agent on a repo.
@@ -136,13 +137,18 @@ pub enum HandoffFilter {
         /// Track.
         track: i64,
     },
+    /// Every handoff in a date window (v2 only): needs
+    /// [`HandoffDates::created_after`] in the query's `dates`.
+    Dates,
 }
 
-/// `GET /handoffs`: a filter, a page size and a cursor.
+/// `GET /handoffs`: a filter, an optional date window (v2), a page size and a cursor.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HandoffsQuery {
     /// What to list.
     pub filter: HandoffFilter,
+    /// Creation-time window (v2 servers; a v1 server ignores it).
+    pub dates: HandoffDates,
     /// Page size 1–100 (server default 20).
     pub limit: Option<u32>,
     /// Cursor from a previous page's `next_cursor`.
@@ -157,6 +163,7 @@ impl HandoffsQuery {
     pub fn new(filter: HandoffFilter) -> Self {
         Self {
             filter,
+            dates: HandoffDates::default(),
             limit: None,
             cursor: None,
         }
@@ -171,6 +178,16 @@ impl HandoffsQuery {
         self.cursor = Some(cursor.into());
         self
     }
+    /// Only handoffs created at or after `t` (v2).
+    pub fn created_after(mut self, t: jiff::Timestamp) -> Self {
+        self.dates.created_after = Some(t);
+        self
+    }
+    /// Only handoffs created strictly before `t` (v2).
+    pub fn created_before(mut self, t: jiff::Timestamp) -> Self {
+        self.dates.created_before = Some(t);
+        self
+    }
     /// The query for the page after `page` (which this query fetched), or
     /// `None` when it was the last one.
     pub fn after(&self, page: &crate::model::HandoffPage) -> Option<Self> {
@@ -179,8 +196,10 @@ impl HandoffsQuery {
             _ => None,
         }
     }
-    /// Checks the page size locally.
+    /// Checks the page size and the date window locally.
     pub fn validate(&self) -> Result<(), Error> {
+        self.dates
+            .validate(matches!(self.filter, HandoffFilter::Dates))?;
         match self.limit {
             Some(l) if l == 0 || l > MAX_PAGE_SIZE => Err(Error::invalid_input(
                 "limit",
@@ -191,6 +210,7 @@ impl HandoffsQuery {
     }
     pub(crate) fn pairs(&self) -> Vec<(&'static str, String)> {
         let mut v = self.filter.pairs();
+        v.extend(self.dates.pairs());
         if let Some(l) = self.limit {
             v.push(("limit", l.to_string()));
         }
@@ -227,6 +247,7 @@ impl HandoffFilter {
                 ("repo", repo.clone()),
                 ("track", track.to_string()),
             ],
+            HandoffFilter::Dates => Vec::new(),
         }
     }
 }

@@ -171,6 +171,9 @@ pub struct HandoffPage {
     pub has_more: bool,
     /// Items on this page.
     pub count: u32,
+    /// Handoffs matching the filter on every page (v2 servers; `None` on v1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub total: Option<u64>,
     /// Correlation id.
     #[serde(default)]
     pub correlation_id: Option<String>,

@@ -108,6 +108,16 @@ pub struct Session {
     /// Caller metadata as JSON text.
     #[serde(default)]
     pub meta_json: Option<String>,
+    /// v2: the agent's own id for its transcript (e.g. the Claude Code session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_session_id: Option<String>,
+    /// v2: when the agent was last active, as the client reported it on `/eos`
+    /// (free text on the server), or the last heartbeat of an abandoned session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<String>,
+    /// v2: the group of sessions working together (see `GET /siblings`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub session_group_id: Option<String>,
 }
 
 impl Session {

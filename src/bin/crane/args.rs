@@ -8,6 +8,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod v2;
+pub use v2::*;
+
 /// Exit codes, shown in `crane --help` and documented in docs/cli.md (which
 /// `crane manual` prints).
 pub const EXIT_CODES: &str = "\
@@ -86,6 +89,22 @@ pub enum Command {
         #[command(subcommand)]
         command: HandoffsCommand,
     },
+    /// Record progress on this checkout's session (v2; never stored twice).
+    Checkpoint(CheckpointArgs),
+    /// This checkout's session's checkpoints, newest first (v2).
+    Checkpoints(CheckpointsArgs),
+    /// Write and read notes, the service's shared memory (v2).
+    Notes {
+        /// What to do.
+        #[command(subcommand)]
+        command: NotesCommand,
+    },
+    /// The last session of this checkout that ended (v2).
+    Prior(PriorArgs),
+    /// The other active sessions of this session's group (v2).
+    Siblings(SiblingsArgs),
+    /// Every agent's ended sessions per venture and day (v2).
+    History(HistoryArgs),
     /// Deliver the offline queue now.
     Sync,
     /// Inspect and manage queued and dead-lettered items.
@@ -265,6 +284,8 @@ pub enum HandoffsCommand {
     Latest(HandoffsLatestArgs),
     /// Handoffs newest first, one page or (`--all`) every page.
     List(HandoffsListArgs),
+    /// Set a handoff's status label: done, in-progress, blocked or ready (v2).
+    Status(HandoffStatusArgs),
 }
 
 /// `crane handoffs latest`.

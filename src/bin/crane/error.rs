@@ -80,7 +80,22 @@ impl CliError {
                 "the session already ended with the handoff named above; read it with \
                  `crane handoffs latest --session-id S`, or start a new session with `crane sod` and end that one",
             ),
-            Self::Lib(Error::SessionNotActive { .. } | Error::NotFound { .. }) => {
+            Self::Lib(Error::NotFound { message, .. })
+                if message.starts_with("Endpoint not found") =>
+            {
+                Some(
+                    "the server does not have this route: the checkpoint, notes, prior, \
+                     siblings, history and handoff-status commands need a v2 server",
+                )
+            }
+            Self::Lib(Error::SessionNotActive { .. }) => {
+                Some("the session is no longer active; start a new one with `crane sod`")
+            }
+            // Only a missing session calls for a new one (not a missing note
+            // or handoff).
+            Self::Lib(Error::NotFound { message, .. })
+                if message.to_ascii_lowercase().contains("session") =>
+            {
                 Some("the session is no longer active; start a new one with `crane sod`")
             }
             _ => None,

@@ -850,6 +850,192 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      */
     func wake() 
     
+    /**
+     * `GET /active` with v2's optional filters (none: every active session).
+     */
+    func active(filter: ActiveFilter) async throws  -> ActiveSessions
+    
+    /**
+     * Blocking form of `active`.
+     */
+    func activeBlocking(filter: ActiveFilter) throws  -> ActiveSessions
+    
+    /**
+     * `POST /notes/:id/archive` (v2).
+     */
+    func archiveNote(noteId: String) async throws  -> Note
+    
+    /**
+     * Blocking form of `archive_note`.
+     */
+    func archiveNoteBlocking(noteId: String) throws  -> Note
+    
+    /**
+     * `POST /checkpoint` (v2): records progress on a live session. Never
+     * stored twice: resent only when it certainly did not reach the server
+     * or a read shows it was not stored. Not queued offline.
+     */
+    func checkpoint(sessionId: String, request: CheckpointRequest) async throws  -> CheckpointCreated
+    
+    /**
+     * Blocking form of `checkpoint`.
+     */
+    func checkpointBlocking(sessionId: String, request: CheckpointRequest) throws  -> CheckpointCreated
+    
+    /**
+     * `GET /checkpoints` (v2): a session's checkpoints, newest first.
+     */
+    func checkpoints(sessionId: String, limit: UInt32?) async throws  -> [Checkpoint]
+    
+    /**
+     * Blocking form of `checkpoints`.
+     */
+    func checkpointsBlocking(sessionId: String, limit: UInt32?) throws  -> [Checkpoint]
+    
+    /**
+     * `POST /notes` (v2): writes a note; safe to repeat (an upsert on its
+     * `source_hash`). Not queued offline.
+     */
+    func createNote(request: NoteRequest) async throws  -> Note
+    
+    /**
+     * Blocking form of `create_note`.
+     */
+    func createNoteBlocking(request: NoteRequest) throws  -> Note
+    
+    /**
+     * `GET /docs/:scope/:name` (v2): one document with its content.
+     */
+    func doc(scope: String, docName: String) async throws  -> Doc
+    
+    /**
+     * `GET /docs/audit` (v2): one venture's audit, or every venture's.
+     */
+    func docAudits(venture: String?) async throws  -> [DocAudit]
+    
+    /**
+     * Blocking form of `doc_audits`.
+     */
+    func docAuditsBlocking(venture: String?) throws  -> [DocAudit]
+    
+    /**
+     * Blocking form of `doc`.
+     */
+    func docBlocking(scope: String, docName: String) throws  -> Doc
+    
+    /**
+     * `GET /docs` (v2): the global documents and the venture's (no content).
+     */
+    func docs(venture: String) async throws  -> [Doc]
+    
+    /**
+     * Blocking form of `docs`.
+     */
+    func docsBlocking(venture: String) throws  -> [Doc]
+    
+    /**
+     * `GET /handoffs` with a date window (v2); no filter lists by date
+     * alone and needs `created_after`.
+     */
+    func handoffsInWindow(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32?, cursor: String?) async throws  -> HandoffPage
+    
+    /**
+     * Blocking form of `handoffs_in_window`.
+     */
+    func handoffsInWindowBlocking(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32?, cursor: String?) throws  -> HandoffPage
+    
+    /**
+     * `GET /config/memory-gate` (v2).
+     */
+    func memoryGate() async throws  -> MemoryGate
+    
+    /**
+     * Blocking form of `memory_gate`.
+     */
+    func memoryGateBlocking() throws  -> MemoryGate
+    
+    /**
+     * `GET /notes/:id` (v2).
+     */
+    func note(noteId: String) async throws  -> Note
+    
+    /**
+     * Blocking form of `note`.
+     */
+    func noteBlocking(noteId: String) throws  -> Note
+    
+    /**
+     * `GET /notes` (v2): one page of notes, newest first.
+     */
+    func notes(filter: NotesFilter) async throws  -> NotePage
+    
+    /**
+     * Blocking form of `notes`.
+     */
+    func notesBlocking(filter: NotesFilter) throws  -> NotePage
+    
+    /**
+     * `GET /sessions/prior` (v2): the newest ended or abandoned session of
+     * a tuple within the window (default 48 hours).
+     */
+    func priorSession(agent: String, venture: String, repo: String, track: Int64?, withinHours: UInt32?) async throws  -> Session?
+    
+    /**
+     * Blocking form of `prior_session`.
+     */
+    func priorSessionBlocking(agent: String, venture: String, repo: String, track: Int64?, withinHours: UInt32?) throws  -> Session?
+    
+    /**
+     * `POST /sessions/:id/activity` (v2): minutes the agent worked (ISO
+     * 8601 times); each minute is stored once.
+     */
+    func recordActivity(sessionId: String, times: [String], source: String?) async throws  -> ActivityReport
+    
+    /**
+     * Blocking form of `record_activity`.
+     */
+    func recordActivityBlocking(sessionId: String, times: [String], source: String?) throws  -> ActivityReport
+    
+    /**
+     * `GET /sessions/history` (v2): ended sessions per venture and day.
+     */
+    func sessionHistory(days: UInt32?) async throws  -> [HistoryEntry]
+    
+    /**
+     * Blocking form of `session_history`.
+     */
+    func sessionHistoryBlocking(days: UInt32?) throws  -> [HistoryEntry]
+    
+    /**
+     * `POST /handoffs/:id/status` (v2): sets a handoff's status label.
+     */
+    func setHandoffStatus(handoffId: String, label: HandoffStatusLabel) async throws  -> Handoff
+    
+    /**
+     * Blocking form of `set_handoff_status`.
+     */
+    func setHandoffStatusBlocking(handoffId: String, label: HandoffStatusLabel) throws  -> Handoff
+    
+    /**
+     * `GET /siblings` (v2): the active sessions of a group.
+     */
+    func siblings(sessionGroupId: String, excludeSessionId: String?) async throws  -> [Sibling]
+    
+    /**
+     * Blocking form of `siblings`.
+     */
+    func siblingsBlocking(sessionGroupId: String, excludeSessionId: String?) throws  -> [Sibling]
+    
+    /**
+     * `POST /notes/:id/update` (v2): changes the given fields.
+     */
+    func updateNote(noteId: String, update: NoteUpdate) async throws  -> Note
+    
+    /**
+     * Blocking form of `update_note`.
+     */
+    func updateNoteBlocking(noteId: String, update: NoteUpdate) throws  -> Note
+    
 }
 /**
  * A crash-safe, offline-safe Crane Context client: sessions with automatic
@@ -1596,6 +1782,602 @@ open func wake()  {try! rustCall() {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * `GET /active` with v2's optional filters (none: every active session).
+     */
+open func active(filter: ActiveFilter)async throws  -> ActiveSessions  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_active(
+                        self.uniffiCloneHandle(),FfiConverterTypeActiveFilter_lower(filter)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActiveSessions_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `active`.
+     */
+open func activeBlocking(filter: ActiveFilter)throws  -> ActiveSessions  {
+    return try  FfiConverterTypeActiveSessions_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_active_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeActiveFilter_lower(filter),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /notes/:id/archive` (v2).
+     */
+open func archiveNote(noteId: String)async throws  -> Note  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_archive_note(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(noteId)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNote_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `archive_note`.
+     */
+open func archiveNoteBlocking(noteId: String)throws  -> Note  {
+    return try  FfiConverterTypeNote_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_archive_note_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(noteId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /checkpoint` (v2): records progress on a live session. Never
+     * stored twice: resent only when it certainly did not reach the server
+     * or a read shows it was not stored. Not queued offline.
+     */
+open func checkpoint(sessionId: String, request: CheckpointRequest)async throws  -> CheckpointCreated  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_checkpoint(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sessionId),FfiConverterTypeCheckpointRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckpointCreated_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `checkpoint`.
+     */
+open func checkpointBlocking(sessionId: String, request: CheckpointRequest)throws  -> CheckpointCreated  {
+    return try  FfiConverterTypeCheckpointCreated_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_checkpoint_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(sessionId),
+        FfiConverterTypeCheckpointRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /checkpoints` (v2): a session's checkpoints, newest first.
+     */
+open func checkpoints(sessionId: String, limit: UInt32? = nil)async throws  -> [Checkpoint]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_checkpoints(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sessionId),FfiConverterOptionUInt32.lower(limit)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeCheckpoint.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `checkpoints`.
+     */
+open func checkpointsBlocking(sessionId: String, limit: UInt32? = nil)throws  -> [Checkpoint]  {
+    return try  FfiConverterSequenceTypeCheckpoint.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_checkpoints_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(sessionId),
+        FfiConverterOptionUInt32.lower(limit),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /notes` (v2): writes a note; safe to repeat (an upsert on its
+     * `source_hash`). Not queued offline.
+     */
+open func createNote(request: NoteRequest)async throws  -> Note  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_create_note(
+                        self.uniffiCloneHandle(),FfiConverterTypeNoteRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNote_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `create_note`.
+     */
+open func createNoteBlocking(request: NoteRequest)throws  -> Note  {
+    return try  FfiConverterTypeNote_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_create_note_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNoteRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /docs/:scope/:name` (v2): one document with its content.
+     */
+open func doc(scope: String, docName: String)async throws  -> Doc  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_doc(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(scope),FfiConverterString.lower(docName)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeDoc_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * `GET /docs/audit` (v2): one venture's audit, or every venture's.
+     */
+open func docAudits(venture: String? = nil)async throws  -> [DocAudit]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_doc_audits(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(venture)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDocAudit.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `doc_audits`.
+     */
+open func docAuditsBlocking(venture: String? = nil)throws  -> [DocAudit]  {
+    return try  FfiConverterSequenceTypeDocAudit.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_doc_audits_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(venture),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Blocking form of `doc`.
+     */
+open func docBlocking(scope: String, docName: String)throws  -> Doc  {
+    return try  FfiConverterTypeDoc_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_doc_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(scope),
+        FfiConverterString.lower(docName),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /docs` (v2): the global documents and the venture's (no content).
+     */
+open func docs(venture: String)async throws  -> [Doc]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_docs(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(venture)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeDoc.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `docs`.
+     */
+open func docsBlocking(venture: String)throws  -> [Doc]  {
+    return try  FfiConverterSequenceTypeDoc.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_docs_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(venture),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /handoffs` with a date window (v2); no filter lists by date
+     * alone and needs `created_after`.
+     */
+open func handoffsInWindow(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32? = nil, cursor: String? = nil)async throws  -> HandoffPage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_handoffs_in_window(
+                        self.uniffiCloneHandle(),FfiConverterOptionTypeHandoffFilter.lower(filter),FfiConverterTypeHandoffWindow_lower(window),FfiConverterOptionUInt32.lower(limit),FfiConverterOptionString.lower(cursor)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeHandoffPage_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `handoffs_in_window`.
+     */
+open func handoffsInWindowBlocking(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32? = nil, cursor: String? = nil)throws  -> HandoffPage  {
+    return try  FfiConverterTypeHandoffPage_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_handoffs_in_window_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeHandoffFilter.lower(filter),
+        FfiConverterTypeHandoffWindow_lower(window),
+        FfiConverterOptionUInt32.lower(limit),
+        FfiConverterOptionString.lower(cursor),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /config/memory-gate` (v2).
+     */
+open func memoryGate()async throws  -> MemoryGate  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_memory_gate(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeMemoryGate_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `memory_gate`.
+     */
+open func memoryGateBlocking()throws  -> MemoryGate  {
+    return try  FfiConverterTypeMemoryGate_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_memory_gate_blocking(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /notes/:id` (v2).
+     */
+open func note(noteId: String)async throws  -> Note  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_note(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(noteId)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNote_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `note`.
+     */
+open func noteBlocking(noteId: String)throws  -> Note  {
+    return try  FfiConverterTypeNote_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_note_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(noteId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /notes` (v2): one page of notes, newest first.
+     */
+open func notes(filter: NotesFilter)async throws  -> NotePage  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_notes(
+                        self.uniffiCloneHandle(),FfiConverterTypeNotesFilter_lower(filter)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNotePage_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `notes`.
+     */
+open func notesBlocking(filter: NotesFilter)throws  -> NotePage  {
+    return try  FfiConverterTypeNotePage_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_notes_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNotesFilter_lower(filter),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /sessions/prior` (v2): the newest ended or abandoned session of
+     * a tuple within the window (default 48 hours).
+     */
+open func priorSession(agent: String, venture: String, repo: String, track: Int64? = nil, withinHours: UInt32? = nil)async throws  -> Session?  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_prior_session(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(agent),FfiConverterString.lower(venture),FfiConverterString.lower(repo),FfiConverterOptionInt64.lower(track),FfiConverterOptionUInt32.lower(withinHours)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterOptionTypeSession.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `prior_session`.
+     */
+open func priorSessionBlocking(agent: String, venture: String, repo: String, track: Int64? = nil, withinHours: UInt32? = nil)throws  -> Session?  {
+    return try  FfiConverterOptionTypeSession.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_prior_session_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(agent),
+        FfiConverterString.lower(venture),
+        FfiConverterString.lower(repo),
+        FfiConverterOptionInt64.lower(track),
+        FfiConverterOptionUInt32.lower(withinHours),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /sessions/:id/activity` (v2): minutes the agent worked (ISO
+     * 8601 times); each minute is stored once.
+     */
+open func recordActivity(sessionId: String, times: [String], source: String? = nil)async throws  -> ActivityReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_record_activity(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sessionId),FfiConverterSequenceString.lower(times),FfiConverterOptionString.lower(source)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeActivityReport_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `record_activity`.
+     */
+open func recordActivityBlocking(sessionId: String, times: [String], source: String? = nil)throws  -> ActivityReport  {
+    return try  FfiConverterTypeActivityReport_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_record_activity_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(sessionId),
+        FfiConverterSequenceString.lower(times),
+        FfiConverterOptionString.lower(source),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /sessions/history` (v2): ended sessions per venture and day.
+     */
+open func sessionHistory(days: UInt32? = nil)async throws  -> [HistoryEntry]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_session_history(
+                        self.uniffiCloneHandle(),FfiConverterOptionUInt32.lower(days)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeHistoryEntry.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `session_history`.
+     */
+open func sessionHistoryBlocking(days: UInt32? = nil)throws  -> [HistoryEntry]  {
+    return try  FfiConverterSequenceTypeHistoryEntry.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_session_history_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionUInt32.lower(days),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /handoffs/:id/status` (v2): sets a handoff's status label.
+     */
+open func setHandoffStatus(handoffId: String, label: HandoffStatusLabel)async throws  -> Handoff  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_set_handoff_status(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(handoffId),FfiConverterTypeHandoffStatusLabel_lower(label)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeHandoff_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `set_handoff_status`.
+     */
+open func setHandoffStatusBlocking(handoffId: String, label: HandoffStatusLabel)throws  -> Handoff  {
+    return try  FfiConverterTypeHandoff_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_set_handoff_status_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(handoffId),
+        FfiConverterTypeHandoffStatusLabel_lower(label),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /siblings` (v2): the active sessions of a group.
+     */
+open func siblings(sessionGroupId: String, excludeSessionId: String? = nil)async throws  -> [Sibling]  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_siblings(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sessionGroupId),FfiConverterOptionString.lower(excludeSessionId)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterSequenceTypeSibling.lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `siblings`.
+     */
+open func siblingsBlocking(sessionGroupId: String, excludeSessionId: String? = nil)throws  -> [Sibling]  {
+    return try  FfiConverterSequenceTypeSibling.lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_siblings_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(sessionGroupId),
+        FfiConverterOptionString.lower(excludeSessionId),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /notes/:id/update` (v2): changes the given fields.
+     */
+open func updateNote(noteId: String, update: NoteUpdate)async throws  -> Note  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_update_note(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(noteId),FfiConverterTypeNoteUpdate_lower(update)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNote_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `update_note`.
+     */
+open func updateNoteBlocking(noteId: String, update: NoteUpdate)throws  -> Note  {
+    return try  FfiConverterTypeNote_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_update_note_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(noteId),
+        FfiConverterTypeNoteUpdate_lower(update),uniffiCallStatus
+    )
+})
 }
     
 
@@ -2365,6 +3147,95 @@ public func FfiConverterTypeSessionHandle_lower(_ value: SessionHandle) -> UInt6
 
 
 /**
+ * `GET /active` filters (v2: any subset, or none).
+ */
+public struct ActiveFilter: Equatable, Hashable {
+    /**
+     * Only this agent.
+     */
+    public var agent: String?
+    /**
+     * Only this venture.
+     */
+    public var venture: String?
+    /**
+     * Only this repository.
+     */
+    public var repo: String?
+    /**
+     * Only this track.
+     */
+    public var track: Int64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Only this agent.
+         */agent: String? = nil, 
+        /**
+         * Only this venture.
+         */venture: String? = nil, 
+        /**
+         * Only this repository.
+         */repo: String? = nil, 
+        /**
+         * Only this track.
+         */track: Int64? = nil) {
+        self.agent = agent
+        self.venture = venture
+        self.repo = repo
+        self.track = track
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ActiveFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActiveFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActiveFilter {
+        return
+            try ActiveFilter(
+                agent: FfiConverterOptionString.read(from: &buf), 
+                venture: FfiConverterOptionString.read(from: &buf), 
+                repo: FfiConverterOptionString.read(from: &buf), 
+                track: FfiConverterOptionInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ActiveFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.agent, into: &buf)
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterOptionString.write(value.repo, into: &buf)
+        FfiConverterOptionInt64.write(value.track, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActiveFilter_lift(_ buf: RustBuffer) throws -> ActiveFilter {
+    return try FfiConverterTypeActiveFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActiveFilter_lower(_ value: ActiveFilter) -> RustBuffer {
+    return FfiConverterTypeActiveFilter.lower(value)
+}
+
+
+/**
  * Active sessions of an agent on a repo.
  */
 public struct ActiveSessions: Equatable, Hashable {
@@ -2440,6 +3311,85 @@ public func FfiConverterTypeActiveSessions_lift(_ buf: RustBuffer) throws -> Act
 #endif
 public func FfiConverterTypeActiveSessions_lower(_ value: ActiveSessions) -> RustBuffer {
     return FfiConverterTypeActiveSessions.lower(value)
+}
+
+
+/**
+ * What `POST /sessions/:id/activity` kept.
+ */
+public struct ActivityReport: Equatable, Hashable {
+    /**
+     * Minutes newly stored.
+     */
+    public var recorded: UInt32
+    /**
+     * Minutes already stored.
+     */
+    public var skipped: UInt32
+    /**
+     * Events outside the session's lifetime.
+     */
+    public var skippedOutOfWindow: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Minutes newly stored.
+         */recorded: UInt32, 
+        /**
+         * Minutes already stored.
+         */skipped: UInt32, 
+        /**
+         * Events outside the session's lifetime.
+         */skippedOutOfWindow: UInt32) {
+        self.recorded = recorded
+        self.skipped = skipped
+        self.skippedOutOfWindow = skippedOutOfWindow
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension ActivityReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeActivityReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> ActivityReport {
+        return
+            try ActivityReport(
+                recorded: FfiConverterUInt32.read(from: &buf), 
+                skipped: FfiConverterUInt32.read(from: &buf), 
+                skippedOutOfWindow: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: ActivityReport, into buf: inout [UInt8]) {
+        FfiConverterUInt32.write(value.recorded, into: &buf)
+        FfiConverterUInt32.write(value.skipped, into: &buf)
+        FfiConverterUInt32.write(value.skippedOutOfWindow, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActivityReport_lift(_ buf: RustBuffer) throws -> ActivityReport {
+    return try FfiConverterTypeActivityReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeActivityReport_lower(_ value: ActivityReport) -> RustBuffer {
+    return FfiConverterTypeActivityReport.lower(value)
 }
 
 
@@ -2592,6 +3542,413 @@ public func FfiConverterTypeCachedHandoff_lower(_ value: CachedHandoff) -> RustB
 
 
 /**
+ * A stored checkpoint.
+ */
+public struct Checkpoint: Equatable, Hashable {
+    /**
+     * `cp_` + ULID.
+     */
+    public var id: String
+    /**
+     * Its number within the session, from 1.
+     */
+    public var checkpointNumber: UInt32
+    /**
+     * The session.
+     */
+    public var sessionId: String
+    /**
+     * Venture code.
+     */
+    public var venture: String
+    /**
+     * Repository.
+     */
+    public var repo: String
+    /**
+     * Track.
+     */
+    public var track: Int64?
+    /**
+     * Issue number.
+     */
+    public var issueNumber: Int64?
+    /**
+     * Branch.
+     */
+    public var branch: String?
+    /**
+     * Commit.
+     */
+    public var commitSha: String?
+    /**
+     * Summary.
+     */
+    public var summary: String?
+    /**
+     * Items finished.
+     */
+    public var workCompleted: [String]
+    /**
+     * Blockers.
+     */
+    public var blockers: [String]
+    /**
+     * Next actions.
+     */
+    public var nextActions: [String]
+    /**
+     * Free text.
+     */
+    public var notes: String?
+    /**
+     * When it was stored (ISO 8601).
+     */
+    public var createdAt: String
+    /**
+     * Correlation id of the storing request.
+     */
+    public var correlationId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `cp_` + ULID.
+         */id: String, 
+        /**
+         * Its number within the session, from 1.
+         */checkpointNumber: UInt32, 
+        /**
+         * The session.
+         */sessionId: String, 
+        /**
+         * Venture code.
+         */venture: String, 
+        /**
+         * Repository.
+         */repo: String, 
+        /**
+         * Track.
+         */track: Int64?, 
+        /**
+         * Issue number.
+         */issueNumber: Int64?, 
+        /**
+         * Branch.
+         */branch: String?, 
+        /**
+         * Commit.
+         */commitSha: String?, 
+        /**
+         * Summary.
+         */summary: String?, 
+        /**
+         * Items finished.
+         */workCompleted: [String], 
+        /**
+         * Blockers.
+         */blockers: [String], 
+        /**
+         * Next actions.
+         */nextActions: [String], 
+        /**
+         * Free text.
+         */notes: String?, 
+        /**
+         * When it was stored (ISO 8601).
+         */createdAt: String, 
+        /**
+         * Correlation id of the storing request.
+         */correlationId: String?) {
+        self.id = id
+        self.checkpointNumber = checkpointNumber
+        self.sessionId = sessionId
+        self.venture = venture
+        self.repo = repo
+        self.track = track
+        self.issueNumber = issueNumber
+        self.branch = branch
+        self.commitSha = commitSha
+        self.summary = summary
+        self.workCompleted = workCompleted
+        self.blockers = blockers
+        self.nextActions = nextActions
+        self.notes = notes
+        self.createdAt = createdAt
+        self.correlationId = correlationId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Checkpoint: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpoint: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Checkpoint {
+        return
+            try Checkpoint(
+                id: FfiConverterString.read(from: &buf), 
+                checkpointNumber: FfiConverterUInt32.read(from: &buf), 
+                sessionId: FfiConverterString.read(from: &buf), 
+                venture: FfiConverterString.read(from: &buf), 
+                repo: FfiConverterString.read(from: &buf), 
+                track: FfiConverterOptionInt64.read(from: &buf), 
+                issueNumber: FfiConverterOptionInt64.read(from: &buf), 
+                branch: FfiConverterOptionString.read(from: &buf), 
+                commitSha: FfiConverterOptionString.read(from: &buf), 
+                summary: FfiConverterOptionString.read(from: &buf), 
+                workCompleted: FfiConverterSequenceString.read(from: &buf), 
+                blockers: FfiConverterSequenceString.read(from: &buf), 
+                nextActions: FfiConverterSequenceString.read(from: &buf), 
+                notes: FfiConverterOptionString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                correlationId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Checkpoint, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterUInt32.write(value.checkpointNumber, into: &buf)
+        FfiConverterString.write(value.sessionId, into: &buf)
+        FfiConverterString.write(value.venture, into: &buf)
+        FfiConverterString.write(value.repo, into: &buf)
+        FfiConverterOptionInt64.write(value.track, into: &buf)
+        FfiConverterOptionInt64.write(value.issueNumber, into: &buf)
+        FfiConverterOptionString.write(value.branch, into: &buf)
+        FfiConverterOptionString.write(value.commitSha, into: &buf)
+        FfiConverterOptionString.write(value.summary, into: &buf)
+        FfiConverterSequenceString.write(value.workCompleted, into: &buf)
+        FfiConverterSequenceString.write(value.blockers, into: &buf)
+        FfiConverterSequenceString.write(value.nextActions, into: &buf)
+        FfiConverterOptionString.write(value.notes, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.correlationId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpoint_lift(_ buf: RustBuffer) throws -> Checkpoint {
+    return try FfiConverterTypeCheckpoint.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpoint_lower(_ value: Checkpoint) -> RustBuffer {
+    return FfiConverterTypeCheckpoint.lower(value)
+}
+
+
+/**
+ * What `POST /checkpoint` stored.
+ */
+public struct CheckpointCreated: Equatable, Hashable {
+    /**
+     * `cp_` + ULID.
+     */
+    public var checkpointId: String
+    /**
+     * Its number within the session.
+     */
+    public var checkpointNumber: UInt32
+    /**
+     * The session.
+     */
+    public var sessionId: String
+    /**
+     * When it was stored (ISO 8601).
+     */
+    public var createdAt: String
+    /**
+     * Correlation id.
+     */
+    public var correlationId: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `cp_` + ULID.
+         */checkpointId: String, 
+        /**
+         * Its number within the session.
+         */checkpointNumber: UInt32, 
+        /**
+         * The session.
+         */sessionId: String, 
+        /**
+         * When it was stored (ISO 8601).
+         */createdAt: String, 
+        /**
+         * Correlation id.
+         */correlationId: String?) {
+        self.checkpointId = checkpointId
+        self.checkpointNumber = checkpointNumber
+        self.sessionId = sessionId
+        self.createdAt = createdAt
+        self.correlationId = correlationId
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckpointCreated: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpointCreated: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckpointCreated {
+        return
+            try CheckpointCreated(
+                checkpointId: FfiConverterString.read(from: &buf), 
+                checkpointNumber: FfiConverterUInt32.read(from: &buf), 
+                sessionId: FfiConverterString.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                correlationId: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckpointCreated, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.checkpointId, into: &buf)
+        FfiConverterUInt32.write(value.checkpointNumber, into: &buf)
+        FfiConverterString.write(value.sessionId, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterOptionString.write(value.correlationId, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointCreated_lift(_ buf: RustBuffer) throws -> CheckpointCreated {
+    return try FfiConverterTypeCheckpointCreated.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointCreated_lower(_ value: CheckpointCreated) -> RustBuffer {
+    return FfiConverterTypeCheckpointCreated.lower(value)
+}
+
+
+/**
+ * `POST /checkpoint`: progress on a live session.
+ */
+public struct CheckpointRequest: Equatable, Hashable {
+    /**
+     * One-line summary (non-empty).
+     */
+    public var summary: String
+    /**
+     * Items finished.
+     */
+    public var workCompleted: [String]
+    /**
+     * What is in the way.
+     */
+    public var blockers: [String]
+    /**
+     * What comes next.
+     */
+    public var nextActions: [String]
+    /**
+     * Free text.
+     */
+    public var notes: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * One-line summary (non-empty).
+         */summary: String, 
+        /**
+         * Items finished.
+         */workCompleted: [String] = [], 
+        /**
+         * What is in the way.
+         */blockers: [String] = [], 
+        /**
+         * What comes next.
+         */nextActions: [String] = [], 
+        /**
+         * Free text.
+         */notes: String? = nil) {
+        self.summary = summary
+        self.workCompleted = workCompleted
+        self.blockers = blockers
+        self.nextActions = nextActions
+        self.notes = notes
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension CheckpointRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpointRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckpointRequest {
+        return
+            try CheckpointRequest(
+                summary: FfiConverterString.read(from: &buf), 
+                workCompleted: FfiConverterSequenceString.read(from: &buf), 
+                blockers: FfiConverterSequenceString.read(from: &buf), 
+                nextActions: FfiConverterSequenceString.read(from: &buf), 
+                notes: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: CheckpointRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.summary, into: &buf)
+        FfiConverterSequenceString.write(value.workCompleted, into: &buf)
+        FfiConverterSequenceString.write(value.blockers, into: &buf)
+        FfiConverterSequenceString.write(value.nextActions, into: &buf)
+        FfiConverterOptionString.write(value.notes, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointRequest_lift(_ buf: RustBuffer) throws -> CheckpointRequest {
+    return try FfiConverterTypeCheckpointRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointRequest_lower(_ value: CheckpointRequest) -> RustBuffer {
+    return FfiConverterTypeCheckpointRequest.lower(value)
+}
+
+
+/**
  * How a [`CraneClient`](super::CraneClient) is set up; every field is optional.
  */
 public struct ClientOptions: Equatable, Hashable {
@@ -2723,6 +4080,244 @@ public func FfiConverterTypeClientOptions_lift(_ buf: RustBuffer) throws -> Clie
 #endif
 public func FfiConverterTypeClientOptions_lower(_ value: ClientOptions) -> RustBuffer {
     return FfiConverterTypeClientOptions.lower(value)
+}
+
+
+/**
+ * A document: content empty in listings.
+ */
+public struct Doc: Equatable, Hashable {
+    /**
+     * `global` or a venture code.
+     */
+    public var scope: String
+    /**
+     * File-like name.
+     */
+    public var docName: String
+    /**
+     * Title.
+     */
+    public var title: String?
+    /**
+     * Version.
+     */
+    public var version: Int64?
+    /**
+     * SHA-256 of the content.
+     */
+    public var contentHash: String?
+    /**
+     * The text (empty in a listing).
+     */
+    public var content: String
+    /**
+     * Description.
+     */
+    public var description: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `global` or a venture code.
+         */scope: String, 
+        /**
+         * File-like name.
+         */docName: String, 
+        /**
+         * Title.
+         */title: String?, 
+        /**
+         * Version.
+         */version: Int64?, 
+        /**
+         * SHA-256 of the content.
+         */contentHash: String?, 
+        /**
+         * The text (empty in a listing).
+         */content: String, 
+        /**
+         * Description.
+         */description: String?) {
+        self.scope = scope
+        self.docName = docName
+        self.title = title
+        self.version = version
+        self.contentHash = contentHash
+        self.content = content
+        self.description = description
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Doc: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDoc: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Doc {
+        return
+            try Doc(
+                scope: FfiConverterString.read(from: &buf), 
+                docName: FfiConverterString.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                version: FfiConverterOptionInt64.read(from: &buf), 
+                contentHash: FfiConverterOptionString.read(from: &buf), 
+                content: FfiConverterString.read(from: &buf), 
+                description: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Doc, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.scope, into: &buf)
+        FfiConverterString.write(value.docName, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterOptionInt64.write(value.version, into: &buf)
+        FfiConverterOptionString.write(value.contentHash, into: &buf)
+        FfiConverterString.write(value.content, into: &buf)
+        FfiConverterOptionString.write(value.description, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoc_lift(_ buf: RustBuffer) throws -> Doc {
+    return try FfiConverterTypeDoc.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoc_lower(_ value: Doc) -> RustBuffer {
+    return FfiConverterTypeDoc.lower(value)
+}
+
+
+/**
+ * One venture's documentation audit.
+ */
+public struct DocAudit: Equatable, Hashable {
+    /**
+     * Venture code.
+     */
+    public var venture: String
+    /**
+     * Venture name.
+     */
+    public var ventureName: String
+    /**
+     * `complete`, `incomplete`, `warning` (or `unknown`).
+     */
+    public var status: String
+    /**
+     * Names of required docs that do not exist.
+     */
+    public var missing: [String]
+    /**
+     * Names of docs past the staleness threshold.
+     */
+    public var stale: [String]
+    /**
+     * Names of docs present and fresh.
+     */
+    public var present: [String]
+    /**
+     * One line.
+     */
+    public var summary: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Venture code.
+         */venture: String, 
+        /**
+         * Venture name.
+         */ventureName: String, 
+        /**
+         * `complete`, `incomplete`, `warning` (or `unknown`).
+         */status: String, 
+        /**
+         * Names of required docs that do not exist.
+         */missing: [String], 
+        /**
+         * Names of docs past the staleness threshold.
+         */stale: [String], 
+        /**
+         * Names of docs present and fresh.
+         */present: [String], 
+        /**
+         * One line.
+         */summary: String) {
+        self.venture = venture
+        self.ventureName = ventureName
+        self.status = status
+        self.missing = missing
+        self.stale = stale
+        self.present = present
+        self.summary = summary
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DocAudit: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDocAudit: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DocAudit {
+        return
+            try DocAudit(
+                venture: FfiConverterString.read(from: &buf), 
+                ventureName: FfiConverterString.read(from: &buf), 
+                status: FfiConverterString.read(from: &buf), 
+                missing: FfiConverterSequenceString.read(from: &buf), 
+                stale: FfiConverterSequenceString.read(from: &buf), 
+                present: FfiConverterSequenceString.read(from: &buf), 
+                summary: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DocAudit, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.venture, into: &buf)
+        FfiConverterString.write(value.ventureName, into: &buf)
+        FfiConverterString.write(value.status, into: &buf)
+        FfiConverterSequenceString.write(value.missing, into: &buf)
+        FfiConverterSequenceString.write(value.stale, into: &buf)
+        FfiConverterSequenceString.write(value.present, into: &buf)
+        FfiConverterString.write(value.summary, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocAudit_lift(_ buf: RustBuffer) throws -> DocAudit {
+    return try FfiConverterTypeDocAudit.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDocAudit_lower(_ value: DocAudit) -> RustBuffer {
+    return FfiConverterTypeDocAudit.lower(value)
 }
 
 
@@ -3314,6 +4909,10 @@ public struct HandoffPage: Equatable, Hashable {
      */
     public var count: UInt32
     /**
+     * Handoffs matching on every page (v2 servers; none on v1).
+     */
+    public var total: UInt64?
+    /**
      * Correlation id.
      */
     public var correlationId: String?
@@ -3334,12 +4933,16 @@ public struct HandoffPage: Equatable, Hashable {
          * Items on this page.
          */count: UInt32, 
         /**
+         * Handoffs matching on every page (v2 servers; none on v1).
+         */total: UInt64?, 
+        /**
          * Correlation id.
          */correlationId: String?) {
         self.handoffs = handoffs
         self.nextCursor = nextCursor
         self.hasMore = hasMore
         self.count = count
+        self.total = total
         self.correlationId = correlationId
     }
 
@@ -3363,6 +4966,7 @@ public struct FfiConverterTypeHandoffPage: FfiConverterRustBuffer {
                 nextCursor: FfiConverterOptionString.read(from: &buf), 
                 hasMore: FfiConverterBool.read(from: &buf), 
                 count: FfiConverterUInt32.read(from: &buf), 
+                total: FfiConverterOptionUInt64.read(from: &buf), 
                 correlationId: FfiConverterOptionString.read(from: &buf)
         )
     }
@@ -3372,6 +4976,7 @@ public struct FfiConverterTypeHandoffPage: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.nextCursor, into: &buf)
         FfiConverterBool.write(value.hasMore, into: &buf)
         FfiConverterUInt32.write(value.count, into: &buf)
+        FfiConverterOptionUInt64.write(value.total, into: &buf)
         FfiConverterOptionString.write(value.correlationId, into: &buf)
     }
 }
@@ -3389,6 +4994,75 @@ public func FfiConverterTypeHandoffPage_lift(_ buf: RustBuffer) throws -> Handof
 #endif
 public func FfiConverterTypeHandoffPage_lower(_ value: HandoffPage) -> RustBuffer {
     return FfiConverterTypeHandoffPage.lower(value)
+}
+
+
+/**
+ * A date window on `GET /handoffs` (ISO 8601 bounds).
+ */
+public struct HandoffWindow: Equatable, Hashable {
+    /**
+     * Created at or after this time.
+     */
+    public var createdAfter: String?
+    /**
+     * Created strictly before this time.
+     */
+    public var createdBefore: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Created at or after this time.
+         */createdAfter: String? = nil, 
+        /**
+         * Created strictly before this time.
+         */createdBefore: String? = nil) {
+        self.createdAfter = createdAfter
+        self.createdBefore = createdBefore
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HandoffWindow: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHandoffWindow: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HandoffWindow {
+        return
+            try HandoffWindow(
+                createdAfter: FfiConverterOptionString.read(from: &buf), 
+                createdBefore: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HandoffWindow, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.createdAfter, into: &buf)
+        FfiConverterOptionString.write(value.createdBefore, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandoffWindow_lift(_ buf: RustBuffer) throws -> HandoffWindow {
+    return try FfiConverterTypeHandoffWindow.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandoffWindow_lower(_ value: HandoffWindow) -> RustBuffer {
+    return FfiConverterTypeHandoffWindow.lower(value)
 }
 
 
@@ -3676,6 +5350,780 @@ public func FfiConverterTypeHeartbeatInfo_lift(_ buf: RustBuffer) throws -> Hear
 #endif
 public func FfiConverterTypeHeartbeatInfo_lower(_ value: HeartbeatInfo) -> RustBuffer {
     return FfiConverterTypeHeartbeatInfo.lower(value)
+}
+
+
+/**
+ * One block of work in a day of the session history.
+ */
+public struct HistoryBlock: Equatable, Hashable {
+    /**
+     * Start (ISO 8601).
+     */
+    public var start: String
+    /**
+     * End (ISO 8601).
+     */
+    public var end: String
+    /**
+     * Sessions in the block.
+     */
+    public var sessionCount: UInt32
+    /**
+     * Hosts seen.
+     */
+    public var hosts: [String]
+    /**
+     * Repositories seen.
+     */
+    public var repos: [String]
+    /**
+     * Branches seen.
+     */
+    public var branches: [String]
+    /**
+     * Issues seen.
+     */
+    public var issues: [Int64]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Start (ISO 8601).
+         */start: String, 
+        /**
+         * End (ISO 8601).
+         */end: String, 
+        /**
+         * Sessions in the block.
+         */sessionCount: UInt32, 
+        /**
+         * Hosts seen.
+         */hosts: [String], 
+        /**
+         * Repositories seen.
+         */repos: [String], 
+        /**
+         * Branches seen.
+         */branches: [String], 
+        /**
+         * Issues seen.
+         */issues: [Int64]) {
+        self.start = start
+        self.end = end
+        self.sessionCount = sessionCount
+        self.hosts = hosts
+        self.repos = repos
+        self.branches = branches
+        self.issues = issues
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HistoryBlock: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHistoryBlock: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HistoryBlock {
+        return
+            try HistoryBlock(
+                start: FfiConverterString.read(from: &buf), 
+                end: FfiConverterString.read(from: &buf), 
+                sessionCount: FfiConverterUInt32.read(from: &buf), 
+                hosts: FfiConverterSequenceString.read(from: &buf), 
+                repos: FfiConverterSequenceString.read(from: &buf), 
+                branches: FfiConverterSequenceString.read(from: &buf), 
+                issues: FfiConverterSequenceInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HistoryBlock, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.start, into: &buf)
+        FfiConverterString.write(value.end, into: &buf)
+        FfiConverterUInt32.write(value.sessionCount, into: &buf)
+        FfiConverterSequenceString.write(value.hosts, into: &buf)
+        FfiConverterSequenceString.write(value.repos, into: &buf)
+        FfiConverterSequenceString.write(value.branches, into: &buf)
+        FfiConverterSequenceInt64.write(value.issues, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryBlock_lift(_ buf: RustBuffer) throws -> HistoryBlock {
+    return try FfiConverterTypeHistoryBlock.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryBlock_lower(_ value: HistoryBlock) -> RustBuffer {
+    return FfiConverterTypeHistoryBlock.lower(value)
+}
+
+
+/**
+ * One venture's work on one day (UTC−7).
+ */
+public struct HistoryEntry: Equatable, Hashable {
+    /**
+     * Venture code.
+     */
+    public var venture: String
+    /**
+     * `YYYY-MM-DD` in UTC−7.
+     */
+    public var workDate: String
+    /**
+     * Blocks of work.
+     */
+    public var blocks: [HistoryBlock]
+    /**
+     * Ended sessions that day.
+     */
+    public var totalSessions: UInt32
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Venture code.
+         */venture: String, 
+        /**
+         * `YYYY-MM-DD` in UTC−7.
+         */workDate: String, 
+        /**
+         * Blocks of work.
+         */blocks: [HistoryBlock], 
+        /**
+         * Ended sessions that day.
+         */totalSessions: UInt32) {
+        self.venture = venture
+        self.workDate = workDate
+        self.blocks = blocks
+        self.totalSessions = totalSessions
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension HistoryEntry: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHistoryEntry: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HistoryEntry {
+        return
+            try HistoryEntry(
+                venture: FfiConverterString.read(from: &buf), 
+                workDate: FfiConverterString.read(from: &buf), 
+                blocks: FfiConverterSequenceTypeHistoryBlock.read(from: &buf), 
+                totalSessions: FfiConverterUInt32.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: HistoryEntry, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.venture, into: &buf)
+        FfiConverterString.write(value.workDate, into: &buf)
+        FfiConverterSequenceTypeHistoryBlock.write(value.blocks, into: &buf)
+        FfiConverterUInt32.write(value.totalSessions, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryEntry_lift(_ buf: RustBuffer) throws -> HistoryEntry {
+    return try FfiConverterTypeHistoryEntry.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHistoryEntry_lower(_ value: HistoryEntry) -> RustBuffer {
+    return FfiConverterTypeHistoryEntry.lower(value)
+}
+
+
+/**
+ * A stored note.
+ */
+public struct Note: Equatable, Hashable {
+    /**
+     * `note_` + ULID.
+     */
+    public var id: String
+    /**
+     * Title.
+     */
+    public var title: String?
+    /**
+     * The text.
+     */
+    public var content: String
+    /**
+     * Tags.
+     */
+    public var tags: [String]
+    /**
+     * Venture code; none for a global note.
+     */
+    public var venture: String?
+    /**
+     * Whether it is archived.
+     */
+    public var archived: Bool
+    /**
+     * When it was created (ISO 8601).
+     */
+    public var createdAt: String
+    /**
+     * When it last changed (ISO 8601).
+     */
+    public var updatedAt: String
+    /**
+     * The session that wrote it.
+     */
+    public var authoredBySessionId: String?
+    /**
+     * Its upsert key.
+     */
+    public var sourceHash: String?
+    /**
+     * Whether the curator allows injecting it into agent context.
+     */
+    public var injectable: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * `note_` + ULID.
+         */id: String, 
+        /**
+         * Title.
+         */title: String?, 
+        /**
+         * The text.
+         */content: String, 
+        /**
+         * Tags.
+         */tags: [String], 
+        /**
+         * Venture code; none for a global note.
+         */venture: String?, 
+        /**
+         * Whether it is archived.
+         */archived: Bool, 
+        /**
+         * When it was created (ISO 8601).
+         */createdAt: String, 
+        /**
+         * When it last changed (ISO 8601).
+         */updatedAt: String, 
+        /**
+         * The session that wrote it.
+         */authoredBySessionId: String?, 
+        /**
+         * Its upsert key.
+         */sourceHash: String?, 
+        /**
+         * Whether the curator allows injecting it into agent context.
+         */injectable: Bool) {
+        self.id = id
+        self.title = title
+        self.content = content
+        self.tags = tags
+        self.venture = venture
+        self.archived = archived
+        self.createdAt = createdAt
+        self.updatedAt = updatedAt
+        self.authoredBySessionId = authoredBySessionId
+        self.sourceHash = sourceHash
+        self.injectable = injectable
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Note: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNote: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Note {
+        return
+            try Note(
+                id: FfiConverterString.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                content: FfiConverterString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                venture: FfiConverterOptionString.read(from: &buf), 
+                archived: FfiConverterBool.read(from: &buf), 
+                createdAt: FfiConverterString.read(from: &buf), 
+                updatedAt: FfiConverterString.read(from: &buf), 
+                authoredBySessionId: FfiConverterOptionString.read(from: &buf), 
+                sourceHash: FfiConverterOptionString.read(from: &buf), 
+                injectable: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Note, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterString.write(value.content, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterBool.write(value.archived, into: &buf)
+        FfiConverterString.write(value.createdAt, into: &buf)
+        FfiConverterString.write(value.updatedAt, into: &buf)
+        FfiConverterOptionString.write(value.authoredBySessionId, into: &buf)
+        FfiConverterOptionString.write(value.sourceHash, into: &buf)
+        FfiConverterBool.write(value.injectable, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNote_lift(_ buf: RustBuffer) throws -> Note {
+    return try FfiConverterTypeNote.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNote_lower(_ value: Note) -> RustBuffer {
+    return FfiConverterTypeNote.lower(value)
+}
+
+
+/**
+ * One page of notes.
+ */
+public struct NotePage: Equatable, Hashable {
+    /**
+     * Newest first.
+     */
+    public var notes: [Note]
+    /**
+     * Notes matching on every page.
+     */
+    public var totalMatching: UInt64
+    /**
+     * Cursor of the next page, if more exist.
+     */
+    public var nextCursor: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Newest first.
+         */notes: [Note], 
+        /**
+         * Notes matching on every page.
+         */totalMatching: UInt64, 
+        /**
+         * Cursor of the next page, if more exist.
+         */nextCursor: String?) {
+        self.notes = notes
+        self.totalMatching = totalMatching
+        self.nextCursor = nextCursor
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotePage: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotePage: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotePage {
+        return
+            try NotePage(
+                notes: FfiConverterSequenceTypeNote.read(from: &buf), 
+                totalMatching: FfiConverterUInt64.read(from: &buf), 
+                nextCursor: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotePage, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeNote.write(value.notes, into: &buf)
+        FfiConverterUInt64.write(value.totalMatching, into: &buf)
+        FfiConverterOptionString.write(value.nextCursor, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotePage_lift(_ buf: RustBuffer) throws -> NotePage {
+    return try FfiConverterTypeNotePage.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotePage_lower(_ value: NotePage) -> RustBuffer {
+    return FfiConverterTypeNotePage.lower(value)
+}
+
+
+/**
+ * `POST /notes`: a new note (safe to repeat: sent with a content-derived
+ * `source_hash` unless one is given).
+ */
+public struct NoteRequest: Equatable, Hashable {
+    /**
+     * The text (required).
+     */
+    public var content: String
+    /**
+     * Title.
+     */
+    public var title: String?
+    /**
+     * Tags.
+     */
+    public var tags: [String]
+    /**
+     * Venture code; none for a global note.
+     */
+    public var venture: String?
+    /**
+     * The session writing it.
+     */
+    public var authoredBySessionId: String?
+    /**
+     * Upsert key; derived from the content when none.
+     */
+    public var sourceHash: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The text (required).
+         */content: String, 
+        /**
+         * Title.
+         */title: String? = nil, 
+        /**
+         * Tags.
+         */tags: [String] = [], 
+        /**
+         * Venture code; none for a global note.
+         */venture: String? = nil, 
+        /**
+         * The session writing it.
+         */authoredBySessionId: String? = nil, 
+        /**
+         * Upsert key; derived from the content when none.
+         */sourceHash: String? = nil) {
+        self.content = content
+        self.title = title
+        self.tags = tags
+        self.venture = venture
+        self.authoredBySessionId = authoredBySessionId
+        self.sourceHash = sourceHash
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NoteRequest: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoteRequest: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoteRequest {
+        return
+            try NoteRequest(
+                content: FfiConverterString.read(from: &buf), 
+                title: FfiConverterOptionString.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                venture: FfiConverterOptionString.read(from: &buf), 
+                authoredBySessionId: FfiConverterOptionString.read(from: &buf), 
+                sourceHash: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NoteRequest, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.content, into: &buf)
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterOptionString.write(value.authoredBySessionId, into: &buf)
+        FfiConverterOptionString.write(value.sourceHash, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteRequest_lift(_ buf: RustBuffer) throws -> NoteRequest {
+    return try FfiConverterTypeNoteRequest.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteRequest_lower(_ value: NoteRequest) -> RustBuffer {
+    return FfiConverterTypeNoteRequest.lower(value)
+}
+
+
+/**
+ * `POST /notes/:id/update`: the fields to change (unset ones are kept).
+ */
+public struct NoteUpdate: Equatable, Hashable {
+    /**
+     * New title.
+     */
+    public var title: String?
+    /**
+     * New content.
+     */
+    public var content: String?
+    /**
+     * New tags (replace the old ones).
+     */
+    public var tags: [String]?
+    /**
+     * Move it to this venture.
+     */
+    public var venture: String?
+    /**
+     * Make it global (wins over `venture`).
+     */
+    public var makeGlobal: Bool
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * New title.
+         */title: String? = nil, 
+        /**
+         * New content.
+         */content: String? = nil, 
+        /**
+         * New tags (replace the old ones).
+         */tags: [String]? = nil, 
+        /**
+         * Move it to this venture.
+         */venture: String? = nil, 
+        /**
+         * Make it global (wins over `venture`).
+         */makeGlobal: Bool = false) {
+        self.title = title
+        self.content = content
+        self.tags = tags
+        self.venture = venture
+        self.makeGlobal = makeGlobal
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NoteUpdate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoteUpdate: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoteUpdate {
+        return
+            try NoteUpdate(
+                title: FfiConverterOptionString.read(from: &buf), 
+                content: FfiConverterOptionString.read(from: &buf), 
+                tags: FfiConverterOptionSequenceString.read(from: &buf), 
+                venture: FfiConverterOptionString.read(from: &buf), 
+                makeGlobal: FfiConverterBool.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NoteUpdate, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.title, into: &buf)
+        FfiConverterOptionString.write(value.content, into: &buf)
+        FfiConverterOptionSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterBool.write(value.makeGlobal, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteUpdate_lift(_ buf: RustBuffer) throws -> NoteUpdate {
+    return try FfiConverterTypeNoteUpdate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteUpdate_lower(_ value: NoteUpdate) -> RustBuffer {
+    return FfiConverterTypeNoteUpdate.lower(value)
+}
+
+
+/**
+ * `GET /notes` filters.
+ */
+public struct NotesFilter: Equatable, Hashable {
+    /**
+     * Only this venture's notes.
+     */
+    public var venture: String?
+    /**
+     * With `venture`: the global notes too.
+     */
+    public var includeGlobal: Bool
+    /**
+     * Only notes carrying any of these tags.
+     */
+    public var tags: [String]
+    /**
+     * Substring of the title or content.
+     */
+    public var query: String?
+    /**
+     * Archived notes too.
+     */
+    public var includeArchived: Bool
+    /**
+     * Page size, 1–100.
+     */
+    public var limit: UInt32?
+    /**
+     * Cursor of the previous page's `next_cursor`.
+     */
+    public var cursor: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Only this venture's notes.
+         */venture: String? = nil, 
+        /**
+         * With `venture`: the global notes too.
+         */includeGlobal: Bool = false, 
+        /**
+         * Only notes carrying any of these tags.
+         */tags: [String] = [], 
+        /**
+         * Substring of the title or content.
+         */query: String? = nil, 
+        /**
+         * Archived notes too.
+         */includeArchived: Bool = false, 
+        /**
+         * Page size, 1–100.
+         */limit: UInt32? = nil, 
+        /**
+         * Cursor of the previous page's `next_cursor`.
+         */cursor: String? = nil) {
+        self.venture = venture
+        self.includeGlobal = includeGlobal
+        self.tags = tags
+        self.query = query
+        self.includeArchived = includeArchived
+        self.limit = limit
+        self.cursor = cursor
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension NotesFilter: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNotesFilter: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NotesFilter {
+        return
+            try NotesFilter(
+                venture: FfiConverterOptionString.read(from: &buf), 
+                includeGlobal: FfiConverterBool.read(from: &buf), 
+                tags: FfiConverterSequenceString.read(from: &buf), 
+                query: FfiConverterOptionString.read(from: &buf), 
+                includeArchived: FfiConverterBool.read(from: &buf), 
+                limit: FfiConverterOptionUInt32.read(from: &buf), 
+                cursor: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: NotesFilter, into buf: inout [UInt8]) {
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterBool.write(value.includeGlobal, into: &buf)
+        FfiConverterSequenceString.write(value.tags, into: &buf)
+        FfiConverterOptionString.write(value.query, into: &buf)
+        FfiConverterBool.write(value.includeArchived, into: &buf)
+        FfiConverterOptionUInt32.write(value.limit, into: &buf)
+        FfiConverterOptionString.write(value.cursor, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotesFilter_lift(_ buf: RustBuffer) throws -> NotesFilter {
+    return try FfiConverterTypeNotesFilter.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNotesFilter_lower(_ value: NotesFilter) -> RustBuffer {
+    return FfiConverterTypeNotesFilter.lower(value)
 }
 
 
@@ -4051,6 +6499,18 @@ public struct Session: Equatable, Hashable {
      * Correlation id of the creating request.
      */
     public var creationCorrelationId: String?
+    /**
+     * v2: the agent's own id for its transcript.
+     */
+    public var clientSessionId: String?
+    /**
+     * v2: when the agent was last active, as reported on `/eos` (free text).
+     */
+    public var lastActivityAt: String?
+    /**
+     * v2: the group of sessions working together.
+     */
+    public var sessionGroupId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4114,7 +6574,16 @@ public struct Session: Equatable, Hashable {
          */actorKeyId: String?, 
         /**
          * Correlation id of the creating request.
-         */creationCorrelationId: String?) {
+         */creationCorrelationId: String?, 
+        /**
+         * v2: the agent's own id for its transcript.
+         */clientSessionId: String?, 
+        /**
+         * v2: when the agent was last active, as reported on `/eos` (free text).
+         */lastActivityAt: String?, 
+        /**
+         * v2: the group of sessions working together.
+         */sessionGroupId: String?) {
         self.id = id
         self.agent = agent
         self.client = client
@@ -4135,6 +6604,9 @@ public struct Session: Equatable, Hashable {
         self.metaJson = metaJson
         self.actorKeyId = actorKeyId
         self.creationCorrelationId = creationCorrelationId
+        self.clientSessionId = clientSessionId
+        self.lastActivityAt = lastActivityAt
+        self.sessionGroupId = sessionGroupId
     }
 
     
@@ -4172,7 +6644,10 @@ public struct FfiConverterTypeSession: FfiConverterRustBuffer {
                 endReason: FfiConverterOptionString.read(from: &buf), 
                 metaJson: FfiConverterOptionString.read(from: &buf), 
                 actorKeyId: FfiConverterOptionString.read(from: &buf), 
-                creationCorrelationId: FfiConverterOptionString.read(from: &buf)
+                creationCorrelationId: FfiConverterOptionString.read(from: &buf), 
+                clientSessionId: FfiConverterOptionString.read(from: &buf), 
+                lastActivityAt: FfiConverterOptionString.read(from: &buf), 
+                sessionGroupId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4197,6 +6672,9 @@ public struct FfiConverterTypeSession: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.metaJson, into: &buf)
         FfiConverterOptionString.write(value.actorKeyId, into: &buf)
         FfiConverterOptionString.write(value.creationCorrelationId, into: &buf)
+        FfiConverterOptionString.write(value.clientSessionId, into: &buf)
+        FfiConverterOptionString.write(value.lastActivityAt, into: &buf)
+        FfiConverterOptionString.write(value.sessionGroupId, into: &buf)
     }
 }
 
@@ -4213,6 +6691,135 @@ public func FfiConverterTypeSession_lift(_ buf: RustBuffer) throws -> Session {
 #endif
 public func FfiConverterTypeSession_lower(_ value: Session) -> RustBuffer {
     return FfiConverterTypeSession.lower(value)
+}
+
+
+/**
+ * An active session of the same group.
+ */
+public struct Sibling: Equatable, Hashable {
+    /**
+     * Session id.
+     */
+    public var id: String
+    /**
+     * Its agent.
+     */
+    public var agent: String
+    /**
+     * Venture code.
+     */
+    public var venture: String
+    /**
+     * Repository.
+     */
+    public var repo: String
+    /**
+     * Track.
+     */
+    public var track: Int64?
+    /**
+     * Issue number.
+     */
+    public var issueNumber: Int64?
+    /**
+     * Branch.
+     */
+    public var branch: String?
+    /**
+     * Last heartbeat (ISO 8601; stale sessions are listed too).
+     */
+    public var lastHeartbeatAt: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Session id.
+         */id: String, 
+        /**
+         * Its agent.
+         */agent: String, 
+        /**
+         * Venture code.
+         */venture: String, 
+        /**
+         * Repository.
+         */repo: String, 
+        /**
+         * Track.
+         */track: Int64?, 
+        /**
+         * Issue number.
+         */issueNumber: Int64?, 
+        /**
+         * Branch.
+         */branch: String?, 
+        /**
+         * Last heartbeat (ISO 8601; stale sessions are listed too).
+         */lastHeartbeatAt: String) {
+        self.id = id
+        self.agent = agent
+        self.venture = venture
+        self.repo = repo
+        self.track = track
+        self.issueNumber = issueNumber
+        self.branch = branch
+        self.lastHeartbeatAt = lastHeartbeatAt
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Sibling: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeSibling: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Sibling {
+        return
+            try Sibling(
+                id: FfiConverterString.read(from: &buf), 
+                agent: FfiConverterString.read(from: &buf), 
+                venture: FfiConverterString.read(from: &buf), 
+                repo: FfiConverterString.read(from: &buf), 
+                track: FfiConverterOptionInt64.read(from: &buf), 
+                issueNumber: FfiConverterOptionInt64.read(from: &buf), 
+                branch: FfiConverterOptionString.read(from: &buf), 
+                lastHeartbeatAt: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Sibling, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.id, into: &buf)
+        FfiConverterString.write(value.agent, into: &buf)
+        FfiConverterString.write(value.venture, into: &buf)
+        FfiConverterString.write(value.repo, into: &buf)
+        FfiConverterOptionInt64.write(value.track, into: &buf)
+        FfiConverterOptionInt64.write(value.issueNumber, into: &buf)
+        FfiConverterOptionString.write(value.branch, into: &buf)
+        FfiConverterString.write(value.lastHeartbeatAt, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSibling_lift(_ buf: RustBuffer) throws -> Sibling {
+    return try FfiConverterTypeSibling.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeSibling_lower(_ value: Sibling) -> RustBuffer {
+    return FfiConverterTypeSibling.lower(value)
 }
 
 
@@ -5698,6 +8305,101 @@ public func FfiConverterTypeHandoffFilter_lower(_ value: HandoffFilter) -> RustB
 
 
 /**
+ * The labels `POST /handoffs/:id/status` accepts.
+ */
+
+public enum HandoffStatusLabel: Equatable, Hashable {
+    
+    /**
+     * The work is done.
+     */
+    case done
+    /**
+     * Someone is on it.
+     */
+    case inProgress
+    /**
+     * It cannot go on.
+     */
+    case blocked
+    /**
+     * Ready to be picked up.
+     */
+    case ready
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension HandoffStatusLabel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeHandoffStatusLabel: FfiConverterRustBuffer {
+    typealias SwiftType = HandoffStatusLabel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> HandoffStatusLabel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .done
+        
+        case 2: return .inProgress
+        
+        case 3: return .blocked
+        
+        case 4: return .ready
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: HandoffStatusLabel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .done:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .inProgress:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .blocked:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .ready:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandoffStatusLabel_lift(_ buf: RustBuffer) throws -> HandoffStatusLabel {
+    return try FfiConverterTypeHandoffStatusLabel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeHandoffStatusLabel_lower(_ value: HandoffStatusLabel) -> RustBuffer {
+    return FfiConverterTypeHandoffStatusLabel.lower(value)
+}
+
+
+
+/**
  * Overall health of the server.
  */
 
@@ -5972,6 +8674,111 @@ public func FfiConverterTypeLatestHandoffQuery_lift(_ buf: RustBuffer) throws ->
 #endif
 public func FfiConverterTypeLatestHandoffQuery_lower(_ value: LatestHandoffQuery) -> RustBuffer {
     return FfiConverterTypeLatestHandoffQuery.lower(value)
+}
+
+
+
+/**
+ * Who must approve a memory note before it is injected.
+ */
+
+public enum MemoryGate: Equatable, Hashable {
+    
+    /**
+     * The captain.
+     */
+    case captainApproved
+    /**
+     * The curator (injectable).
+     */
+    case injectable
+    /**
+     * Either.
+     */
+    case either
+    /**
+     * Both.
+     */
+    case both
+    /**
+     * A value this SDK does not know.
+     */
+    case unknown
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension MemoryGate: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeMemoryGate: FfiConverterRustBuffer {
+    typealias SwiftType = MemoryGate
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> MemoryGate {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .captainApproved
+        
+        case 2: return .injectable
+        
+        case 3: return .either
+        
+        case 4: return .both
+        
+        case 5: return .unknown
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: MemoryGate, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .captainApproved:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .injectable:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .either:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .both:
+            writeInt(&buf, Int32(4))
+        
+        
+        case .unknown:
+            writeInt(&buf, Int32(5))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemoryGate_lift(_ buf: RustBuffer) throws -> MemoryGate {
+    return try FfiConverterTypeMemoryGate.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeMemoryGate_lower(_ value: MemoryGate) -> RustBuffer {
+    return FfiConverterTypeMemoryGate.lower(value)
 }
 
 
@@ -6337,6 +9144,30 @@ fileprivate struct FfiConverterOptionTypeHandoffPage: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterOptionTypeSession: FfiConverterRustBuffer {
+    typealias SwiftType = Session?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeSession.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeSession.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterOptionTypeStartInfo: FfiConverterRustBuffer {
     typealias SwiftType = StartInfo?
 
@@ -6355,6 +9186,179 @@ fileprivate struct FfiConverterOptionTypeStartInfo: FfiConverterRustBuffer {
         case 1: return try FfiConverterTypeStartInfo.read(from: &buf)
         default: throw UniffiInternalError.unexpectedOptionalTag
         }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionTypeHandoffFilter: FfiConverterRustBuffer {
+    typealias SwiftType = HandoffFilter?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterTypeHandoffFilter.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterTypeHandoffFilter.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterOptionSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]?
+
+    public static func write(_ value: SwiftType, into buf: inout [UInt8]) {
+        guard let value = value else {
+            writeInt(&buf, Int8(0))
+            return
+        }
+        writeInt(&buf, Int8(1))
+        FfiConverterSequenceString.write(value, into: &buf)
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> SwiftType {
+        switch try readInt(&buf) as Int8 {
+        case 0: return nil
+        case 1: return try FfiConverterSequenceString.read(from: &buf)
+        default: throw UniffiInternalError.unexpectedOptionalTag
+        }
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceInt64: FfiConverterRustBuffer {
+    typealias SwiftType = [Int64]
+
+    public static func write(_ value: [Int64], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterInt64.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Int64] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Int64]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterInt64.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceString: FfiConverterRustBuffer {
+    typealias SwiftType = [String]
+
+    public static func write(_ value: [String], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterString.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [String] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [String]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterString.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeCheckpoint: FfiConverterRustBuffer {
+    typealias SwiftType = [Checkpoint]
+
+    public static func write(_ value: [Checkpoint], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeCheckpoint.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Checkpoint] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Checkpoint]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeCheckpoint.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDoc: FfiConverterRustBuffer {
+    typealias SwiftType = [Doc]
+
+    public static func write(_ value: [Doc], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDoc.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Doc] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Doc]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDoc.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeDocAudit: FfiConverterRustBuffer {
+    typealias SwiftType = [DocAudit]
+
+    public static func write(_ value: [DocAudit], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDocAudit.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DocAudit] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DocAudit]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDocAudit.read(from: &buf))
+        }
+        return seq
     }
 }
 
@@ -6461,6 +9465,81 @@ fileprivate struct FfiConverterSequenceTypeHealthCheck: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeHistoryBlock: FfiConverterRustBuffer {
+    typealias SwiftType = [HistoryBlock]
+
+    public static func write(_ value: [HistoryBlock], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHistoryBlock.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HistoryBlock] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HistoryBlock]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHistoryBlock.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeHistoryEntry: FfiConverterRustBuffer {
+    typealias SwiftType = [HistoryEntry]
+
+    public static func write(_ value: [HistoryEntry], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeHistoryEntry.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [HistoryEntry] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [HistoryEntry]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeHistoryEntry.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeNote: FfiConverterRustBuffer {
+    typealias SwiftType = [Note]
+
+    public static func write(_ value: [Note], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeNote.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Note] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Note]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeNote.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeQueueItem: FfiConverterRustBuffer {
     typealias SwiftType = [QueueItem]
 
@@ -6503,6 +9582,31 @@ fileprivate struct FfiConverterSequenceTypeSession: FfiConverterRustBuffer {
         seq.reserveCapacity(Int(len))
         for _ in 0 ..< len {
             seq.append(try FfiConverterTypeSession.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeSibling: FfiConverterRustBuffer {
+    typealias SwiftType = [Sibling]
+
+    public static func write(_ value: [Sibling], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeSibling.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Sibling] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Sibling]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeSibling.read(from: &buf))
         }
         return seq
     }
@@ -6692,6 +9796,114 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_wake() != 9069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_active() != 18737) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_active_blocking() != 5589) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_archive_note() != 41448) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_archive_note_blocking() != 18925) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoint() != 46566) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoint_blocking() != 23288) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoints() != 42037) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoints_blocking() != 30158) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_create_note() != 3624) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_create_note_blocking() != 9921) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doc() != 18005) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doc_audits() != 63978) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doc_audits_blocking() != 24960) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doc_blocking() != 52591) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_docs() != 60829) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_docs_blocking() != 60205) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_handoffs_in_window() != 65526) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_handoffs_in_window_blocking() != 59141) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_memory_gate() != 64337) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_memory_gate_blocking() != 33834) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_note() != 18720) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_note_blocking() != 16955) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_notes() != 57970) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_notes_blocking() != 53277) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_prior_session() != 61259) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_prior_session_blocking() != 64707) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_record_activity() != 52355) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_record_activity_blocking() != 16041) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_session_history() != 60862) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_session_history_blocking() != 57857) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_set_handoff_status() != 28493) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_set_handoff_status_blocking() != 27425) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_siblings() != 17571) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_siblings_blocking() != 8718) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_update_note() != 59866) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_update_note_blocking() != 52327) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_cranelistener_on_event() != 58250) {

@@ -5,19 +5,22 @@
 //! run without an async runtime and without touching the network; the others
 //! run on a single-threaded tokio runtime built only when needed.
 
+mod checkpoint;
 mod common;
 mod completions;
 mod eod;
 mod keeper_stop;
 mod manual;
+mod notes;
 mod queue;
 mod reads;
 mod sod;
 mod status;
 mod sync;
 mod update;
+mod v2_reads;
 
-use crate::args::{Command, HandoffsCommand, KeeperCommand, QueueCommand};
+use crate::args::{Command, HandoffsCommand, KeeperCommand, NotesCommand, QueueCommand};
 use crate::context::Ctx;
 use crate::error::{CliError, CliResult};
 use crate::{doctor, keeper, verify};
@@ -52,7 +55,20 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
         Command::Handoffs { command } => match command {
             HandoffsCommand::Latest(args) => reads::latest(ctx, &args).await,
             HandoffsCommand::List(args) => reads::list(ctx, &args).await,
+            HandoffsCommand::Status(args) => v2_reads::handoff_status(ctx, &args).await,
         },
+        Command::Checkpoint(args) => checkpoint::add(ctx, &args).await,
+        Command::Checkpoints(args) => checkpoint::list(ctx, &args).await,
+        Command::Notes { command } => match command {
+            NotesCommand::Add(args) => notes::add(ctx, &args).await,
+            NotesCommand::List(args) => notes::list(ctx, &args).await,
+            NotesCommand::Show { id } => notes::show(ctx, &id).await,
+            NotesCommand::Update(args) => notes::update(ctx, &args).await,
+            NotesCommand::Archive { id } => notes::archive(ctx, &id).await,
+        },
+        Command::Prior(args) => v2_reads::prior(ctx, &args).await,
+        Command::Siblings(args) => v2_reads::siblings(ctx, &args).await,
+        Command::History(args) => v2_reads::history(ctx, &args).await,
         Command::Sync => sync::run(ctx).await,
         Command::Queue {
             command: QueueCommand::Retry { local_id },

@@ -25,12 +25,12 @@ use crate::error::CliResult;
 use crate::output::{short_time, stderr_is_tty, table, truncate, when, Style};
 use crate::state;
 
-fn client(ctx: &Ctx) -> CliResult<Client> {
+pub(super) fn client(ctx: &Ctx) -> CliResult<Client> {
     Ok(Client::with_config(ctx.client_config()?)?)
 }
 
 /// Records what a plain-client call showed about connectivity.
-fn record<T>(ctx: &Ctx, result: &Result<T, Error>) {
+pub(super) fn record<T>(ctx: &Ctx, result: &Result<T, Error>) {
     if let Ok(dir) = ctx.data_dir() {
         state::record_result(&dir, result);
     }
