@@ -24,6 +24,7 @@ uniffi::setup_scaffolding!();
 
 pub mod canonical;
 mod client;
+mod client_generation;
 pub mod config;
 mod confirm;
 pub mod connectivity;
@@ -38,6 +39,7 @@ mod fixture_tests;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod generation;
 pub mod idempotency;
 pub mod model;
 mod pages;
@@ -57,6 +59,7 @@ pub use engine::{
     Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
 };
 pub use error::{Error, FieldError, StoredHandoff};
+pub use generation::{Generation, GenerationInfo, ServerVersion};
 pub use idempotency::IdempotencyKey;
 pub use retry::RetryPolicy;
 /// The `serde_json` this crate's payload types use (so callers match versions).

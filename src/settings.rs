@@ -20,6 +20,7 @@
 //! ```toml
 //! default_profile = "production"
 //! keeper_idle_seconds = 5400   # optional: the CLI keeper's idle limit
+//! protocol = "v2"               # optional: pin the generation (else detected)
 //!
 //! [profiles.production]
 //! url = "https://crane-context.example.workers.dev"
@@ -55,6 +56,12 @@ pub const KEY_ENV: &str = "CRANE_CONTEXT_KEY";
 pub const PROFILE_ENV: &str = "CRANE_ENV";
 /// Environment variable naming the config file (instead of the platform default).
 pub const CONFIG_ENV: &str = "CRANE_CONFIG";
+/// Environment variable pinning the server's generation (`v1` or `v2`)
+/// instead of detecting it (see [`crate::generation`]).
+pub const PROTOCOL_ENV: &str = "CRANE_PROTOCOL";
+/// Environment variable naming the venture explicitly (instead of deciding
+/// it from the checkout's origin; see [`crate::identity`]).
+pub const VENTURE_ENV: &str = "CRANE_VENTURE";
 /// File name of the config file in the platform config directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
@@ -76,6 +83,8 @@ pub struct Overrides {
     pub key_file: Option<PathBuf>,
     /// The config file to read instead of the default one.
     pub config_file: Option<PathBuf>,
+    /// The server's generation (`v1`/`v2`), pinned.
+    pub protocol: Option<String>,
 }
 
 /// Where a resolved value came from, so a doctor command can say it.
@@ -149,8 +158,14 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Whether that file exists and was read.
     pub config_loaded: bool,
-    /// Org (lowercase) → venture code.
+    /// Org (lowercase) → venture code (the v1 rule).
     pub ventures: BTreeMap<String, String>,
+    /// The server's generation, when pinned (`--protocol`, [`PROTOCOL_ENV`],
+    /// `protocol` in the file's profile or top level); `None`: detected.
+    pub protocol: Option<Sourced<crate::generation::Generation>>,
+    /// The venture named explicitly ([`VENTURE_ENV`]; the CLI's `--venture`
+    /// beats it), instead of deciding it from the checkout.
+    pub venture: Option<Sourced<String>>,
     /// The config file's `keeper_idle_seconds`: how long the CLI's keeper
     /// waits without activity before it leaves (`None`: the default,
     /// [`crate::policy::KEEPER_IDLE_LIMIT`]).
@@ -170,6 +185,8 @@ struct FileConfig {
     ventures: BTreeMap<String, String>,
     #[serde(default)]
     keeper_idle_seconds: Option<u64>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -183,6 +200,8 @@ struct FileProfile {
     key_file: Option<PathBuf>,
     #[serde(default)]
     allow_insecure_http: Option<bool>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 impl Settings {
@@ -301,6 +320,61 @@ impl Settings {
             ventures.insert(org.to_lowercase(), code);
         }
 
+        // Protocol: override > env > profile > top level.
+        let protocol_text = overrides
+            .protocol
+            .clone()
+            .map(|p| {
+                (
+                    p,
+                    Source::Override {
+                        name: "--protocol".into(),
+                    },
+                )
+            })
+            .or_else(|| {
+                env(PROTOCOL_ENV).map(|p| {
+                    (
+                        p,
+                        Source::Env {
+                            name: PROTOCOL_ENV.into(),
+                        },
+                    )
+                })
+            })
+            .or_else(|| {
+                chosen
+                    .and_then(|(p, fp)| fp.protocol.clone().map(|v| (v, profile_source(&p.value))))
+            })
+            .or_else(|| {
+                file.protocol.clone().map(|v| {
+                    (
+                        v,
+                        Source::ConfigFile {
+                            path: config_path.clone().unwrap_or_default(),
+                        },
+                    )
+                })
+            });
+        let protocol = match protocol_text {
+            Some((text, source)) => Some(Sourced {
+                value: text.parse().map_err(|e: Error| match e {
+                    Error::InvalidInput { message, .. } => {
+                        Error::invalid_input("protocol", format!("{message} (from {source})"))
+                    }
+                    other => other,
+                })?,
+                source,
+            }),
+            None => None,
+        };
+        let venture = env(VENTURE_ENV).map(|v| Sourced {
+            value: v.trim().to_owned(),
+            source: Source::Env {
+                name: VENTURE_ENV.into(),
+            },
+        });
+
         Ok(Self {
             url,
             key,
@@ -310,6 +384,8 @@ impl Settings {
             config_loaded,
             ventures,
             keeper_idle_limit,
+            protocol,
+            venture,
         })
     }
 
@@ -339,7 +415,9 @@ impl Settings {
             )
         })?;
         // The http rule was applied (with `allow_insecure_http`) at resolve time.
-        ClientConfig::new_allow_insecure(url.value.as_str(), key.value.clone())
+        let mut config = ClientConfig::new_allow_insecure(url.value.as_str(), key.value.clone())?;
+        config.protocol = self.protocol.as_ref().map(|p| p.value);
+        Ok(config)
     }
 }
 

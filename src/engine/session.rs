@@ -18,8 +18,8 @@ use crate::client::response_from;
 use crate::confirm::{confirm, conflict, Confirmation};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
-    Documentation, EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus,
-    StartSessionResponse, Update,
+    DocAudit, Documentation, EndSession, Handoff, HeartbeatResponse, NoteBlock, Session,
+    SessionTuple, SodStatus, StartSessionResponse, Update,
 };
 use crate::Error;
 
@@ -51,6 +51,10 @@ struct StartExtras {
     documentation: Option<Documentation>,
     last_handoff: Option<Handoff>,
     active_sessions: Option<Vec<Session>>,
+    doc_index: Option<Documentation>,
+    doc_audit: Option<DocAudit>,
+    enterprise_context: Option<NoteBlock>,
+    knowledge_base: Option<NoteBlock>,
 }
 
 impl StartInfo {
@@ -58,12 +62,20 @@ impl StartInfo {
     fn split(resp: StartSessionResponse) -> (Session, Self) {
         let extras = (resp.documentation.is_some()
             || resp.last_handoff.is_some()
-            || resp.active_sessions.is_some())
+            || resp.active_sessions.is_some()
+            || resp.doc_index.is_some()
+            || resp.doc_audit.is_some()
+            || resp.enterprise_context.is_some()
+            || resp.knowledge_base.is_some())
         .then(|| {
             Box::new(StartExtras {
                 documentation: resp.documentation,
                 last_handoff: resp.last_handoff,
                 active_sessions: resp.active_sessions,
+                doc_index: resp.doc_index,
+                doc_audit: resp.doc_audit,
+                enterprise_context: resp.enterprise_context,
+                knowledge_base: resp.knowledge_base,
             })
         });
         let info = Self {
@@ -89,6 +101,10 @@ impl StartInfo {
             documentation: extras.and_then(|e| e.documentation.clone()),
             last_handoff: extras.and_then(|e| e.last_handoff.clone()),
             active_sessions: extras.and_then(|e| e.active_sessions.clone()),
+            doc_index: extras.and_then(|e| e.doc_index.clone()),
+            doc_audit: extras.and_then(|e| e.doc_audit.clone()),
+            enterprise_context: extras.and_then(|e| e.enterprise_context.clone()),
+            knowledge_base: extras.and_then(|e| e.knowledge_base.clone()),
         }
     }
 }

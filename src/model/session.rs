@@ -108,6 +108,15 @@ pub struct Session {
     /// Caller metadata as JSON text.
     #[serde(default)]
     pub meta_json: Option<String>,
+    /// v2: the agent's own session id.
+    #[serde(default)]
+    pub client_session_id: Option<String>,
+    /// v2: when the agent last worked (set by `/eos` or a stale end).
+    #[serde(default)]
+    pub last_activity_at: Option<String>,
+    /// v2: the group of sessions working together.
+    #[serde(default)]
+    pub session_group_id: Option<String>,
 }
 
 impl Session {

@@ -57,6 +57,7 @@ mod paths;
 mod queue;
 mod queue_admin;
 mod schema;
+mod server_info;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -28,7 +28,20 @@ fn a_queued_item_survives_reopening_with_its_idempotency_key() {
 
 /// Every released schema, frozen as it shipped. When version N+1 is added,
 /// append version N+1's fresh SQL here; each older entry must upgrade to it.
-const RELEASED_SCHEMAS: &[(u32, &str)] = &[(1, V1_SCHEMA)];
+/// Each is a list of batches run in order (version 2 is version 1 plus `V2_ADDED`).
+const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[(1, &[V1_SCHEMA]), (2, &[V1_SCHEMA, V2_ADDED])];
+
+/// What version 2 added to version 1.
+const V2_ADDED: &str = "
+CREATE TABLE server_info (
+    base_url               TEXT    PRIMARY KEY,
+    generation             TEXT    CHECK (generation IN ('v1', 'v2')),
+    version_json           TEXT,
+    detected_at_ms         INTEGER,
+    ventures_json          TEXT,
+    ventures_fetched_at_ms INTEGER
+) STRICT, WITHOUT ROWID;
+";
 
 const V1_SCHEMA: &str = "
 CREATE TABLE queue (
@@ -153,10 +166,12 @@ fn upgraded_schema_equals_fresh() {
         "freeze the new schema above"
     );
 
-    for (version, sql) in RELEASED_SCHEMAS {
+    for (version, batches) in RELEASED_SCHEMAS {
         let old = dir.path().join(format!("v{version}.db"));
         let conn = rusqlite::Connection::open(&old).unwrap();
-        conn.execute_batch(sql).unwrap();
+        for sql in *batches {
+            conn.execute_batch(sql).unwrap();
+        }
         conn.pragma_update(None, "user_version", version).unwrap();
         drop(conn);
         drop(Store::open(&old, QueueLimits::default()).unwrap());

@@ -60,6 +60,10 @@ pub struct Global {
     /// Directory of the local queue and cache (overrides CRANE_HOME).
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Pin the server's generation, v1 or v2, instead of detecting it with
+    /// GET /version (overrides CRANE_PROTOCOL and the config file).
+    #[arg(long, global = true, value_name = "v1|v2")]
+    pub protocol: Option<String>,
     /// Machine-readable JSON on stdout (errors as JSON on stderr).
     #[arg(long, global = true)]
     pub json: bool,

@@ -44,6 +44,7 @@ impl Ctx {
             profile: self.global.profile.clone(),
             key_file: self.global.key_file.clone(),
             config_file: self.global.config.clone(),
+            protocol: self.global.protocol.clone(),
         }
     }
 
