@@ -131,7 +131,14 @@ impl Client {
             .idempotency_key
             .clone()
             .unwrap_or_else(IdempotencyKey::generate);
-        let body = to_body(req)?;
+        // `include_docs` asks for the documents themselves, as v1 sends them;
+        // v2 sends only an index unless asked for `full`.
+        let body = if generation == Generation::V2 && req.include_docs && req.docs_format.is_none()
+        {
+            to_body(&req.clone().docs_format(crate::model::DocsFormat::Full))?
+        } else {
+            to_body(req)?
+        };
         match self
             .write_routed(Generation::start_route, body.clone(), &key)
             .await?

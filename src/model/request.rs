@@ -58,7 +58,9 @@ pub struct StartSession {
     pub meta: Option<serde_json::Value>,
     /// Ask the server for the documentation bundle (default true).
     pub include_docs: bool,
-    /// v2: index or full documents (server default: index).
+    /// v2: index or full documents. Unset with `include_docs`, the client
+    /// asks for `full` (the documents themselves, as v1 sends them); set
+    /// `Index` for names and hashes only (`doc_index`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub docs_format: Option<DocsFormat>,
     /// v2: the agent's own session id (e.g. its transcript's), linking the

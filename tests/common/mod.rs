@@ -199,3 +199,22 @@ pub async fn handoffs_for(url: &str, session_id: &str) -> Vec<Value> {
         .filter(|h| h["session_id"] == session_id)
         .collect()
 }
+
+/// Makes `async fn $name(protocol: Protocol)` two tests, `$name::v1` and
+/// `$name::v2`, one per generation the emulator speaks; the arguments after
+/// the name go to `#[tokio::test(…)]`.
+#[macro_export]
+macro_rules! both_generations {
+    ($name:ident $(, $($arg:tt)+)?) => {
+        mod $name {
+            #[tokio::test$(($($arg)+))?]
+            async fn v1() {
+                super::$name(crane_context::emulator::Protocol::V1).await
+            }
+            #[tokio::test$(($($arg)+))?]
+            async fn v2() {
+                super::$name(crane_context::emulator::Protocol::V2).await
+            }
+        }
+    };
+}

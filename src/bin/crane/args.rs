@@ -361,9 +361,10 @@ pub enum StateArg {
 /// `crane verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
-    /// Venture code of the throwaway session.
-    #[arg(long, default_value = "crane-verify")]
-    pub venture: String,
+    /// Venture code of the throwaway session [default: v1 `crane-verify`;
+    /// v2 the first venture the server lists, as v2 accepts only those].
+    #[arg(long)]
+    pub venture: Option<String>,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 15)]
     pub timeout: u64,

@@ -92,6 +92,20 @@ fn err_text(e: &Error) -> String {
     e.to_string()
 }
 
+/// The venture of the throwaway session when none is named: v2 accepts only
+/// the ventures it lists (the repo name marks the traffic as verification);
+/// v1 accepts any, so the run gets one of its own.
+async fn default_venture(client: &Client) -> String {
+    if client.generation().await.ok() == Some(crane_context::Generation::V2) {
+        if let Ok(list) = client.ventures().await {
+            if let Some(first) = list.first() {
+                return first.code.clone();
+            }
+        }
+    }
+    "crane-verify".into()
+}
+
 /// Runs `crane verify`.
 pub async fn run(ctx: &Ctx, args: &VerifyArgs) -> CliResult<u8> {
     let base = ctx.client_config()?;
@@ -112,7 +126,10 @@ pub async fn run(ctx: &Ctx, args: &VerifyArgs) -> CliResult<u8> {
     let client = Client::with_config(config.clone())?;
 
     let run_id = ulid::Ulid::new().to_string().to_lowercase();
-    let venture = args.venture.clone();
+    let venture = match &args.venture {
+        Some(v) => v.clone(),
+        None => default_venture(&client).await,
+    };
     let repo = format!("crane-verify/run-{run_id}");
     let agent = format!(
         "crane-verify-{}",
