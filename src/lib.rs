@@ -41,6 +41,7 @@ mod fixture_tests;
 pub mod fuzzing;
 pub mod generation;
 pub mod idempotency;
+pub mod identity;
 pub mod model;
 mod pages;
 pub mod policy;

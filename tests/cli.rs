@@ -64,7 +64,7 @@ async fn sod_creates_then_resumes_with_the_documented_json() {
     assert_eq!(first["checkout"]["agent"], "crane-testhost");
     assert_eq!(first["checkout"]["client"], "crane");
     assert_eq!(first["checkout"]["venture"], "vc");
-    assert_eq!(first["checkout"]["repo"], "venturecrane/demo");
+    assert_eq!(first["checkout"]["repo"], "venturecrane/crane-console");
     let interval = first["heartbeat_interval_seconds"].as_u64().unwrap();
     assert!((480..=720).contains(&interval));
     assert!(first["last_handoff"].is_null());

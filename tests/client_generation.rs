@@ -233,3 +233,81 @@ async fn an_end_queued_under_v1_is_delivered_after_the_upgrade_to_v2() {
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["payload_hash"], hash.as_str());
 }
+
+/// A handoff that keeps the session open is sent now or fails; it is never
+/// queued (a resend after the server's key expired would store it twice).
+#[tokio::test]
+async fn a_keep_open_handoff_is_never_queued() {
+    let emu = emulator_of(Protocol::V2).await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let s = e.crane.start_session(sos()).await.unwrap();
+    let keep = |summary: &str| {
+        EndSession::new(s.session_id(), summary, &json!({"n": 1}))
+            .unwrap()
+            .keep_session_open(true)
+    };
+    match e.crane.end_session(keep("midway")).await.unwrap() {
+        EndOutcome::Delivered(r) => assert_eq!(r.ended_at, None),
+        other => panic!("{other:?}"),
+    }
+    fault(
+        &url,
+        json!({"route": "/eos", "mode": "status", "status": 503, "count": 20}),
+    )
+    .await;
+    let failed = e.crane.end_session(keep("later")).await;
+    assert!(
+        matches!(failed, Err(Error::Server { status: 503, .. })),
+        "{failed:?}"
+    );
+    let counts = e.crane.queue_counts().await.unwrap();
+    assert_eq!((counts.pending, counts.dead), (0, 0));
+    assert_eq!(handoffs_for(&url, s.session_id()).await.len(), 1);
+}
+
+/// `last_activity_at` survives the queue (it is read back from the stored body).
+#[tokio::test]
+async fn last_activity_at_is_delivered_from_the_queue() {
+    let emu = emulator_of(Protocol::V2).await;
+    let url = emu.url();
+    let mut e = engine(&url).await;
+    let s = e.crane.start_session(sos()).await.unwrap();
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: queue only");
+    let req = EndSession::new(s.session_id(), "queued", &json!({}))
+        .unwrap()
+        .last_activity_at("2026-11-26T20:00:00.000Z");
+    assert!(matches!(
+        e.crane.end_session(req).await.unwrap(),
+        EndOutcome::Queued { .. }
+    ));
+    e.crane.sync().await.unwrap();
+    e.events.wait_for_delivery(Duration::from_secs(20)).await;
+    let sessions = client(&url)
+        .active_sessions(&crane_context::model::ActiveQuery::new(
+            "cc-gen-host",
+            "vc",
+            "venturecrane/gen",
+        ))
+        .await
+        .unwrap();
+    assert!(sessions.sessions.is_empty(), "ended");
+    let prior: serde_json::Value = reqwest::Client::new()
+        .get(format!(
+            "{url}/sessions/prior?agent=cc-gen-host&venture=vc&repo=venturecrane/gen"
+        ))
+        .header("X-Relay-Key", KEY)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        prior["session"]["last_activity_at"], "2026-11-26T20:00:00.000Z",
+        "{prior}"
+    );
+}

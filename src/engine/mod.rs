@@ -22,6 +22,7 @@ mod events;
 mod heartbeat;
 mod reads;
 mod session;
+mod ventures;
 mod why;
 
 use std::path::PathBuf;

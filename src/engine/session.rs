@@ -278,6 +278,17 @@ pub(crate) async fn end_through_queue(
     tuple: SessionTuple,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
+    if req.keeps_session_open() {
+        // v2 stores every such handoff and leaves the session active, so a
+        // resend after the server's key expired would store it twice and no
+        // 409 would tell: it is sent now (retried under one key) or fails,
+        // never queued.
+        return inner
+            .client
+            .end_session(&req)
+            .await
+            .map(|r| EndOutcome::Delivered(Box::new(r)));
+    }
     if let Some(known) = known_ended(inner, &req).await? {
         return known;
     }

@@ -89,6 +89,23 @@ impl Ctx {
         self.data_dir().ok().map(|d| d.join("origin-cache.json"))
     }
 
+    /// What the store remembers of the configured server (generation,
+    /// venture list), for deciding this checkout's venture without the
+    /// network; empty when nothing is configured or remembered.
+    pub fn knowledge(&self) -> crate::checkout::Knowledge {
+        let (Ok(settings), Ok(store)) = (self.settings(), self.open_store()) else {
+            return Default::default();
+        };
+        match settings.client_config() {
+            Ok(config) => crate::checkout::Knowledge::remembered(
+                &store,
+                config.base_url.as_str(),
+                config.protocol,
+            ),
+            Err(_) => Default::default(),
+        }
+    }
+
     /// Opens the local store directly (no engine, no network).
     pub fn open_store(&self) -> CliResult<Store> {
         Ok(Store::open(&self.store_path()?, QueueLimits::default())?)

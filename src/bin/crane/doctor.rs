@@ -142,7 +142,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
     store_checks(ctx, &mut checks);
     match ctx
         .settings()
-        .and_then(|s| Checkout::detect(&Default::default(), s, None))
+        .and_then(|s| Checkout::detect(&Default::default(), s, None, &ctx.knowledge()))
     {
         Ok(c) => checks.add(
             "checkout",

@@ -24,10 +24,11 @@ use serde::Serialize;
 use serde_json::json;
 
 use crate::args::VerifyArgs;
-use crate::checkout::{hostname, sanitize};
+use crate::checkout::hostname;
 use crate::context::Ctx;
 use crate::error::{CliResult, EXIT_FAILED, EXIT_OK};
 use crate::output::{table, Style};
+use crane_context::identity::sanitize;
 
 /// The interval range v1 servers draw heartbeats from.
 const HEARTBEAT_RANGE: std::ops::RangeInclusive<u32> = 480..=720;

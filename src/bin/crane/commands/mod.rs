@@ -16,6 +16,7 @@ mod sod;
 mod status;
 mod sync;
 mod update;
+mod ventures;
 
 use crate::args::{Command, HandoffsCommand, KeeperCommand, QueueCommand};
 use crate::context::Ctx;
@@ -58,6 +59,7 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
             command: QueueCommand::Retry { local_id },
         } => queue::retry(ctx, &local_id).await,
         Command::Verify(args) => verify::run(ctx, &args).await,
+        Command::Ventures => ventures::run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Keeper { command } => match command {
             KeeperCommand::Run(args) => keeper::run(ctx, &args).await,
