@@ -28,6 +28,7 @@ mod client_generation;
 pub mod config;
 mod confirm;
 pub mod connectivity;
+pub mod doctor;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod engine;
@@ -53,6 +54,7 @@ pub mod store;
 mod tls;
 mod toml_errors;
 mod transport;
+pub mod verify;
 
 pub use client::Client;
 pub use config::{ClientConfig, RelayKey};

@@ -101,3 +101,31 @@ async fn ventures_lists_the_servers_ventures() {
     let c1 = Checkout::new(&v1.url());
     assert_ne!(c1.run(&["ventures"]).await.code, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doctor_shows_generation_commit_schema_and_the_venture_with_why() {
+    let emu = common::emulator_of(Protocol::V2).await;
+    let c = Checkout::with_origin(&emu.url(), KE);
+    let out = c.run(&["doctor", "--json"]).await.ok().json();
+    let check = |name: &str| {
+        out["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == name)
+            .cloned()
+            .unwrap_or_else(|| panic!("no {name}: {out}"))
+    };
+    let generation = check("generation")["detail"].as_str().unwrap().to_owned();
+    assert!(
+        generation.starts_with("v2: commit ") && generation.contains("schema version"),
+        "{generation}"
+    );
+    let venture = check("venture")["detail"].as_str().unwrap().to_owned();
+    assert!(
+        venture.starts_with("ke — ") && venture.contains("ke-console"),
+        "{venture}"
+    );
+    assert_eq!(out["venture"]["code"], "ke");
+    assert_eq!(out["generation"]["generation"], "v2");
+}
