@@ -107,9 +107,12 @@ pub struct CheckoutFacts<'a> {
 /// What to diagnose.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct DoctorOptions<'a> {
-    /// The resolved settings (`None`: they could not be resolved; the host
-    /// reports why).
+    /// The resolved settings (`None`: they could not be resolved, the host
+    /// reports why, or the host built its client without them).
     pub settings: Option<&'a Settings>,
+    /// The client to diagnose the server with (`None`: one is built from
+    /// the settings).
+    pub client: Option<&'a Client>,
     /// The local store (`None`: not opened; the host reports why).
     pub store: Option<&'a Store>,
     /// The checkout whose venture to decide.
@@ -124,7 +127,8 @@ pub async fn run(options: DoctorOptions<'_>) -> DoctorReport {
         generation: None,
         venture: None,
     };
-    let client = options.settings.and_then(|s| config_checks(s, &mut report));
+    let from_settings = options.settings.and_then(|s| config_checks(s, &mut report));
+    let client = options.client.cloned().or(from_settings);
     if let (Some(c), Some(store)) = (&client, options.store) {
         c.set_generation_memory(
             std::sync::Arc::new(store.clone()) as std::sync::Arc<dyn GenerationMemory>
@@ -134,8 +138,14 @@ pub async fn run(options: DoctorOptions<'_>) -> DoctorReport {
         if server_checks(c, &mut report).await {
             generation_check(c, &mut report).await;
         }
-        if let (Some(facts), Some(settings)) = (options.checkout, options.settings) {
-            venture_check(c, options.store, settings, facts, &mut report).await;
+        if let Some(facts) = options.checkout {
+            let defaults: std::collections::BTreeMap<String, String> =
+                crate::settings::DEFAULT_VENTURES
+                    .iter()
+                    .map(|(org, code)| ((*org).to_owned(), (*code).to_owned()))
+                    .collect();
+            let org_map = options.settings.map_or(&defaults, |s| &s.ventures);
+            venture_check(c, options.store, org_map, facts, &mut report).await;
         }
     }
     if let Some(store) = options.store {
@@ -343,7 +353,7 @@ async fn generation_check(client: &Client, report: &mut DoctorReport) {
 async fn venture_check(
     client: &Client,
     store: Option<&Store>,
-    settings: &Settings,
+    org_map: &std::collections::BTreeMap<String, String>,
     facts: CheckoutFacts<'_>,
     report: &mut DoctorReport,
 ) {
@@ -367,7 +377,7 @@ async fn venture_check(
         explicit: facts.explicit,
         owner: facts.owner,
         repo_name: facts.repo_name,
-        org_map: &settings.ventures,
+        org_map,
     };
     match choose_venture(generation, &query, ventures.as_deref()) {
         Ok(choice) => {

@@ -124,3 +124,27 @@ fn blocking_calls_work_inside_another_runtime() {
         );
     });
 }
+
+/// `verify` and `doctor` through the FFI objects (#14): typed reports, no CLI.
+#[test]
+fn verify_and_doctor_through_the_ffi() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator_of(crane_context::emulator::Protocol::V2));
+    let dir = tempfile::tempdir().unwrap();
+    let client = CraneClient::new(emu.url(), common::KEY.into(), options(&dir), None).unwrap();
+    let report = client.verify_blocking(None).unwrap();
+    assert!(report.passed, "{report:#?}");
+    assert_eq!(report.generation.as_deref(), Some("v2"));
+    let doctor = client
+        .doctor_blocking(Some("venturecrane/ke-console".into()), None)
+        .unwrap();
+    assert!(doctor.ok, "{doctor:#?}");
+    assert_eq!(doctor.generation.as_deref(), Some("v2"));
+    assert!(doctor.schema_version.is_some() && doctor.server_commit.is_some());
+    assert_eq!(doctor.venture.as_deref(), Some("ke"));
+    assert!(doctor
+        .checks
+        .iter()
+        .any(|c| c.name == "generation" && c.level == crane_context::ffi::CheckLevel::Ok));
+    client.shutdown();
+}

@@ -74,6 +74,7 @@ async fn doctor_reports_generation_version_and_the_venture_with_its_reason() {
         let store = Store::open(&dir.path().join("crane.db"), QueueLimits::default()).unwrap();
         let report = doctor::run(DoctorOptions {
             settings: Some(&settings),
+            client: None,
             store: Some(&store),
             checkout: Some(CheckoutFacts {
                 owner: "venturecrane",

@@ -48,7 +48,7 @@ impl CraneClient {
         })
     }
 
-    fn c(&self) -> Crane {
+    pub(super) fn c(&self) -> Crane {
         self.crane.clone()
     }
 }

@@ -27,6 +27,7 @@
 //! for Python; `bindings/swift/generate.sh` for Swift.
 
 mod client;
+mod diagnostics;
 mod error;
 pub mod listener;
 mod pager;
@@ -37,6 +38,9 @@ mod session;
 mod types;
 
 pub use client::CraneClient;
+pub use diagnostics::{
+    CheckLevel, DoctorCheck, DoctorReport, StepResult, VerifyReport, VerifyStep,
+};
 pub use error::{CraneError, FieldError};
 pub use listener::{CraneEvent, CraneListener, ErrorInfo};
 pub use pager::HandoffPager;

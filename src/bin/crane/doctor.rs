@@ -39,6 +39,7 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
         .map(|v| (v.value.clone(), v.source.to_string()));
     let options = DoctorOptions {
         settings: settings.as_ref().ok().copied(),
+        client: None,
         store: store.as_ref().ok(),
         checkout: owner_and_name.as_ref().map(|(owner, name)| CheckoutFacts {
             owner,

@@ -484,6 +484,26 @@ RustBuffer uniffi_crane_context_fn_method_craneclient_url(uint64_t ptr, RustCall
 void uniffi_crane_context_fn_method_craneclient_wake(uint64_t ptr, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_DOCTOR
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_DOCTOR
+uint64_t uniffi_crane_context_fn_method_craneclient_doctor(uint64_t ptr, RustBuffer repo, RustBuffer venture
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_DOCTOR_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_DOCTOR_BLOCKING
+RustBuffer uniffi_crane_context_fn_method_craneclient_doctor_blocking(uint64_t ptr, RustBuffer repo, RustBuffer venture, RustCallStatus *_Nonnull out_status
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_VERIFY
+uint64_t uniffi_crane_context_fn_method_craneclient_verify(uint64_t ptr, RustBuffer venture
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_VERIFY_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_VERIFY_BLOCKING
+RustBuffer uniffi_crane_context_fn_method_craneclient_verify_blocking(uint64_t ptr, RustBuffer venture, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_CLONE_CRANELISTENER
 #define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_CLONE_CRANELISTENER
 uint64_t uniffi_crane_context_fn_clone_cranelistener(uint64_t handle, RustCallStatus *_Nonnull out_status
@@ -1097,6 +1117,30 @@ uint16_t uniffi_crane_context_checksum_method_craneclient_url(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_WAKE
 #define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_WAKE
 uint16_t uniffi_crane_context_checksum_method_craneclient_wake(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCTOR
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCTOR
+uint16_t uniffi_crane_context_checksum_method_craneclient_doctor(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCTOR_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCTOR_BLOCKING
+uint16_t uniffi_crane_context_checksum_method_craneclient_doctor_blocking(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_VERIFY
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_VERIFY
+uint16_t uniffi_crane_context_checksum_method_craneclient_verify(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_VERIFY_BLOCKING
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_VERIFY_BLOCKING
+uint16_t uniffi_crane_context_checksum_method_craneclient_verify_blocking(void
     
 );
 #endif
