@@ -311,3 +311,31 @@ async fn last_activity_at_is_delivered_from_the_queue() {
         "{prior}"
     );
 }
+
+/// On v2 the engine refuses a venture the server does not list before
+/// sending anything (the list is cached: one GET /ventures for both starts).
+#[tokio::test]
+async fn the_engine_refuses_an_unlisted_venture_on_v2_only() {
+    let emu = emulator_of(Protocol::V2).await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let bad = StartSession::new("cc-gen-host", "kidexpenses", "venturecrane/gen");
+    let err = e.crane.start_session(bad.clone()).await.unwrap_err();
+    assert!(
+        matches!(&err, Error::InvalidInput { field, message } if field == "venture" && message.contains("ke")),
+        "{err:?}"
+    );
+    e.crane.start_session(sos()).await.unwrap();
+    let st = state(&url).await;
+    assert_eq!(
+        (count(&st, "/sos"), count(&st, "/ventures")),
+        (1, 1),
+        "{st}"
+    );
+    let v1 = emulator_of(Protocol::V1).await;
+    let e1 = engine(&v1.url()).await;
+    e1.crane
+        .start_session(bad)
+        .await
+        .expect("v1 accepts any venture");
+}

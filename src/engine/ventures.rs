@@ -88,6 +88,22 @@ impl Crane {
     }
 }
 
+impl Crane {
+    /// v2 only: refuses a venture the server does not list, before anything
+    /// is sent (the list comes from the store while fresh). When the list
+    /// cannot be had, the server decides.
+    pub(crate) async fn check_listed_venture(&self, venture: &str) -> Result<(), Error> {
+        if self.client().generation().await? != Generation::V2 {
+            return Ok(());
+        }
+        let Ok(list) = self.ventures().await else {
+            return Ok(());
+        };
+        let known: Vec<String> = list.value.into_iter().map(|v| v.code).collect();
+        crate::model::rules_v2::check_venture(venture, &known)
+    }
+}
+
 fn age(now: i64, at: i64) -> Duration {
     Duration::from_millis(u64::try_from(now.saturating_sub(at)).unwrap_or(0))
 }
