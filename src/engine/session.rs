@@ -231,8 +231,10 @@ impl SessionHandle {
     /// automatically, exactly once). Heartbeats stop either way.
     pub async fn end(&self, req: EndSession) -> Result<EndOutcome, Error> {
         self.check_session(&req.session_id)?;
+        let keeps_open = req.keeps_session_open();
         let outcome = end_through_queue(&self.inner, req, self.tuple()).await;
-        if outcome.is_ok() {
+        // A handoff that keeps the session open leaves it beating.
+        if outcome.is_ok() && !keeps_open {
             self.stop();
         }
         outcome

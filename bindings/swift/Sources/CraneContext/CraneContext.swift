@@ -3132,6 +3132,15 @@ public struct EndRequest: Equatable, Hashable {
      * The intended next agent.
      */
     public var toAgent: String?
+    /**
+     * v2: store the handoff and keep the session active (and beating);
+     * sent now or an error, never queued.
+     */
+    public var keepSessionOpen: Bool
+    /**
+     * v2: when the agent last worked (ISO 8601), stored on the session.
+     */
+    public var lastActivityAt: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -3147,11 +3156,20 @@ public struct EndRequest: Equatable, Hashable {
          */statusLabel: String? = nil, 
         /**
          * The intended next agent.
-         */toAgent: String? = nil) {
+         */toAgent: String? = nil, 
+        /**
+         * v2: store the handoff and keep the session active (and beating);
+         * sent now or an error, never queued.
+         */keepSessionOpen: Bool = false, 
+        /**
+         * v2: when the agent last worked (ISO 8601), stored on the session.
+         */lastActivityAt: String? = nil) {
         self.summary = summary
         self.payloadJson = payloadJson
         self.statusLabel = statusLabel
         self.toAgent = toAgent
+        self.keepSessionOpen = keepSessionOpen
+        self.lastActivityAt = lastActivityAt
     }
 
     
@@ -3173,7 +3191,9 @@ public struct FfiConverterTypeEndRequest: FfiConverterRustBuffer {
                 summary: FfiConverterString.read(from: &buf), 
                 payloadJson: FfiConverterString.read(from: &buf), 
                 statusLabel: FfiConverterOptionString.read(from: &buf), 
-                toAgent: FfiConverterOptionString.read(from: &buf)
+                toAgent: FfiConverterOptionString.read(from: &buf), 
+                keepSessionOpen: FfiConverterBool.read(from: &buf), 
+                lastActivityAt: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -3182,6 +3202,8 @@ public struct FfiConverterTypeEndRequest: FfiConverterRustBuffer {
         FfiConverterString.write(value.payloadJson, into: &buf)
         FfiConverterOptionString.write(value.statusLabel, into: &buf)
         FfiConverterOptionString.write(value.toAgent, into: &buf)
+        FfiConverterBool.write(value.keepSessionOpen, into: &buf)
+        FfiConverterOptionString.write(value.lastActivityAt, into: &buf)
     }
 }
 
@@ -4658,6 +4680,14 @@ public struct StartRequest: Equatable, Hashable {
      * Send heartbeats automatically on the server's schedule.
      */
     public var autoHeartbeat: Bool
+    /**
+     * v2: the agent's own session id (e.g. its transcript's).
+     */
+    public var clientSessionId: String?
+    /**
+     * v2: the group of sessions working together.
+     */
+    public var sessionGroupId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4700,7 +4730,13 @@ public struct StartRequest: Equatable, Hashable {
          */includeDocs: Bool = true, 
         /**
          * Send heartbeats automatically on the server's schedule.
-         */autoHeartbeat: Bool = true) {
+         */autoHeartbeat: Bool = true, 
+        /**
+         * v2: the agent's own session id (e.g. its transcript's).
+         */clientSessionId: String? = nil, 
+        /**
+         * v2: the group of sessions working together.
+         */sessionGroupId: String? = nil) {
         self.agent = agent
         self.venture = venture
         self.repo = repo
@@ -4714,6 +4750,8 @@ public struct StartRequest: Equatable, Hashable {
         self.metaJson = metaJson
         self.includeDocs = includeDocs
         self.autoHeartbeat = autoHeartbeat
+        self.clientSessionId = clientSessionId
+        self.sessionGroupId = sessionGroupId
     }
 
     
@@ -4744,7 +4782,9 @@ public struct FfiConverterTypeStartRequest: FfiConverterRustBuffer {
                 clientVersion: FfiConverterOptionString.read(from: &buf), 
                 metaJson: FfiConverterOptionString.read(from: &buf), 
                 includeDocs: FfiConverterBool.read(from: &buf), 
-                autoHeartbeat: FfiConverterBool.read(from: &buf)
+                autoHeartbeat: FfiConverterBool.read(from: &buf), 
+                clientSessionId: FfiConverterOptionString.read(from: &buf), 
+                sessionGroupId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4762,6 +4802,8 @@ public struct FfiConverterTypeStartRequest: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.metaJson, into: &buf)
         FfiConverterBool.write(value.includeDocs, into: &buf)
         FfiConverterBool.write(value.autoHeartbeat, into: &buf)
+        FfiConverterOptionString.write(value.clientSessionId, into: &buf)
+        FfiConverterOptionString.write(value.sessionGroupId, into: &buf)
     }
 }
 
