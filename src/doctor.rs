@@ -67,6 +67,11 @@ pub struct DoctorReport {
     pub generation: Option<GenerationInfo>,
     /// The venture of the checkout and why, when one was given and decided.
     pub venture: Option<VentureChoice>,
+    /// Whether the server could be reached (`None`: not tried), and why not
+    /// (a connect failure or timeout; a server that answered with an error
+    /// was reached). Not serialized: the `reachable` check says it.
+    #[serde(skip)]
+    pub reachable: Option<Result<(), String>>,
 }
 
 impl DoctorReport {
@@ -126,6 +131,7 @@ pub async fn run(options: DoctorOptions<'_>) -> DoctorReport {
         checks: Vec::new(),
         generation: None,
         venture: None,
+        reachable: None,
     };
     let from_settings = options.settings.and_then(|s| config_checks(s, &mut report));
     let client = options.client.cloned().or(from_settings);
@@ -215,6 +221,10 @@ async fn server_checks(client: &Client, report: &mut DoctorReport) -> bool {
     let health = client.health().await;
     let elapsed = start.elapsed();
     let after = Timestamp::now();
+    report.reachable = Some(match &health {
+        Err(e) if e.is_connectivity() => Err(e.to_string()),
+        _ => Ok(()),
+    });
     match &health {
         Ok(h) => {
             let level = if h.is_serving() {

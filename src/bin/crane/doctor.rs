@@ -48,6 +48,10 @@ pub async fn run(ctx: &Ctx) -> CliResult<u8> {
         }),
     };
     let mut report = doctor::run(options).await;
+    if let (Some(reached), Ok(dir)) = (&report.reachable, ctx.data_dir()) {
+        // What `crane status` shows as the last known connectivity.
+        crate::state::record_contact(&dir, reached.is_ok(), reached.clone().err());
+    }
     if let Err(e) = &settings {
         report.push("config", Level::Fail, e.to_string());
     }
