@@ -129,3 +129,37 @@ async fn doctor_shows_generation_commit_schema_and_the_venture_with_why() {
     assert_eq!(out["venture"]["code"], "ke");
     assert_eq!(out["generation"]["generation"], "v2");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eos_keep_open_leaves_the_session_open_then_eos_ends_it() {
+    let emu = common::emulator_of(Protocol::V2).await;
+    let c = Checkout::with_origin(&emu.url(), KE);
+    let started = c
+        .run(&["sos", "--json", "--no-keepalive"])
+        .await
+        .ok()
+        .json();
+    let kept = c
+        .run(&["eos", "--json", "--summary", "midway", "--keep-open"])
+        .await
+        .ok()
+        .json();
+    assert_eq!(kept["delivered"], true, "{kept}");
+    assert!(kept["ended_at"].is_null(), "{kept}");
+    let ended = c
+        .run(&[
+            "eod",
+            "--json",
+            "--summary",
+            "done",
+            "--last-activity-at",
+            "2026-11-26T20:00:00.000Z",
+        ])
+        .await
+        .ok()
+        .json();
+    assert_eq!(ended["session_id"], started["session"]["id"]);
+    assert!(ended["ended_at"].is_string(), "{ended}");
+    let st = common::state(&emu.url()).await;
+    assert_eq!(st["handoffs_count"], 2, "{st}");
+}
