@@ -1,4 +1,5 @@
-//! The typed client: one method per route of the v1 contract.
+//! The typed client: one method per route, for both generations of the
+//! contract (see [`crate::generation`] for how the generation is known).
 //!
 //! Each write call (`/sod`, `/update`, `/eod`) gets one idempotency key before
 //! its first attempt (the caller's, if the request carries one) and reuses it
@@ -18,6 +19,7 @@ use serde::Serialize;
 use crate::config::{ClientConfig, RelayKey};
 use crate::confirm::{confirm, conflict, Confirmation};
 use crate::connectivity::Connectivity;
+use crate::generation::{is_missing_route, Generation, GenerationState};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
     ActiveQuery, ActiveSessions, EndSession, EndSessionResponse, Handoff, HandoffPage,
@@ -34,8 +36,10 @@ mod v2;
 /// and the connectivity state.
 #[derive(Debug, Clone)]
 pub struct Client {
-    transport: Arc<Transport>,
-    config: Arc<ClientConfig>,
+    pub(crate) transport: Arc<Transport>,
+    pub(crate) config: Arc<ClientConfig>,
+    /// Which generation the server speaks (shared by clones; see `generation.rs`).
+    pub(crate) generation: Arc<GenerationState>,
 }
 
 /// What a write exchange produced.
@@ -60,9 +64,21 @@ impl Client {
         config: ClientConfig,
         connectivity: Connectivity,
     ) -> Result<Self, Error> {
+        let generation = Arc::new(GenerationState::new(config.protocol));
+        Self::with_shared(config, connectivity, generation)
+    }
+
+    /// A client sharing connectivity and generation knowledge with others
+    /// (the engine's direct and queue clients).
+    pub(crate) fn with_shared(
+        config: ClientConfig,
+        connectivity: Connectivity,
+        generation: Arc<GenerationState>,
+    ) -> Result<Self, Error> {
         Ok(Self {
             transport: Arc::new(Transport::new(&config, connectivity)?),
             config: Arc::new(config),
+            generation,
         })
     }
 
@@ -106,23 +122,37 @@ impl Client {
         }
     }
 
-    /// `POST /sod`: start a session or resume the live one for the tuple.
+    /// `POST /sos` on v2, `/sod` on v1: start a session or resume the live
+    /// one for the tuple. The request is checked against the rules of the
+    /// server's generation first (see [`StartSession::validate_for`]).
     pub async fn start_session(&self, req: &StartSession) -> Result<StartSessionResponse, Error> {
         req.validate()?;
+        let generation = self.generation().await?;
+        req.validate_for(generation)?;
         let key = req
             .idempotency_key
             .clone()
             .unwrap_or_else(IdempotencyKey::generate);
-        let body = to_body(req)?;
-        match self.write("/sod", body.clone(), &key).await? {
+        // `include_docs` asks for the documents themselves, as v1 sends them;
+        // v2 sends only an index unless asked for `full`.
+        let body = if generation == Generation::V2 && req.include_docs && req.docs_format.is_none()
+        {
+            to_body(&req.clone().docs_format(crate::model::DocsFormat::Full))?
+        } else {
+            to_body(req)?
+        };
+        match self
+            .write_routed(Generation::start_route, body.clone(), &key)
+            .await?
+        {
             Exchange::Reply(r) => decode(&r),
-            // The session exists; a fresh /sod resumes it and answers in full.
+            // The session exists; a fresh start resumes it and answers in full.
             Exchange::TruncatedReplay => match self
-                .write("/sod", body, &IdempotencyKey::generate())
+                .write_routed(Generation::start_route, body, &IdempotencyKey::generate())
                 .await?
             {
                 Exchange::Reply(r) => decode(&r),
-                Exchange::TruncatedReplay => Err(unexpected_replay("/sod")),
+                Exchange::TruncatedReplay => Err(unexpected_replay("/sos")),
             },
         }
     }
@@ -130,6 +160,7 @@ impl Client {
     /// `POST /update`: record progress; also refreshes the heartbeat.
     pub async fn update(&self, req: &Update) -> Result<UpdateResponse, Error> {
         req.validate()?;
+        req.validate_for(self.generation().await?)?;
         let key = req
             .idempotency_key
             .clone()
@@ -153,6 +184,9 @@ impl Client {
         if session_id.trim().is_empty() {
             return Err(Error::invalid_input("session_id", "must not be empty"));
         }
+        if self.generation().await? == Generation::V2 {
+            crate::model::rules_v2::check_session_id(session_id)?;
+        }
         let body = to_body(&serde_json::json!({ "session_id": session_id }))?;
         let policy = self.config.heartbeat_retry.clone();
         match self
@@ -164,7 +198,8 @@ impl Client {
         }
     }
 
-    /// `POST /eod`: end the session with a handoff.
+    /// `POST /eos` on v2, `/eod` on v1: store a handoff and end the session
+    /// (v2 with `keep_session_open`: leave it active).
     ///
     /// Safe to call again with the same idempotency key at any time: within the
     /// server's hour the original answer is replayed; after it, or whenever
@@ -174,12 +209,13 @@ impl Client {
     /// [`Error::HandoffConflict`] naming the stored handoff if it is not.
     pub async fn end_session(&self, req: &EndSession) -> Result<EndSessionResponse, Error> {
         req.validate()?;
+        req.validate_for(self.generation().await?)?;
         let key = req
             .idempotency_key
             .clone()
             .unwrap_or_else(IdempotencyKey::generate);
         let body = to_body(req)?;
-        match self.write("/eod", body, &key).await {
+        match self.write_routed(Generation::end_route, body, &key).await {
             Ok(Exchange::Reply(r)) => match decode::<EndSessionResponse>(&r) {
                 Ok(resp) => Ok(resp),
                 // The server said 200 but the answer is unreadable (cut
@@ -197,7 +233,7 @@ impl Client {
                         status: r.status,
                         retry_after: None,
                         message: format!(
-                            "the answer to /eod was unreadable ({unreadable}) and no handoff \
+                            "the answer to the end was unreadable ({unreadable}) and no handoff \
                              is stored yet; retry with the same idempotency key"
                         ),
                         correlation_id: r.correlation_id.clone(),
@@ -272,6 +308,38 @@ impl Client {
         {
             Exchange::Reply(r) => decode(&r),
             Exchange::TruncatedReplay => Err(unexpected_replay(path)),
+        }
+    }
+
+    /// A write to the route `route` names for the server's generation. A v2
+    /// route that answers `404 Endpoint not found` means the server is v1
+    /// after all (unless pinned): the generation is probed again and the
+    /// request resent, with the same key, under the other name.
+    async fn write_routed(
+        &self,
+        route: fn(Generation) -> &'static str,
+        body: Bytes,
+        key: &IdempotencyKey,
+    ) -> Result<Exchange, Error> {
+        let generation = self.generation().await?;
+        match self.write(route(generation), body.clone(), key).await {
+            Err(e)
+                if generation == Generation::V2
+                    && self.generation.pinned.is_none()
+                    && is_missing_route(&e) =>
+            {
+                tracing::info!(
+                    route = route(generation),
+                    "v2 route missing; probing the server's generation again"
+                );
+                self.forget_generation().await;
+                let again = self.generation().await?;
+                if again == generation {
+                    return Err(e);
+                }
+                self.write(route(again), body, key).await
+            }
+            other => other,
         }
     }
 
@@ -362,7 +430,7 @@ pub(crate) fn response_from(h: Handoff) -> EndSessionResponse {
         handoff_id: h.id.clone(),
         // The server ends the session in the same request that stores the
         // handoff; the handoff's time stands in for the unreplayable one.
-        ended_at: h.created_at,
+        ended_at: Some(h.created_at),
         correlation_id: h.creation_correlation_id.clone(),
         handoff: h,
     }

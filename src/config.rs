@@ -86,6 +86,9 @@ pub struct ClientConfig {
     /// [`policy::MAX_RESPONSE_BYTES`]); a larger one is
     /// [`Error::ResponseTooLarge`].
     pub max_response_bytes: u64,
+    /// Pins the server's generation (`None`: detect it with `GET /version`
+    /// and remember it; see [`crate::generation`]).
+    pub protocol: Option<crate::generation::Generation>,
 }
 
 impl ClientConfig {
@@ -102,6 +105,7 @@ impl ClientConfig {
             retry: RetryPolicy::default(),
             heartbeat_retry: RetryPolicy::heartbeat(),
             max_response_bytes: policy::MAX_RESPONSE_BYTES,
+            protocol: None,
         })
     }
 
@@ -117,6 +121,12 @@ impl ClientConfig {
     pub fn timeouts(mut self, connect: Duration, request: Duration) -> Self {
         self.connect_timeout = connect;
         self.request_timeout = request;
+        self
+    }
+
+    /// Pins the server's generation instead of detecting it.
+    pub fn protocol(mut self, generation: crate::generation::Generation) -> Self {
+        self.protocol = Some(generation);
         self
     }
 

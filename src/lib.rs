@@ -25,9 +25,11 @@ uniffi::setup_scaffolding!();
 
 pub mod canonical;
 mod client;
+mod client_generation;
 pub mod config;
 mod confirm;
 pub mod connectivity;
+pub mod doctor;
 #[cfg(feature = "emulator")]
 pub mod emulator;
 pub mod engine;
@@ -41,7 +43,9 @@ mod fixture_tests_v2;
 #[cfg(feature = "fuzzing")]
 #[doc(hidden)]
 pub mod fuzzing;
+pub mod generation;
 pub mod idempotency;
+pub mod identity;
 pub mod model;
 mod pages;
 pub mod policy;
@@ -53,6 +57,7 @@ pub mod store;
 mod tls;
 mod toml_errors;
 mod transport;
+pub mod verify;
 
 pub use client::Client;
 pub use config::{ClientConfig, RelayKey};
@@ -60,6 +65,7 @@ pub use engine::{
     Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
 };
 pub use error::{Error, FieldError, StoredHandoff};
+pub use generation::{Generation, GenerationInfo, ServerVersion};
 pub use idempotency::IdempotencyKey;
 pub use retry::RetryPolicy;
 /// The `serde_json` this crate's payload types use (so callers match versions).

@@ -138,3 +138,13 @@ pub const MAX_REQUEST_BODY_BYTES: usize = 1_048_576;
 /// service's V8 parser accepts deeper documents, so this refuses, before
 /// anything is stored, only shapes no reader here could take back.
 pub const MAX_JSON_DEPTH: usize = 100;
+
+/// How long a generation learnt from `GET /version` is believed before it
+/// is probed again (see [`crate::generation`]). A server that went away and
+/// came back is probed again at once, whatever its age.
+pub const GENERATION_TTL: Duration = Duration::from_secs(60 * 60);
+
+/// How long the `GET /ventures` list cached in the store is used without
+/// asking again (it is still used, however old, while the server is
+/// unreachable).
+pub const VENTURES_TTL: Duration = Duration::from_secs(24 * 60 * 60);

@@ -21,6 +21,7 @@
 //! default_profile = "production"
 //! keeper_idle_seconds = 5400   # optional: the CLI keeper's idle limit
 //! rehome_abandoned = true       # optional (default true; env CRANE_REHOME)
+//! protocol = "v2"               # optional: pin the generation (else detected)
 //!
 //! [profiles.production]
 //! url = "https://crane-context.example.workers.dev"
@@ -59,6 +60,12 @@ pub const CONFIG_ENV: &str = "CRANE_CONFIG";
 /// Environment variable turning re-homing on (`1`/`true`/`on`/`yes`) or off
 /// (`0`/`false`/`off`/`no`); beats the file's `rehome_abandoned`.
 pub const REHOME_ENV: &str = "CRANE_REHOME";
+/// Environment variable pinning the server's generation (`v1` or `v2`)
+/// instead of detecting it (see [`crate::generation`]).
+pub const PROTOCOL_ENV: &str = "CRANE_PROTOCOL";
+/// Environment variable naming the venture explicitly (instead of deciding
+/// it from the checkout's origin; see [`crate::identity`]).
+pub const VENTURE_ENV: &str = "CRANE_VENTURE";
 /// File name of the config file in the platform config directory.
 pub const CONFIG_FILE_NAME: &str = "config.toml";
 
@@ -80,6 +87,8 @@ pub struct Overrides {
     pub key_file: Option<PathBuf>,
     /// The config file to read instead of the default one.
     pub config_file: Option<PathBuf>,
+    /// The server's generation (`v1`/`v2`), pinned.
+    pub protocol: Option<String>,
 }
 
 /// Where a resolved value came from, so a doctor command can say it.
@@ -153,8 +162,14 @@ pub struct Settings {
     pub config_path: Option<PathBuf>,
     /// Whether that file exists and was read.
     pub config_loaded: bool,
-    /// Org (lowercase) → venture code.
+    /// Org (lowercase) → venture code (the v1 rule).
     pub ventures: BTreeMap<String, String>,
+    /// The server's generation, when pinned (`--protocol`, [`PROTOCOL_ENV`],
+    /// `protocol` in the file's profile or top level); `None`: detected.
+    pub protocol: Option<Sourced<crate::generation::Generation>>,
+    /// The venture named explicitly ([`VENTURE_ENV`]; the CLI's `--venture`
+    /// beats it), instead of deciding it from the checkout.
+    pub venture: Option<Sourced<String>>,
     /// The config file's `keeper_idle_seconds`: how long the CLI's keeper
     /// waits without activity before it leaves (`None`: the default,
     /// [`crate::policy::KEEPER_IDLE_LIMIT`]).
@@ -180,6 +195,8 @@ struct FileConfig {
     keeper_idle_seconds: Option<u64>,
     #[serde(default)]
     rehome_abandoned: Option<bool>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -193,6 +210,8 @@ struct FileProfile {
     key_file: Option<PathBuf>,
     #[serde(default)]
     allow_insecure_http: Option<bool>,
+    #[serde(default)]
+    protocol: Option<String>,
 }
 
 impl Settings {
@@ -320,6 +339,61 @@ impl Settings {
             ventures.insert(org.to_lowercase(), code);
         }
 
+        // Protocol: override > env > profile > top level.
+        let protocol_text = overrides
+            .protocol
+            .clone()
+            .map(|p| {
+                (
+                    p,
+                    Source::Override {
+                        name: "--protocol".into(),
+                    },
+                )
+            })
+            .or_else(|| {
+                env(PROTOCOL_ENV).map(|p| {
+                    (
+                        p,
+                        Source::Env {
+                            name: PROTOCOL_ENV.into(),
+                        },
+                    )
+                })
+            })
+            .or_else(|| {
+                chosen
+                    .and_then(|(p, fp)| fp.protocol.clone().map(|v| (v, profile_source(&p.value))))
+            })
+            .or_else(|| {
+                file.protocol.clone().map(|v| {
+                    (
+                        v,
+                        Source::ConfigFile {
+                            path: config_path.clone().unwrap_or_default(),
+                        },
+                    )
+                })
+            });
+        let protocol = match protocol_text {
+            Some((text, source)) => Some(Sourced {
+                value: text.parse().map_err(|e: Error| match e {
+                    Error::InvalidInput { message, .. } => {
+                        Error::invalid_input("protocol", format!("{message} (from {source})"))
+                    }
+                    other => other,
+                })?,
+                source,
+            }),
+            None => None,
+        };
+        let venture = env(VENTURE_ENV).map(|v| Sourced {
+            value: v.trim().to_owned(),
+            source: Source::Env {
+                name: VENTURE_ENV.into(),
+            },
+        });
+
         Ok(Self {
             url,
             key,
@@ -330,6 +404,8 @@ impl Settings {
             ventures,
             keeper_idle_limit,
             rehome_abandoned,
+            protocol,
+            venture,
         })
     }
 
@@ -359,7 +435,9 @@ impl Settings {
             )
         })?;
         // The http rule was applied (with `allow_insecure_http`) at resolve time.
-        ClientConfig::new_allow_insecure(url.value.as_str(), key.value.clone())
+        let mut config = ClientConfig::new_allow_insecure(url.value.as_str(), key.value.clone())?;
+        config.protocol = self.protocol.as_ref().map(|p| p.value);
+        Ok(config)
     }
 }
 

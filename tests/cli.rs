@@ -47,6 +47,14 @@ impl Drop for KillOnDrop {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sod_creates_then_resumes_with_the_documented_json() {
     let emu = common::emulator().await;
+    // A v2 server serves the documents it was given (the v1 worker had built-in ones).
+    common::control(
+        &emu.url(),
+        reqwest::Method::POST,
+        "docs",
+        Some(json!({"scope": "global", "doc_name": "team-guide.md", "content": "# Guide\n"})),
+    )
+    .await;
     let c = Checkout::new(&emu.url());
     let first = c.sod(&[]).await;
     assert_eq!(first["status"], "created");
@@ -56,7 +64,7 @@ async fn sod_creates_then_resumes_with_the_documented_json() {
     assert_eq!(first["checkout"]["agent"], "crane-testhost");
     assert_eq!(first["checkout"]["client"], "crane");
     assert_eq!(first["checkout"]["venture"], "vc");
-    assert_eq!(first["checkout"]["repo"], "venturecrane/demo");
+    assert_eq!(first["checkout"]["repo"], "venturecrane/crane-console");
     let interval = first["heartbeat_interval_seconds"].as_u64().unwrap();
     assert!((480..=720).contains(&interval));
     assert!(first["last_handoff"].is_null());
@@ -88,7 +96,7 @@ async fn sod_creates_then_resumes_with_the_documented_json() {
         "--repo",
         "acme/tool",
         "--venture",
-        "zz",
+        "smd",
         "--track",
         "3",
     ]);
@@ -106,7 +114,7 @@ async fn sod_creates_then_resumes_with_the_documented_json() {
     assert_eq!(v["checkout"]["agent"], "claude-code-testhost");
     assert_eq!(v["checkout"]["client_version"], "1.2.3");
     assert_eq!(v["session"]["repo"], "acme/tool");
-    assert_eq!(v["session"]["venture"], "zz");
+    assert_eq!(v["session"]["venture"], "smd");
     assert_eq!(v["session"]["track"], 3);
 
     // Text mode says what happened.
@@ -213,7 +221,7 @@ async fn eod_delivers_the_handoff_and_proves_the_hash() {
             "--status-label",
             "done",
             "--to-agent",
-            "reviewer",
+            "cc-reviewer",
         ])
         .await
         .ok()
@@ -223,7 +231,7 @@ async fn eod_delivers_the_handoff_and_proves_the_hash() {
     assert_eq!(end["hash_verified"], true);
     assert_eq!(end["session_id"], id.as_str());
     assert_eq!(end["handoff"]["status_label"], "done");
-    assert_eq!(end["handoff"]["to_agent"], "reviewer");
+    assert_eq!(end["handoff"]["to_agent"], "cc-reviewer");
     let stored = handoffs_of(&emu.url(), &id).await;
     assert_eq!(stored.len(), 1);
     assert_eq!(stored[0]["payload_hash"], end["payload_hash"]);
@@ -508,7 +516,7 @@ async fn eod_offline_is_queued_then_sync_delivers_exactly_once() {
         assert_eq!(stored[0]["summary"], summary);
     }
     let state = common::state(&emu.url()).await;
-    assert_eq!(state["requests_count"]["/eod"], 2, "{state}");
+    assert_eq!(state["requests_count"]["/eos"], 2, "{state}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -523,7 +531,7 @@ async fn queue_list_show_retry_drop_export_with_dead_items() {
     // The server rejects both handoffs once: each becomes a dead item.
     common::fault(
         &emu.url(),
-        json!({"route": "/eod", "mode": "status", "status": 400, "count": 2}),
+        json!({"route": "/eos", "mode": "status", "status": 400, "count": 2}),
     )
     .await;
     let failed = c

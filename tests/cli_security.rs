@@ -18,7 +18,8 @@ const GIT_TOKEN: &str = "ghp_PlantedGitToken0123456789abcdef";
 
 /// A temporary checkout whose origin carries a token.
 fn checkout(url: &str) -> Checkout {
-    let origin = format!("https://x-access-token:{GIT_TOKEN}@github.com/venturecrane/demo.git");
+    let origin =
+        format!("https://x-access-token:{GIT_TOKEN}@github.com/venturecrane/crane-console.git");
     Checkout::with_origin(url, &origin)
 }
 
@@ -110,7 +111,7 @@ async fn git_tokens_and_url_passwords_never_reach_files_or_output() {
     }
     let sod = c.run(&["sod", "--json", "--no-keepalive"]).await;
     let v: serde_json::Value = serde_json::from_str(&sod.stdout).unwrap();
-    assert_eq!(v["checkout"]["repo"], "venturecrane/demo");
+    assert_eq!(v["checkout"]["repo"], "venturecrane/crane-console");
     let files = files_under(&c.home);
     assert!(
         files.iter().any(|f| f.ends_with("origin-cache.json")),

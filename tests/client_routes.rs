@@ -63,7 +63,7 @@ async fn full_lifecycle_and_queries() {
     let end = EndSession::new(&sid, "done", &payload)
         .unwrap()
         .status_label("in-progress")
-        .to_agent("next");
+        .to_agent("cc-next");
     let local_hash = end.payload.hash().unwrap().to_owned();
     let ended = c.end_session(&end).await.unwrap();
     assert_eq!(ended.handoff.payload_hash, local_hash);

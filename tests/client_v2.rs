@@ -351,8 +351,14 @@ async fn siblings_prior_sessions_activity_and_history() {
     ));
 
     // Activity inside the session's lifetime is kept once per minute.
+    // Two instants of one minute (the next one, so after the session's start
+    // and never split by a minute boundary).
     let now = jiff::Timestamp::now();
-    let batch = ActivityBatch::new([now, now + jiff::SignedDuration::from_secs(1)]);
+    let minute = jiff::Timestamp::from_second((now.as_second() / 60 + 1) * 60).unwrap();
+    let batch = ActivityBatch::new([
+        minute + jiff::SignedDuration::from_secs(1),
+        minute + jiff::SignedDuration::from_secs(2),
+    ]);
     let first = c.record_activity(&a, &batch).await.unwrap();
     assert_eq!(first.recorded, 1, "{first:?}");
     let again = c.record_activity(&a, &batch).await.unwrap();

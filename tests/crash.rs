@@ -55,6 +55,7 @@
 mod chaos;
 mod common;
 
+use crane_context::emulator::Protocol;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::{File, OpenOptions};
 use std::os::unix::fs::FileExt;
@@ -522,9 +523,9 @@ struct AbandonStats {
 }
 
 impl Chaos {
-    async fn new(dir: &Path, seed: u64) -> Self {
+    async fn new(dir: &Path, seed: u64, protocol: Protocol) -> Self {
         let paths = Paths::new(dir);
-        let server = Server::start(paths.dir.join("emulator.db")).await;
+        let server = Server::start(paths.dir.join("emulator.db"), protocol).await;
         let url = format!("http://{}", server.addr);
         Self {
             ctl: Control::new(&url),
@@ -671,7 +672,13 @@ impl Chaos {
             .await;
             self.maybe_abandon().await;
         }
-        inject_faults(&self.ctl, &mut self.rng, &mut self.faults).await;
+        inject_faults(
+            &self.ctl,
+            &mut self.rng,
+            &mut self.faults,
+            self.server.protocol,
+        )
+        .await;
         let mut child = self.spawn_child();
         let pid = child.0.id();
         let delay = self.kill_delay(life, &mut child).await;
@@ -797,20 +804,27 @@ struct FinalSync {
     by_sync: u32,
 }
 
+/// Runs against each generation in turn (the same seed for both).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigkill_chaos_loses_and_duplicates_nothing() {
     if std::env::var_os(CHILD_ENV).is_some() {
         return;
     }
-    let started = Instant::now();
     let kills_wanted: usize = env_or("CRANE_CHAOS_KILLS", DEFAULT_KILLS);
     let seed: u64 = env_or("CRANE_CHAOS_SEED", rand::random());
-    println!("chaos: seed={seed} kills={kills_wanted} (replay with CRANE_CHAOS_SEED={seed})");
+    for protocol in [Protocol::V1, Protocol::V2] {
+        chaos_run(protocol, seed, kills_wanted).await;
+    }
+}
+
+async fn chaos_run(protocol: Protocol, seed: u64, kills_wanted: usize) {
+    let started = Instant::now();
+    println!("chaos ({protocol:?}): seed={seed} kills={kills_wanted} (replay with CRANE_CHAOS_SEED={seed})");
     let tmp = tempfile::Builder::new()
         .prefix("crane-chaos-")
         .tempdir()
         .expect("temp dir");
-    let mut chaos = Chaos::new(tmp.path(), seed).await;
+    let mut chaos = Chaos::new(tmp.path(), seed, protocol).await;
     for life in 0..kills_wanted {
         chaos.life(life).await;
     }
@@ -836,7 +850,7 @@ async fn sigkill_chaos_loses_and_duplicates_nothing() {
     if !verdict.problems.is_empty() {
         let kept = tmp.keep();
         panic!(
-            "chaos run (seed {seed}) failed; files kept in {}:\n{}",
+            "chaos run ({protocol:?}, seed {seed}) failed; files kept in {}:\n{}",
             kept.display(),
             verdict.problems.join("\n")
         );

@@ -18,7 +18,7 @@ mod common;
 use std::path::PathBuf;
 
 use common::recorded::{self, type_name, Fixture, Live, CHECKED_HEADERS};
-use crane_context::emulator::{Emulator, EmulatorConfig};
+use crane_context::emulator::{Emulator, EmulatorConfig, Protocol};
 use serde_json::{json, Value};
 
 const KEY: &str = "test-relay-key-0123456789abcdef";
@@ -214,6 +214,8 @@ async fn every_fixture_replays_against_the_emulator() {
 
     let emulator = Emulator::start(EmulatorConfig {
         relay_key: KEY.into(),
+        // The v1 recordings replay against the v1 mode (v2: emulator_conformance_v2.rs).
+        protocol: Protocol::V1,
         ..EmulatorConfig::default()
     })
     .await

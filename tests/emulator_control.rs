@@ -12,7 +12,16 @@
 use std::time::{Duration, Instant};
 
 use crane_context::canonical::{sha256_hex, CanonicalPayload};
-use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
+
+/// These tests pin the emulator's v1 behaviour (raw `/sod`, `/eod`, the
+/// one-hour key TTL); its v2 mode is pinned by tests/emulator_v2.rs.
+fn v1_config() -> EmulatorConfig {
+    EmulatorConfig {
+        protocol: Protocol::V1,
+        ..EmulatorConfig::default()
+    }
+}
 use reqwest::header::HeaderMap;
 use reqwest::Method;
 use serde_json::{json, Value};
@@ -50,7 +59,7 @@ async fn start_with(config: EmulatorConfig) -> Emu {
 }
 
 async fn start() -> Emu {
-    start_with(EmulatorConfig::default()).await
+    start_with(v1_config()).await
 }
 
 impl Emu {
@@ -475,7 +484,7 @@ async fn shutdown_refuses_connections_and_a_restart_keeps_the_data() {
     let dir = tempfile::tempdir().expect("tempdir");
     let config = EmulatorConfig {
         db_path: Some(dir.path().join("emulator.db")),
-        ..EmulatorConfig::default()
+        ..v1_config()
     };
     let emu = start_with(config.clone()).await;
     let addr = emu.handle.addr();
@@ -637,7 +646,7 @@ async fn racing_duplicates_act_once() {
 async fn heartbeat_intervals_follow_the_configured_range() {
     let emu = start_with(EmulatorConfig {
         heartbeat_interval_seconds: (1, 2),
-        ..EmulatorConfig::default()
+        ..v1_config()
     })
     .await;
     let body = json!({"agent": "a", "venture": "v", "repo": "r"});
@@ -692,6 +701,8 @@ async fn the_binary_prints_its_address_and_stops_on_sigterm() {
             "binary-key",
             "--heartbeat-interval",
             "1-2",
+            "--protocol",
+            "v1",
         ])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())

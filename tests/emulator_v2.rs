@@ -92,8 +92,8 @@ fn str_at<'a>(v: &'a Value, ptr: &str) -> &'a str {
 }
 
 #[tokio::test]
-async fn v1_is_the_default_and_knows_no_v2_routes() {
-    assert_eq!(EmulatorConfig::default().protocol, Protocol::V1);
+async fn v2_is_the_default_and_v1_knows_no_v2_routes() {
+    assert_eq!(EmulatorConfig::default().protocol, Protocol::V2);
     let emu = Emu::start(Protocol::V1).await;
     for (method, path) in [("GET", "/version"), ("GET", "/ventures"), ("POST", "/sos")] {
         let (status, _, body) = emu.call(method, path, Some(json!({})), None).await;

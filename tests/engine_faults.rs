@@ -9,6 +9,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use crane_context::emulator::Protocol;
 use crane_context::engine::Event;
 use crane_context::model::{EndSession, StartSession, Update};
 use crane_context::store::ItemState;
@@ -23,8 +24,8 @@ fn sod(repo: &str) -> StartSession {
         .include_docs(false)
 }
 
-async fn end_once_with_fault(fault_body: serde_json::Value) {
-    let emu = emulator().await;
+async fn end_once_with_fault(protocol: Protocol, fault_body: serde_json::Value) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let s = e.crane.start_session(sod("o/fault")).await.unwrap();
@@ -42,47 +43,63 @@ async fn end_once_with_fault(fault_body: serde_json::Value) {
     assert_eq!((counts.pending, counts.dead), (0, 0));
 }
 
-#[tokio::test]
-async fn drop_before_is_retried() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "drop_before", "count": 2})).await;
-}
-
-#[tokio::test]
-async fn drop_after_lost_response_is_replayed_not_duplicated() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "drop_after", "count": 1})).await;
-}
-
-/// Issue #10 F: a 200 whose body is cut short is not a dead letter (the
-/// server stored the handoff): the engine confirms by reading it back.
-#[tokio::test]
-async fn an_unreadable_200_is_confirmed_by_reading_not_dead_lettered() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "truncate_after", "count": 1})).await;
-}
-
-#[tokio::test]
-async fn server_error_burst_is_retried() {
-    end_once_with_fault(json!({"route": "/eod", "mode": "status", "status": 503, "count": 3}))
-        .await;
-}
-
-#[tokio::test]
-async fn rate_limit_with_retry_after_is_honoured() {
+both_generations!(drop_before_is_retried);
+async fn drop_before_is_retried(protocol: Protocol) {
     end_once_with_fault(
-        json!({"route": "/eod", "mode": "status", "status": 429, "retry_after": 1, "count": 1}),
+        protocol,
+        json!({"route": end_route(protocol), "mode": "drop_before", "count": 2}),
     )
     .await;
 }
 
-#[tokio::test]
-async fn timeout_then_replay() {
-    let emu = emulator().await;
+both_generations!(drop_after_lost_response_is_replayed_not_duplicated);
+async fn drop_after_lost_response_is_replayed_not_duplicated(protocol: Protocol) {
+    end_once_with_fault(
+        protocol,
+        json!({"route": end_route(protocol), "mode": "drop_after", "count": 1}),
+    )
+    .await;
+}
+
+both_generations!(an_unreadable_200_is_confirmed_by_reading_not_dead_lettered);
+/// Issue #10 F: a 200 whose body is cut short is not a dead letter (the
+/// server stored the handoff): the engine confirms by reading it back.
+async fn an_unreadable_200_is_confirmed_by_reading_not_dead_lettered(protocol: Protocol) {
+    end_once_with_fault(
+        protocol,
+        json!({"route": end_route(protocol), "mode": "truncate_after", "count": 1}),
+    )
+    .await;
+}
+
+both_generations!(server_error_burst_is_retried);
+async fn server_error_burst_is_retried(protocol: Protocol) {
+    end_once_with_fault(
+        protocol,
+        json!({"route": end_route(protocol), "mode": "status", "status": 503, "count": 3}),
+    )
+    .await;
+}
+
+both_generations!(rate_limit_with_retry_after_is_honoured);
+async fn rate_limit_with_retry_after_is_honoured(protocol: Protocol) {
+    end_once_with_fault(
+        protocol,
+        json!({"route": end_route(protocol), "mode": "status", "status": 429, "retry_after": 1, "count": 1}),
+    )
+    .await;
+}
+
+both_generations!(timeout_then_replay);
+async fn timeout_then_replay(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sod("o/slow")).await.unwrap();
     // Longer than the test client's 3 s request timeout.
     fault(
         &url,
-        json!({"route": "/eod", "mode": "delay", "delay_ms": 3_500, "count": 1}),
+        json!({"route": end_route(protocol), "mode": "delay", "delay_ms": 3_500, "count": 1}),
     )
     .await;
     let req = EndSession::new(s.session_id(), "slow", &json!({"t": 1})).unwrap();
@@ -99,9 +116,9 @@ async fn timeout_then_replay() {
     assert_eq!(handoffs_for(&url, s.session_id()).await.len(), 1);
 }
 
-#[tokio::test]
-async fn truncated_replay_is_success() {
-    let emu = emulator().await;
+both_generations!(truncated_replay_is_success);
+async fn truncated_replay_is_success(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let s = e.crane.start_session(sod("o/trunc")).await.unwrap();
@@ -109,7 +126,7 @@ async fn truncated_replay_is_success() {
     // replay after the lost response is the truncated 409.
     fault(
         &url,
-        json!({"route": "/eod", "mode": "drop_after", "count": 1}),
+        json!({"route": end_route(protocol), "mode": "drop_after", "count": 1}),
     )
     .await;
     let payload = json!({"blob": "y".repeat(70_000)});
@@ -122,11 +139,11 @@ async fn truncated_replay_is_success() {
     assert_eq!(handoffs_for(&url, s.session_id()).await.len(), 1);
 }
 
-#[tokio::test]
-async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns() {
+both_generations!(offline_end_is_queued_then_delivered_exactly_once_when_server_returns);
+async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns(protocol: Protocol) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let emu = emulator_with(Some(db.clone()), None).await;
+    let emu = emulator_speaking(Some(db.clone()), None, protocol).await;
     let (url, addr) = (emu.url(), emu.addr());
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sod("o/offline")).await.unwrap();
@@ -150,7 +167,7 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
     assert_eq!(items[1].payload_hash.as_deref(), Some(hash.as_str()));
 
     // The server comes back on the same address; the probe notices, the drain delivers.
-    let emu = emulator_with(Some(db), Some(addr)).await;
+    let emu = emulator_speaking(Some(db), Some(addr), protocol).await;
     let ev = e.events.wait_for_delivery(WAIT).await;
     match ev {
         Event::HandoffDelivered {
@@ -177,16 +194,16 @@ async fn offline_end_is_queued_then_delivered_exactly_once_when_server_returns()
     assert_eq!(sess["status"], "ended");
 }
 
-#[tokio::test]
-async fn idempotency_window_passed_is_confirmed_by_hash() {
-    let emu = emulator().await;
+both_generations!(idempotency_window_passed_is_confirmed_by_hash);
+async fn idempotency_window_passed_is_confirmed_by_hash(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sod("o/window")).await.unwrap();
     // Every attempt is processed but its answer lost: the end stays queued.
     fault(
         &url,
-        json!({"route": "/eod", "mode": "drop_after", "count": 20}),
+        json!({"route": end_route(protocol), "mode": "drop_after", "count": 20}),
     )
     .await;
     let req = EndSession::new(s.session_id(), "late", &json!({"w": 1})).unwrap();
@@ -207,13 +224,15 @@ async fn idempotency_window_passed_is_confirmed_by_hash() {
     assert_eq!(stored[0]["payload_hash"], hash.as_str());
 }
 
-/// With re-homing off (issue #10: the setting), a handoff whose session was
-/// abandoned is dead with that reason, and blocks nothing else.
-#[tokio::test]
-async fn abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_reason() {
+// With re-homing off (issue #10: the setting), a handoff whose session was
+// abandoned is dead with that reason, and blocks nothing else.
+both_generations!(abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_reason);
+async fn abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_reason(
+    protocol: Protocol,
+) {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("server.db");
-    let emu = emulator_with(Some(db.clone()), None).await;
+    let emu = emulator_speaking(Some(db.clone()), None, protocol).await;
     let (url, addr) = (emu.url(), emu.addr());
     let store_dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let e = engine_with(
@@ -236,7 +255,7 @@ async fn abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_r
     ));
     e.crane.shutdown(); // stop the background drain: this test drives sync itself
 
-    let emu = emulator_with(Some(db), Some(addr)).await;
+    let emu = emulator_speaking(Some(db), Some(addr), protocol).await;
     advance_clock(&url, 46 * 60).await;
     // Another process starts the same slot: the stale session is abandoned.
     let raw = client(&url);
@@ -265,9 +284,9 @@ async fn abandoned_session_with_rehoming_off_dead_letters_the_handoff_with_the_r
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
 }
 
-#[tokio::test]
-async fn two_engines_sharing_one_queue_deliver_each_item_once() {
-    let emu = emulator().await;
+both_generations!(two_engines_sharing_one_queue_deliver_each_item_once);
+async fn two_engines_sharing_one_queue_deliver_each_item_once(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let a = engine_at(&url, dir.clone(), crane_context::engine::Clock::system()).await;
@@ -308,9 +327,9 @@ async fn two_engines_sharing_one_queue_deliver_each_item_once() {
     assert_eq!(a.crane.queue_counts().await.unwrap().pending, 0);
 }
 
-#[tokio::test]
-async fn permanent_error_on_direct_end_is_returned_and_kept_as_dead_item() {
-    let emu = emulator().await;
+both_generations!(permanent_error_on_direct_end_is_returned_and_kept_as_dead_item);
+async fn permanent_error_on_direct_end_is_returned_and_kept_as_dead_item(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let out = e

@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use crane_context::emulator::Protocol;
 use crane_context::engine::{Clock, Crane, CraneConfig, Event};
 use crane_context::model::{EndSession, SodStatus, StartSession};
 use crane_context::store::QueueLimits;
@@ -22,9 +23,9 @@ fn sod(repo: &str) -> StartSession {
         .include_docs(false)
 }
 
-#[tokio::test]
-async fn a_new_engine_drains_what_a_previous_one_left() {
-    let emu = emulator().await;
+both_generations!(a_new_engine_drains_what_a_previous_one_left);
+async fn a_new_engine_drains_what_a_previous_one_left(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let first = engine_at(&url, dir.clone(), Clock::system()).await;
@@ -53,9 +54,9 @@ async fn a_new_engine_drains_what_a_previous_one_left() {
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
 
-#[tokio::test]
-async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first() {
-    let emu = emulator().await;
+both_generations!(starting_a_session_flushes_the_queued_end_of_the_previous_one_first);
+async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let old = e.crane.start_session(sod("o/flush")).await.unwrap();
@@ -77,12 +78,12 @@ async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first() {
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
 }
 
+both_generations!(a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start);
 /// A session this store never cached (started by another tool) and ended
 /// offline by id is queued without its tuple; a later `/sod` still delivers
 /// that end first, so the new start cannot resume the session it ends.
-#[tokio::test]
-async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start() {
-    let emu = emulator().await;
+async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     // The plain client caches nothing: the engine's store never sees it.
@@ -111,11 +112,21 @@ async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start() {
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
 }
 
-#[tokio::test]
-async fn offline_reads_come_from_the_cache_marked_stale() {
-    let emu = emulator().await;
+both_generations!(offline_reads_come_from_the_cache_marked_stale);
+async fn offline_reads_come_from_the_cache_marked_stale(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
+    if protocol == Protocol::V2 {
+        // A v2 server serves the documents it was given.
+        control(
+            &url,
+            reqwest::Method::POST,
+            "docs",
+            Some(json!({"scope": "vc", "doc_name": "guide.md", "content": "# Guide\n"})),
+        )
+        .await;
+    }
     let s = e
         .crane
         .start_session(sod("o/cache").include_docs(true))
@@ -154,9 +165,9 @@ async fn offline_reads_come_from_the_cache_marked_stale() {
         .is_connectivity());
 }
 
-#[tokio::test]
-async fn a_full_queue_refuses_new_work_and_evicts_nothing() {
-    let emu = emulator().await;
+both_generations!(a_full_queue_refuses_new_work_and_evicts_nothing);
+async fn a_full_queue_refuses_new_work_and_evicts_nothing(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = tempfile::tempdir().unwrap();
     let mut cfg = CraneConfig::new(client_config(&url)).store_path(dir.path().join("q.db"));
@@ -204,9 +215,9 @@ async fn a_corrupt_queue_file_is_a_clear_error_and_is_left_alone() {
     );
 }
 
-#[tokio::test]
-async fn handoff_events_arrive_in_order() {
-    let emu = emulator().await;
+both_generations!(handoff_events_arrive_in_order);
+async fn handoff_events_arrive_in_order(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/events")).await.unwrap();
     e.crane.client().connectivity().mark_offline("test");
@@ -223,9 +234,9 @@ async fn handoff_events_arrive_in_order() {
     assert!(matches!(delivered, Event::HandoffDelivered { local_id: ref l, .. } if *l == local_id));
 }
 
-#[tokio::test]
-async fn an_idle_engine_picks_up_items_queued_by_another_process() {
-    let emu = emulator().await;
+both_generations!(an_idle_engine_picks_up_items_queued_by_another_process);
+async fn an_idle_engine_picks_up_items_queued_by_another_process(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let mut idle = engine_at(&url, dir.clone(), Clock::system()).await;
@@ -253,9 +264,9 @@ async fn an_idle_engine_picks_up_items_queued_by_another_process() {
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
 
-#[tokio::test]
-async fn close_waits_for_the_delivery_in_flight() {
-    let emu = emulator().await;
+both_generations!(close_waits_for_the_delivery_in_flight);
+async fn close_waits_for_the_delivery_in_flight(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let s = e
@@ -266,7 +277,7 @@ async fn close_waits_for_the_delivery_in_flight() {
         .unwrap();
     fault(
         &url,
-        json!({"route": "/eod", "mode": "delay", "delay_ms": 400, "count": 1}),
+        json!({"route": end_route(protocol), "mode": "delay", "delay_ms": 400, "count": 1}),
     )
     .await;
     let crane = e.crane.clone();
@@ -296,8 +307,12 @@ async fn close_waits_for_the_delivery_in_flight() {
 
 /// A queued item retried after a 429 or a 503 waits at least the server's
 /// `Retry-After`, not just its own (shorter) backoff.
-async fn a_queued_item_waits_at_least_the_servers_retry_after(status: u16, says: &str) {
-    let emu = emulator().await;
+async fn a_queued_item_waits_at_least_the_servers_retry_after(
+    protocol: Protocol,
+    status: u16,
+    says: &str,
+) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let s = e
@@ -318,7 +333,7 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after(status: u16, says:
     assert!(matches!(out, EndOutcome::Queued { .. }));
     fault(
         &url,
-        json!({"route": "/eod", "mode": "status", "status": status, "retry_after": 30, "count": 1}),
+        json!({"route": end_route(protocol), "mode": "status", "status": status, "retry_after": 30, "count": 1}),
     )
     .await;
     e.crane.shutdown(); // only the explicit sync below may touch the item
@@ -334,26 +349,29 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after(status: u16, says:
     assert!(item.last_error.as_deref().unwrap_or("").contains(says));
 }
 
-#[tokio::test]
-async fn a_queued_item_waits_at_least_the_retry_after_of_a_429() {
-    a_queued_item_waits_at_least_the_servers_retry_after(429, "rate limited").await;
+both_generations!(a_queued_item_waits_at_least_the_retry_after_of_a_429);
+async fn a_queued_item_waits_at_least_the_retry_after_of_a_429(protocol: Protocol) {
+    a_queued_item_waits_at_least_the_servers_retry_after(protocol, 429, "rate limited").await;
 }
 
-#[tokio::test]
-async fn a_queued_item_waits_at_least_the_retry_after_of_a_503() {
+both_generations!(a_queued_item_waits_at_least_the_retry_after_of_a_503);
+async fn a_queued_item_waits_at_least_the_retry_after_of_a_503(protocol: Protocol) {
     a_queued_item_waits_at_least_the_servers_retry_after(
+        protocol,
         503,
         "server error (HTTP 503) (retry after 30s)",
     )
     .await;
 }
 
+both_generations!(a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff);
 /// Issue #10 B: a second, different end of an ended session must not be
 /// "delivered" because both payloads hash alike (`{}`): the whole handoff is
 /// compared, and the conflict names the stored one.
-#[tokio::test]
-async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff() {
-    let emu = emulator().await;
+async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff(
+    protocol: Protocol,
+) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let first = engine(&url).await;
     let s = first.crane.start_session(sod("o/conflict")).await.unwrap();
@@ -395,12 +413,12 @@ async fn a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_han
     assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
 }
 
+both_generations!(an_end_the_cache_knows_ended_is_decided_before_anything_is_queued);
 /// A second end for a session the local cache knows ended is decided before
 /// anything is queued or sent: a different handoff is refused, the same one
 /// is reported as the delivered handoff it is.
-#[tokio::test]
-async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
-    let emu = emulator().await;
+async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
     let s = e.crane.start_session(sod("o/known")).await.unwrap();
@@ -435,12 +453,14 @@ async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued() {
     assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
 }
 
+both_generations!(a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_once);
 /// Issue #10 C: two writers end one session differently. The second used to
 /// hear "queued … delivered exactly once" and then die as a conflict; it is
 /// refused at once, and the same end again is the same queued operation.
-#[tokio::test]
-async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_once() {
-    let emu = emulator().await;
+async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_once(
+    protocol: Protocol,
+) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let a = engine_at(&url, dir.clone(), Clock::system()).await;
@@ -469,11 +489,11 @@ async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_onc
     assert_eq!(b.crane.queue_items(None).await.unwrap().len(), 1);
 }
 
+both_generations!(a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent);
 /// Issue #10 E: a queued handoff whose stored payload no longer matches the
 /// hash recorded when it was queued is never sent: it dies as corrupted.
-#[tokio::test]
-async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent() {
-    let emu = emulator().await;
+async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let mut e = engine(&url).await;
     let s = e
@@ -523,9 +543,9 @@ async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent() {
     assert!(handoffs_for(&url, &s.session_id).await.is_empty());
 }
 
-#[tokio::test]
-async fn a_queued_update_of_a_session_that_ended_meanwhile_is_dropped_not_dead() {
-    let emu = emulator().await;
+both_generations!(a_queued_update_of_a_session_that_ended_meanwhile_is_dropped_not_dead);
+async fn a_queued_update_of_a_session_that_ended_meanwhile_is_dropped_not_dead(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let mut e = engine(&url).await;
     let s = e

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use common::*;
+use crane_context::emulator::Protocol;
 use crane_context::engine::{Clock, Event, WaitReason, REHOME_META_KEY};
 use crane_context::model::{EndSession, StartSession};
 use crane_context::{Client, EndOutcome};
@@ -137,9 +138,11 @@ async fn assert_rehomed_once(url: &str, st: &Stranded) -> String {
     to.clone()
 }
 
-#[tokio::test]
-async fn a_handoff_whose_session_was_abandoned_is_rehomed_exactly_once_with_an_event() {
-    let emu = emulator().await;
+both_generations!(a_handoff_whose_session_was_abandoned_is_rehomed_exactly_once_with_an_event);
+async fn a_handoff_whose_session_was_abandoned_is_rehomed_exactly_once_with_an_event(
+    protocol: Protocol,
+) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let mut st = stranded(&url, "o/rehome", Arc::new(tempfile::tempdir().unwrap())).await;
     // The newcomer finishes: the tuple is free.
@@ -183,9 +186,9 @@ async fn stored_id(url: &str, hash: &str) -> String {
         .to_owned()
 }
 
-#[tokio::test]
-async fn a_rehome_waits_for_a_live_session_of_the_tuple_and_never_ends_it() {
-    let emu = emulator().await;
+both_generations!(a_rehome_waits_for_a_live_session_of_the_tuple_and_never_ends_it);
+async fn a_rehome_waits_for_a_live_session_of_the_tuple_and_never_ends_it(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let st = stranded(&url, "o/busy", Arc::new(tempfile::tempdir().unwrap())).await;
 
@@ -232,9 +235,9 @@ async fn a_rehome_waits_for_a_live_session_of_the_tuple_and_never_ends_it() {
     assert_eq!(handoffs_for(&url, &st.newcomer).await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_crash_between_the_rehome_sod_and_eod_delivers_exactly_once() {
-    let emu = emulator().await;
+both_generations!(a_crash_between_the_rehome_sod_and_eod_delivers_exactly_once);
+async fn a_crash_between_the_rehome_sod_and_eod_delivers_exactly_once(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let url = emu.url();
     let dir = Arc::new(tempfile::tempdir().unwrap());
     let st = stranded(&url, "o/crash", dir.clone()).await;
@@ -243,7 +246,7 @@ async fn a_crash_between_the_rehome_sod_and_eod_delivers_exactly_once() {
     // The re-home `/sod` is processed but its answer lost.
     fault(
         &url,
-        json!({"route": "/sod", "mode": "drop_after", "count": 1}),
+        json!({"route": start_route(protocol), "mode": "drop_after", "count": 1}),
     )
     .await;
     let report = st.engine.crane.sync().await.unwrap();
@@ -252,12 +255,12 @@ async fn a_crash_between_the_rehome_sod_and_eod_delivers_exactly_once() {
     // is stored but its answer lost, and the process dies.
     fault(
         &url,
-        json!({"route": "/eod", "mode": "delay", "delay_ms": 0, "count": 1}),
+        json!({"route": end_route(protocol), "mode": "delay", "delay_ms": 0, "count": 1}),
     )
     .await;
     fault(
         &url,
-        json!({"route": "/eod", "mode": "drop_after", "count": 1}),
+        json!({"route": end_route(protocol), "mode": "drop_after", "count": 1}),
     )
     .await;
     let report = st.engine.crane.sync().await.unwrap();

@@ -41,6 +41,8 @@ fn start(agent: &str) -> StartRequest {
         meta_json: None,
         include_docs: true,
         auto_heartbeat: false,
+        client_session_id: None,
+        session_group_id: None,
     }
 }
 
@@ -50,6 +52,8 @@ fn end(payload: &str) -> EndRequest {
         payload_json: payload.into(),
         status_label: None,
         to_agent: None,
+        keep_session_open: false,
+        last_activity_at: None,
     }
 }
 
@@ -123,4 +127,54 @@ fn blocking_calls_work_inside_another_runtime() {
             "{err:?}"
         );
     });
+}
+
+/// `verify` and `doctor` through the FFI objects (#14): typed reports, no CLI.
+#[test]
+fn verify_and_doctor_through_the_ffi() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator_of(crane_context::emulator::Protocol::V2));
+    let dir = tempfile::tempdir().unwrap();
+    let client = CraneClient::new(emu.url(), common::KEY.into(), options(&dir), None).unwrap();
+    let report = client.verify_blocking(None).unwrap();
+    assert!(report.passed, "{report:#?}");
+    assert_eq!(report.generation.as_deref(), Some("v2"));
+    let doctor = client
+        .doctor_blocking(Some("venturecrane/ke-console".into()), None)
+        .unwrap();
+    assert!(doctor.ok, "{doctor:#?}");
+    assert_eq!(doctor.generation.as_deref(), Some("v2"));
+    assert!(doctor.schema_version.is_some() && doctor.server_commit.is_some());
+    assert_eq!(doctor.venture.as_deref(), Some("ke"));
+    assert!(doctor
+        .checks
+        .iter()
+        .any(|c| c.name == "generation" && c.level == crane_context::ffi::CheckLevel::Ok));
+    client.shutdown();
+}
+
+/// The v2 session fields through the FFI records: a group id on start, a
+/// handoff that keeps the session open (it still beats), then the end.
+#[test]
+fn v2_fields_through_the_ffi_records() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator_of(crane_context::emulator::Protocol::V2));
+    let dir = tempfile::tempdir().unwrap();
+    let client = CraneClient::new(emu.url(), common::KEY.into(), options(&dir), None).unwrap();
+    let mut req = start("rs-ffi-v2");
+    req.session_group_id = Some("grp-ffi".into());
+    req.client_session_id = Some("transcript-1".into());
+    let session = client.start_session_blocking(req).unwrap();
+    let mut keep = end(r#"{"midway":true}"#);
+    keep.keep_session_open = true;
+    let EndOutcome::Delivered { ended_at, .. } = session.end_blocking(keep).unwrap() else {
+        panic!("a kept-open handoff is delivered or fails");
+    };
+    assert_eq!(ended_at, None);
+    session.heartbeat_now_blocking().expect("still active");
+    let EndOutcome::Delivered { ended_at, .. } = session.end_blocking(end("{}")).unwrap() else {
+        panic!("not delivered");
+    };
+    assert!(ended_at.is_some());
+    client.shutdown();
 }

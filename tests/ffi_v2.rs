@@ -44,6 +44,8 @@ async fn a_v2_session_with_a_checkpoint_a_note_and_a_handoff() {
                 meta_json: None,
                 include_docs: false,
                 auto_heartbeat: false,
+                client_session_id: None,
+                session_group_id: None,
             })
             .unwrap();
         let sid = session.session_id();
@@ -116,6 +118,8 @@ async fn a_v2_session_with_a_checkpoint_a_note_and_a_handoff() {
                 payload_json: "{\"next\":\"tests\"}".into(),
                 status_label: None,
                 to_agent: None,
+                keep_session_open: false,
+                last_activity_at: None,
             })
             .unwrap();
         let EndOutcome::Delivered { handoff, .. } = ended else {

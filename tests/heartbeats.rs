@@ -10,6 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::*;
+use crane_context::emulator::Protocol;
 use crane_context::engine::{Clock, Event};
 use crane_context::model::{StartSession, Update};
 use jiff::Timestamp;
@@ -28,9 +29,12 @@ fn secs_until(at: Timestamp) -> f64 {
     at.duration_since(Timestamp::now()).as_secs_f64()
 }
 
-#[tokio::test(start_paused = true)]
-async fn beats_follow_the_server_schedule_exactly() {
-    let emu = emulator().await;
+both_generations!(
+    beats_follow_the_server_schedule_exactly,
+    start_paused = true
+);
+async fn beats_follow_the_server_schedule_exactly(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/beat")).await.unwrap();
     // The server says "now" and "next"; with zero jitter the beat is due
@@ -66,9 +70,9 @@ async fn beats_follow_the_server_schedule_exactly() {
     assert_eq!(hb, 4);
 }
 
-#[tokio::test(start_paused = true)]
-async fn update_resets_the_schedule() {
-    let emu = emulator().await;
+both_generations!(update_resets_the_schedule, start_paused = true);
+async fn update_resets_the_schedule(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/reset")).await.unwrap();
     tokio::time::sleep(Duration::from_secs(300)).await;
@@ -100,9 +104,12 @@ async fn update_resets_the_schedule() {
     );
 }
 
-#[tokio::test(start_paused = true)]
-async fn failures_retry_with_backoff_then_recover() {
-    let emu = emulator().await;
+both_generations!(
+    failures_retry_with_backoff_then_recover,
+    start_paused = true
+);
+async fn failures_retry_with_backoff_then_recover(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/fail")).await.unwrap();
     // 4 attempts per beat (the test retry policy), 2 beats fail in full.
@@ -131,9 +138,12 @@ async fn failures_retry_with_backoff_then_recover() {
     assert!(s.is_beating());
 }
 
-#[tokio::test(start_paused = true)]
-async fn session_ended_elsewhere_is_reported_lost_and_beats_stop() {
-    let emu = emulator().await;
+both_generations!(
+    session_ended_elsewhere_is_reported_lost_and_beats_stop,
+    start_paused = true
+);
+async fn session_ended_elsewhere_is_reported_lost_and_beats_stop(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/lost")).await.unwrap();
     let other = client(&emu.url());
@@ -159,9 +169,9 @@ async fn session_ended_elsewhere_is_reported_lost_and_beats_stop() {
     assert!(!s.is_beating());
 }
 
-#[tokio::test(start_paused = true)]
-async fn wall_clock_jump_beats_at_once() {
-    let emu = emulator().await;
+both_generations!(wall_clock_jump_beats_at_once, start_paused = true);
+async fn wall_clock_jump_beats_at_once(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let clock = Clock::system();
     let dir = std::sync::Arc::new(tempfile::tempdir().unwrap());
     let mut e = engine_at(&emu.url(), dir, clock.clone()).await;
@@ -177,9 +187,9 @@ async fn wall_clock_jump_beats_at_once() {
     assert!(t.elapsed() <= Duration::from_secs(31), "{:?}", t.elapsed());
 }
 
-#[tokio::test(start_paused = true)]
-async fn dropping_the_handle_stops_heartbeats() {
-    let emu = emulator().await;
+both_generations!(dropping_the_handle_stops_heartbeats, start_paused = true);
+async fn dropping_the_handle_stops_heartbeats(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
     let e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/drop")).await.unwrap();
     drop(s);
@@ -190,13 +200,16 @@ async fn dropping_the_handle_stops_heartbeats() {
     assert_eq!(hb, 0);
 }
 
+both_generations!(
+    many_sessions_each_keep_their_own_schedule,
+    start_paused = true
+);
 /// Sessions share one scheduler: each still beats exactly on its own server
 /// schedule (sessions registered later with earlier due times included), and
 /// stopping one leaves the others beating.
-#[tokio::test(start_paused = true)]
-async fn many_sessions_each_keep_their_own_schedule() {
+async fn many_sessions_each_keep_their_own_schedule(protocol: Protocol) {
     use std::collections::HashMap;
-    let emu = emulator().await;
+    let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let mut handles = Vec::new();
     let mut last: HashMap<String, (Instant, f64)> = HashMap::new();

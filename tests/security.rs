@@ -29,7 +29,10 @@ async fn redirects_are_not_followed_and_the_key_stays_home() {
         let shown = format!("http://{}/eod", elsewhere.addr);
         let loc = location.clone();
         let origin = hostile("127.0.0.1:0", move |_| redirect_response(status, &loc)).await;
-        let err = client(&origin.url())
+        // Pinned: the request under test is the keyed one, not the probe.
+        let pinned = client_config(&origin.url()).protocol(crane_context::Generation::V1);
+        let err = crane_context::Client::with_config(pinned)
+            .unwrap()
             .start_session(&sod())
             .await
             .unwrap_err();
@@ -222,7 +225,7 @@ async fn the_largest_legitimate_answers_fit_well_under_the_cap() {
     };
     let sod = post(
         "/sod",
-        serde_json::json!({"agent": "cc-cli-test", "venture": "vc", "repo": "o/big"}),
+        serde_json::json!({"agent": "cc-cli-test", "venture": "vc", "repo": "o/big", "docs_format": "full"}),
     )
     .await
     .unwrap();

@@ -27,8 +27,8 @@ Options:
   --db PATH                   SQLite file to keep data in [default: in memory]
   --heartbeat-interval MIN-MAX
                               Range of proposed heartbeat intervals, seconds [default: 480-720]
-  --protocol v1|v2            Wire contract to speak [default: v1]; v2 will become
-                              the default once the SDK's client speaks it
+  --protocol v1|v2            Wire contract to speak [default: v2, the service of
+                              today; v1 is the January worker]
   -h, --help                  Print this help";
 
 /// What the command line asks for.
@@ -212,7 +212,7 @@ mod tests {
         assert_eq!(c.relay_key, "env-key");
         assert_eq!(c.bind.port(), 0);
         assert_eq!(c.db_path, None);
-        assert_eq!(c.protocol, Protocol::V1);
+        assert_eq!(c.protocol, Protocol::V2);
     }
 
     #[test]

@@ -3,9 +3,9 @@
 //! The SDK's hardest code — retries, idempotent replays, heartbeats, the
 //! offline queue — only shows its bugs against a server that really answers,
 //! really fails and really goes away. This module is that server. It speaks
-//! the v1 wire contract over real TCP and HTTP/1.1 exactly as the recorded
-//! service does (every fixture in `fixtures/crane-context-v1` replays against
-//! it), keeps its data in SQLite (in memory, or in a file that survives a
+//! the v2 wire contract (by default) or the v1 one over real TCP and HTTP/1.1
+//! exactly as the recorded services do (every fixture of each generation
+//! replays against it), keeps its data in SQLite (in memory, or in a file that survives a
 //! restart), and adds a control API under `/__emulator/` through which a test
 //! injects faults, moves the clock and inspects state.
 //!
@@ -77,18 +77,18 @@ pub const DEFAULT_RELAY_KEY: &str = "test-relay-key-0123456789abcdef";
 
 /// Which generation of the service's wire contract the emulator speaks.
 ///
-/// [`Protocol::V1`] is the default because the SDK's client speaks only v1
-/// today and every existing test relies on v1 behaviour; v2 will become the
-/// default once the client speaks it.
+/// [`Protocol::V2`] is the default: it is the service agents run against
+/// today. [`Protocol::V1`] keeps the January worker reproducible (tests about
+/// v1 behaviour pin it).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Protocol {
     /// The January worker (`docs/contract/crane-context-api-v1.md`): `/sod`,
     /// `/eod`, and 404 for `/version`, `/ventures`, `/sos`, `/eos`, ….
-    #[default]
     V1,
     /// The late-2026 worker (`docs/contract/crane-context-api-v2.md`): `/sos`,
     /// `/eos` (with `/sod`, `/eod` as aliases), checkpoints, notes, docs, ….
+    #[default]
     V2,
 }
 
@@ -116,7 +116,7 @@ pub struct EmulatorConfig {
     /// Inclusive range, in seconds, the proposed heartbeat interval is drawn
     /// from (default `(480, 720)` like the service; tests use e.g. `(1, 2)`).
     pub heartbeat_interval_seconds: (u64, u64),
-    /// Which wire contract to speak (default [`Protocol::V1`]).
+    /// Which wire contract to speak (default [`Protocol::V2`]).
     pub protocol: Protocol,
 }
 
@@ -127,7 +127,7 @@ impl Default for EmulatorConfig {
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             db_path: None,
             heartbeat_interval_seconds: (480, 720),
-            protocol: Protocol::V1,
+            protocol: Protocol::V2,
         }
     }
 }

@@ -35,6 +35,7 @@ impl Crane {
         auto_heartbeat: bool,
     ) -> Result<SessionHandle, Error> {
         req.validate()?;
+        self.check_listed_venture(&req.venture).await?;
         let inner = Arc::clone(self.inner());
         let tuple = req.tuple();
         self.flush_tuple(&tuple).await?;

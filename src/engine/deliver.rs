@@ -80,6 +80,8 @@ struct QueuedEnd {
     to_agent: Option<String>,
     #[serde(default)]
     end_reason: Option<EndReason>,
+    #[serde(default)]
+    last_activity_at: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -171,6 +173,7 @@ pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueIte
             req.status_label = q.status_label;
             req.to_agent = q.to_agent;
             req.end_reason = q.end_reason;
+            req.last_activity_at = q.last_activity_at;
             match client.end_session(&req).await {
                 Ok(r) => Ok(Delivered::End(Box::new(r))),
                 // Confirmation read the session and found no handoff stored

@@ -23,6 +23,7 @@ mod heartbeat;
 mod reads;
 mod rehome;
 mod session;
+mod ventures;
 mod why;
 
 use std::path::PathBuf;
@@ -42,6 +43,7 @@ pub use why::WaitReason;
 
 use crate::config::ClientConfig;
 use crate::connectivity::Connectivity;
+use crate::generation::GenerationState;
 use crate::retry::RetryPolicy;
 use crate::store::{QueueLimits, Store, StoreError};
 use crate::{Client, Error};
@@ -259,19 +261,26 @@ impl Crane {
             message: format!("store open task failed: {e}"),
         })??;
         let (store, owner) = store;
+        let store = Arc::new(store);
         let connectivity = Connectivity::new();
-        let client = Client::with_connectivity(
+        // Both clients share what is known of the server's generation, and
+        // remember it in the store (see `crate::generation`).
+        let generation = Arc::new(GenerationState::new(config.client.protocol));
+        generation.set_memory(Arc::clone(&store) as Arc<dyn crate::generation::GenerationMemory>);
+        let client = Client::with_shared(
             config.client.clone().retry(config.direct_retry.clone()),
             connectivity.clone(),
+            Arc::clone(&generation),
         )?;
-        let queue_client = Client::with_connectivity(
+        let queue_client = Client::with_shared(
             config.client.clone().retry(RetryPolicy::none()),
             connectivity,
+            generation,
         )?;
         let inner = Arc::new(Inner {
             client,
             queue_client,
-            store: Arc::new(store),
+            store,
             listener: Arc::clone(&config.listener),
             clock: config.clock.clone(),
             holder: owner.id().to_owned(),

@@ -18,8 +18,8 @@ use crate::client::response_from;
 use crate::confirm::{confirm, conflict, Confirmation};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
-    Documentation, EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus,
-    StartSessionResponse, Update,
+    DocAudit, Documentation, EndSession, Handoff, HeartbeatResponse, NoteBlock, Session,
+    SessionTuple, SodStatus, StartSessionResponse, Update,
 };
 use crate::Error;
 
@@ -51,6 +51,10 @@ struct StartExtras {
     documentation: Option<Documentation>,
     last_handoff: Option<Handoff>,
     active_sessions: Option<Vec<Session>>,
+    doc_index: Option<Documentation>,
+    doc_audit: Option<DocAudit>,
+    enterprise_context: Option<NoteBlock>,
+    knowledge_base: Option<NoteBlock>,
 }
 
 impl StartInfo {
@@ -58,12 +62,20 @@ impl StartInfo {
     fn split(resp: StartSessionResponse) -> (Session, Self) {
         let extras = (resp.documentation.is_some()
             || resp.last_handoff.is_some()
-            || resp.active_sessions.is_some())
+            || resp.active_sessions.is_some()
+            || resp.doc_index.is_some()
+            || resp.doc_audit.is_some()
+            || resp.enterprise_context.is_some()
+            || resp.knowledge_base.is_some())
         .then(|| {
             Box::new(StartExtras {
                 documentation: resp.documentation,
                 last_handoff: resp.last_handoff,
                 active_sessions: resp.active_sessions,
+                doc_index: resp.doc_index,
+                doc_audit: resp.doc_audit,
+                enterprise_context: resp.enterprise_context,
+                knowledge_base: resp.knowledge_base,
             })
         });
         let info = Self {
@@ -89,6 +101,10 @@ impl StartInfo {
             documentation: extras.and_then(|e| e.documentation.clone()),
             last_handoff: extras.and_then(|e| e.last_handoff.clone()),
             active_sessions: extras.and_then(|e| e.active_sessions.clone()),
+            doc_index: extras.and_then(|e| e.doc_index.clone()),
+            doc_audit: extras.and_then(|e| e.doc_audit.clone()),
+            enterprise_context: extras.and_then(|e| e.enterprise_context.clone()),
+            knowledge_base: extras.and_then(|e| e.knowledge_base.clone()),
         }
     }
 }
@@ -215,8 +231,10 @@ impl SessionHandle {
     /// automatically, exactly once). Heartbeats stop either way.
     pub async fn end(&self, req: EndSession) -> Result<EndOutcome, Error> {
         self.check_session(&req.session_id)?;
+        let keeps_open = req.keeps_session_open();
         let outcome = end_through_queue(&self.inner, req, self.tuple()).await;
-        if outcome.is_ok() {
+        // A handoff that keeps the session open leaves it beating.
+        if outcome.is_ok() && !keeps_open {
             self.stop();
         }
         outcome
@@ -262,6 +280,17 @@ pub(crate) async fn end_through_queue(
     tuple: SessionTuple,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
+    if req.keeps_session_open() {
+        // v2 stores every such handoff and leaves the session active, so a
+        // resend after the server's key expired would store it twice and no
+        // 409 would tell: it is sent now (retried under one key) or fails,
+        // never queued.
+        return inner
+            .client
+            .end_session(&req)
+            .await
+            .map(|r| EndOutcome::Delivered(Box::new(r)));
+    }
     if let Some(known) = known_ended(inner, &req).await? {
         return known;
     }

@@ -27,6 +27,7 @@
 //! for Python; `bindings/swift/generate.sh` for Swift.
 
 mod client;
+mod diagnostics;
 mod error;
 pub mod listener;
 mod pager;
@@ -39,6 +40,9 @@ mod v2;
 mod v2_client;
 
 pub use client::CraneClient;
+pub use diagnostics::{
+    CheckLevel, DoctorCheck, DoctorReport, StepResult, VerifyReport, VerifyStep,
+};
 pub use error::{CraneError, FieldError};
 pub use listener::{CraneEvent, CraneListener, ErrorInfo};
 pub use pager::HandoffPager;

@@ -147,6 +147,12 @@ pub struct StartRequest {
     /// Send heartbeats automatically on the server's schedule.
     #[uniffi(default = true)]
     pub auto_heartbeat: bool,
+    /// v2: the agent's own session id (e.g. its transcript's).
+    #[uniffi(default = None)]
+    pub client_session_id: Option<String>,
+    /// v2: the group of sessions working together.
+    #[uniffi(default = None)]
+    pub session_group_id: Option<String>,
 }
 
 impl StartRequest {
@@ -166,6 +172,8 @@ impl StartRequest {
         }
         req.meta = json_object("meta_json", self.meta_json)?;
         req.include_docs = self.include_docs;
+        req.client_session_id = self.client_session_id;
+        req.session_group_id = self.session_group_id;
         Ok(req)
     }
 }
@@ -208,6 +216,13 @@ pub struct EndRequest {
     /// The intended next agent.
     #[uniffi(default = None)]
     pub to_agent: Option<String>,
+    /// v2: store the handoff and keep the session active (and beating);
+    /// sent now or an error, never queued.
+    #[uniffi(default = false)]
+    pub keep_session_open: bool,
+    /// v2: when the agent last worked (ISO 8601), stored on the session.
+    #[uniffi(default = None)]
+    pub last_activity_at: Option<String>,
 }
 
 impl EndRequest {
@@ -217,6 +232,10 @@ impl EndRequest {
         let mut req = EndSession::with_payload(session_id, self.summary, payload)?;
         req.status_label = self.status_label;
         req.to_agent = self.to_agent;
+        if self.keep_session_open {
+            req.keep_session_open = Some(true);
+        }
+        req.last_activity_at = self.last_activity_at;
         Ok(req)
     }
 }
@@ -231,6 +250,8 @@ mod tests {
             payload_json: payload.into(),
             status_label: None,
             to_agent: None,
+            keep_session_open: false,
+            last_activity_at: None,
         }
         .into_model("sess_1".into())
     }

@@ -283,8 +283,9 @@ pub enum EndOutcome {
     Delivered {
         /// The stored handoff (its hash equals the one computed locally).
         handoff: Handoff,
-        /// When the session ended (ISO 8601).
-        ended_at: String,
+        /// When the session ended (ISO 8601); `None` when a v2 server kept
+        /// it open (`keep_session_open`).
+        ended_at: Option<String>,
         /// Correlation id of the request.
         correlation_id: Option<String>,
     },
@@ -300,7 +301,7 @@ impl From<RsEndOutcome> for EndOutcome {
     fn from(o: RsEndOutcome) -> Self {
         match o {
             RsEndOutcome::Delivered(r) => Self::Delivered {
-                ended_at: iso(r.ended_at),
+                ended_at: r.ended_at.map(iso),
                 correlation_id: r.correlation_id,
                 handoff: Handoff::from(r.handoff),
             },

@@ -13,8 +13,11 @@ mod payload;
 mod query;
 mod request;
 mod response;
+pub mod rules_v2;
 mod session;
+mod sos_context;
 pub mod v2;
+mod venture;
 
 pub use handoff::Handoff;
 pub use health::{HealthReport, HealthStatus};
@@ -26,6 +29,8 @@ pub use response::{
     LatestHandoff, SodStatus, StartSessionResponse, UpdateResponse,
 };
 pub use session::{EndReason, Session, SessionStatus, SessionTuple};
+pub use sos_context::{AuditedDoc, ContextNote, DocAudit, DocsFormat, NoteBlock, PresentDoc};
+pub use venture::{Venture, Ventures};
 
 /// The schema version this SDK speaks, sent in every JSON body.
 pub const SCHEMA_VERSION: &str = "1.0";

@@ -9,9 +9,11 @@
 use serde::Serialize;
 
 use crate::canonical::CanonicalPayload;
+use crate::generation::Generation;
 use crate::idempotency::IdempotencyKey;
+use crate::model::rules_v2;
 use crate::model::Payload;
-use crate::model::{EndReason, SessionTuple, SCHEMA_VERSION};
+use crate::model::{DocsFormat, EndReason, SessionTuple, SCHEMA_VERSION};
 use crate::Error;
 
 fn require(field: &str, value: &str) -> Result<(), Error> {
@@ -21,7 +23,7 @@ fn require(field: &str, value: &str) -> Result<(), Error> {
     Ok(())
 }
 
-/// `POST /sod`: start or resume the session for a tuple.
+/// `POST /sos` (v2; `/sod` on v1): start or resume the session for a tuple.
 #[derive(Debug, Clone, Serialize)]
 pub struct StartSession {
     /// Agent name (required).
@@ -56,6 +58,19 @@ pub struct StartSession {
     pub meta: Option<serde_json::Value>,
     /// Ask the server for the documentation bundle (default true).
     pub include_docs: bool,
+    /// v2: index or full documents. Unset with `include_docs`, the client
+    /// asks for `full` (the documents themselves, as v1 sends them); set
+    /// `Index` for names and hashes only (`doc_index`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub docs_format: Option<DocsFormat>,
+    /// v2: the agent's own session id (e.g. its transcript's), linking the
+    /// server's session to it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_session_id: Option<String>,
+    /// v2: the group of sessions working together (see `/siblings`); set
+    /// when the session is created, ignored on a resume.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_group_id: Option<String>,
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: &'static str,
     /// Idempotency key; generated when not set.
@@ -83,6 +98,9 @@ impl StartSession {
             commit_sha: None,
             meta: None,
             include_docs: true,
+            docs_format: None,
+            client_session_id: None,
+            session_group_id: None,
             schema_version: SCHEMA_VERSION,
             idempotency_key: None,
         }
@@ -129,6 +147,21 @@ impl StartSession {
         self.include_docs = yes;
         self
     }
+    /// v2: how much of each document to send.
+    pub fn docs_format(mut self, format: DocsFormat) -> Self {
+        self.docs_format = Some(format);
+        self
+    }
+    /// v2: the agent's own session id.
+    pub fn client_session_id(mut self, id: impl Into<String>) -> Self {
+        self.client_session_id = Some(id.into());
+        self
+    }
+    /// v2: the session group.
+    pub fn session_group_id(mut self, id: impl Into<String>) -> Self {
+        self.session_group_id = Some(id.into());
+        self
+    }
     /// Uses the caller's idempotency key instead of a generated one.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.idempotency_key = Some(key);
@@ -151,6 +184,18 @@ impl StartSession {
         require("venture", &self.venture)?;
         require("repo", &self.repo)?;
         check_meta(self.meta.as_ref())
+    }
+
+    /// [`StartSession::validate`] plus the rules of `generation`: on v2 the
+    /// agent pattern and `owner/name` repos (the venture list is checked by
+    /// whoever holds it: [`crate::identity`], the engine's cache).
+    pub fn validate_for(&self, generation: Generation) -> Result<(), Error> {
+        self.validate()?;
+        if generation == Generation::V2 {
+            rules_v2::check_agent("agent", &self.agent)?;
+            rules_v2::check_repo(&self.repo)?;
+        }
+        Ok(())
     }
 }
 
@@ -233,9 +278,19 @@ impl Update {
         check_meta(self.meta.as_ref())?;
         check_body_size(self)
     }
+
+    /// [`Update::validate`] plus v2's session id pattern on v2.
+    pub fn validate_for(&self, generation: Generation) -> Result<(), Error> {
+        self.validate()?;
+        if generation == Generation::V2 {
+            rules_v2::check_session_id(&self.session_id)?;
+        }
+        Ok(())
+    }
 }
 
-/// `POST /eod`: end a session with a handoff.
+/// `POST /eos` (v2; `/eod` on v1): store a handoff and end the session
+/// (or, v2 with `keep_session_open`, leave it active).
 #[derive(Debug, Clone, Serialize)]
 pub struct EndSession {
     /// The session to end.
@@ -253,6 +308,13 @@ pub struct EndSession {
     /// End reason (server default: manual).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub end_reason: Option<EndReason>,
+    /// v2: store the handoff but leave the session active (the server then
+    /// answers `ended_at: null`). Refused locally on a v1 server.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keep_session_open: Option<bool>,
+    /// v2: when the agent last worked (stored on the session).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_activity_at: Option<String>,
     /// Always [`SCHEMA_VERSION`].
     pub schema_version: &'static str,
     /// Idempotency key; generated when not set.
@@ -293,6 +355,8 @@ impl EndSession {
             status_label: None,
             to_agent: None,
             end_reason: None,
+            keep_session_open: None,
+            last_activity_at: None,
             schema_version: SCHEMA_VERSION,
             idempotency_key: None,
         };
@@ -315,10 +379,46 @@ impl EndSession {
         self.end_reason = Some(reason);
         self
     }
+    /// v2: keep the session open after storing the handoff.
+    pub fn keep_session_open(mut self, yes: bool) -> Self {
+        self.keep_session_open = Some(yes);
+        self
+    }
+    /// v2: when the agent last worked (ISO 8601).
+    pub fn last_activity_at(mut self, at: impl Into<String>) -> Self {
+        self.last_activity_at = Some(at.into());
+        self
+    }
+    /// Whether the session stays open after this handoff.
+    pub fn keeps_session_open(&self) -> bool {
+        self.keep_session_open == Some(true)
+    }
     /// Uses the caller's idempotency key.
     pub fn idempotency_key(mut self, key: IdempotencyKey) -> Self {
         self.idempotency_key = Some(key);
         self
+    }
+    /// [`EndSession::validate`] plus the rules of `generation`: on v2 the
+    /// session id and `to_agent` patterns; on v1 the v2-only
+    /// `keep_session_open` is refused (a v1 server would end the session).
+    pub fn validate_for(&self, generation: Generation) -> Result<(), Error> {
+        self.validate()?;
+        match generation {
+            Generation::V2 => {
+                rules_v2::check_session_id(&self.session_id)?;
+                if let Some(to) = &self.to_agent {
+                    rules_v2::check_agent("to_agent", to)?;
+                }
+            }
+            Generation::V1 if self.keeps_session_open() => {
+                return Err(Error::invalid_input(
+                    "keep_session_open",
+                    "this server speaks v1, which always ends the session; nothing was sent",
+                ))
+            }
+            Generation::V1 => {}
+        }
+        Ok(())
     }
     /// Checks required fields locally, and that the request fits the
     /// server's 1 MiB body limit ([`crate::policy::MAX_REQUEST_BODY_BYTES`]):

@@ -7,7 +7,7 @@
 use jiff::Timestamp;
 use serde::{Deserialize, Serialize};
 
-use crate::model::{Handoff, Session};
+use crate::model::{DocAudit, Handoff, NoteBlock, Session};
 
 /// Whether `/sod` created a new session or resumed a live one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -61,7 +61,7 @@ pub struct Documentation {
     pub content_hash: Option<String>,
 }
 
-/// `POST /sod` success.
+/// `POST /sos` (`/sod`) success.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StartSessionResponse {
     /// The session id.
@@ -77,9 +77,22 @@ pub struct StartSessionResponse {
     /// Correlation id of the request.
     #[serde(default)]
     pub correlation_id: Option<String>,
-    /// Docs, unless `include_docs: false`.
+    /// Whole docs (v1 always; v2 with `docs_format: full`), unless
+    /// `include_docs: false`.
     #[serde(default)]
     pub documentation: Option<Documentation>,
+    /// v2: the index of the docs (names, hashes, titles; no content).
+    #[serde(default)]
+    pub doc_index: Option<Documentation>,
+    /// v2: which of the venture's required documents exist.
+    #[serde(default)]
+    pub doc_audit: Option<DocAudit>,
+    /// v2: the venture's (and global) executive-summary notes.
+    #[serde(default)]
+    pub enterprise_context: Option<NoteBlock>,
+    /// v2: summaries of the venture's PRD, design, strategy… notes.
+    #[serde(default)]
+    pub knowledge_base: Option<NoteBlock>,
     /// Newer servers: the last handoff for this tuple.
     #[serde(default)]
     pub last_handoff: Option<Handoff>,
@@ -120,7 +133,7 @@ pub struct HeartbeatResponse {
     pub correlation_id: Option<String>,
 }
 
-/// `POST /eod` success.
+/// `POST /eos` (`/eod`) success.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EndSessionResponse {
     /// The ended session.
@@ -129,8 +142,10 @@ pub struct EndSessionResponse {
     pub handoff_id: String,
     /// The stored handoff.
     pub handoff: Handoff,
-    /// When the session ended.
-    pub ended_at: Timestamp,
+    /// When the session ended (`None`: v2 with `keep_session_open`, the
+    /// session is still active).
+    #[serde(default)]
+    pub ended_at: Option<Timestamp>,
     /// Correlation id.
     #[serde(default)]
     pub correlation_id: Option<String>,

@@ -58,6 +58,7 @@ mod queue;
 mod queue_admin;
 mod rehome;
 mod schema;
+mod server_info;
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::StoreError;
 
 /// The schema version this SDK writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Statements kept prepared per connection: a little more than the store uses,
 /// so `prepare_cached` never evicts on the hot path.
@@ -115,15 +115,39 @@ CREATE TABLE docs (
     docs_json     TEXT    NOT NULL,
     fetched_at_ms INTEGER NOT NULL
 ) STRICT;
+
+CREATE TABLE server_info (
+    base_url               TEXT    PRIMARY KEY,
+    generation             TEXT    CHECK (generation IN ('v1', 'v2')),
+    version_json           TEXT,
+    detected_at_ms         INTEGER,
+    ventures_json          TEXT,
+    ventures_fetched_at_ms INTEGER
+) STRICT, WITHOUT ROWID;
 ",
     rehome_table!()
 );
+
+/// Version 3: what the SDK learnt about each base URL (its generation and
+/// `GET /version`, the `GET /ventures` list), see `server_info.rs`.
+fn add_server_info(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(
+        "CREATE TABLE server_info (
+    base_url               TEXT    PRIMARY KEY,
+    generation             TEXT    CHECK (generation IN ('v1', 'v2')),
+    version_json           TEXT,
+    detected_at_ms         INTEGER,
+    ventures_json          TEXT,
+    ventures_fetched_at_ms INTEGER
+) STRICT, WITHOUT ROWID;",
+    )
+}
 
 /// One upgrade arm: takes a file from version `i + 1` to `i + 2` (index `i`).
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// The upgrade arms, oldest first.
-const UPGRADES: &[Upgrade] = &[v1_to_v2];
+const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info];
 
 /// Version 2 adds the `rehome` table (the re-homing state of queued ends).
 fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {

@@ -34,7 +34,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
 use crane_context::engine::REHOME_META_KEY;
 use rand::rngs::StdRng;
 use rand::Rng;
@@ -413,13 +413,16 @@ pub struct Server {
     pub requests: BTreeMap<String, u64>,
     /// Outages so far.
     pub outages: u64,
+    /// The generation it speaks (across restarts).
+    pub protocol: Protocol,
 }
 
 impl Server {
     /// Starts an emulator keeping its data in `db`.
-    pub async fn start(db: PathBuf) -> Self {
+    pub async fn start(db: PathBuf, protocol: Protocol) -> Self {
         let handle = Emulator::start(EmulatorConfig {
             db_path: Some(db.clone()),
+            protocol,
             ..EmulatorConfig::default()
         })
         .await
@@ -430,6 +433,7 @@ impl Server {
             db,
             requests: BTreeMap::new(),
             outages: 0,
+            protocol,
         }
     }
 
@@ -458,6 +462,7 @@ impl Server {
         let config = EmulatorConfig {
             db_path: Some(self.db.clone()),
             bind: self.addr,
+            protocol: self.protocol,
             ..EmulatorConfig::default()
         };
         // While the port was free, a client's connect could (rarely) have
@@ -489,8 +494,17 @@ impl Server {
     }
 }
 
+/// A v1 route's name on `protocol` (the session routes are renamed on v2).
+fn on(protocol: Protocol, route: &'static str) -> &'static str {
+    match route {
+        "/eod" if protocol == Protocol::V2 => "/eos",
+        "/sod" if protocol == Protocol::V2 => "/sos",
+        other => other,
+    }
+}
+
 /// One random fault rule: (body, kind, uses, permanent).
-fn random_fault(rng: &mut StdRng) -> (Value, &'static str, u64, bool) {
+fn random_fault(rng: &mut StdRng, protocol: Protocol) -> (Value, &'static str, u64, bool) {
     const ROUTES: [&str; 10] = [
         "/eod",
         "/eod",
@@ -503,7 +517,7 @@ fn random_fault(rng: &mut StdRng) -> (Value, &'static str, u64, bool) {
         "/health",
         "*",
     ];
-    let route = ROUTES[rng.random_range(0..ROUTES.len())];
+    let route = on(protocol, ROUTES[rng.random_range(0..ROUTES.len())]);
     // Up to 4 uses: more than the 3 direct attempts, so some ends are Queued.
     let count: u64 = rng.random_range(1..=4);
     let roll = rng.random_range(0..100);
@@ -552,7 +566,10 @@ fn random_fault(rng: &mut StdRng) -> (Value, &'static str, u64, bool) {
         ),
         _ => {
             const PERMANENT_ROUTES: [&str; 3] = ["/eod", "/update", "/sod"];
-            let route = PERMANENT_ROUTES[rng.random_range(0..PERMANENT_ROUTES.len())];
+            let route = on(
+                protocol,
+                PERMANENT_ROUTES[rng.random_range(0..PERMANENT_ROUTES.len())],
+            );
             (
                 json!({"route": route, "mode": "status", "status": 400, "count": 1}),
                 "400",
@@ -566,14 +583,19 @@ fn random_fault(rng: &mut StdRng) -> (Value, &'static str, u64, bool) {
 
 /// Replaces the fault rules for the next life: the previous life's unused
 /// uses are counted out, then 0–3 fresh rules are queued.
-pub async fn inject_faults(ctl: &Control, rng: &mut StdRng, stats: &mut FaultStats) {
+pub async fn inject_faults(
+    ctl: &Control,
+    rng: &mut StdRng,
+    stats: &mut FaultStats,
+    protocol: Protocol,
+) {
     stats.unused += ctl.pending_fault_uses().await;
     ctl.clear_faults().await;
     if !rng.random_bool(FAULTY_LIFE_SHARE) {
         return;
     }
     for _ in 0..rng.random_range(1..=3) {
-        let (body, kind, uses, permanent) = random_fault(rng);
+        let (body, kind, uses, permanent) = random_fault(rng, protocol);
         ctl.fault(body).await;
         stats.rules += 1;
         stats.uses += uses;

@@ -82,7 +82,7 @@ pub fn chmod(path: &Path, mode: u32) {
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap();
 }
 
-/// A temporary checkout of `venturecrane/demo` with its own store and config.
+/// A temporary checkout of `venturecrane/crane-console` with its own store and config.
 pub struct Checkout {
     /// The temporary folder holding everything below.
     pub dir: tempfile::TempDir,
@@ -99,9 +99,9 @@ pub struct Checkout {
 }
 
 impl Checkout {
-    /// A checkout whose origin is `git@github.com:venturecrane/demo.git`.
+    /// A checkout whose origin is `git@github.com:venturecrane/crane-console.git`.
     pub fn new(url: &str) -> Self {
-        Self::with_origin(url, "git@github.com:venturecrane/demo.git")
+        Self::with_origin(url, "git@github.com:venturecrane/crane-console.git")
     }
 
     /// A checkout with the given origin remote.

@@ -10,7 +10,7 @@ pub mod recorded;
 use std::sync::Arc;
 use std::time::Duration;
 
-use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle};
+use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
 use crane_context::engine::{Clock, Crane, CraneConfig, Event};
 use crane_context::{Client, ClientConfig, RelayKey, RetryPolicy};
 use serde_json::Value;
@@ -28,10 +28,43 @@ pub async fn emulator_with(
     db: Option<std::path::PathBuf>,
     addr: Option<std::net::SocketAddr>,
 ) -> EmulatorHandle {
+    emulator_speaking(db, addr, EmulatorConfig::default().protocol).await
+}
+
+/// An emulator of the given generation.
+pub async fn emulator_of(protocol: Protocol) -> EmulatorHandle {
+    emulator_speaking(None, None, protocol).await
+}
+
+/// Both generations, for tests that must hold against each.
+pub const PROTOCOLS: [Protocol; 2] = [Protocol::V1, Protocol::V2];
+
+/// The route ending a session on `protocol` (fault rules name it).
+pub fn end_route(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V2 => "/eos",
+        _ => "/eod",
+    }
+}
+
+/// The route starting a session on `protocol`.
+pub fn start_route(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::V2 => "/sos",
+        _ => "/sod",
+    }
+}
+
+pub async fn emulator_speaking(
+    db: Option<std::path::PathBuf>,
+    addr: Option<std::net::SocketAddr>,
+    protocol: Protocol,
+) -> EmulatorHandle {
     let defaults = EmulatorConfig::default();
     let cfg = EmulatorConfig {
         db_path: db,
         bind: addr.unwrap_or(defaults.bind),
+        protocol,
         ..defaults
     };
     Emulator::start(cfg).await.expect("emulator starts")
@@ -175,4 +208,23 @@ pub async fn handoffs_for(url: &str, session_id: &str) -> Vec<Value> {
         .into_iter()
         .filter(|h| h["session_id"] == session_id)
         .collect()
+}
+
+/// Makes `async fn $name(protocol: Protocol)` two tests, `$name::v1` and
+/// `$name::v2`, one per generation the emulator speaks; the arguments after
+/// the name go to `#[tokio::test(…)]`.
+#[macro_export]
+macro_rules! both_generations {
+    ($name:ident $(, $($arg:tt)+)?) => {
+        mod $name {
+            #[tokio::test$(($($arg)+))?]
+            async fn v1() {
+                super::$name(crane_context::emulator::Protocol::V1).await
+            }
+            #[tokio::test$(($($arg)+))?]
+            async fn v2() {
+                super::$name(crane_context::emulator::Protocol::V2).await
+            }
+        }
+    };
 }

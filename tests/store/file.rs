@@ -28,8 +28,12 @@ fn a_queued_item_survives_reopening_with_its_idempotency_key() {
 
 /// Every released schema, frozen as it shipped. When version N+1 is added,
 /// append version N+1's fresh SQL here (as the statements it adds to N);
-/// each older entry must upgrade to it.
-const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[(1, &[V1_SCHEMA]), (2, &[V1_SCHEMA, V2_ADDED])];
+/// each older entry must upgrade to it. Each is a list of batches run in order.
+const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[
+    (1, &[V1_SCHEMA]),
+    (2, &[V1_SCHEMA, V2_ADDED]),
+    (3, &[V1_SCHEMA, V2_ADDED, V3_ADDED]),
+];
 
 /// What version 2 added to version 1: the re-homing state of queued ends.
 const V2_ADDED: &str = "
@@ -39,6 +43,18 @@ CREATE TABLE rehome (
     to_session_id TEXT,
     waiting_for   TEXT,
     updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+";
+
+/// What version 3 added to version 2: what the SDK learnt about each base URL.
+const V3_ADDED: &str = "
+CREATE TABLE server_info (
+    base_url               TEXT    PRIMARY KEY,
+    generation             TEXT    CHECK (generation IN ('v1', 'v2')),
+    version_json           TEXT,
+    detected_at_ms         INTEGER,
+    ventures_json          TEXT,
+    ventures_fetched_at_ms INTEGER
 ) STRICT, WITHOUT ROWID;
 ";
 
@@ -165,10 +181,10 @@ fn upgraded_schema_equals_fresh() {
         "freeze the new schema above"
     );
 
-    for (version, parts) in RELEASED_SCHEMAS {
+    for (version, batches) in RELEASED_SCHEMAS {
         let old = dir.path().join(format!("v{version}.db"));
         let conn = rusqlite::Connection::open(&old).unwrap();
-        for sql in *parts {
+        for sql in *batches {
             conn.execute_batch(sql).unwrap();
         }
         conn.pragma_update(None, "user_version", version).unwrap();

@@ -63,6 +63,10 @@ pub struct Global {
     /// Directory of the local queue and cache (overrides CRANE_HOME).
     #[arg(long, global = true, value_name = "DIR")]
     pub home: Option<PathBuf>,
+    /// Pin the server's generation, v1 or v2, instead of detecting it with
+    /// GET /version (overrides CRANE_PROTOCOL and the config file).
+    #[arg(long, global = true, value_name = "v1|v2")]
+    pub protocol: Option<String>,
     /// Machine-readable JSON on stdout (errors as JSON on stderr).
     #[arg(long, global = true)]
     pub json: bool,
@@ -71,10 +75,14 @@ pub struct Global {
 /// The commands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Start (or resume) the session for this checkout.
+    /// Start (or resume) the session for this checkout (`/sos` on v2, `/sod` on v1).
+    #[command(name = "sos", visible_alias = "sod")]
     Sod(SodArgs),
     /// End this checkout's session with a handoff (queued when offline).
+    #[command(name = "eos", visible_alias = "eod")]
     Eod(EodArgs),
+    /// The ventures the server lists (v2), with their org and repositories.
+    Ventures,
     /// Record progress (branch, commit, metadata) on this checkout's session.
     Update(UpdateArgs),
     /// Send a heartbeat for this checkout's session now.
@@ -216,6 +224,12 @@ pub struct SodArgs {
     /// Do not fetch the documentation bundle.
     #[arg(long)]
     pub no_docs: bool,
+    /// v2: the agent's own session id (e.g. its transcript's).
+    #[arg(long, value_name = "ID")]
+    pub client_session_id: Option<String>,
+    /// v2: the group of sessions working together (see `/siblings`).
+    #[arg(long, value_name = "ID")]
+    pub session_group_id: Option<String>,
     /// Do not start a background keeper (heartbeats and queue delivery).
     #[arg(long)]
     pub no_keepalive: bool,
@@ -255,6 +269,13 @@ pub struct EodArgs {
     /// Exit 3 when the handoff could only be queued locally.
     #[arg(long)]
     pub require_delivery: bool,
+    /// v2: store the handoff but keep the session active (never queued:
+    /// sent now or an error).
+    #[arg(long)]
+    pub keep_open: bool,
+    /// v2: when the agent last worked (ISO 8601), stored on the session.
+    #[arg(long, value_name = "TIME")]
+    pub last_activity_at: Option<String>,
 }
 
 /// `crane update`.
@@ -378,9 +399,10 @@ pub enum StateArg {
 /// `crane verify`.
 #[derive(Debug, Clone, Args)]
 pub struct VerifyArgs {
-    /// Venture code of the throwaway session.
-    #[arg(long, default_value = "crane-verify")]
-    pub venture: String,
+    /// Venture code of the throwaway session [default: v1 `crane-verify`;
+    /// v2 the first venture the server lists, as v2 accepts only those].
+    #[arg(long)]
+    pub venture: Option<String>,
     /// Per-request timeout in seconds.
     #[arg(long, default_value_t = 15)]
     pub timeout: u64,

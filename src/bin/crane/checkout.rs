@@ -1,16 +1,21 @@
 //! "This checkout": the (agent, venture, repo, track) a command acts for.
 //!
-//! The repo comes from git, the venture from the org→venture map of the
-//! settings, the agent from `<client>-<host>` sanitized to lowercase letters,
-//! digits and dashes, the client from the agent's environment
+//! The repo comes from git, the client from the agent's environment
 //! (`CLAUDE_CLI_VERSION`, `CODEX_CLI_VERSION`, `GEMINI_CLI_VERSION`, else
-//! `crane`) and the host from the machine's name. Every value has a flag, and
-//! a value given as a flag is never detected (no git process for it).
+//! `crane`) and the host from the machine's name. The decisions are the
+//! library's ([`crane_context::identity`]): the agent is
+//! [`default_agent_id`] of the client and host, the venture is chosen by the
+//! server's generation (v2: its venture list, v1: the org map) from what the
+//! store knows of the server ([`Knowledge`]). Every value has a flag, and a
+//! value given as a flag is never detected (no git process for it).
 
 use std::path::Path;
 
-use crane_context::model::SessionTuple;
+use crane_context::identity::{choose_venture, default_agent_id, VentureQuery, VentureReason};
+use crane_context::model::{SessionTuple, Venture};
 use crane_context::settings::Settings;
+use crane_context::store::Store;
+use crane_context::Generation;
 
 use crate::args::TargetArgs;
 use crate::error::{CliError, CliResult};
@@ -43,6 +48,41 @@ pub struct Checkout {
     pub client_version: Option<String>,
     /// Host name.
     pub host: String,
+    /// Why this venture.
+    pub venture_reason: VentureReason,
+}
+
+/// What is known of the server when the checkout is detected: its
+/// generation and (v2) its venture list.
+#[derive(Debug, Clone, Default)]
+pub struct Knowledge {
+    /// v1 or v2; `None` when this machine never talked to it (and it is not pinned).
+    pub generation: Option<Generation>,
+    /// `GET /ventures` (v2), as cached.
+    pub ventures: Option<Vec<Venture>>,
+}
+
+impl Knowledge {
+    /// What the store remembers of `base_url` (no network), the pinned
+    /// generation winning.
+    pub fn remembered(store: &Store, base_url: &str, pinned: Option<Generation>) -> Self {
+        let generation = pinned.or_else(|| {
+            store
+                .generation_of(base_url)
+                .ok()
+                .flatten()
+                .map(|i| i.generation)
+        });
+        let ventures = store
+            .ventures_of(base_url)
+            .ok()
+            .flatten()
+            .and_then(|c| serde_json::from_str(&c.value).ok());
+        Self {
+            generation,
+            ventures,
+        }
+    }
 }
 
 impl Checkout {
@@ -52,6 +92,7 @@ impl Checkout {
         target: &TargetArgs,
         settings: &Settings,
         origin_cache: Option<&Path>,
+        knowledge: &Knowledge,
     ) -> CliResult<Self> {
         let (client, client_version) = match &target.client {
             Some(c) => (c.clone(), None),
@@ -61,17 +102,14 @@ impl Checkout {
         let agent = match &target.agent {
             Some(a) if !a.trim().is_empty() => a.trim().to_owned(),
             Some(_) => return Err(CliError::Usage("--agent must not be empty".into())),
-            None => {
-                let agent = sanitize(&format!("{client}-{}", short_host(&host)));
-                if agent.is_empty() {
-                    return Err(CliError::Usage(
-                        "cannot derive an agent name from the client and host; pass --agent".into(),
-                    ));
-                }
-                agent
-            }
+            None => default_agent_id(&client, &host),
         };
-        let remote = match (&target.repo, &target.venture) {
+        let explicit = match (&target.venture, &settings.venture) {
+            (Some(v), _) => Some((v.trim().to_owned(), "--venture".to_owned())),
+            (None, Some(v)) => Some((v.value.clone(), v.source.to_string())),
+            (None, None) => None,
+        };
+        let remote = match (&target.repo, &explicit) {
             (Some(_), Some(_)) => None,
             _ => git::origin(origin_cache),
         };
@@ -91,21 +129,36 @@ impl Checkout {
             .map(|r| r.owner.clone())
             .or_else(|| repo.split('/').next().map(str::to_owned))
             .unwrap_or_default();
-        let venture = match &target.venture {
-            Some(v) => v.trim().to_owned(),
-            None => settings
-                .venture_for_org(&owner)
-                .map(str::to_owned)
-                .ok_or_else(|| unknown_venture(&owner, settings))?,
+        let repo_name = repo
+            .split_once('/')
+            .map_or(repo.as_str(), |(_, name)| name)
+            .to_owned();
+        let query = VentureQuery {
+            explicit: explicit.as_ref().map(|(v, s)| (v.as_str(), s.as_str())),
+            owner: &owner,
+            repo_name: &repo_name,
+            org_map: &settings.ventures,
         };
+        // A server never reached: its generation is unknown, and the v1 rule
+        // (the org map) is the only one that needs nothing from it.
+        let generation = knowledge.generation.unwrap_or(Generation::V1);
+        let choice = choose_venture(generation, &query, knowledge.ventures.as_deref()).map_err(
+            |e| match (generation, e) {
+                (Generation::V1, crane_context::Error::InvalidInput { .. }) => {
+                    unknown_venture(&owner, settings)
+                }
+                (_, e) => CliError::from(e),
+            },
+        )?;
         Ok(Self {
             agent,
-            venture,
+            venture: choice.code,
             repo,
             track: target.track,
             client,
             client_version,
             host,
+            venture_reason: choice.reason,
         })
     }
 
@@ -172,33 +225,16 @@ pub fn hostname() -> String {
         .unwrap_or_else(|| "localhost".into())
 }
 
-/// The first label of a host name (`dev-box.local` → `dev-box`).
-fn short_host(host: &str) -> &str {
-    host.split('.').next().unwrap_or(host)
-}
-
-/// Lowercase letters, digits and single dashes; nothing else.
-pub fn sanitize(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars().flat_map(char::to_lowercase) {
-        if c.is_ascii_lowercase() || c.is_ascii_digit() {
-            out.push(c);
-        } else if !out.ends_with('-') {
-            out.push('-');
-        }
-    }
-    out.trim_matches('-').to_owned()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn agent_names_are_sanitized() {
-        assert_eq!(sanitize("Claude-Code-Dev_Box"), "claude-code-dev-box");
-        assert_eq!(sanitize("crane--my host!"), "crane-my-host");
-        assert_eq!(sanitize("--Ünïcode--"), "n-code");
-        assert_eq!(short_host("dev-box.local"), "dev-box");
+    fn agent_names_are_the_librarys_default() {
+        assert_eq!(
+            default_agent_id("Claude-Code", "Dev_Box.local"),
+            "claude-code-dev-box"
+        );
+        assert_eq!(default_agent_id("crane", "my host!"), "crane-my-host");
     }
 }

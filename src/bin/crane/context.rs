@@ -44,6 +44,7 @@ impl Ctx {
             profile: self.global.profile.clone(),
             key_file: self.global.key_file.clone(),
             config_file: self.global.config.clone(),
+            protocol: self.global.protocol.clone(),
         }
     }
 
@@ -86,6 +87,23 @@ impl Ctx {
     /// The file caching each checkout's `origin` remote (see `origin_cache.rs`).
     pub fn origin_cache(&self) -> Option<PathBuf> {
         self.data_dir().ok().map(|d| d.join("origin-cache.json"))
+    }
+
+    /// What the store remembers of the configured server (generation,
+    /// venture list), for deciding this checkout's venture without the
+    /// network; empty when nothing is configured or remembered.
+    pub fn knowledge(&self) -> crate::checkout::Knowledge {
+        let (Ok(settings), Ok(store)) = (self.settings(), self.open_store()) else {
+            return Default::default();
+        };
+        match settings.client_config() {
+            Ok(config) => crate::checkout::Knowledge::remembered(
+                &store,
+                config.base_url.as_str(),
+                config.protocol,
+            ),
+            Err(_) => Default::default(),
+        }
     }
 
     /// Opens the local store directly (no engine, no network).

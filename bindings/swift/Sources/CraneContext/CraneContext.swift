@@ -851,6 +851,31 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func wake() 
     
     /**
+     * Diagnoses the server and the local store: reachability, clock, key,
+     * generation (with the server's commit and schema version), queue; and
+     * for `repo` (`owner/name`), the venture a session would be filed
+     * under and why (`venture` names one explicitly).
+     */
+    func doctor(repo: String?, venture: String?) async throws  -> DoctorReport
+    
+    /**
+     * [`CraneClient::doctor`], blocking.
+     */
+    func doctorBlocking(repo: String?, venture: String?) throws  -> DoctorReport
+    
+    /**
+     * Verifies the deployment: a throwaway session through every route,
+     * each step timed (see the Rust `crane_context::verify`). Passes with
+     * its defaults on v1 and v2; `venture` names the session's venture.
+     */
+    func verify(venture: String?) async throws  -> VerifyReport
+    
+    /**
+     * [`CraneClient::verify`], blocking.
+     */
+    func verifyBlocking(venture: String?) throws  -> VerifyReport
+    
+    /**
      * `GET /active` with v2's optional filters (none: every active session).
      */
     func active(filter: ActiveFilter) async throws  -> ActiveSessions
@@ -1782,6 +1807,76 @@ open func wake()  {try! rustCall() {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 }
+}
+    
+    /**
+     * Diagnoses the server and the local store: reachability, clock, key,
+     * generation (with the server's commit and schema version), queue; and
+     * for `repo` (`owner/name`), the venture a session would be filed
+     * under and why (`venture` names one explicitly).
+     */
+open func doctor(repo: String? = nil, venture: String? = nil)async throws  -> DoctorReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_doctor(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(repo),FfiConverterOptionString.lower(venture)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeDoctorReport_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * [`CraneClient::doctor`], blocking.
+     */
+open func doctorBlocking(repo: String? = nil, venture: String? = nil)throws  -> DoctorReport  {
+    return try  FfiConverterTypeDoctorReport_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_doctor_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(repo),
+        FfiConverterOptionString.lower(venture),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * Verifies the deployment: a throwaway session through every route,
+     * each step timed (see the Rust `crane_context::verify`). Passes with
+     * its defaults on v1 and v2; `venture` names the session's venture.
+     */
+open func verify(venture: String? = nil)async throws  -> VerifyReport  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_verify(
+                        self.uniffiCloneHandle(),FfiConverterOptionString.lower(venture)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVerifyReport_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * [`CraneClient::verify`], blocking.
+     */
+open func verifyBlocking(venture: String? = nil)throws  -> VerifyReport  {
+    return try  FfiConverterTypeVerifyReport_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_verify_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionString.lower(venture),uniffiCallStatus
+    )
+})
 }
     
     /**
@@ -4431,6 +4526,204 @@ public func FfiConverterTypeDocItem_lower(_ value: DocItem) -> RustBuffer {
 
 
 /**
+ * One doctor check.
+ */
+public struct DoctorCheck: Equatable, Hashable {
+    /**
+     * Its name, e.g. `generation`.
+     */
+    public var name: String
+    /**
+     * How it came out.
+     */
+    public var level: CheckLevel
+    /**
+     * What was seen.
+     */
+    public var detail: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its name, e.g. `generation`.
+         */name: String, 
+        /**
+         * How it came out.
+         */level: CheckLevel, 
+        /**
+         * What was seen.
+         */detail: String) {
+        self.name = name
+        self.level = level
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DoctorCheck: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDoctorCheck: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DoctorCheck {
+        return
+            try DoctorCheck(
+                name: FfiConverterString.read(from: &buf), 
+                level: FfiConverterTypeCheckLevel.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DoctorCheck, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeCheckLevel.write(value.level, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorCheck_lift(_ buf: RustBuffer) throws -> DoctorCheck {
+    return try FfiConverterTypeDoctorCheck.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorCheck_lower(_ value: DoctorCheck) -> RustBuffer {
+    return FfiConverterTypeDoctorCheck.lower(value)
+}
+
+
+/**
+ * What `doctor` found.
+ */
+public struct DoctorReport: Equatable, Hashable {
+    /**
+     * No check failed.
+     */
+    public var ok: Bool
+    /**
+     * The checks, in order.
+     */
+    public var checks: [DoctorCheck]
+    /**
+     * `v1` or `v2`, when it could be told.
+     */
+    public var generation: String?
+    /**
+     * The server's deployed commit (v2).
+     */
+    public var serverCommit: String?
+    /**
+     * The server's database schema version (v2).
+     */
+    public var schemaVersion: Int64?
+    /**
+     * The venture of the checkout given, when decided.
+     */
+    public var venture: String?
+    /**
+     * Why that venture.
+     */
+    public var ventureReason: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * No check failed.
+         */ok: Bool, 
+        /**
+         * The checks, in order.
+         */checks: [DoctorCheck], 
+        /**
+         * `v1` or `v2`, when it could be told.
+         */generation: String?, 
+        /**
+         * The server's deployed commit (v2).
+         */serverCommit: String?, 
+        /**
+         * The server's database schema version (v2).
+         */schemaVersion: Int64?, 
+        /**
+         * The venture of the checkout given, when decided.
+         */venture: String?, 
+        /**
+         * Why that venture.
+         */ventureReason: String?) {
+        self.ok = ok
+        self.checks = checks
+        self.generation = generation
+        self.serverCommit = serverCommit
+        self.schemaVersion = schemaVersion
+        self.venture = venture
+        self.ventureReason = ventureReason
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension DoctorReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeDoctorReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> DoctorReport {
+        return
+            try DoctorReport(
+                ok: FfiConverterBool.read(from: &buf), 
+                checks: FfiConverterSequenceTypeDoctorCheck.read(from: &buf), 
+                generation: FfiConverterOptionString.read(from: &buf), 
+                serverCommit: FfiConverterOptionString.read(from: &buf), 
+                schemaVersion: FfiConverterOptionInt64.read(from: &buf), 
+                venture: FfiConverterOptionString.read(from: &buf), 
+                ventureReason: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: DoctorReport, into buf: inout [UInt8]) {
+        FfiConverterBool.write(value.ok, into: &buf)
+        FfiConverterSequenceTypeDoctorCheck.write(value.checks, into: &buf)
+        FfiConverterOptionString.write(value.generation, into: &buf)
+        FfiConverterOptionString.write(value.serverCommit, into: &buf)
+        FfiConverterOptionInt64.write(value.schemaVersion, into: &buf)
+        FfiConverterOptionString.write(value.venture, into: &buf)
+        FfiConverterOptionString.write(value.ventureReason, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorReport_lift(_ buf: RustBuffer) throws -> DoctorReport {
+    return try FfiConverterTypeDoctorReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeDoctorReport_lower(_ value: DoctorReport) -> RustBuffer {
+    return FfiConverterTypeDoctorReport.lower(value)
+}
+
+
+/**
  * The handoff that ends a session.
  */
 public struct EndRequest: Equatable, Hashable {
@@ -4450,6 +4743,15 @@ public struct EndRequest: Equatable, Hashable {
      * The intended next agent.
      */
     public var toAgent: String?
+    /**
+     * v2: store the handoff and keep the session active (and beating);
+     * sent now or an error, never queued.
+     */
+    public var keepSessionOpen: Bool
+    /**
+     * v2: when the agent last worked (ISO 8601), stored on the session.
+     */
+    public var lastActivityAt: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4465,11 +4767,20 @@ public struct EndRequest: Equatable, Hashable {
          */statusLabel: String? = nil, 
         /**
          * The intended next agent.
-         */toAgent: String? = nil) {
+         */toAgent: String? = nil, 
+        /**
+         * v2: store the handoff and keep the session active (and beating);
+         * sent now or an error, never queued.
+         */keepSessionOpen: Bool = false, 
+        /**
+         * v2: when the agent last worked (ISO 8601), stored on the session.
+         */lastActivityAt: String? = nil) {
         self.summary = summary
         self.payloadJson = payloadJson
         self.statusLabel = statusLabel
         self.toAgent = toAgent
+        self.keepSessionOpen = keepSessionOpen
+        self.lastActivityAt = lastActivityAt
     }
 
     
@@ -4491,7 +4802,9 @@ public struct FfiConverterTypeEndRequest: FfiConverterRustBuffer {
                 summary: FfiConverterString.read(from: &buf), 
                 payloadJson: FfiConverterString.read(from: &buf), 
                 statusLabel: FfiConverterOptionString.read(from: &buf), 
-                toAgent: FfiConverterOptionString.read(from: &buf)
+                toAgent: FfiConverterOptionString.read(from: &buf), 
+                keepSessionOpen: FfiConverterBool.read(from: &buf), 
+                lastActivityAt: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4500,6 +4813,8 @@ public struct FfiConverterTypeEndRequest: FfiConverterRustBuffer {
         FfiConverterString.write(value.payloadJson, into: &buf)
         FfiConverterOptionString.write(value.statusLabel, into: &buf)
         FfiConverterOptionString.write(value.toAgent, into: &buf)
+        FfiConverterBool.write(value.keepSessionOpen, into: &buf)
+        FfiConverterOptionString.write(value.lastActivityAt, into: &buf)
     }
 }
 
@@ -6988,6 +7303,14 @@ public struct StartRequest: Equatable, Hashable {
      * Send heartbeats automatically on the server's schedule.
      */
     public var autoHeartbeat: Bool
+    /**
+     * v2: the agent's own session id (e.g. its transcript's).
+     */
+    public var clientSessionId: String?
+    /**
+     * v2: the group of sessions working together.
+     */
+    public var sessionGroupId: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -7030,7 +7353,13 @@ public struct StartRequest: Equatable, Hashable {
          */includeDocs: Bool = true, 
         /**
          * Send heartbeats automatically on the server's schedule.
-         */autoHeartbeat: Bool = true) {
+         */autoHeartbeat: Bool = true, 
+        /**
+         * v2: the agent's own session id (e.g. its transcript's).
+         */clientSessionId: String? = nil, 
+        /**
+         * v2: the group of sessions working together.
+         */sessionGroupId: String? = nil) {
         self.agent = agent
         self.venture = venture
         self.repo = repo
@@ -7044,6 +7373,8 @@ public struct StartRequest: Equatable, Hashable {
         self.metaJson = metaJson
         self.includeDocs = includeDocs
         self.autoHeartbeat = autoHeartbeat
+        self.clientSessionId = clientSessionId
+        self.sessionGroupId = sessionGroupId
     }
 
     
@@ -7074,7 +7405,9 @@ public struct FfiConverterTypeStartRequest: FfiConverterRustBuffer {
                 clientVersion: FfiConverterOptionString.read(from: &buf), 
                 metaJson: FfiConverterOptionString.read(from: &buf), 
                 includeDocs: FfiConverterBool.read(from: &buf), 
-                autoHeartbeat: FfiConverterBool.read(from: &buf)
+                autoHeartbeat: FfiConverterBool.read(from: &buf), 
+                clientSessionId: FfiConverterOptionString.read(from: &buf), 
+                sessionGroupId: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -7092,6 +7425,8 @@ public struct FfiConverterTypeStartRequest: FfiConverterRustBuffer {
         FfiConverterOptionString.write(value.metaJson, into: &buf)
         FfiConverterBool.write(value.includeDocs, into: &buf)
         FfiConverterBool.write(value.autoHeartbeat, into: &buf)
+        FfiConverterOptionString.write(value.clientSessionId, into: &buf)
+        FfiConverterOptionString.write(value.sessionGroupId, into: &buf)
     }
 }
 
@@ -7287,6 +7622,299 @@ public func FfiConverterTypeUpdateRequest_lift(_ buf: RustBuffer) throws -> Upda
 public func FfiConverterTypeUpdateRequest_lower(_ value: UpdateRequest) -> RustBuffer {
     return FfiConverterTypeUpdateRequest.lower(value)
 }
+
+
+/**
+ * What `verify` found.
+ */
+public struct VerifyReport: Equatable, Hashable {
+    /**
+     * The server verified.
+     */
+    public var url: String
+    /**
+     * `v1` or `v2`, when it could be told.
+     */
+    public var generation: String?
+    /**
+     * The venture of the throwaway session.
+     */
+    public var venture: String
+    /**
+     * The throwaway repository.
+     */
+    public var repo: String
+    /**
+     * Whether every step passed.
+     */
+    public var passed: Bool
+    /**
+     * The steps, in order.
+     */
+    public var steps: [VerifyStep]
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The server verified.
+         */url: String, 
+        /**
+         * `v1` or `v2`, when it could be told.
+         */generation: String?, 
+        /**
+         * The venture of the throwaway session.
+         */venture: String, 
+        /**
+         * The throwaway repository.
+         */repo: String, 
+        /**
+         * Whether every step passed.
+         */passed: Bool, 
+        /**
+         * The steps, in order.
+         */steps: [VerifyStep]) {
+        self.url = url
+        self.generation = generation
+        self.venture = venture
+        self.repo = repo
+        self.passed = passed
+        self.steps = steps
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VerifyReport: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifyReport: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifyReport {
+        return
+            try VerifyReport(
+                url: FfiConverterString.read(from: &buf), 
+                generation: FfiConverterOptionString.read(from: &buf), 
+                venture: FfiConverterString.read(from: &buf), 
+                repo: FfiConverterString.read(from: &buf), 
+                passed: FfiConverterBool.read(from: &buf), 
+                steps: FfiConverterSequenceTypeVerifyStep.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VerifyReport, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.url, into: &buf)
+        FfiConverterOptionString.write(value.generation, into: &buf)
+        FfiConverterString.write(value.venture, into: &buf)
+        FfiConverterString.write(value.repo, into: &buf)
+        FfiConverterBool.write(value.passed, into: &buf)
+        FfiConverterSequenceTypeVerifyStep.write(value.steps, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifyReport_lift(_ buf: RustBuffer) throws -> VerifyReport {
+    return try FfiConverterTypeVerifyReport.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifyReport_lower(_ value: VerifyReport) -> RustBuffer {
+    return FfiConverterTypeVerifyReport.lower(value)
+}
+
+
+/**
+ * One step of a verification.
+ */
+public struct VerifyStep: Equatable, Hashable {
+    /**
+     * Its name, e.g. `end with handoff`.
+     */
+    public var name: String
+    /**
+     * Pass, fail or skip.
+     */
+    public var result: StepResult
+    /**
+     * How long it took (none when skipped).
+     */
+    public var latencyMs: UInt64?
+    /**
+     * What was seen.
+     */
+    public var detail: String
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its name, e.g. `end with handoff`.
+         */name: String, 
+        /**
+         * Pass, fail or skip.
+         */result: StepResult, 
+        /**
+         * How long it took (none when skipped).
+         */latencyMs: UInt64?, 
+        /**
+         * What was seen.
+         */detail: String) {
+        self.name = name
+        self.result = result
+        self.latencyMs = latencyMs
+        self.detail = detail
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VerifyStep: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVerifyStep: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VerifyStep {
+        return
+            try VerifyStep(
+                name: FfiConverterString.read(from: &buf), 
+                result: FfiConverterTypeStepResult.read(from: &buf), 
+                latencyMs: FfiConverterOptionUInt64.read(from: &buf), 
+                detail: FfiConverterString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VerifyStep, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.name, into: &buf)
+        FfiConverterTypeStepResult.write(value.result, into: &buf)
+        FfiConverterOptionUInt64.write(value.latencyMs, into: &buf)
+        FfiConverterString.write(value.detail, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifyStep_lift(_ buf: RustBuffer) throws -> VerifyStep {
+    return try FfiConverterTypeVerifyStep.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVerifyStep_lower(_ value: VerifyStep) -> RustBuffer {
+    return FfiConverterTypeVerifyStep.lower(value)
+}
+
+
+/**
+ * How a doctor check came out.
+ */
+
+public enum CheckLevel: Equatable, Hashable {
+    
+    /**
+     * Works.
+     */
+    case ok
+    /**
+     * A fact.
+     */
+    case info
+    /**
+     * Works, but worth a look.
+     */
+    case warn
+    /**
+     * Broken.
+     */
+    case fail
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CheckLevel: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckLevel: FfiConverterRustBuffer {
+    typealias SwiftType = CheckLevel
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckLevel {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .ok
+        
+        case 2: return .info
+        
+        case 3: return .warn
+        
+        case 4: return .fail
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CheckLevel, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .ok:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .info:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .warn:
+            writeInt(&buf, Int32(3))
+        
+        
+        case .fail:
+            writeInt(&buf, Int32(4))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckLevel_lift(_ buf: RustBuffer) throws -> CheckLevel {
+    return try FfiConverterTypeCheckLevel.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckLevel_lower(_ value: CheckLevel) -> RustBuffer {
+    return FfiConverterTypeCheckLevel.lower(value)
+}
+
 
 
 /**
@@ -8067,8 +8695,9 @@ public enum EndOutcome: Equatable, Hashable {
          * The stored handoff (its hash equals the one computed locally).
          */handoff: Handoff, 
         /**
-         * When the session ended (ISO 8601).
-         */endedAt: String, 
+         * When the session ended (ISO 8601); `None` when a v2 server kept
+         * it open (`keep_session_open`).
+         */endedAt: String?, 
         /**
          * Correlation id of the request.
          */correlationId: String?
@@ -8103,7 +8732,7 @@ public struct FfiConverterTypeEndOutcome: FfiConverterRustBuffer {
         let variant: Int32 = try readInt(&buf)
         switch variant {
         
-        case 1: return .delivered(handoff: try FfiConverterTypeHandoff.read(from: &buf), endedAt: try FfiConverterString.read(from: &buf), correlationId: try FfiConverterOptionString.read(from: &buf)
+        case 1: return .delivered(handoff: try FfiConverterTypeHandoff.read(from: &buf), endedAt: try FfiConverterOptionString.read(from: &buf), correlationId: try FfiConverterOptionString.read(from: &buf)
         )
         
         case 2: return .queued(localId: try FfiConverterString.read(from: &buf)
@@ -8120,7 +8749,7 @@ public struct FfiConverterTypeEndOutcome: FfiConverterRustBuffer {
         case let .delivered(handoff,endedAt,correlationId):
             writeInt(&buf, Int32(1))
             FfiConverterTypeHandoff.write(handoff, into: &buf)
-            FfiConverterString.write(endedAt, into: &buf)
+            FfiConverterOptionString.write(endedAt, into: &buf)
             FfiConverterOptionString.write(correlationId, into: &buf)
             
         
@@ -8784,6 +9413,91 @@ public func FfiConverterTypeMemoryGate_lower(_ value: MemoryGate) -> RustBuffer 
 
 
 /**
+ * How a verification step came out.
+ */
+
+public enum StepResult: Equatable, Hashable {
+    
+    /**
+     * The promise holds.
+     */
+    case pass
+    /**
+     * It does not.
+     */
+    case fail
+    /**
+     * Not run: an earlier step it needs failed.
+     */
+    case skip
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension StepResult: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeStepResult: FfiConverterRustBuffer {
+    typealias SwiftType = StepResult
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> StepResult {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .pass
+        
+        case 2: return .fail
+        
+        case 3: return .skip
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: StepResult, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case .pass:
+            writeInt(&buf, Int32(1))
+        
+        
+        case .fail:
+            writeInt(&buf, Int32(2))
+        
+        
+        case .skip:
+            writeInt(&buf, Int32(3))
+        
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepResult_lift(_ buf: RustBuffer) throws -> StepResult {
+    return try FfiConverterTypeStepResult.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeStepResult_lower(_ value: StepResult) -> RustBuffer {
+    return FfiConverterTypeStepResult.lower(value)
+}
+
+
+
+/**
  * Result of an update: applied now, or queued (ahead of the session's end).
  */
 
@@ -9390,6 +10104,31 @@ fileprivate struct FfiConverterSequenceTypeDocItem: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeDoctorCheck: FfiConverterRustBuffer {
+    typealias SwiftType = [DoctorCheck]
+
+    public static func write(_ value: [DoctorCheck], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeDoctorCheck.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [DoctorCheck] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [DoctorCheck]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeDoctorCheck.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeFieldError: FfiConverterRustBuffer {
     typealias SwiftType = [FieldError]
 
@@ -9611,6 +10350,31 @@ fileprivate struct FfiConverterSequenceTypeSibling: FfiConverterRustBuffer {
         return seq
     }
 }
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+fileprivate struct FfiConverterSequenceTypeVerifyStep: FfiConverterRustBuffer {
+    typealias SwiftType = [VerifyStep]
+
+    public static func write(_ value: [VerifyStep], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVerifyStep.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [VerifyStep] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [VerifyStep]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVerifyStep.read(from: &buf))
+        }
+        return seq
+    }
+}
 private let UNIFFI_RUST_FUTURE_POLL_READY: Int8 = 0
 private let UNIFFI_RUST_FUTURE_POLL_WAKE: Int8 = 1
 
@@ -9796,6 +10560,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_wake() != 9069) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doctor() != 7179) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_doctor_blocking() != 19729) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_verify() != 36216) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_verify_blocking() != 58431) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_active() != 18737) {

@@ -50,6 +50,8 @@ final class Emulator {
         p.arguments = [
             "--port", String(port), "--key", relayKey, "--db", db.path,
             "--heartbeat-interval", heartbeatInterval,
+            // Written against the January worker; the emulator's default is v2.
+            "--protocol", "v1",
         ]
         let out = Pipe()
         p.standardOutput = out

@@ -35,7 +35,12 @@ pub fn resolve_session(ctx: &Ctx, store: &Store, args: &SessionArgs) -> CliResul
             cached,
         });
     }
-    let checkout = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+    let checkout = Checkout::detect(
+        &args.target,
+        ctx.settings()?,
+        ctx.origin_cache().as_deref(),
+        &ctx.knowledge(),
+    )?;
     match store.get_current_session(&checkout.tuple())? {
         Some(c) => Ok(Target {
             session_id: c.session_id.clone(),

@@ -28,6 +28,10 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
     let mut req = EndSession::new(&target.session_id, &args.summary, &payload)?;
     req.status_label = args.status_label.clone();
     req.to_agent = args.to_agent.clone();
+    req.last_activity_at = args.last_activity_at.clone();
+    if args.keep_open {
+        req.keep_session_open = Some(true);
+    }
     let local_hash = req
         .payload
         .hash()
@@ -52,9 +56,12 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
             // Re-homed: the session had ended without it, so the engine
             // delivered it in a new session of the same tuple.
             let rehomed_from = (r.session_id != target.session_id).then_some(&target.session_id);
+            // A session kept open keeps its keeper too.
             let keeper_stopped = match keeper_pid {
-                Some(pid) => Some(keeper::stop(pid, &target.session_id).await),
-                None => None,
+                Some(pid) if r.ended_at.is_some() => {
+                    Some(keeper::stop(pid, &target.session_id).await)
+                }
+                _ => None,
             };
             if out.is_json() {
                 out.emit_json(&json!({
@@ -73,10 +80,15 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
                 }));
             } else {
                 out.line(format!(
-                    "Handoff {} {} — session {} ended",
+                    "Handoff {} {} — session {} {}",
                     out.paint(&r.handoff_id, Style::Bold),
                     out.paint("delivered", Style::Green),
-                    r.session_id
+                    r.session_id,
+                    if r.ended_at.is_some() {
+                        "ended"
+                    } else {
+                        "kept open"
+                    }
                 ));
                 if let Some(from) = rehomed_from {
                     out.field(

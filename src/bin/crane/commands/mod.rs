@@ -19,6 +19,7 @@ mod status;
 mod sync;
 mod update;
 mod v2_reads;
+mod ventures;
 
 use crate::args::{Command, HandoffsCommand, KeeperCommand, NotesCommand, QueueCommand};
 use crate::context::Ctx;
@@ -74,6 +75,7 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
             command: QueueCommand::Retry { local_id },
         } => queue::retry(ctx, &local_id).await,
         Command::Verify(args) => verify::run(ctx, &args).await,
+        Command::Ventures => ventures::run(ctx).await,
         Command::Doctor => doctor::run(ctx).await,
         Command::Keeper { command } => match command {
             KeeperCommand::Run(args) => keeper::run(ctx, &args).await,

@@ -47,7 +47,12 @@ pub async fn add(ctx: &Ctx, args: &NotesAddArgs) -> CliResult<u8> {
         req = req.tags(args.tags.clone());
     }
     if !args.global {
-        let c = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+        let c = Checkout::detect(
+            &args.target,
+            ctx.settings()?,
+            ctx.origin_cache().as_deref(),
+            &ctx.knowledge(),
+        )?;
         if let Some(s) = ctx
             .open_store()
             .ok()

@@ -38,7 +38,12 @@ pub(super) fn record<T>(ctx: &Ctx, result: &Result<T, Error>) {
 
 /// Runs `crane active`.
 pub async fn active(ctx: &Ctx, target: &TargetArgs) -> CliResult<u8> {
-    let checkout = Checkout::detect(target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+    let checkout = Checkout::detect(
+        target,
+        ctx.settings()?,
+        ctx.origin_cache().as_deref(),
+        &ctx.knowledge(),
+    )?;
     let client = client(ctx)?;
     let mut q = ActiveQuery::new(&checkout.agent, &checkout.venture, &checkout.repo);
     q.track = checkout.track;
@@ -113,8 +118,12 @@ pub async fn latest(ctx: &Ctx, args: &HandoffsLatestArgs) -> CliResult<u8> {
         record(ctx, &r);
         (r?, false, None)
     } else {
-        let checkout =
-            Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+        let checkout = Checkout::detect(
+            &args.target,
+            ctx.settings()?,
+            ctx.origin_cache().as_deref(),
+            &ctx.knowledge(),
+        )?;
         if let Some(issue) = args.issue {
             let client = client(ctx)?;
             let q = LatestHandoffQuery::Issue {
@@ -203,7 +212,12 @@ pub async fn list(ctx: &Ctx, args: &HandoffsListArgs) -> CliResult<u8> {
     } else if let Some(id) = &args.session_id {
         HandoffFilter::Session(id.clone())
     } else {
-        let c = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+        let c = Checkout::detect(
+            &args.target,
+            ctx.settings()?,
+            ctx.origin_cache().as_deref(),
+            &ctx.knowledge(),
+        )?;
         match (args.issue, c.track) {
             (Some(issue_number), _) => HandoffFilter::Issue {
                 venture: c.venture,

@@ -17,7 +17,7 @@ use serde_json::{json, Value};
 use super::common::parse_meta;
 use crate::activity;
 use crate::args::SodArgs;
-use crate::checkout::Checkout;
+use crate::checkout::{Checkout, Knowledge};
 use crate::context::Ctx;
 use crate::engine::Engine;
 use crate::error::CliResult;
@@ -26,9 +26,36 @@ use crate::keeper::{self, KeeperInfo};
 use crate::output::{truncate, when, Style};
 use crate::state::{self, DocsWritten};
 
-/// Runs `crane sod`.
+/// The server's generation and (v2) venture list, probed or fetched when
+/// the store has nothing fresh; what the store remembers when the server
+/// cannot be asked.
+pub async fn live_knowledge(ctx: &Ctx, crane: &crane_context::Crane) -> Knowledge {
+    let Ok(generation) = crane.client().generation().await else {
+        return ctx.knowledge();
+    };
+    let ventures = match generation {
+        crane_context::Generation::V2 => crane.ventures().await.ok().map(|f| f.value),
+        crane_context::Generation::V1 => None,
+    };
+    Knowledge {
+        generation: Some(generation),
+        ventures,
+    }
+}
+
+/// Runs `crane sos` (alias `sod`).
 pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
-    let checkout = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+    let settings = ctx.settings()?;
+    let engine = Engine::open(ctx).await?;
+    // The venture depends on the server's generation (and, on v2, its
+    // venture list): ask it now, falling back to what the store remembers.
+    let knowledge = live_knowledge(ctx, &engine.crane).await;
+    let checkout = Checkout::detect(
+        &args.target,
+        settings,
+        ctx.origin_cache().as_deref(),
+        &knowledge,
+    )?;
     let branch = args.branch.clone().or_else(git::branch);
     let commit = args.commit.clone().or_else(git::commit);
     let mut req = StartSession::new(&checkout.agent, &checkout.venture, &checkout.repo)
@@ -44,9 +71,10 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
     req.branch = branch.clone();
     req.commit_sha = commit.clone();
     req.meta = parse_meta(args.meta.as_deref())?;
+    req.client_session_id = args.client_session_id.clone();
+    req.session_group_id = args.session_group_id.clone();
     req.validate()?;
 
-    let engine = Engine::open(ctx).await?;
     let store = engine.crane.store().clone();
     let previous = store.get_current_session(&checkout.tuple())?;
     let started = match engine.crane.start_session_with(req.clone(), false).await {

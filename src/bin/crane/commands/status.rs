@@ -25,10 +25,14 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
     let store = ctx.open_store()?;
     let (checkout, checkout_error) = match &args.session_id {
         Some(_) => (None, None),
-        None => match ctx
-            .settings()
-            .and_then(|s| Checkout::detect(&args.target, s, ctx.origin_cache().as_deref()))
-        {
+        None => match ctx.settings().and_then(|s| {
+            Checkout::detect(
+                &args.target,
+                s,
+                ctx.origin_cache().as_deref(),
+                &ctx.knowledge(),
+            )
+        }) {
             Ok(c) => (Some(c), None),
             Err(e) => (None, Some(e.to_string())),
         },

@@ -16,7 +16,12 @@ use super::reads::{client, record};
 
 /// Runs `crane prior`.
 pub async fn prior(ctx: &Ctx, args: &PriorArgs) -> CliResult<u8> {
-    let c = Checkout::detect(&args.target, ctx.settings()?, ctx.origin_cache().as_deref())?;
+    let c = Checkout::detect(
+        &args.target,
+        ctx.settings()?,
+        ctx.origin_cache().as_deref(),
+        &ctx.knowledge(),
+    )?;
     let mut q =
         PriorSessionQuery::new(&c.agent, &c.venture, &c.repo).within_hours(args.within_hours);
     q.track = c.track;

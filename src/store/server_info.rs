@@ -1,0 +1,140 @@
+//! What the SDK learnt about each server (by base URL): its generation with
+//! the `GET /version` answer, and the `GET /ventures` list.
+//!
+//! Both are caches, replaceable from the server at any time; they exist so
+//! a CLI command neither probes `/version` nor fetches `/ventures` on every
+//! run, and so the venture of a checkout can still be decided offline.
+//! Writes commit without waiting for the disk, like the rest of the cache.
+//! A row that cannot be read back (written by a newer SDK, or damaged) is
+//! treated as absent: the next probe or fetch replaces it.
+
+use rusqlite::{params, OptionalExtension};
+
+use super::{Cached, Store, StoreError};
+use crate::generation::{
+    Generation, GenerationInfo, GenerationMemory, GenerationSource, ServerVersion,
+};
+
+impl Store {
+    /// The generation remembered for `base_url`.
+    pub fn generation_of(&self, base_url: &str) -> Result<Option<GenerationInfo>, StoreError> {
+        let row: Option<(Option<String>, Option<String>, Option<i64>)> = self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT generation, version_json, detected_at_ms FROM server_info \
+                     WHERE base_url = ?1",
+                )?
+                .query_row(params![base_url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .optional()?)
+        })?;
+        let Some((Some(generation), version_json, Some(detected_at_ms))) = row else {
+            return Ok(None);
+        };
+        let generation = match generation.as_str() {
+            "v1" => Generation::V1,
+            "v2" => Generation::V2,
+            _ => return Ok(None),
+        };
+        let version = version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok());
+        Ok(Some(GenerationInfo {
+            generation,
+            version,
+            source: GenerationSource::Remembered,
+            detected_at_ms,
+        }))
+    }
+
+    /// Remembers the generation of `base_url` (and what `/version` said).
+    pub fn put_generation(&self, base_url: &str, info: &GenerationInfo) -> Result<(), StoreError> {
+        let version_json = info
+            .version
+            .as_ref()
+            .and_then(|v| serde_json::to_string(v).ok());
+        self.write_relaxed(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO server_info (base_url, generation, version_json, detected_at_ms) \
+                 VALUES (?1, ?2, ?3, ?4) ON CONFLICT (base_url) DO UPDATE SET \
+                 generation = excluded.generation, version_json = excluded.version_json, \
+                 detected_at_ms = excluded.detected_at_ms",
+            )?
+            .execute(params![
+                base_url,
+                info.generation.as_str(),
+                version_json,
+                info.detected_at_ms
+            ])?;
+            Ok(())
+        })
+    }
+
+    /// Forgets the generation of `base_url` (the ventures stay).
+    pub fn forget_generation(&self, base_url: &str) -> Result<(), StoreError> {
+        self.write_relaxed(|tx| {
+            tx.prepare_cached(
+                "UPDATE server_info SET generation = NULL, version_json = NULL, \
+                 detected_at_ms = NULL WHERE base_url = ?1",
+            )?
+            .execute(params![base_url])?;
+            Ok(())
+        })
+    }
+
+    /// The `GET /ventures` list cached for `base_url` (the server's JSON
+    /// text of the list) and when it was fetched.
+    pub fn ventures_of(&self, base_url: &str) -> Result<Option<Cached<String>>, StoreError> {
+        self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT ventures_json, ventures_fetched_at_ms FROM server_info \
+                     WHERE base_url = ?1 AND ventures_json IS NOT NULL",
+                )?
+                .query_row(params![base_url], |r| {
+                    Ok(Cached {
+                        value: r.get(0)?,
+                        fetched_at_ms: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
+                    })
+                })
+                .optional()?)
+        })
+    }
+
+    /// Caches the `GET /ventures` list of `base_url` (JSON text).
+    pub fn put_ventures(
+        &self,
+        base_url: &str,
+        ventures_json: &str,
+        now_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.write_relaxed(|tx| {
+            tx.prepare_cached(
+                "INSERT INTO server_info (base_url, ventures_json, ventures_fetched_at_ms) \
+                 VALUES (?1, ?2, ?3) ON CONFLICT (base_url) DO UPDATE SET \
+                 ventures_json = excluded.ventures_json, \
+                 ventures_fetched_at_ms = excluded.ventures_fetched_at_ms",
+            )?
+            .execute(params![base_url, ventures_json, now_ms])?;
+            Ok(())
+        })
+    }
+}
+
+impl GenerationMemory for Store {
+    fn recall(&self, base_url: &str) -> Option<GenerationInfo> {
+        self.generation_of(base_url)
+            .map_err(|e| tracing::debug!(error = %e, "could not read the remembered generation"))
+            .ok()
+            .flatten()
+    }
+
+    fn remember(&self, base_url: &str, info: &GenerationInfo) {
+        if let Err(e) = self.put_generation(base_url, info) {
+            tracing::debug!(error = %e, "could not remember the server's generation");
+        }
+    }
+
+    fn forget(&self, base_url: &str) {
+        if let Err(e) = self.forget_generation(base_url) {
+            tracing::debug!(error = %e, "could not forget the server's generation");
+        }
+    }
+}
