@@ -71,14 +71,18 @@ impl CraneClient {
 
     /// Opens a client configured the way the `crane` CLI is: `CRANE_CONTEXT_URL`
     /// and `CRANE_CONTEXT_KEY`, else the profile of the config file
-    /// (`CRANE_ENV`, `CRANE_CONFIG`). `options.allow_insecure_http` is
-    /// ignored here: the config file decides it.
+    /// (`CRANE_ENV` or `options.profile`, `CRANE_CONFIG`).
+    /// `options.allow_insecure_http` is ignored here: the config file decides it.
     #[uniffi::constructor(default(listener = None, options))]
     pub fn from_env(
         options: ClientOptions,
         listener: Option<Arc<dyn CraneListener>>,
     ) -> Result<Arc<Self>, CraneError> {
-        let client = Settings::resolve(&Overrides::default())?.client_config()?;
+        let overrides = Overrides {
+            profile: options.profile.clone(),
+            ..Overrides::default()
+        };
+        let client = Settings::resolve(&overrides)?.client_config()?;
         Self::open(crane_config(client, options, listener))
     }
 

@@ -42,6 +42,10 @@ pub struct ClientOptions {
     /// `User-Agent` header (default `crane-context/<version>`).
     #[uniffi(default = None)]
     pub user_agent: Option<String>,
+    /// The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+    /// the file's default profile). Ignored by the explicit URL and key constructor.
+    #[uniffi(default = None)]
+    pub profile: Option<String>,
 }
 
 fn millis(ms: u64) -> Duration {

@@ -931,8 +931,8 @@ public convenience init(url: String, relayKey: String, options: ClientOptions = 
     /**
      * Opens a client configured the way the `crane` CLI is: `CRANE_CONTEXT_URL`
      * and `CRANE_CONTEXT_KEY`, else the profile of the config file
-     * (`CRANE_ENV`, `CRANE_CONFIG`). `options.allow_insecure_http` is
-     * ignored here: the config file decides it.
+     * (`CRANE_ENV` or `options.profile`, `CRANE_CONFIG`).
+     * `options.allow_insecure_http` is ignored here: the config file decides it.
      */
 public static func fromEnv(options: ClientOptions = ClientOptions(), listener: CraneListener? = nil)throws  -> CraneClient  {
     return try  FfiConverterTypeCraneClient_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
@@ -2623,6 +2623,11 @@ public struct ClientOptions: Equatable, Hashable {
      * `User-Agent` header (default `crane-context/<version>`).
      */
     public var userAgent: String?
+    /**
+     * The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+     * the file's default profile). Ignored by the explicit URL and key constructor.
+     */
+    public var profile: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -2647,7 +2652,11 @@ public struct ClientOptions: Equatable, Hashable {
          */maxQueueItems: UInt64? = nil, 
         /**
          * `User-Agent` header (default `crane-context/<version>`).
-         */userAgent: String? = nil) {
+         */userAgent: String? = nil, 
+        /**
+         * The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+         * the file's default profile). Ignored by the explicit URL and key constructor.
+         */profile: String? = nil) {
         self.storePath = storePath
         self.allowInsecureHttp = allowInsecureHttp
         self.connectTimeoutMs = connectTimeoutMs
@@ -2655,6 +2664,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.heartbeatJitterMs = heartbeatJitterMs
         self.maxQueueItems = maxQueueItems
         self.userAgent = userAgent
+        self.profile = profile
     }
 
     
@@ -2679,7 +2689,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 requestTimeoutMs: FfiConverterOptionUInt64.read(from: &buf), 
                 heartbeatJitterMs: FfiConverterOptionUInt64.read(from: &buf), 
                 maxQueueItems: FfiConverterOptionUInt64.read(from: &buf), 
-                userAgent: FfiConverterOptionString.read(from: &buf)
+                userAgent: FfiConverterOptionString.read(from: &buf), 
+                profile: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -2691,6 +2702,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.heartbeatJitterMs, into: &buf)
         FfiConverterOptionUInt64.write(value.maxQueueItems, into: &buf)
         FfiConverterOptionString.write(value.userAgent, into: &buf)
+        FfiConverterOptionString.write(value.profile, into: &buf)
     }
 }
 
@@ -6668,7 +6680,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_sessionhandle_update_blocking() != 46515) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_constructor_craneclient_from_env() != 55293) {
+    if (uniffi_crane_context_checksum_constructor_craneclient_from_env() != 6535) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_constructor_craneclient_new() != 30442) {
