@@ -66,12 +66,13 @@ pub(crate) fn client_config(
     }
 }
 
-/// Builds the engine configuration around a client configuration.
+/// Builds the engine configuration around a client configuration, and the
+/// adapter of the host's listener (kept by the client, to detach it on close).
 pub(crate) fn crane_config(
     mut client: ClientConfig,
     options: ClientOptions,
     listener: Option<Arc<dyn CraneListener>>,
-) -> CraneConfig {
+) -> (CraneConfig, Option<Arc<ListenerAdapter>>) {
     if let Some(ms) = options.connect_timeout_ms {
         client.connect_timeout = millis(ms);
     }
@@ -89,10 +90,11 @@ pub(crate) fn crane_config(
     if let Some(n) = options.max_queue_items {
         config.queue_limits.max_items = usize::try_from(n).unwrap_or(usize::MAX);
     }
-    if let Some(l) = listener {
-        config.listener = Arc::new(ListenerAdapter::new(l));
+    let adapter = listener.map(|l| Arc::new(ListenerAdapter::new(l)));
+    if let Some(adapter) = &adapter {
+        config.listener = adapter.clone();
     }
-    config
+    (config, adapter)
 }
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<serde_json::Value>, Error> {
@@ -251,7 +253,7 @@ mod tests {
         let Ok(client) = client_config("http://127.0.0.1:9", "k", false) else {
             panic!("loopback http must be accepted");
         };
-        let config = crane_config(client, options, None);
+        let (config, _) = crane_config(client, options, None);
         assert_eq!(config.heartbeat_jitter, Duration::ZERO);
         assert_eq!(config.client.request_timeout, Duration::from_millis(1500));
         assert_eq!(config.store_path, Some(PathBuf::from("/tmp/x.db")));

@@ -6,8 +6,10 @@ retries): arguments are passed on as they are, and the library's
 the shape of the Python call itself (which keyword arguments go together).
 """
 
+import atexit
 import json
 import os
+import weakref
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
 from ._errors import InvalidInput, call
@@ -27,6 +29,23 @@ def _millis(name: str, seconds: Optional[float]) -> Optional[int]:
     if seconds < 0:
         raise InvalidInput(f"invalid {name}: must not be negative (got {seconds})", None, name)
     return int(round(seconds * 1000))
+
+
+#: Every open generated client, so the interpreter's exit can detach their listeners.
+_OPEN: "weakref.WeakSet[Any]" = weakref.WeakSet()
+
+
+@atexit.register
+def _detach_listeners() -> None:
+    """Stops the SDK's threads from calling into Python before the interpreter finalizes.
+
+    A thread that enters a finalizing interpreter is ended with ``pthread_exit``,
+    which aborts the process while it unwinds through the Rust frames (exit
+    code -6 after the program printed its result). ``close()`` detaches too;
+    this covers clients that are never closed.
+    """
+    for native in list(_OPEN):
+        native.detach_listener()
 
 
 def open_native(
@@ -67,6 +86,7 @@ def open_native(
         native = call(_n.CraneClient, url, key, options=options, listener=dispatcher)
     else:
         native = call(_n.CraneClient.from_env, options=options, listener=dispatcher)
+    _OPEN.add(native)
     return native, dispatcher
 
 

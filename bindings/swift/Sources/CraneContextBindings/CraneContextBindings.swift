@@ -678,7 +678,8 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      * Closes gracefully before the process exits: starts no new delivery,
      * waits briefly for deliveries in flight, releases what this process
      * still holds (so another process can send it at once), then stops the
-     * background work. Queued items stay on disk.
+     * background work and detaches the listener (no event is delivered
+     * after `close` returns). Queued items stay on disk.
      */
     func close() async throws 
     
@@ -696,6 +697,15 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      * Blocking form of `dead_items`.
      */
     func deadItemsBlocking() throws  -> [QueueItem]
+    
+    /**
+     * Stops every later call of the listener and waits for the calls in
+     * progress; `close` and `shutdown` do it too. For hosts that tear down
+     * while a client is still open (e.g. Python's `atexit`): a thread that
+     * enters a finalizing interpreter is ended in a way that aborts the
+     * process. Idempotent.
+     */
+    func detachListener() 
     
     /**
      * Deletes a queue item for good.
@@ -796,9 +806,10 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func retryDeadBlocking(localId: String) throws 
     
     /**
-     * Stops the background work (drain, probe, watchdog) at once; prefer
-     * `close` before a process exits. Heartbeats of live sessions stop with
-     * their handles. Queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once and
+     * detaches the listener; prefer `close` before a process exits.
+     * Heartbeats of live sessions stop with their handles. Queued items stay
+     * on disk.
      */
     func shutdown() 
     
@@ -1086,7 +1097,8 @@ open func cachedDocsBlocking()throws  -> CachedDocs?  {
      * Closes gracefully before the process exits: starts no new delivery,
      * waits briefly for deliveries in flight, releases what this process
      * still holds (so another process can send it at once), then stops the
-     * background work. Queued items stay on disk.
+     * background work and detaches the listener (no event is delivered
+     * after `close` returns). Queued items stay on disk.
      */
 open func close()async throws   {
     return
@@ -1144,6 +1156,21 @@ open func deadItemsBlocking()throws  -> [QueueItem]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Stops every later call of the listener and waits for the calls in
+     * progress; `close` and `shutdown` do it too. For hosts that tear down
+     * while a client is still open (e.g. Python's `atexit`): a thread that
+     * enters a finalizing interpreter is ended in a way that aborts the
+     * process. Idempotent.
+     */
+open func detachListener()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_detach_listener(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1452,9 +1479,10 @@ open func retryDeadBlocking(localId: String)throws   {try rustCallWithError(FfiC
 }
     
     /**
-     * Stops the background work (drain, probe, watchdog) at once; prefer
-     * `close` before a process exits. Heartbeats of live sessions stop with
-     * their handles. Queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once and
+     * detaches the listener; prefer `close` before a process exits.
+     * Heartbeats of live sessions stop with their handles. Queued items stay
+     * on disk.
      */
 open func shutdown()  {try! rustCall() {
         uniffiCallStatus in
@@ -6536,7 +6564,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_cached_docs_blocking() != 40440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_close() != 47578) {
+    if (uniffi_crane_context_checksum_method_craneclient_close() != 62576) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_close_blocking() != 54688) {
@@ -6546,6 +6574,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_dead_items_blocking() != 2044) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_detach_listener() != 21007) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_drop_item() != 43320) {
@@ -6605,7 +6636,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_retry_dead_blocking() != 17687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 34129) {
+    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 33500) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_start_session() != 15166) {
