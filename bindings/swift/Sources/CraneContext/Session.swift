@@ -28,8 +28,6 @@ public final class Session: Sendable {
 
     /// Records progress; also refreshes the heartbeat. Offline, it is queued
     /// ahead of this session's end.
-    ///
-    /// - Parameter meta: any `Encodable` value that encodes as a JSON object.
     @discardableResult
     public func update(branch: String? = nil, commitSha: String? = nil) async throws -> UpdateResult {
         try await update(branch: branch, commitSha: commitSha, meta: Optional<[String: String]>.none)
