@@ -4,14 +4,17 @@
 #  1. builds (or finds up to date) the emulator binary, this crate's
 #     `uniffi-bindgen` and the cdylib, all with --all-features like
 #     `cargo test --all-features`, so nothing is compiled twice;
-#  2. creates a fresh venv (bindings/python/.venv), installs maturin and
-#     pytest from PyPI, and `pip install ./bindings/python` (the wheel,
-#     built with the dev profile and --all-features here to reuse the debug
-#     build; a plain `pip install ./bindings/python` builds release, feature
-#     ffi only);
-#  3. runs pytest against the real emulator (no tests collected = failure);
-#  4. regenerates the Swift sources and fails if the committed ones differ;
-#  5. compiles and tests the Swift package and builds the Swift examples
+#  2. builds the Python wheel ONCE with maturin (dev profile, --all-features,
+#     reusing that build) into target/wheels, creates a fresh venv
+#     (bindings/python/.venv), installs pytest, pytest-asyncio and mypy from
+#     PyPI and the wheel file itself (no build, no Rust needed at install);
+#  3. runs pytest against the installed wheel, not the source tree (no tests
+#     collected = failure; tests/test_package.py checks where it imported
+#     from and the wheel's tags), which also runs every Python example;
+#  4. runs `mypy --strict` on the examples, tests/typing/check_api.py and the
+#     installed package;
+#  5. regenerates the Swift sources and fails if the committed ones differ;
+#  6. compiles and tests the Swift package and builds the Swift examples
 #     (bindings/swift/test.sh: the `swift` on the PATH, or one provisioned
 #     into a cached Debian chroot), and says loudly when that is impossible.
 #
@@ -45,11 +48,19 @@ if ! "$python" -m venv --clear "$venv"; then
   echo "bindings/test.sh: '$python -m venv' failed; install the venv module (e.g. apt-get install python3-venv)" >&2
   exit 1
 fi
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check "maturin>=1.11,<2" "pytest>=8" "pytest-asyncio>=0.23"
-PATH="$venv/bin:$PATH" MATURIN_PEP517_ARGS="--profile dev --all-features" \
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-build-isolation ./bindings/python
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
+  "maturin>=1.11,<2" "pytest>=8" "pytest-asyncio>=0.23" "mypy>=1.10"
+wheels="$target_dir/wheels"
+rm -rf "$wheels"
+# The one build of the wheel: dev profile and --all-features, so cargo reuses
+# the library built above instead of compiling a release one.
+(cd bindings/python && PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --quiet \
+  --profile dev --all-features --out "$wheels")
+wheel="$(ls "$wheels"/crane_context-*.whl)"
+echo "wheel: $(basename "$wheel")"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$wheel"
 
-echo "== bindings: pytest"
+echo "== bindings: pytest (against the installed wheel)"
 set +e
 CRANE_EMULATOR_BIN="$target_dir/debug/crane-context-emulator" \
   "$venv/bin/python" -m pytest bindings/python/tests -p no:cacheprovider 2>&1 | tee "$logs/python.log"
@@ -68,7 +79,19 @@ if echo "$summary" | grep -qE 'skipped|xfail|error'; then
   exit 1
 fi
 py_passed="$(echo "$summary" | sed -E 's/.* ([0-9]+) passed.*/\1/')"
-echo "python: $py_passed passed, 0 failed" >"$logs/python.summary"
+
+echo "== bindings: mypy --strict (examples, the typing check, the installed package)"
+mypy_config="$root/bindings/python/pyproject.toml"
+"$venv/bin/mypy" --config-file "$mypy_config" --no-incremental \
+  bindings/python/tests/typing/check_api.py examples/python/*.py | tee "$logs/mypy.log"
+# The package as installed, checked from a copy (site-packages itself holds
+# other top-level modules that mypy refuses to check alongside).
+pkg_copy="$(mktemp -d)"
+cp -r "$("$venv/bin/python" -c 'import crane_context, os; print(os.path.dirname(crane_context.__file__))')" "$pkg_copy/"
+(cd "$pkg_copy" && "$venv/bin/mypy" --config-file "$mypy_config" --no-incremental -p crane_context) | tee -a "$logs/mypy.log"
+rm -rf "$pkg_copy"
+mypy_files="$(sed -nE 's/^Success: no issues found in ([0-9]+) source files?$/\1/p' "$logs/mypy.log" | awk '{ n += $1 } END { print n }')"
+echo "python: $py_passed passed, 0 failed (mypy --strict: $mypy_files files clean)" >"$logs/python.summary"
 
 echo "== bindings: Swift sources are current"
 bindings/swift/generate.sh --check

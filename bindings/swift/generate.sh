@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Regenerates the Swift bindings (CraneContext.swift, the FFI header and the
-# modulemap) from the built library, in uniffi's library mode.
+# Regenerates the Swift bindings (CraneContextBindings.swift, the FFI header
+# and the modulemap) from the built library, in uniffi's library mode. The
+# public module `CraneContext` (Sources/CraneContext) is hand-written over them.
 #
 #   bindings/swift/generate.sh            # rebuild if needed, regenerate in place
 #   bindings/swift/generate.sh --check    # regenerate into a temp dir; fail if the
@@ -47,8 +48,8 @@ trap 'rm -rf "$work"' EXIT
   --config "$here/uniffi.toml" --out-dir "$work/raw" >/dev/null
 
 out="$work/out"
-mkdir -p "$out/Sources/CraneContext" "$out/Sources/CraneContextFFI"
-cp "$work/raw/CraneContext.swift" "$out/Sources/CraneContext/CraneContext.swift"
+mkdir -p "$out/Sources/CraneContextBindings" "$out/Sources/CraneContextFFI"
+cp "$work/raw/CraneContextBindings.swift" "$out/Sources/CraneContextBindings/CraneContextBindings.swift"
 cp "$work/raw/CraneContextFFI.h" "$out/Sources/CraneContextFFI/CraneContextFFI.h"
 # Drop the Apple-only `use` declarations; link the Rust library.
 sed -e '/^[[:space:]]*use "/d' \
@@ -58,7 +59,7 @@ sed -e '/^[[:space:]]*use "/d' \
 printf '\n' >> "$out/Sources/CraneContextFFI/module.modulemap"
 
 files=(
-  Sources/CraneContext/CraneContext.swift
+  Sources/CraneContextBindings/CraneContextBindings.swift
   Sources/CraneContextFFI/CraneContextFFI.h
   Sources/CraneContextFFI/module.modulemap
 )

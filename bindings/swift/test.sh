@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Compiles and tests the Swift package, and builds every Swift example, against
-# the Rust library and emulator that the caller already built.
+# Compiles and tests the Swift package, and builds and runs every Swift example
+# (run-examples.sh), against the Rust library and emulator that the caller
+# already built.
 #
 #   bindings/swift/test.sh LIB_DIR EMULATOR_BIN
 #
@@ -91,6 +92,8 @@ run_suites() {
     echo "== swift: build $ex"
     $run "cd $base/$ex && swift build ${swift_flags[*]}"
   done
+  echo "== swift: run the examples against the emulator"
+  $run "bash $base/bindings/swift/run-examples.sh $base"
   echo "swift: $total passed, 0 failed"
 }
 

@@ -6,7 +6,7 @@
 
 The session is the one `crane_sod.py` started for this checkout (found in the
 local cache). Offline, the handoff is queued in the local store and delivered
-later by any client on this machine (e.g. `client.sync_blocking()`); this
+later by any client on this machine (e.g. `client.sync()`); this
 still exits 0 unless `--require-delivery` is given.
 """
 
@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any, Dict
 
 import crane_context as cc
 
@@ -22,7 +23,7 @@ from agent_context import detect
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--summary", required=True)
     src = p.add_mutually_exclusive_group()
     src.add_argument("--payload-file", help="a file holding a JSON object")
@@ -36,38 +37,32 @@ def main() -> int:
     p.add_argument("--require-delivery", action="store_true")
     args = p.parse_args()
 
+    payload: Dict[str, Any] = {"summary": args.summary}
     if args.payload_file:
         with open(args.payload_file, encoding="utf-8") as f:
-            payload_json = f.read()
+            payload = json.load(f)
     elif args.payload == "-":
-        payload_json = sys.stdin.read()
-    else:
-        payload_json = json.dumps({"summary": args.summary})
+        payload = json.load(sys.stdin)
 
     co = detect(args.agent, args.venture, args.repo)
     try:
-        client = cc.CraneClient.from_env()
-        session = client.attach_blocking(co.agent, co.venture, co.repo, track=args.track)
-        if session is None:
-            print("crane_eod: no session for this checkout; run crane_sod.py first", file=sys.stderr)
-            return 1
-        outcome = session.end_blocking(
-            cc.EndRequest(
-                summary=args.summary, payload_json=payload_json,
-                status_label=args.status_label, to_agent=args.to_agent,
+        with cc.Client.from_env() as client:
+            session = client.attach(co.agent, co.venture, co.repo, track=args.track)
+            if session is None:
+                print("crane_eod: no session for this checkout; run crane_sod.py first", file=sys.stderr)
+                return 1
+            result = session.end(
+                args.summary, payload, status_label=args.status_label, to_agent=args.to_agent
             )
-        )
-        client.close_blocking()
     except cc.CraneError as e:
-        corr = f" (correlation id {e.correlation_id})" if e.correlation_id else ""
-        print(f"crane_eod: {type(e).__name__}: {e.message}{corr}", file=sys.stderr)
+        print(f"crane_eod: {type(e).__name__}: {e.message}", file=sys.stderr)
         return 1
 
-    if outcome.is_delivered():
-        h = outcome.handoff
+    if result.handoff is not None:
+        h = result.handoff
         print(f"handoff {h.id} stored for session {h.session_id} (payload {h.payload_hash[:12]}…)")
         return 0
-    print(f"offline: handoff queued locally as {outcome.local_id}; it will be delivered when the server is back")
+    print(f"offline: handoff queued locally as {result.local_id}; it will be delivered when the server is back")
     return 2 if args.require_delivery else 0
 
 

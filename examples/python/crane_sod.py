@@ -22,15 +22,13 @@ import crane_context as cc
 from agent_context import detect
 
 
-class Printer(cc.CraneListener):
-    """Runs on an SDK thread: only prints."""
-
-    def on_event(self, event: cc.CraneEvent) -> None:
-        print(f"  event: {event}", file=sys.stderr, flush=True)
+def print_event(event: cc.Event) -> None:
+    """The listener: runs on an SDK thread, so it only prints."""
+    print(f"  event: {event}", file=sys.stderr, flush=True)
 
 
 def main() -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     p.add_argument("--agent")
     p.add_argument("--venture")
     p.add_argument("--repo")
@@ -41,49 +39,44 @@ def main() -> int:
 
     co = detect(args.agent, args.venture, args.repo)
     try:
-        client = cc.CraneClient.from_env(listener=Printer() if args.keepalive else None)
-        session = client.start_session_blocking(
-            cc.StartRequest(
-                agent=co.agent, venture=co.venture, repo=co.repo, track=args.track,
-                issue_number=args.issue, branch=co.branch, commit_sha=co.commit_sha,
-                host=co.host, client=co.client, auto_heartbeat=args.keepalive,
+        with cc.Client.from_env(listener=print_event if args.keepalive else None) as client:
+            session = client.start_session(
+                co.agent, co.venture, co.repo,
+                track=args.track, issue_number=args.issue, branch=co.branch, commit_sha=co.commit_sha,
+                host=co.host, client_name=co.client, include_docs=True, auto_heartbeat=args.keepalive,
             )
-        )
-        info = session.start_info()
-        print(f"session {session.session_id()} ({info.status if info else 'attached'})")
-        print(f"  {co.agent} on {co.venture} {co.repo}" + (f" track {args.track}" if args.track else ""))
-        print(f"  next heartbeat at {session.next_heartbeat_at()}")
+            info = session.start_info
+            print(f"session {session.session_id} ({info.status if info else 'attached'})")
+            print(f"  {co.agent} on {co.venture} {co.repo}" + (f" track {args.track}" if args.track else ""))
+            print(f"  next heartbeat at {session.next_heartbeat_at:%Y-%m-%d %H:%M:%S %Z}")
 
-        last = client.last_handoff_blocking(co.venture, co.repo, track=args.track)
-        if last.handoff:
-            h = last.handoff
-            stale = f" (cached, {last.age_seconds:.0f}s old)" if last.stale else ""
-            print(f"last handoff{stale}: {h.summary!r} by {h.from_agent} at {h.created_at}")
-            print(f"  payload: {h.payload_json}")
-        else:
-            print("no handoff yet for this venture/repo/track")
+            last = client.last_handoff(co.venture, co.repo, track=args.track)
+            if last.handoff:
+                h = last.handoff
+                stale = f" (cached, {last.age_seconds or 0:.0f}s old)" if last.stale else ""
+                print(f"last handoff{stale}: {h.summary!r} by {h.from_agent} at {h.created_at:%Y-%m-%d %H:%M}")
+                print(f"  payload: {h.payload}")
+            else:
+                print("no handoff yet for this venture/repo/track")
 
-        active = client.active_sessions_blocking(co.agent, co.venture, co.repo)
-        others = [s for s in active.sessions if s.id != session.session_id()]
-        print(f"other active sessions: {len(others)}")
-        for s in others:
-            print(f"  {s.id} track {s.track} last heartbeat {s.last_heartbeat_at}")
+            others = [s for s in client.active_sessions(co.agent, co.venture, co.repo) if s.id != session.session_id]
+            print(f"other active sessions: {len(others)}")
+            for s in others:
+                print(f"  {s.id} track {s.track} last heartbeat {s.last_heartbeat_at:%H:%M:%S}")
 
-        docs = client.cached_docs_blocking()
-        if docs and docs.docs:
-            print(f"docs cached in {client.store_path()}: " + ", ".join(d.doc_name for d in docs.docs))
+            docs = client.cached_docs()
+            if docs and docs.docs:
+                print(f"docs cached in {client.store_path}: " + ", ".join(d.doc_name for d in docs.docs))
+
+            if args.keepalive:
+                print("heartbeating; Ctrl-C to stop (the session stays active)", flush=True)
+                try:
+                    threading.Event().wait()
+                except KeyboardInterrupt:
+                    session.stop()
     except cc.CraneError as e:
-        corr = f" (correlation id {e.correlation_id})" if e.correlation_id else ""
-        print(f"crane_sod: {type(e).__name__}: {e.message}{corr}", file=sys.stderr)
+        print(f"crane_sod: {type(e).__name__}: {e.message}", file=sys.stderr)
         return 1
-
-    if args.keepalive:
-        print("heartbeating; Ctrl-C to stop (the session stays active)", flush=True)
-        try:
-            threading.Event().wait()
-        except KeyboardInterrupt:
-            session.stop()
-    client.close_blocking()
     return 0
 
 

@@ -13,7 +13,7 @@ use crate::model::{ActiveQuery, HandoffsQuery, SessionTuple};
 use crate::settings::{Overrides, Settings};
 use crate::Error;
 
-use super::listener::CraneListener;
+use super::listener::{CraneListener, ListenerAdapter};
 use super::pager::HandoffPager;
 use super::queries::{
     ActiveSessions, CachedDocs, CachedHandoff, HandoffFilter, HandoffPage, HealthReport, ItemState,
@@ -22,7 +22,7 @@ use super::queries::{
 use super::requests::{
     client_config, crane_config, ClientOptions, EndRequest, StartRequest, UpdateRequest,
 };
-use super::runtime::{block, run};
+use super::runtime::{block, run, run_blocking};
 use super::session::SessionHandle;
 use super::types::{EndOutcome, Handoff, UpdateOutcome};
 use super::CraneError;
@@ -37,15 +37,26 @@ use super::CraneError;
 #[derive(uniffi::Object)]
 pub struct CraneClient {
     crane: Crane,
+    /// The host's listener, detached when the client closes.
+    listener: Option<Arc<ListenerAdapter>>,
 }
 
 impl CraneClient {
-    fn open(config: crate::engine::CraneConfig) -> Result<Arc<Self>, CraneError> {
+    fn open(
+        (config, listener): (crate::engine::CraneConfig, Option<Arc<ListenerAdapter>>),
+    ) -> Result<Arc<Self>, CraneError> {
         block(async move {
             Crane::open(config)
                 .await
-                .map(|crane| Arc::new(Self { crane }))
+                .map(|crane| Arc::new(Self { crane, listener }))
         })
+    }
+
+    /// Stops all calls into the host's listener, waiting for those in progress.
+    fn detach(&self) {
+        if let Some(listener) = &self.listener {
+            listener.detach();
+        }
     }
 
     pub(super) fn c(&self) -> Crane {
@@ -71,14 +82,18 @@ impl CraneClient {
 
     /// Opens a client configured the way the `crane` CLI is: `CRANE_CONTEXT_URL`
     /// and `CRANE_CONTEXT_KEY`, else the profile of the config file
-    /// (`CRANE_ENV`, `CRANE_CONFIG`). `options.allow_insecure_http` is
-    /// ignored here: the config file decides it.
+    /// (`CRANE_ENV` or `options.profile`, `CRANE_CONFIG`).
+    /// `options.allow_insecure_http` is ignored here: the config file decides it.
     #[uniffi::constructor(default(listener = None, options))]
     pub fn from_env(
         options: ClientOptions,
         listener: Option<Arc<dyn CraneListener>>,
     ) -> Result<Arc<Self>, CraneError> {
-        let settings = Settings::resolve(&Overrides::default())?;
+        let overrides = Overrides {
+            profile: options.profile.clone(),
+            ..Overrides::default()
+        };
+        let settings = Settings::resolve(&overrides)?;
         let mut options = options;
         options.rehome_abandoned = options.rehome_abandoned.or(Some(settings.rehome_abandoned));
         Self::open(crane_config(settings.client_config()?, options, listener))
@@ -105,11 +120,22 @@ impl CraneClient {
         self.crane.wake()
     }
 
-    /// Stops the background work (drain, probe, watchdog) at once; prefer
-    /// `close` before a process exits. Heartbeats of live sessions stop with
-    /// their handles. Queued items stay on disk.
+    /// Stops the background work (drain, probe, watchdog) at once and
+    /// detaches the listener; prefer `close` before a process exits.
+    /// Heartbeats of live sessions stop with their handles. Queued items stay
+    /// on disk.
     pub fn shutdown(&self) {
-        self.crane.shutdown()
+        self.crane.shutdown();
+        self.detach();
+    }
+
+    /// Stops every later call of the listener and waits for the calls in
+    /// progress; `close` and `shutdown` do it too. For hosts that tear down
+    /// while a client is still open (e.g. Python's `atexit`): a thread that
+    /// enters a finalizing interpreter is ended in a way that aborts the
+    /// process. Idempotent.
+    pub fn detach_listener(&self) {
+        self.detach()
     }
 }
 
@@ -399,9 +425,18 @@ impl CraneClient {
     /// Closes gracefully before the process exits: starts no new delivery,
     /// waits briefly for deliveries in flight, releases what this process
     /// still holds (so another process can send it at once), then stops the
-    /// background work. Queued items stay on disk.
+    /// background work and detaches the listener (no event is delivered
+    /// after `close` returns). Queued items stay on disk.
     pub async fn close(&self) -> Result<(), CraneError> {
-        run(ops::close(self.c())).await
+        let closed = run(ops::close(self.c())).await;
+        let listener = self.listener.clone();
+        run_blocking(move || {
+            if let Some(listener) = listener {
+                listener.detach();
+            }
+        })
+        .await?;
+        closed
     }
 }
 
@@ -542,6 +577,8 @@ impl CraneClient {
 
     /// Blocking form of `close`.
     pub fn close_blocking(&self) -> Result<(), CraneError> {
-        block(ops::close(self.c()))
+        let closed = block(ops::close(self.c()));
+        self.detach();
+        closed
     }
 }

@@ -10,9 +10,12 @@
 //! do not call blocking SDK methods from it: hand the event to your own loop
 //! (Python: `loop.call_soon_threadsafe(queue.put_nowait, event)`; Swift: an
 //! `AsyncStream` continuation or a `DispatchQueue`). An exception raised by
-//! the listener is logged and dropped; it never stops the SDK.
+//! the listener is logged and dropped; it never stops the SDK. Once the
+//! client is closed (or shut down, or `detach_listener` was called), the
+//! listener is never called again.
 
-use std::sync::Arc;
+use std::cell::Cell;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use crate::engine::{Event, EventListener};
 
@@ -241,19 +244,120 @@ pub trait CraneListener: Send + Sync {
     fn on_event(&self, event: CraneEvent) -> Result<(), CraneError>;
 }
 
-/// Adapts a host listener to the engine's [`EventListener`].
-pub(crate) struct ListenerAdapter(Arc<dyn CraneListener>);
+/// Adapts a host listener to the engine's [`EventListener`], until it is
+/// detached.
+///
+/// Why detachable: a host runtime can be shutting down while the SDK's
+/// threads still run. A CPython interpreter that is finalizing ends any
+/// foreign thread that tries to enter it with `pthread_exit`, whose forced
+/// unwind through these Rust frames aborts the process ("FATAL: exception
+/// not rethrown", exit -6) after the program already reported its result.
+/// So closing a client detaches its listener: no call into the host starts
+/// afterwards, and `detach` waits for the calls in progress.
+pub(crate) struct ListenerAdapter {
+    state: Mutex<AdapterState>,
+    idle: Condvar,
+}
+
+struct AdapterState {
+    listener: Option<Arc<dyn CraneListener>>,
+    in_flight: usize,
+}
+
+thread_local! {
+    /// Whether this thread is inside a host callback (a listener that closes
+    /// its own client must not wait for itself).
+    static IN_CALLBACK: Cell<bool> = const { Cell::new(false) };
+}
 
 impl ListenerAdapter {
     pub(crate) fn new(listener: Arc<dyn CraneListener>) -> Self {
-        Self(listener)
+        Self {
+            state: Mutex::new(AdapterState {
+                listener: Some(listener),
+                in_flight: 0,
+            }),
+            idle: Condvar::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, AdapterState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Stops every later call into the host and waits until the calls in
+    /// progress returned (except the caller's own, when a listener detaches
+    /// from inside a callback). Idempotent. Blocks: call it off the runtime.
+    pub(crate) fn detach(&self) {
+        let mut state = self.lock();
+        let listener = state.listener.take();
+        if !IN_CALLBACK.with(Cell::get) {
+            while state.in_flight > 0 {
+                state = self
+                    .idle
+                    .wait(state)
+                    .unwrap_or_else(PoisonError::into_inner);
+            }
+        }
+        drop(state);
+        // The host object is released here, outside the lock.
+        drop(listener);
     }
 }
 
 impl EventListener for ListenerAdapter {
     fn on_event(&self, event: Event) {
-        if let Err(e) = self.0.on_event(event.into()) {
+        let listener = {
+            let mut state = self.lock();
+            let Some(listener) = state.listener.clone() else {
+                return;
+            };
+            state.in_flight += 1;
+            listener
+        };
+        IN_CALLBACK.with(|c| c.set(true));
+        let result = listener.on_event(event.into());
+        IN_CALLBACK.with(|c| c.set(false));
+        drop(listener);
+        {
+            let mut state = self.lock();
+            state.in_flight -= 1;
+            if state.in_flight == 0 {
+                self.idle.notify_all();
+            }
+        }
+        if let Err(e) = result {
             tracing::warn!(error = %e, "the host's event listener failed; event dropped");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    struct Counting(AtomicUsize);
+
+    impl CraneListener for Counting {
+        fn on_event(&self, _event: CraneEvent) -> Result<(), CraneError> {
+            self.0.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn no_call_reaches_the_host_after_detach() {
+        let host = Arc::new(Counting(AtomicUsize::new(0)));
+        let adapter = ListenerAdapter::new(host.clone());
+        let event = || Event::ConnectivityChanged { online: true };
+        adapter.on_event(event());
+        assert_eq!(host.0.load(Ordering::SeqCst), 1);
+        adapter.detach();
+        adapter.on_event(event());
+        adapter.detach();
+        assert_eq!(host.0.load(Ordering::SeqCst), 1);
+        // The adapter no longer holds the host object.
+        assert_eq!(Arc::strong_count(&host), 1);
     }
 }

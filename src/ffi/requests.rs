@@ -48,6 +48,10 @@ pub struct ClientOptions {
     /// `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
     #[uniffi(default = None)]
     pub rehome_abandoned: Option<bool>,
+    /// The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+    /// the file's default profile). Ignored by the explicit URL and key constructor.
+    #[uniffi(default = None)]
+    pub profile: Option<String>,
 }
 
 fn millis(ms: u64) -> Duration {
@@ -68,12 +72,13 @@ pub(crate) fn client_config(
     }
 }
 
-/// Builds the engine configuration around a client configuration.
+/// Builds the engine configuration around a client configuration, and the
+/// adapter of the host's listener (kept by the client, to detach it on close).
 pub(crate) fn crane_config(
     mut client: ClientConfig,
     options: ClientOptions,
     listener: Option<Arc<dyn CraneListener>>,
-) -> CraneConfig {
+) -> (CraneConfig, Option<Arc<ListenerAdapter>>) {
     if let Some(ms) = options.connect_timeout_ms {
         client.connect_timeout = millis(ms);
     }
@@ -94,10 +99,11 @@ pub(crate) fn crane_config(
     if let Some(on) = options.rehome_abandoned {
         config.rehome_abandoned = on;
     }
-    if let Some(l) = listener {
-        config.listener = Arc::new(ListenerAdapter::new(l));
+    let adapter = listener.map(|l| Arc::new(ListenerAdapter::new(l)));
+    if let Some(adapter) = &adapter {
+        config.listener = adapter.clone();
     }
-    config
+    (config, adapter)
 }
 
 fn json_object(field: &str, text: Option<String>) -> Result<Option<serde_json::Value>, Error> {
@@ -277,7 +283,7 @@ mod tests {
         let Ok(client) = client_config("http://127.0.0.1:9", "k", false) else {
             panic!("loopback http must be accepted");
         };
-        let config = crane_config(client, options, None);
+        let (config, _) = crane_config(client, options, None);
         assert_eq!(config.heartbeat_jitter, Duration::ZERO);
         assert_eq!(config.client.request_timeout, Duration::from_millis(1500));
         assert_eq!(config.store_path, Some(PathBuf::from("/tmp/x.db")));

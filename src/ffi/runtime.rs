@@ -57,6 +57,18 @@ where
     }
 }
 
+/// Runs blocking work (e.g. waiting for host callbacks to return) on the
+/// owned runtime's blocking pool and awaits it, so no worker thread blocks.
+pub(crate) async fn run_blocking<F>(f: F) -> Result<(), CraneError>
+where
+    F: FnOnce() + Send + 'static,
+{
+    runtime()?
+        .spawn_blocking(f)
+        .await
+        .map_err(|e| CraneError::internal(format!("SDK task failed: {e}")))
+}
+
 /// Runs `fut` on the owned runtime and blocks the calling thread until it is
 /// done (blocking exports). Safe from any thread, including one inside
 /// another tokio runtime; calling it from a listener callback blocks one of

@@ -14,7 +14,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
-from typing import Callable, List, Optional
+from typing import Any, Callable, List, Optional
 
 import pytest
 
@@ -121,44 +121,41 @@ def native_thread_name() -> str:
         return threading.current_thread().name
 
 
-class Recorder(cc.CraneListener):
-    """Collects events from the SDK's threads; tests wait on them."""
+class Recorder:
+    """A listener (any callable taking an event): collects events from the SDK's threads; tests wait on them."""
 
     def __init__(self) -> None:
-        self.events: List[cc.CraneEvent] = []
+        self.events: List[cc.Event] = []
         self.threads: set = set()
         self.cond = threading.Condition()
 
-    def on_event(self, event: cc.CraneEvent) -> None:
+    def __call__(self, event: cc.Event) -> None:
         with self.cond:
             self.events.append(event)
             self.threads.add(native_thread_name())
             self.cond.notify_all()
 
-    def of(self, kind: type) -> List[cc.CraneEvent]:
+    def of(self, kind: type) -> List[Any]:
         with self.cond:
             return [e for e in self.events if isinstance(e, kind)]
 
-    def wait_for(self, pred: Callable[[List[cc.CraneEvent]], bool], timeout: float) -> List[cc.CraneEvent]:
+    def wait_for(self, pred: Callable[[List[cc.Event]], bool], timeout: float) -> List[cc.Event]:
         with self.cond:
             if not self.cond.wait_for(lambda: pred(self.events), timeout=timeout):
                 raise AssertionError(f"timed out after {timeout}s; events: {self.events}")
             return list(self.events)
 
 
-def make_client(url: str, store: Path, listener: Optional[cc.CraneListener] = None, key: str = KEY) -> cc.CraneClient:
-    options = cc.ClientOptions(store_path=str(store), heartbeat_jitter_ms=0)
-    return cc.CraneClient(url, key, options=options, listener=listener)
+def make_client(url: str, store: Path, listener: Optional[Callable[[cc.Event], None]] = None, key: str = KEY) -> cc.Client:
+    return cc.Client(url, key, store_path=store, heartbeat_jitter=0, listener=listener)
 
 
-def start_request(agent: str = "py-agent", **kw) -> cc.StartRequest:
-    kw.setdefault("venture", "vc")
-    kw.setdefault("repo", "venturecrane/crane-context")
-    return cc.StartRequest(agent=agent, **kw)
+def make_async_client(url: str, store: Path, listener: Optional[Callable[[cc.Event], None]] = None, key: str = KEY) -> cc.AsyncClient:
+    return cc.AsyncClient(url, key, store_path=store, heartbeat_jitter=0, listener=listener)
 
 
-def end_request(summary: str = "done", payload: Optional[dict] = None, **kw) -> cc.EndRequest:
-    return cc.EndRequest(summary=summary, payload_json=json.dumps(payload or {"next": "tests"}), **kw)
+#: The tuple most tests start sessions of.
+VENTURE, REPO = "vc", "venturecrane/crane-context"
 
 
 @pytest.fixture
@@ -183,6 +180,16 @@ def recorder() -> Recorder:
 
 @pytest.fixture
 def client(emulator: Emulator, tmp_path: Path, recorder: Recorder):
-    c = make_client(emulator.url, tmp_path / "crane.db", recorder)
-    yield c
-    c.shutdown()
+    with make_client(emulator.url, tmp_path / "crane.db", recorder) as c:
+        yield c
+
+
+@pytest.fixture
+async def aclient(emulator: Emulator, tmp_path: Path, recorder: Recorder):
+    async with make_async_client(emulator.url, tmp_path / "crane.db", recorder) as c:
+        yield c
+
+
+def start(client: cc.Client, agent: str = "py-agent", **kw: Any) -> cc.Session:
+    """Starts a session of `agent` on the usual venture and repo."""
+    return client.start_session(agent, VENTURE, REPO, **kw)

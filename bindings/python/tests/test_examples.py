@@ -1,5 +1,5 @@
-"""The example agent scripts (`examples/python/crane_sod.py`, `crane_eod.py`)
-run end to end in a scratch git checkout."""
+"""Every Python example in `examples/python` runs end to end against the
+emulator (the git-based ones in a scratch checkout)."""
 
 import json
 import os
@@ -9,6 +9,9 @@ import sys
 from conftest import KEY, REPO_ROOT
 
 EXAMPLES = REPO_ROOT / "examples" / "python"
+#: Every file there: scripts are run below, modules are imported by them.
+SCRIPTS = {"crane_sod.py", "crane_eod.py", "async_agent.py"}
+MODULES = {"agent_context.py"}
 
 
 def run(script, *args, cwd, env, stdin=None):
@@ -39,6 +42,10 @@ def checkout(tmp_path, emulator):
     return repo, env
 
 
+def test_every_example_is_run_here():
+    assert {p.name for p in EXAMPLES.glob("*.py")} == SCRIPTS | MODULES
+
+
 def test_sod_then_eod(tmp_path, emulator):
     repo, env = checkout(tmp_path, emulator)
     sod = run("crane_sod.py", "--agent", "py-example", cwd=repo, env=env)
@@ -59,6 +66,7 @@ def test_sod_then_eod(tmp_path, emulator):
 
     sod = run("crane_sod.py", "--agent", "py-example", cwd=repo, env=env)
     assert "last handoff: 'example day'" in sod.stdout
+    assert "payload: {'files': ['a.rs'], 'next': 'review'}" in sod.stdout
 
 
 def test_eod_offline_is_queued(tmp_path, emulator):
@@ -70,3 +78,13 @@ def test_eod_offline_is_queued(tmp_path, emulator):
               cwd=repo, env=env)
     assert eod.returncode == 2, eod.stderr
     assert "queued locally" in eod.stdout
+
+
+def test_async_agent(tmp_path, emulator):
+    _, env = checkout(tmp_path, emulator)
+    done = run("async_agent.py", "--agent", "py-async-example", "--repo", "owner/repo", cwd=tmp_path, env=env)
+    assert done.returncode == 0, done.stderr
+    (stored,) = [h for h in emulator.state()["handoffs"] if h["summary"] == "async agent done"]
+    assert f"handoff {stored['id']}: {{'files': ['src/lib.rs'], 'next': 'review'}}" in done.stdout
+    assert f"py-async-example: 'async agent done' {{'files': ['src/lib.rs'], 'next': 'review'}}" in done.stdout
+    assert done.stdout.rstrip().endswith(" events")

@@ -1,114 +1,113 @@
-"""Every query: health, active sessions, latest handoff, pages, the pager,
-offline-capable reads and the queue inspection calls."""
+"""Every query: health, active sessions, the latest handoff, `handoffs()`
+walking every page (sync and async), offline-capable reads, and the queue."""
 
 import crane_context as cc
 
-from conftest import end_request, start_request
-
-VENTURE, REPO = "vc", "venturecrane/crane-context"
+from conftest import REPO, VENTURE, start
 
 
 def make_handoffs(client, n, agent="py-query", track=None, issue_number=None):
     """Ends `n` sessions of one tuple; returns their handoffs, oldest first."""
     handoffs = []
     for i in range(n):
-        session = client.start_session_blocking(
-            start_request(agent, track=track, issue_number=issue_number, auto_heartbeat=False)
-        )
-        outcome = session.end_blocking(end_request(f"handoff {i}", {"i": i}))
-        assert outcome.is_delivered()
-        handoffs.append(outcome.handoff)
+        session = start(client, agent, track=track, issue_number=issue_number, auto_heartbeat=False, include_docs=True)
+        result = session.end(f"handoff {i}", {"i": i})
+        assert result.delivered and result.handoff is not None
+        handoffs.append(result.handoff)
     return handoffs
 
 
 def test_health_report(client):
-    report = client.health_blocking()
-    assert report.status == cc.HealthStatus.HEALTHY
-    assert report.raw_json.startswith("{")
+    report = client.health()
+    assert report.status is cc.HealthStatus.HEALTHY and report.status == "healthy"
+    assert isinstance(report.raw, dict) and report.raw
+    assert all(isinstance(ok, bool) for ok in report.checks.values())
 
 
 def test_active_sessions(client):
-    assert client.active_sessions_blocking("py-active", VENTURE, REPO).count == 0
-    one = client.start_session_blocking(start_request("py-active", track=1, auto_heartbeat=False))
-    two = client.start_session_blocking(start_request("py-active", track=2, auto_heartbeat=False))
-    active = client.active_sessions_blocking("py-active", VENTURE, REPO)
-    assert active.count == 2
-    assert {s.id for s in active.sessions} == {one.session_id(), two.session_id()}
-    only_two = client.active_sessions_blocking("py-active", VENTURE, REPO, track=2)
-    assert [s.id for s in only_two.sessions] == [two.session_id()]
+    assert client.active_sessions("py-active", VENTURE, REPO) == []
+    one = start(client, "py-active", track=1, auto_heartbeat=False)
+    two = start(client, "py-active", track=2, auto_heartbeat=False)
+    active = client.active_sessions("py-active", VENTURE, REPO)
+    assert {s.id for s in active} == {one.session_id, two.session_id}
+    assert all(isinstance(s, cc.SessionInfo) and s.status == "active" for s in active)
+    only_two = client.active_sessions("py-active", VENTURE, REPO, track=2)
+    assert [s.id for s in only_two] == [two.session_id]
 
 
 def test_latest_handoff_in_every_mode(client):
     (by_track,) = make_handoffs(client, 1, track=7)
     (by_issue,) = make_handoffs(client, 1, agent="py-issue", issue_number=42)
-    q = cc.LatestHandoffQuery
-    assert client.latest_handoff_blocking(q.SESSION(session_id=by_track.session_id)) == by_track
-    assert client.latest_handoff_blocking(q.TRACK(venture=VENTURE, repo=REPO, track=7)) == by_track
-    assert client.latest_handoff_blocking(q.ISSUE(venture=VENTURE, repo=REPO, issue_number=42)) == by_issue
-    assert client.latest_handoff_blocking(q.TRACK(venture=VENTURE, repo=REPO, track=99)) is None
+    assert client.latest_handoff(session_id=by_track.session_id) == by_track
+    assert client.latest_handoff(venture=VENTURE, repo=REPO, track=7) == by_track
+    assert client.latest_handoff(venture=VENTURE, repo=REPO, issue_number=42) == by_issue
+    assert client.latest_handoff(venture=VENTURE, repo=REPO, track=99) is None
 
 
-def test_one_page_and_the_pager_walk_every_handoff(client):
+def test_handoffs_iterates_over_every_page(client, emulator):
     made = make_handoffs(client, 5)
     newest_first = [h.id for h in reversed(made)]
-    f = cc.HandoffFilter.FROM_AGENT(agent="py-query")
 
-    page = client.handoffs_blocking(f, limit=2)
-    assert [h.id for h in page.handoffs] == newest_first[:2]
-    assert page.has_more and page.next_cursor
-    following = client.handoffs_blocking(f, limit=2, cursor=page.next_cursor)
-    assert [h.id for h in following.handoffs] == newest_first[2:4]
+    assert [h.id for h in client.handoffs(from_agent="py-query", page_size=2)] == newest_first
+    # Three pages of 2, 2 and 1: one request each, fetched as iteration goes.
+    before = emulator.state()["requests_count"].get("/handoffs", 0)
+    it = client.handoffs(from_agent="py-query", page_size=2)
+    assert emulator.state()["requests_count"].get("/handoffs", 0) == before  # nothing fetched yet
+    first = next(it)
+    assert first.id == newest_first[0] and first.payload == {"i": 4}
+    assert emulator.state()["requests_count"].get("/handoffs", 0) == before + 1
+    assert [h.id for h in it] == newest_first[1:]
+    assert emulator.state()["requests_count"].get("/handoffs", 0) == before + 3
 
-    pager = client.handoff_pager(f, limit=2)
-    sizes, ids = [], []
-    while (p := pager.next_page_blocking()) is not None:
-        sizes.append(p.count)
-        ids += [h.id for h in p.handoffs]
-    assert sizes == [2, 2, 1]
-    assert ids == newest_first
-    assert pager.next_page_blocking() is None
-
-    repo_filter = cc.HandoffFilter.REPO(venture=VENTURE, repo=REPO)
-    assert client.handoffs_blocking(repo_filter).count == 5
-    session_filter = cc.HandoffFilter.SESSION(session_id=made[0].session_id)
-    assert [h.id for h in client.handoffs_blocking(session_filter).handoffs] == [made[0].id]
+    assert len(list(client.handoffs(venture=VENTURE, repo=REPO))) == 5
+    assert [h.id for h in client.handoffs(session_id=made[0].session_id)] == [made[0].id]
 
 
-async def test_async_pager(client):
-    made = make_handoffs(client, 3, agent="py-pager")
-    pager = client.handoff_pager(cc.HandoffFilter.FROM_AGENT(agent="py-pager"), limit=1)
-    ids = []
-    while (p := await pager.next_page()) is not None:
-        ids += [h.id for h in p.handoffs]
+def test_handoffs_by_track_and_issue(client):
+    (t,) = make_handoffs(client, 1, agent="py-t", track=3)
+    (i,) = make_handoffs(client, 1, agent="py-i", issue_number=9)
+    assert [h.id for h in client.handoffs(venture=VENTURE, repo=REPO, track=3)] == [t.id]
+    assert [h.id for h in client.handoffs(venture=VENTURE, repo=REPO, issue_number=9)] == [i.id]
+
+
+async def test_async_handoffs(aclient):
+    made = []
+    for i in range(3):
+        session = await aclient.start_session("py-pager", VENTURE, REPO, auto_heartbeat=False)
+        made.append((await session.end(f"h{i}", {"i": i})).handoff)
+    ids = [h.id async for h in aclient.handoffs(from_agent="py-pager", page_size=1)]
     assert ids == [h.id for h in reversed(made)]
+    latest = await aclient.latest_handoff(session_id=made[-1].session_id)
+    assert latest is not None and latest.payload == {"i": 2}
 
 
 def test_cached_reads_answer_offline(client, emulator):
-    assert client.cached_docs_blocking() is None
+    assert client.cached_docs() is None
     (made,) = make_handoffs(client, 1, track=3)
-    live = client.last_handoff_blocking(VENTURE, REPO, track=3)
+    live = client.last_handoff(VENTURE, REPO, track=3)
     assert live.handoff == made and not live.stale and live.age_seconds is None
-    docs = client.cached_docs_blocking()
+    docs = client.cached_docs()
     assert docs is not None and docs.age_seconds is not None
-    assert all(d.doc_name for d in docs.docs)
+    assert docs.docs and all(d.doc_name for d in docs.docs)
+    assert "content=" not in repr(docs.docs[0])  # long texts stay out of repr
 
     emulator.stop()
-    cached = client.last_handoff_blocking(VENTURE, REPO, track=3)
-    assert cached.stale and cached.handoff == made and cached.age_seconds >= 0
+    cached = client.last_handoff(VENTURE, REPO, track=3)
+    assert cached.stale and cached.handoff == made and cached.age_seconds is not None and cached.age_seconds >= 0
     try:
-        client.last_handoff_blocking(VENTURE, REPO, track=4)
-    except (cc.CraneError.Network, cc.CraneError.Offline, cc.CraneError.Timeout):
+        client.last_handoff(VENTURE, REPO, track=4)
+    except cc.NetworkError:
         pass
     else:
         raise AssertionError("a read with nothing cached must fail offline")
 
 
 def test_queue_inspection_when_empty(client):
-    assert client.pending_items_blocking() == []
-    assert client.dead_items_blocking() == []
-    counts = client.queue_counts_blocking()
+    assert client.queue.pending() == []
+    assert client.queue.dead() == []
+    counts = client.queue.counts()
     assert (counts.pending, counts.dead) == (0, 0)
-    report = client.sync_blocking()
+    report = client.sync()
     assert (report.delivered, report.pending) == (0, 0)
-    assert client.url().startswith("http://127.0.0.1:")
-    assert client.store_path().endswith("crane.db")
+    assert client.url.startswith("http://127.0.0.1:")
+    assert client.store_path.endswith("crane.db")

@@ -1,4 +1,5 @@
-"""The README's snippets run as written against the emulator."""
+"""The READMEs' Python snippets run as written against the emulator: the
+two of bindings/python/README.md and the one of the repository's README."""
 
 import os
 import re
@@ -7,15 +8,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import KEY
+from conftest import KEY, REPO_ROOT
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 BLOCKS = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+ROOT_BLOCKS = re.findall(r"```python\n(.*?)```", (REPO_ROOT / "README.md").read_text(), re.S)
 
 
-@pytest.mark.parametrize("index", [0, 1], ids=["lifecycle", "asyncio"])
-def test_readme_snippet_runs(index, emulator, tmp_path):
-    code = BLOCKS[index]
+def run(code, emulator, tmp_path):
     env = dict(
         os.environ,
         CRANE_HOME=str(tmp_path / "home"),
@@ -24,7 +24,21 @@ def test_readme_snippet_runs(index, emulator, tmp_path):
     )
     done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    state = emulator.state()
-    assert state["handoffs_count"] == 1
+    assert emulator.state()["handoffs_count"] == 1
+    return done.stdout
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["lifecycle", "asyncio"])
+def test_readme_snippet_runs(index, emulator, tmp_path):
+    out = run(BLOCKS[index], emulator, tmp_path)
     if index == 0:
-        assert done.stdout.startswith("stored ho_")
+        lines = out.splitlines()
+        assert lines[0].startswith("stored ho_") and " tests 20" in lines[0], out
+        assert lines[1].startswith("wrong key: corr") or lines[1].startswith("wrong key: "), out
+    else:
+        assert out.strip() == "done {'next': 'tests'}"
+
+
+def test_root_readme_snippet_runs(emulator, tmp_path):
+    (block,) = ROOT_BLOCKS
+    assert run(block, emulator, tmp_path).strip() == "stored"

@@ -1,21 +1,146 @@
 """Crane Context SDK for Python agents.
 
-A thin re-export of the bindings that uniffi generates from the Rust library
-(``crane_context::ffi``): every class, record, enum and error lives in
-``crane_context._native.crane_context`` and is importable from here.
+Sessions that heartbeat by themselves, updates and handoffs written to a
+local SQLite queue before they are sent (and delivered exactly once when the
+network returns), reads that answer from a local cache when offline, and
+typed errors carrying the server's correlation id — the Rust library's
+engine, through uniffi::
 
-    import crane_context as cc
+    import crane_context
 
-    client = cc.CraneClient(os.environ["CRANE_CONTEXT_URL"], os.environ["CRANE_CONTEXT_KEY"])
-    session = client.start_session_blocking(cc.StartRequest(agent="a", venture="vc", repo="o/r"))
-    outcome = session.end_blocking(cc.EndRequest(summary="done", payload_json='{"next": "tests"}'))
+    with crane_context.Client(url, key) as client:
+        session = client.start_session(agent="my-agent", venture="vc", repo="owner/repo")
+        session.update(branch="main", commit_sha="abc1234")
+        result = session.end(summary="done for today", payload={"next": "tests"})
+        print(result.handoff.payload if result.delivered else f"queued as {result.local_id}")
 
-Every network method has an ``async`` form (an awaitable for asyncio) and a
-``*_blocking`` form. Listener callbacks (``CraneListener.on_event``) run on the
-SDK's own threads: hand events to your loop with ``loop.call_soon_threadsafe``.
+``AsyncClient`` is the same API for asyncio (``async with``, ``await``,
+``async for``). The generated bindings live in ``crane_context._native`` and
+are not part of the public API.
 """
 
-from ._native.crane_context import *  # noqa: F401,F403
-from ._native.crane_context import __all__ as _generated_all
+from ._async import AsyncClient, AsyncQueue, AsyncSession
+from ._client import Client, Queue, Session
+from ._errors import (
+    CraneError,
+    DecodeError,
+    FieldError,
+    HandoffConflict,
+    InternalError,
+    InvalidInput,
+    NetworkError,
+    NotFound,
+    Offline,
+    PayloadTooLarge,
+    QueueFull,
+    RateLimited,
+    ServerError,
+    SessionNotActive,
+    StoreError,
+    Timeout,
+    Unauthorized,
+    ValidationError,
+)
+from ._events import (
+    AsyncEventStream,
+    ConnectivityChanged,
+    Event,
+    EventError,
+    EventStream,
+    HandoffDelivered,
+    HandoffQueued,
+    HeartbeatFailed,
+    HeartbeatSent,
+    ItemDeadLettered,
+    SessionLost,
+    UpdateDelivered,
+    UpdateDropped,
+    UpdateQueued,
+)
+from ._models import (
+    CachedDocs,
+    CachedHandoff,
+    DocItem,
+    EndResult,
+    Handoff,
+    HealthReport,
+    HealthStatus,
+    HeartbeatInfo,
+    ItemState,
+    JSONObject,
+    QueueCounts,
+    QueueItem,
+    SessionInfo,
+    StartInfo,
+    SyncReport,
+    UpdateResult,
+)
 
-__all__ = list(_generated_all)
+__all__ = [
+    # clients
+    "Client",
+    "AsyncClient",
+    "Session",
+    "AsyncSession",
+    "Queue",
+    "AsyncQueue",
+    # records
+    "SessionInfo",
+    "Handoff",
+    "DocItem",
+    "StartInfo",
+    "HeartbeatInfo",
+    "EndResult",
+    "UpdateResult",
+    "HealthStatus",
+    "HealthReport",
+    "CachedHandoff",
+    "CachedDocs",
+    "ItemState",
+    "QueueItem",
+    "QueueCounts",
+    "SyncReport",
+    "JSONObject",
+    # events
+    "Event",
+    "EventError",
+    "EventStream",
+    "AsyncEventStream",
+    "HeartbeatSent",
+    "HeartbeatFailed",
+    "SessionLost",
+    "UpdateQueued",
+    "HandoffQueued",
+    "UpdateDelivered",
+    "HandoffDelivered",
+    "ItemDeadLettered",
+    "UpdateDropped",
+    "ConnectivityChanged",
+    # errors
+    "CraneError",
+    "Unauthorized",
+    "NotFound",
+    "SessionNotActive",
+    "PayloadTooLarge",
+    "ValidationError",
+    "FieldError",
+    "RateLimited",
+    "ServerError",
+    "NetworkError",
+    "Timeout",
+    "Offline",
+    "DecodeError",
+    "InvalidInput",
+    "HandoffConflict",
+    "StoreError",
+    "QueueFull",
+    "InternalError",
+]
+
+# Public classes say they come from this package (help(), tracebacks, pickling),
+# not from the private modules they are defined in.
+for _name in __all__:
+    _obj = globals()[_name]
+    if isinstance(_obj, type):
+        _obj.__module__ = __name__
+del _name, _obj

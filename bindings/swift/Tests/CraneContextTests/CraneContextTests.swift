@@ -1,28 +1,27 @@
-// The Swift binding against the real emulator: mirrors the pytest suite in
-// bindings/python/tests (lifecycle, queries, errors, heartbeats through the
-// listener, offline delivery exactly once, concurrent async calls, the
-// dead-letter path).
-import CraneContext
+// The Swift API against the real emulator: mirrors the pytest suite in
+// bindings/python/tests (lifecycle, queries, errors, heartbeats and offline
+// delivery seen as an event stream, concurrent calls, the dead-letter path).
+@testable import CraneContext
 import Foundation
 import XCTest
 
 final class CraneContextTests: XCTestCase {
     var dir: URL!
     var emulator: Emulator!
-    var recorder: Recorder!
     var client: CraneClient!
+    var recorder: Recorder!
 
     override func setUpWithError() throws {
         dir = FileManager.default.temporaryDirectory
             .appendingPathComponent("crane-swift-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         emulator = try Emulator(directory: dir, heartbeatInterval: heartbeatInterval).start()
-        recorder = Recorder()
-        client = try makeClient(emulator, store: dir.appendingPathComponent("crane.db"), listener: recorder)
+        client = try makeClient(emulator, store: dir.appendingPathComponent("crane.db"))
+        recorder = Recorder(client.events())
     }
 
-    override func tearDownWithError() throws {
-        client?.shutdown()
+    override func tearDown() async throws {
+        try? await client?.close()
         emulator?.stop()
         try? FileManager.default.removeItem(at: dir)
     }
@@ -30,164 +29,206 @@ final class CraneContextTests: XCTestCase {
     /// Tests whose name mentions heartbeats get 1–2 s intervals.
     var heartbeatInterval: String { name.contains("Heartbeat") ? "1-2" : "480-720" }
 
+    func start(_ agent: String = "swift-agent", track: Int64? = nil, autoHeartbeat: Bool = true) async throws -> Session {
+        try await client.startSession(agent: agent, venture: venture, repo: repo, track: track, autoHeartbeat: autoHeartbeat)
+    }
+
     // MARK: lifecycle
 
-    func testFullLifecycleBlocking() throws {
-        XCTAssertEqual(try client.healthBlocking().status, .healthy)
-        let session = try client.startSessionBlocking(request: startRequest())
-        let sid = session.sessionId()
-        XCTAssertTrue(sid.hasPrefix("sess_"))
-        XCTAssertEqual(session.startInfo()?.status, "created")
-        XCTAssertEqual(session.session().status, "active")
-        XCTAssertTrue(session.isBeating())
-
-        let update = try session.updateBlocking(request: UpdateRequest(branch: "feature", commitSha: "abc1234"))
-        guard case .applied = update else { return XCTFail("update not applied: \(update)") }
-        XCTAssertEqual(try session.heartbeatNowBlocking().sessionId, sid)
-
-        let outcome = try session.endBlocking(request: endRequest("done for today", payload: #"{"next":"write tests","n":3}"#))
-        guard case let .delivered(handoff, _, _) = outcome else { return XCTFail("not delivered: \(outcome)") }
-        XCTAssertEqual(handoff.sessionId, sid)
-        XCTAssertEqual(handoff.payloadJson, #"{"n":3,"next":"write tests"}"#)
-        XCTAssertFalse(session.isBeating())
-        XCTAssertEqual(try emulator.handoffs(of: sid).count, 1)
-        XCTAssertEqual(try client.pendingItemsBlocking(), [])
-    }
-
-    func testFullLifecycleAsync() async throws {
+    func testFullLifecycle() async throws {
         let health = try await client.health()
         XCTAssertEqual(health.status, .healthy)
-        let session = try await client.startSession(request: startRequest("swift-async"))
-        let update = try await session.update(request: UpdateRequest(commitSha: "def5678"))
-        guard case .applied = update else { return XCTFail("update not applied") }
-        let outcome = try await session.end(request: endRequest())
-        guard case .delivered = outcome else { return XCTFail("not delivered") }
-        XCTAssertEqual(try emulator.handoffs(of: session.sessionId()).count, 1)
+        XCTAssertEqual(health.httpStatus, 200)
+
+        let session = try await client.startSession(
+            agent: "swift-life", venture: venture, repo: repo, branch: "main", includeDocs: true)
+        XCTAssertTrue(session.id.hasPrefix("sess_"))
+        XCTAssertEqual(session.startInfo?.status, "created")
+        XCTAssertFalse(session.startInfo?.docs.isEmpty ?? true)
+        let info = session.info
+        XCTAssertEqual(info.status, "active")
+        XCTAssertEqual(info.branch, "main")
+        XCTAssertLessThan(abs(info.createdAt.timeIntervalSinceNow), 300)
+        XCTAssertGreaterThan(session.nextHeartbeatAt, info.createdAt)
+        XCTAssertTrue(session.isBeating)
+
+        let update = try await session.update(branch: "feature", commitSha: "abc1234", meta: ["tool": "xctest"])
+        XCTAssertTrue(update.isApplied)
+        let beat = try await session.heartbeat()
+        XCTAssertEqual(beat.sessionId, session.id)
+        XCTAssertGreaterThan(beat.nextHeartbeatAt, beat.lastHeartbeatAt)
+
+        let plan = Plan(next: "write tests", files: ["a.swift"], n: 3)
+        let result = try await session.end(summary: "done for today", payload: plan, statusLabel: "in-progress")
+        guard case let .delivered(handoff, endedAt) = result else { return XCTFail("not delivered: \(result)") }
+        XCTAssertEqual(handoff.sessionId, session.id)
+        XCTAssertEqual(handoff.statusLabel, "in-progress")
+        XCTAssertEqual(try handoff.payload(as: Plan.self), plan)
+        XCTAssertEqual(handoff.payloadJSON, #"{"files":["a.swift"],"n":3,"next":"write tests"}"#)
+        XCTAssertLessThan(abs(endedAt.timeIntervalSince(handoff.createdAt)), 60)
+        XCTAssertFalse(session.isBeating)
+
+        let back = try await client.latestHandoff(.session(sessionId: session.id))
+        XCTAssertEqual(try back?.payload(as: Plan.self), plan)
+        XCTAssertEqual(try emulator.handoffs(of: session.id).count, 1)
+        let pending = try await client.queue.pending()
+        XCTAssertEqual(pending, [])
     }
 
-    func testAttachToCachedSession() throws {
-        let session = try client.startSessionBlocking(request: startRequest("swift-attach", track: 2))
+    func testAttachToCachedSession() async throws {
+        let session = try await start("swift-attach", track: 2)
         session.stop()
-        let byId = try client.attachByIdBlocking(sessionId: session.sessionId(), autoHeartbeat: false)
-        XCTAssertEqual(byId?.sessionId(), session.sessionId())
-        let byTuple = try client.attachBlocking(agent: "swift-attach", venture: "vc",
-                                                repo: "venturecrane/crane-context", track: 2)
-        XCTAssertEqual(byTuple?.sessionId(), session.sessionId())
+        let byId = try await client.attach(sessionId: session.id, autoHeartbeat: false)
+        XCTAssertEqual(byId?.id, session.id)
+        XCTAssertNil(byId?.startInfo)
+        let byTuple = try await client.attach(agent: "swift-attach", venture: venture, repo: repo, track: 2)
+        XCTAssertEqual(byTuple?.id, session.id)
         byTuple?.stop()
-        XCTAssertNil(try client.attachByIdBlocking(sessionId: "sess_unknown", autoHeartbeat: false))
+        let unknown = try await client.attach(sessionId: "sess_unknown", autoHeartbeat: false)
+        XCTAssertNil(unknown)
     }
 
     // MARK: queries
 
-    func makeHandoffs(_ n: Int, agent: String = "swift-query", track: Int64? = nil) throws -> [Handoff] {
-        try (0..<n).map { i in
-            let s = try client.startSessionBlocking(request: startRequest(agent, track: track, autoHeartbeat: false))
-            guard case let .delivered(h, _, _) = try s.endBlocking(request: endRequest("handoff \(i)", payload: "{\"i\":\(i)}")) else {
+    func makeHandoffs(_ n: Int, agent: String = "swift-query", track: Int64? = nil) async throws -> [Handoff] {
+        var made: [Handoff] = []
+        for i in 0..<n {
+            let s = try await start(agent, track: track, autoHeartbeat: false)
+            guard let h = try await s.end(summary: "handoff \(i)", payload: ["i": i]).handoff else {
                 throw TestError.emulator("handoff \(i) not delivered")
             }
-            return h
+            made.append(h)
         }
+        return made
     }
 
-    func testEveryQuery() throws {
-        let made = try makeHandoffs(5, track: 7)
+    func testEveryQuery() async throws {
+        let made = try await makeHandoffs(5, track: 7)
         let newestFirst = made.reversed().map(\.id)
 
-        let latest = try client.latestHandoffBlocking(query: .track(venture: "vc", repo: "venturecrane/crane-context", track: 7))
+        let latest = try await client.latestHandoff(.track(venture: venture, repo: repo, track: 7))
         XCTAssertEqual(latest?.id, newestFirst.first)
-        XCTAssertEqual(try client.latestHandoffBlocking(query: .session(sessionId: made[0].sessionId))?.id, made[0].id)
+        let bySession = try await client.latestHandoff(.session(sessionId: made[0].sessionId))
+        XCTAssertEqual(bySession?.id, made[0].id)
 
-        let filter = HandoffFilter.fromAgent(agent: "swift-query")
-        let page = try client.handoffsBlocking(filter: filter, limit: 2, cursor: nil)
-        XCTAssertEqual(page.handoffs.map(\.id), Array(newestFirst.prefix(2)))
-        XCTAssertTrue(page.hasMore)
-
-        let pager = client.handoffPager(filter: filter, limit: 2)
+        // Every page, as one sequence: 2 + 2 + 1.
+        let before = try emulator.requests("/handoffs")
         var ids: [String] = []
-        var sizes: [UInt32] = []
-        while let p = try pager.nextPageBlocking() {
-            ids += p.handoffs.map(\.id)
-            sizes.append(p.count)
+        for try await h in client.handoffs(.fromAgent(agent: "swift-query"), pageSize: 2) {
+            ids.append(h.id)
         }
         XCTAssertEqual(ids, newestFirst)
-        XCTAssertEqual(sizes, [2, 2, 1])
+        XCTAssertEqual(try emulator.requests("/handoffs") - before, 3)
+        var first: [[String: Int]] = []
+        for try await h in client.handoffs(.repo(venture: venture, repo: repo)) {
+            first.append(try h.payload())
+            break
+        }
+        XCTAssertEqual(first, [["i": 4]])
 
-        let live = try client.startSessionBlocking(request: startRequest("swift-active", autoHeartbeat: false))
-        let active = try client.activeSessionsBlocking(agent: "swift-active", venture: "vc",
-                                                       repo: "venturecrane/crane-context", track: nil)
-        XCTAssertEqual(active.sessions.map(\.id), [live.sessionId()])
+        let live = try await start("swift-active", autoHeartbeat: false)
+        let active = try await client.activeSessions(agent: "swift-active", venture: venture, repo: repo)
+        XCTAssertEqual(active.map(\.id), [live.id])
 
-        let last = try client.lastHandoffBlocking(venture: "vc", repo: "venturecrane/crane-context", track: 7)
-        XCTAssertFalse(last.stale)
-        XCTAssertNotNil(try client.cachedDocsBlocking())
+        let last = try await client.lastHandoff(venture: venture, repo: repo, track: 7)
+        XCTAssertFalse(last.isStale)
         emulator.stop()
-        let cached = try client.lastHandoffBlocking(venture: "vc", repo: "venturecrane/crane-context", track: 7)
-        XCTAssertTrue(cached.stale)
+        let cached = try await client.lastHandoff(venture: venture, repo: repo, track: 7)
+        XCTAssertTrue(cached.isStale)
         XCTAssertEqual(cached.handoff?.id, newestFirst.first)
     }
 
     // MARK: errors
 
-    func testErrors() throws {
+    func testErrors() async throws {
         let wrong = try makeClient(emulator, store: dir.appendingPathComponent("wrong.db"), key: "wrong-key-0123456789")
-        XCTAssertThrowsError(try wrong.startSessionBlocking(request: startRequest())) { error in
-            guard let e = error as? CraneError, case let .Unauthorized(_, correlationId) = e else {
-                return XCTFail("expected Unauthorized, got \(error)")
-            }
-            XCTAssertNotNil(correlationId)
+        do {
+            _ = try await wrong.startSession(agent: "a", venture: venture, repo: repo)
+            XCTFail("a wrong key must throw")
+        } catch CraneError.unauthorized(let details) {
+            XCTAssertNotNil(details.correlationId)
         }
-        wrong.shutdown()
+        try await wrong.close()
 
-        XCTAssertThrowsError(try client.updateSessionBlocking(
-            sessionId: "sess_01HZZZZZZZZZZZZZZZZZZZZZZZ", request: UpdateRequest(branch: "x"))) { error in
-            guard let e = error as? CraneError, case .NotFound = e else { return XCTFail("expected NotFound, got \(error)") }
+        do {
+            try await client.updateSession(id: "sess_01HZZZZZZZZZZZZZZZZZZZZZZZ", branch: "x")
+            XCTFail("an unknown session must throw")
+        } catch let error as CraneError {
+            guard case .notFound = error else { return XCTFail("expected notFound, got \(error)") }
+            XCTAssertNotNil(error.correlationId)
         }
 
-        let session = try client.startSessionBlocking(request: startRequest(autoHeartbeat: false))
-        let big = "{\"blob\":\"" + String(repeating: "x", count: 900_000) + "\"}"
-        XCTAssertThrowsError(try session.endBlocking(request: endRequest(payload: big))) { error in
-            guard let e = error as? CraneError, case .PayloadTooLarge = e else { return XCTFail("expected PayloadTooLarge, got \(error)") }
+        let session = try await start(autoHeartbeat: false)
+        do {
+            try await session.end(summary: "big", payload: ["blob": String(repeating: "x", count: 900_000)])
+            XCTFail("an oversized payload must throw")
+        } catch CraneError.payloadTooLarge(let details) {
+            XCTAssertTrue(details.message.contains("819200"))
         }
-        XCTAssertThrowsError(try session.endBlocking(request: endRequest(payload: "[1,2]"))) { error in
-            guard let e = error as? CraneError, case let .InvalidInput(_, _, field) = e else {
-                return XCTFail("expected InvalidInput, got \(error)")
-            }
+        do {
+            try await session.end(summary: "array", payload: [1, 2])
+            XCTFail("a payload that is not an object must throw")
+        } catch let CraneError.invalidInput(details, field) {
             XCTAssertEqual(field, "payload")
+            XCTAssertNil(details.correlationId)
         }
         XCTAssertEqual(try emulator.requests("/eod"), 0)
+
+        XCTAssertThrowsError(try CraneClient(url: "http://crane.example", key: relayKey)) { error in
+            guard case let CraneError.invalidInput(_, field) = error else { return XCTFail("got \(error)") }
+            XCTAssertEqual(field, "url")
+        }
     }
 
-    // MARK: heartbeats
+    // MARK: events
 
-    func testHeartbeatsObservedThroughListener() throws {
-        let session = try client.startSessionBlocking(request: startRequest("swift-beat"))
-        let events = try recorder.wait(timeout: 15) { $0.filter(isHeartbeat).count >= 2 }
-        for case let .heartbeatSent(sessionId, _, interval) in events {
-            XCTAssertEqual(sessionId, session.sessionId())
+    func testHeartbeatsArriveOnTheEventStream() async throws {
+        let session = try await start("swift-beat")
+        let sid = session.id
+        let events = try await recorder.wait(timeout: 15) { $0.filter(isHeartbeat).count >= 2 }
+        for case let .heartbeatSent(sessionId, next, interval) in events {
+            XCTAssertEqual(sessionId, sid)
             XCTAssertTrue((1...2).contains(interval))
+            XCTAssertGreaterThan(next.timeIntervalSince1970, 1_700_000_000)
         }
         session.stop()
-        Thread.sleep(forTimeInterval: 0.5)
-        let count = recorder.all.filter(isHeartbeat).count
-        Thread.sleep(forTimeInterval: 2.5)
-        XCTAssertEqual(recorder.all.filter(isHeartbeat).count, count)
+        XCTAssertFalse(session.isBeating)
+    }
+
+    func testEventStreamsFinishWhenTheClientCloses() async throws {
+        let other = try makeClient(emulator, store: dir.appendingPathComponent("other.db"))
+        let stream = other.events()
+        let reader = Task { () -> Int in
+            var n = 0
+            for await _ in stream { n += 1 }
+            return n
+        }
+        try await other.close()
+        let count = await reader.value  // returns only because the stream finished
+        XCTAssertEqual(count, 0)
+        var afterClose = 0
+        for await _ in other.events() { afterClose += 1 }
+        XCTAssertEqual(afterClose, 0)
     }
 
     // MARK: offline
 
-    func testOfflineEndQueuedThenDeliveredExactlyOnce() throws {
-        let session = try client.startSessionBlocking(request: startRequest("swift-offline"))
-        let sid = session.sessionId()
+    func testOfflineEndQueuedThenDeliveredExactlyOnce() async throws {
+        let session = try await start("swift-offline")
+        let sid = session.id
         emulator.stop()
-        let outcome = try session.endBlocking(request: endRequest("written offline"))
-        guard case let .queued(localId) = outcome else { return XCTFail("not queued: \(outcome)") }
-        XCTAssertEqual(try client.pendingItemsBlocking().map(\.localId), [localId])
+        let result = try await session.end(summary: "written offline", payload: ["next": "deliver me"])
+        guard case let .queued(localId) = result else { return XCTFail("not queued: \(result)") }
+        let pending = try await client.queue.pending()
+        XCTAssertEqual(pending.map(\.localId), [localId])
+        XCTAssertEqual(pending.first?.state, .pending)
 
-        try emulator.restart()
-        let events = try recorder.wait(timeout: 60) { deliveredIds($0).contains(localId) }
+        try await emulator.restartOnMain()
+        let events = try await recorder.wait(timeout: 60) { deliveredIds($0).contains(localId) }
         XCTAssertEqual(deliveredIds(events), [localId])
         XCTAssertEqual(try emulator.handoffs(of: sid).count, 1)
-        XCTAssertEqual(try client.syncBlocking().delivered, 0)
+        let report = try await client.sync()
+        XCTAssertEqual(report.delivered, 0)
         XCTAssertEqual(try emulator.handoffs(of: sid).count, 1)
         XCTAssertEqual(try emulator.requests("/eod"), 1)
     }
@@ -197,21 +238,22 @@ final class CraneContextTests: XCTestCase {
     func testConcurrentAsyncCalls() async throws {
         let client = self.client!
         let agents = (0..<8).map { "swift-conc-\($0)" }
-        let sessions = try await withThrowingTaskGroup(of: SessionHandle.self) { group in
+        let sessions = try await withThrowingTaskGroup(of: Session.self) { group in
             for agent in agents {
-                group.addTask { try await client.startSession(request: startRequest(agent, autoHeartbeat: false)) }
+                group.addTask {
+                    try await client.startSession(agent: agent, venture: venture, repo: repo, autoHeartbeat: false)
+                }
             }
-            var all: [SessionHandle] = []
+            var all: [Session] = []
             for try await s in group { all.append(s) }
             return all
         }
-        XCTAssertEqual(Set(sessions.map { $0.sessionId() }).count, agents.count)
+        XCTAssertEqual(Set(sessions.map(\.id)).count, agents.count)
         let delivered = try await withThrowingTaskGroup(of: Bool.self) { group in
             for s in sessions {
                 group.addTask {
                     _ = try await client.health()
-                    if case .delivered = try await s.end(request: endRequest()) { return true }
-                    return false
+                    return try await s.end(summary: "done").handoff != nil
                 }
             }
             var n = 0
@@ -224,19 +266,38 @@ final class CraneContextTests: XCTestCase {
 
     // MARK: dead letters
 
-    func testDeadLetterRetriedThenDelivered() throws {
-        let session = try client.startSessionBlocking(request: startRequest("swift-dead", autoHeartbeat: false))
+    func testDeadLetterRetriedThenDelivered() async throws {
+        let session = try await start("swift-dead", autoHeartbeat: false)
         try emulator.fault(["route": "/eod", "mode": "status", "status": 400, "count": 1])
-        XCTAssertThrowsError(try session.endBlocking(request: endRequest("rejected once")))
-        let dead = try client.deadItemsBlocking()
+        do {
+            try await session.end(summary: "rejected once")
+            XCTFail("a 400 must throw")
+        } catch CraneError.validation {
+        }
+        let dead = try await client.queue.dead()
         XCTAssertEqual(dead.count, 1)
         XCTAssertEqual(dead.first?.state, .dead)
-        XCTAssertEqual(try client.queueCountsBlocking().dead, 1)
+        let counts = try await client.queue.counts()
+        XCTAssertEqual(counts.dead, 1)
         guard let localId = dead.first?.localId else { return }
 
-        try client.retryDeadBlocking(localId: localId)
-        try recorder.wait(timeout: 30) { deliveredIds($0).contains(localId) }
-        XCTAssertEqual(try client.deadItemsBlocking(), [])
-        XCTAssertEqual(try emulator.handoffs(of: session.sessionId()).count, 1)
+        try await client.queue.retry(localId)
+        try await recorder.wait(timeout: 30) { deliveredIds($0).contains(localId) }
+        let deadAfter = try await client.queue.dead()
+        XCTAssertEqual(deadAfter, [])
+        XCTAssertEqual(try emulator.handoffs(of: session.id).count, 1)
+    }
+
+    // MARK: timestamps
+
+    func testTimestampsParseEveryPrecisionAndOffset() throws {
+        let base = try XCTUnwrap(Timestamp.parse("2026-01-31T12:00:00Z"))
+        XCTAssertEqual(base.timeIntervalSince1970, 1_769_860_800)
+        XCTAssertEqual(try XCTUnwrap(Timestamp.parse("2026-01-31T12:00:00.5Z")).timeIntervalSince(base), 0.5, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(Timestamp.parse("2026-01-31T12:00:00.123456789Z")).timeIntervalSince(base),
+                       0.123456789, accuracy: 1e-6)
+        XCTAssertEqual(try XCTUnwrap(Timestamp.parse("2026-01-31T13:30:00+01:30")), base)
+        XCTAssertNil(Timestamp.parse("2026-01-31 12:00"))
+        XCTAssertNil(Timestamp.parse("2026-01-31T12:00:00"))
     }
 }

@@ -24,7 +24,9 @@ let repoRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent()  // bindings
     .deletingLastPathComponent()
 
-final class Emulator {
+/// Not safe to share between threads; `@unchecked Sendable` only so an async
+/// test can hand it to the main actor (see `restartOnMain`).
+final class Emulator: @unchecked Sendable {
     let db: URL
     let heartbeatInterval: String
     private(set) var port = 0
@@ -81,6 +83,14 @@ final class Emulator {
         p.terminate()
         p.waitUntilExit()
         process = nil
+    }
+
+    /// `restart` on the main thread, for async tests: Foundation on Linux
+    /// reports a child's exit through the run loop of the thread that
+    /// launched it, and only the main thread's run loop keeps running while
+    /// an async test waits (a later `stop()` would wait forever otherwise).
+    func restartOnMain() async throws {
+        try await MainActor.run { try self.restart() }
     }
 
     /// Starts again on the same port with the same database.
@@ -155,17 +165,30 @@ final class Answer: @unchecked Sendable {
     }
 }
 
-/// Collects events from the SDK's threads; tests wait on them.
-final class Recorder: CraneListener, @unchecked Sendable {
+/// Collects a client's events from the moment it is created, on a task of
+/// its own; tests wait for what they expect with a deadline.
+final class Recorder: @unchecked Sendable {
     private let lock = NSCondition()
     private var events: [CraneEvent] = []
+    private var task: Task<Void, Never>?
 
-    func onEvent(event: CraneEvent) throws {
+    init(_ stream: AsyncStream<CraneEvent>) {
+        task = Task { [weak self] in
+            for await event in stream {
+                guard let self else { return }
+                self.append(event)
+            }
+        }
+    }
+
+    private func append(_ event: CraneEvent) {
         lock.lock()
         events.append(event)
         lock.broadcast()
         lock.unlock()
     }
+
+    deinit { task?.cancel() }
 
     var all: [CraneEvent] {
         lock.lock()
@@ -173,9 +196,17 @@ final class Recorder: CraneListener, @unchecked Sendable {
         return events
     }
 
-    /// Waits until `predicate` holds for the events so far.
+    /// Waits (off the cooperative pool) until `predicate` holds for the events so far.
     @discardableResult
-    func wait(timeout: TimeInterval, _ predicate: ([CraneEvent]) -> Bool) throws -> [CraneEvent] {
+    func wait(timeout: TimeInterval, _ predicate: @escaping @Sendable ([CraneEvent]) -> Bool) async throws -> [CraneEvent] {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread { [self] in
+                continuation.resume(with: Result { try self.block(timeout: timeout, predicate) })
+            }
+        }
+    }
+
+    private func block(timeout: TimeInterval, _ predicate: ([CraneEvent]) -> Bool) throws -> [CraneEvent] {
         let deadline = Date().addingTimeInterval(timeout)
         lock.lock()
         defer { lock.unlock() }
@@ -188,22 +219,18 @@ final class Recorder: CraneListener, @unchecked Sendable {
     }
 }
 
-func makeClient(_ emulator: Emulator, store: URL, listener: CraneListener? = nil,
-                key: String = relayKey) throws -> CraneClient {
-    try CraneClient(
-        url: emulator.url, relayKey: key,
-        options: ClientOptions(storePath: store.path, heartbeatJitterMs: 0),
-        listener: listener)
+func makeClient(_ emulator: Emulator, store: URL, key: String = relayKey) throws -> CraneClient {
+    try CraneClient(url: emulator.url, key: key, options: .init(storePath: store.path, heartbeatJitter: 0))
 }
 
-func startRequest(_ agent: String = "swift-agent", track: Int64? = nil,
-                  autoHeartbeat: Bool = true) -> StartRequest {
-    StartRequest(agent: agent, venture: "vc", repo: "venturecrane/crane-context",
-                 track: track, autoHeartbeat: autoHeartbeat)
-}
+let venture = "vc"
+let repo = "venturecrane/crane-context"
 
-func endRequest(_ summary: String = "done", payload: String = #"{"next":"tests"}"#) -> EndRequest {
-    EndRequest(summary: summary, payloadJson: payload)
+/// A payload as a Swift agent writes one: a `Codable` struct.
+struct Plan: Codable, Equatable {
+    var next: String
+    var files: [String]
+    var n: Int
 }
 
 func isHeartbeat(_ e: CraneEvent) -> Bool {

@@ -9,37 +9,51 @@ import AgentContext
 import CraneContext
 import Foundation
 
-do {
+/// What this agent leaves for the next one when no payload is given.
+struct DayNotes: Codable {
+    var summary: String
+    var branch: String?
+}
+
+func eod() async throws -> Int32 {
     guard let summary = option("--summary") else {
         FileHandle.standardError.write(Data("crane-eod: --summary is required\n".utf8))
-        exit(64)
-    }
-    var payload = String(decoding: try JSONSerialization.data(withJSONObject: ["summary": summary]), as: UTF8.self)
-    if let file = option("--payload-file") {
-        payload = try String(contentsOfFile: file, encoding: .utf8)
-    } else if option("--payload") == "-" {
-        payload = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        return 64
     }
     let co = try detect()
     let track = option("--track").flatMap { Int64($0) }
-    let client = try CraneClient.fromEnv()
-    guard let session = try client.attachBlocking(agent: co.agent, venture: co.venture, repo: co.repo, track: track) else {
+    let client = try CraneClient.fromEnvironment()
+    guard let session = try await client.attach(agent: co.agent, venture: co.venture, repo: co.repo, track: track) else {
         FileHandle.standardError.write(Data("crane-eod: no session for this checkout; run crane-sod first\n".utf8))
-        exit(1)
+        return 1
     }
-    let outcome = try session.endBlocking(request: EndRequest(
-        summary: summary, payloadJson: payload,
-        statusLabel: option("--status-label"), toAgent: option("--to-agent")))
-    try client.closeBlocking()
-    switch outcome {
-    case let .delivered(handoff, _, _):
+    let statusLabel = option("--status-label"), toAgent = option("--to-agent")
+    let result: EndResult
+    if let file = option("--payload-file") {
+        let json = try String(contentsOfFile: file, encoding: .utf8)
+        result = try await session.end(summary: summary, payloadJSON: json, statusLabel: statusLabel, toAgent: toAgent)
+    } else if option("--payload") == "-" {
+        let json = String(decoding: FileHandle.standardInput.readDataToEndOfFile(), as: UTF8.self)
+        result = try await session.end(summary: summary, payloadJSON: json, statusLabel: statusLabel, toAgent: toAgent)
+    } else {
+        let notes = DayNotes(summary: summary, branch: co.branch)
+        result = try await session.end(summary: summary, payload: notes, statusLabel: statusLabel, toAgent: toAgent)
+    }
+    try await client.close()
+    switch result {
+    case let .delivered(handoff, _):
         print("handoff \(handoff.id) stored for session \(handoff.sessionId) (payload \(handoff.payloadHash.prefix(12))…)")
+        return 0
     case let .queued(localId):
         print("offline: handoff queued locally as \(localId); it will be delivered when the server is back")
-        if flag("--require-delivery") { exit(2) }
+        return flag("--require-delivery") ? 2 : 0
     }
-} catch let e as CraneError {
-    FileHandle.standardError.write(Data("crane-eod: \(e)\n".utf8))
+}
+
+do {
+    exit(try await eod())
+} catch let error as CraneError {
+    FileHandle.standardError.write(Data("crane-eod: \(error.message)\n".utf8))
     exit(1)
 } catch {
     FileHandle.standardError.write(Data("crane-eod: \(error)\n".utf8))

@@ -678,7 +678,8 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      * Closes gracefully before the process exits: starts no new delivery,
      * waits briefly for deliveries in flight, releases what this process
      * still holds (so another process can send it at once), then stops the
-     * background work. Queued items stay on disk.
+     * background work and detaches the listener (no event is delivered
+     * after `close` returns). Queued items stay on disk.
      */
     func close() async throws 
     
@@ -696,6 +697,15 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      * Blocking form of `dead_items`.
      */
     func deadItemsBlocking() throws  -> [QueueItem]
+    
+    /**
+     * Stops every later call of the listener and waits for the calls in
+     * progress; `close` and `shutdown` do it too. For hosts that tear down
+     * while a client is still open (e.g. Python's `atexit`): a thread that
+     * enters a finalizing interpreter is ended in a way that aborts the
+     * process. Idempotent.
+     */
+    func detachListener() 
     
     /**
      * Deletes a queue item for good.
@@ -796,9 +806,10 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func retryDeadBlocking(localId: String) throws 
     
     /**
-     * Stops the background work (drain, probe, watchdog) at once; prefer
-     * `close` before a process exits. Heartbeats of live sessions stop with
-     * their handles. Queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once and
+     * detaches the listener; prefer `close` before a process exits.
+     * Heartbeats of live sessions stop with their handles. Queued items stay
+     * on disk.
      */
     func shutdown() 
     
@@ -1142,8 +1153,8 @@ public convenience init(url: String, relayKey: String, options: ClientOptions = 
     /**
      * Opens a client configured the way the `crane` CLI is: `CRANE_CONTEXT_URL`
      * and `CRANE_CONTEXT_KEY`, else the profile of the config file
-     * (`CRANE_ENV`, `CRANE_CONFIG`). `options.allow_insecure_http` is
-     * ignored here: the config file decides it.
+     * (`CRANE_ENV` or `options.profile`, `CRANE_CONFIG`).
+     * `options.allow_insecure_http` is ignored here: the config file decides it.
      */
 public static func fromEnv(options: ClientOptions = ClientOptions(), listener: CraneListener? = nil)throws  -> CraneClient  {
     return try  FfiConverterTypeCraneClient_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
@@ -1297,7 +1308,8 @@ open func cachedDocsBlocking()throws  -> CachedDocs?  {
      * Closes gracefully before the process exits: starts no new delivery,
      * waits briefly for deliveries in flight, releases what this process
      * still holds (so another process can send it at once), then stops the
-     * background work. Queued items stay on disk.
+     * background work and detaches the listener (no event is delivered
+     * after `close` returns). Queued items stay on disk.
      */
 open func close()async throws   {
     return
@@ -1355,6 +1367,21 @@ open func deadItemsBlocking()throws  -> [QueueItem]  {
             self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
+}
+    
+    /**
+     * Stops every later call of the listener and waits for the calls in
+     * progress; `close` and `shutdown` do it too. For hosts that tear down
+     * while a client is still open (e.g. Python's `atexit`): a thread that
+     * enters a finalizing interpreter is ended in a way that aborts the
+     * process. Idempotent.
+     */
+open func detachListener()  {try! rustCall() {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_detach_listener(
+            self.uniffiCloneHandle(),uniffiCallStatus
+    )
+}
 }
     
     /**
@@ -1663,9 +1690,10 @@ open func retryDeadBlocking(localId: String)throws   {try rustCallWithError(FfiC
 }
     
     /**
-     * Stops the background work (drain, probe, watchdog) at once; prefer
-     * `close` before a process exits. Heartbeats of live sessions stop with
-     * their handles. Queued items stay on disk.
+     * Stops the background work (drain, probe, watchdog) at once and
+     * detaches the listener; prefer `close` before a process exits.
+     * Heartbeats of live sessions stop with their handles. Queued items stay
+     * on disk.
      */
 open func shutdown()  {try! rustCall() {
         uniffiCallStatus in
@@ -4082,6 +4110,11 @@ public struct ClientOptions: Equatable, Hashable {
      * `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
      */
     public var rehomeAbandoned: Bool?
+    /**
+     * The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+     * the file's default profile). Ignored by the explicit URL and key constructor.
+     */
+    public var profile: String?
 
     // Default memberwise initializers are never public by default, so we
     // declare one manually.
@@ -4112,7 +4145,11 @@ public struct ClientOptions: Equatable, Hashable {
          * it (deliver it in a new session of the same agent/venture/repo/track);
          * `false`: such an item is dead, with the reason. Default: on (with
          * `from_env`: `CRANE_REHOME`, else the config file's `rehome_abandoned`).
-         */rehomeAbandoned: Bool? = nil) {
+         */rehomeAbandoned: Bool? = nil, 
+        /**
+         * The config file's profile `from_env` reads (default: `CRANE_ENV`, else
+         * the file's default profile). Ignored by the explicit URL and key constructor.
+         */profile: String? = nil) {
         self.storePath = storePath
         self.allowInsecureHttp = allowInsecureHttp
         self.connectTimeoutMs = connectTimeoutMs
@@ -4121,6 +4158,7 @@ public struct ClientOptions: Equatable, Hashable {
         self.maxQueueItems = maxQueueItems
         self.userAgent = userAgent
         self.rehomeAbandoned = rehomeAbandoned
+        self.profile = profile
     }
 
     
@@ -4146,7 +4184,8 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
                 heartbeatJitterMs: FfiConverterOptionUInt64.read(from: &buf), 
                 maxQueueItems: FfiConverterOptionUInt64.read(from: &buf), 
                 userAgent: FfiConverterOptionString.read(from: &buf), 
-                rehomeAbandoned: FfiConverterOptionBool.read(from: &buf)
+                rehomeAbandoned: FfiConverterOptionBool.read(from: &buf), 
+                profile: FfiConverterOptionString.read(from: &buf)
         )
     }
 
@@ -4159,6 +4198,7 @@ public struct FfiConverterTypeClientOptions: FfiConverterRustBuffer {
         FfiConverterOptionUInt64.write(value.maxQueueItems, into: &buf)
         FfiConverterOptionString.write(value.userAgent, into: &buf)
         FfiConverterOptionBool.write(value.rehomeAbandoned, into: &buf)
+        FfiConverterOptionString.write(value.profile, into: &buf)
     }
 }
 
@@ -10463,7 +10503,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_cached_docs_blocking() != 40440) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_close() != 47578) {
+    if (uniffi_crane_context_checksum_method_craneclient_close() != 62576) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_close_blocking() != 54688) {
@@ -10473,6 +10513,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_dead_items_blocking() != 2044) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_detach_listener() != 21007) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_drop_item() != 43320) {
@@ -10532,7 +10575,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_retry_dead_blocking() != 17687) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 34129) {
+    if (uniffi_crane_context_checksum_method_craneclient_shutdown() != 33500) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_start_session() != 15166) {
@@ -10727,7 +10770,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_sessionhandle_update_blocking() != 46515) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_constructor_craneclient_from_env() != 55293) {
+    if (uniffi_crane_context_checksum_constructor_craneclient_from_env() != 6535) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_constructor_craneclient_new() != 30442) {

@@ -1,0 +1,93 @@
+"""A typing test: `mypy --strict` must accept every line here as written.
+
+The lines marked `# type: ignore[...]` are mistakes mypy must catch: with
+`--strict` (which warns about unused ignores) the check fails if any of them
+stops being an error, e.g. if a parameter's annotation loosens to `object`.
+Never run, only type-checked (bindings/test.sh).
+"""
+
+import asyncio
+from datetime import datetime
+from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
+
+import crane_context as cc
+
+
+def blocking(url: str, key: str) -> None:
+    with cc.Client(url, key, store_path="/tmp/crane.db", request_timeout=5.0) as client:
+        session: cc.Session = client.start_session("agent", "vc", "owner/repo", track=1, meta={"k": [1, 2]})
+        sid: str = session.session_id
+        started: Optional[cc.StartInfo] = session.start_info
+        due: datetime = session.next_heartbeat_at
+        update: cc.UpdateResult = session.update(branch="main")
+        beat: cc.HeartbeatInfo = session.heartbeat()
+        result: cc.EndResult = session.end("done", {"next": "tests"}, status_label="ok")
+        if result.handoff is not None:
+            payload: Dict[str, Any] = result.handoff.payload
+            created: datetime = result.handoff.created_at
+        local: Optional[str] = result.local_id
+        latest: Optional[cc.Handoff] = client.latest_handoff(session_id=sid)
+        every: Iterator[cc.Handoff] = client.handoffs(venture="vc", repo="owner/repo", page_size=10)
+        active: List[cc.SessionInfo] = client.active_sessions("agent", "vc", "owner/repo")
+        counts: cc.QueueCounts = client.queue.counts()
+        dead: List[cc.QueueItem] = client.queue.dead()
+        report: cc.SyncReport = client.sync()
+        health: cc.HealthReport = client.health()
+        ok: bool = health.healthy and health.status is cc.HealthStatus.HEALTHY
+        for event in client.events():
+            if isinstance(event, cc.HeartbeatSent):
+                when: datetime = event.next_heartbeat_at
+            break
+        del started, due, update, beat, local, latest, every, active, counts, dead, report, ok
+
+        # Mistakes mypy must catch.
+        client.start_session("agent", "vc", "owner/repo", track="not-an-int")  # type: ignore[arg-type]
+        client.start_session(agent="a", venture="v")  # type: ignore[call-arg]
+        session.end("done", payload=["not", "a", "dict"])  # type: ignore[arg-type]
+        session.update("main")  # type: ignore[call-arg]
+        client.handoffs(page_size="10")  # type: ignore[arg-type]
+        bad: int = session.session_id  # type: ignore[assignment]
+        del bad
+
+
+def on_event(event: cc.Event) -> None:
+    print(event)
+
+
+def errors(url: str) -> None:
+    try:
+        cc.Client(url, "key", listener=on_event).close()
+    except cc.Unauthorized as e:
+        corr: Optional[str] = e.correlation_id
+        del corr
+    except cc.ServerError as e:
+        status: int = e.status
+        after: Optional[float] = e.retry_after
+        del status, after
+    except cc.InvalidInput as e:
+        field: str = e.field
+        del field
+    except cc.CraneError as e:
+        message: str = e.message
+        del message
+
+
+async def asynchronous(url: str, key: str) -> None:
+    async with cc.AsyncClient(url, key) as client:
+        session: cc.AsyncSession = await client.start_session("agent", "vc", "owner/repo")
+        result: cc.EndResult = await session.end("done", {"next": "tests"})
+        pages: AsyncIterator[cc.Handoff] = client.handoffs(from_agent="agent")
+        ids: List[str] = [h.id async for h in pages]
+        pending: List[cc.QueueItem] = await client.queue.pending()
+        async for event in client.events():
+            if isinstance(event, cc.HandoffDelivered):
+                handoff_id: str = event.handoff_id
+                del handoff_id
+            break
+        del result, ids, pending
+        await session.end("twice", payload=None, to_agent="next")
+        client.start_session("agent", "vc", "owner/repo").session_id  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":
+    asyncio.run(asynchronous("http://127.0.0.1:1", "key"))
