@@ -42,6 +42,8 @@ mod fixture_tests_v2;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod idempotency;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod model;
 mod pages;
 pub mod policy;

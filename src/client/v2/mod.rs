@@ -20,6 +20,7 @@
 mod checkpoints;
 mod notes;
 mod reads;
+mod ventures;
 mod writes;
 
 use crate::model::v2::wire;

@@ -19,6 +19,7 @@ mod docs;
 mod handoffs;
 mod notes;
 mod sessions;
+mod venture;
 pub(crate) mod wire;
 
 pub use active::ActiveFilter;
@@ -40,3 +41,4 @@ pub use sessions::{
     ActivityBatch, ActivityEvent, ActivityReport, HistoryBlock, HistoryEntry, PriorSession,
     PriorSessionQuery, SessionHistory, Sibling, Siblings, MAX_ACTIVITY_EVENTS,
 };
+pub use venture::{Venture, VentureList};
