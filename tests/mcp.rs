@@ -112,6 +112,9 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     let sid = sos["session_id"].as_str().unwrap().to_owned();
     assert_eq!(sos["venture"], "vc");
     assert_eq!(sos["repo"], "venturecrane/demo");
+    let status = ok(call(&client, "crane_status", json!({})).await);
+    assert_eq!(status["session_id"], sid.as_str(), "{status}");
+    assert_eq!(status["kept_alive"], true, "{status}");
     let cp = ok(call(
         &client,
         "crane_checkpoint",
@@ -258,4 +261,63 @@ async fn resources_and_reads() {
     );
 
     client.cancel().await.unwrap();
+}
+
+/// Starts `crane mcp` with raw pipes and completes the handshake.
+async fn raw_server(co: &Checkout) -> tokio::process::Child {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let mut cmd = tokio::process::Command::from(co.command(&["mcp"]));
+    cmd.stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped());
+    let mut child = cmd.spawn().expect("crane mcp spawns");
+    let stdin = child.stdin.as_mut().unwrap();
+    let init = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": "2025-06-18", "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"}}});
+    stdin
+        .write_all(format!("{init}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let answer: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(answer["result"]["serverInfo"]["name"], "crane", "{answer}");
+    let note = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    let ping = json!({"jsonrpc": "2.0", "id": 2, "method": "ping"});
+    stdin
+        .write_all(format!("{note}\n{ping}\n").as_bytes())
+        .await
+        .unwrap();
+    let pong: Value = serde_json::from_str(&lines.next_line().await.unwrap().unwrap()).unwrap();
+    assert_eq!(pong["id"], 2, "{pong}");
+    assert!(pong["result"].is_object(), "{pong}");
+    child
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stdin_eof_and_sigterm_end_the_server_cleanly() {
+    let emu = emulator_v2().await;
+    let co = Checkout::new(&emu.url());
+
+    // The client goes away: stdin closes, the server exits 0.
+    let mut child = raw_server(&co).await;
+    drop(child.stdin.take());
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("exits after stdin EOF")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+
+    // SIGTERM: the same clean exit.
+    let mut child = raw_server(&co).await;
+    let pid = child.id().unwrap().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::time::timeout(Duration::from_secs(60), child.wait())
+        .await
+        .expect("exits after SIGTERM")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
 }
