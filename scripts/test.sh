@@ -12,6 +12,7 @@
 #   rust: N passed, 0 failed
 #   python: N passed, 0 failed
 #   swift: N passed, 0 failed        (or why Swift could not run here)
+#   mcp-ts: N passed, 0 failed       (the TypeScript MCP client against `crane mcp`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root="$PWD"
@@ -49,6 +50,17 @@ fi
 echo "== bindings (Python, Swift)"
 bindings/test.sh "$logs"
 
+echo "== MCP: the official TypeScript client against crane mcp (tests/mcp-ts)"
+set +e
+tests/mcp-ts/run.sh "$target_dir/debug" 2>&1 | tee "$logs/mcp-ts.log"
+rc="${PIPESTATUS[0]}"
+set -e
+mcp_line="$(grep -E '^mcp-ts: [0-9]+ passed' "$logs/mcp-ts.log" | tail -1)"
+if [ "$rc" -ne 0 ] || [ -z "$mcp_line" ]; then
+  echo "tests/mcp-ts/run.sh failed (exit $rc)" >&2
+  exit 1
+fi
+
 python_line="$(cat "$logs/python.summary")"
 swift_line="$(cat "$logs/swift.summary")"
 elapsed=$((SECONDS - started))
@@ -57,6 +69,8 @@ echo "== summary ($((elapsed / 60)) min $((elapsed % 60)) s; target/ $(du -sh "$
 echo "rust: $rust_passed passed, $rust_failed failed ($rust_binaries test binaries and doctest runs)"
 echo "$python_line"
 echo "$swift_line"
+echo "$mcp_line"
 python_passed="$(sed -nE 's/^python: ([0-9]+) passed.*/\1/p' "$logs/python.summary")"
 swift_passed="$(sed -nE 's/^swift: ([0-9]+) passed.*/\1/p' "$logs/swift.summary")"
-echo "all: $((rust_passed + ${python_passed:-0} + ${swift_passed:-0})) passed, 0 failed"
+mcp_passed="$(sed -nE 's/^mcp-ts: ([0-9]+) passed.*/\1/p' <<<"$mcp_line")"
+echo "all: $((rust_passed + ${python_passed:-0} + ${swift_passed:-0} + ${mcp_passed:-0})) passed, 0 failed"

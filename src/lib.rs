@@ -46,6 +46,8 @@ pub mod fuzzing;
 pub mod generation;
 pub mod idempotency;
 pub mod identity;
+#[cfg(feature = "mcp")]
+pub mod mcp;
 pub mod model;
 mod pages;
 pub mod policy;

@@ -94,7 +94,13 @@ fn walk(dir: &Path, f: &mut dyn FnMut(&Path, &str)) {
         let path = entry.path();
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if name == ".build" || name == ".venv" || name == "target" || name == "fixtures" {
+        // Installed or built, not the project's files (git ignores them).
+        if name == ".build"
+            || name == ".venv"
+            || name == "target"
+            || name == "fixtures"
+            || name == "node_modules"
+        {
             continue;
         }
         if path.is_dir() {

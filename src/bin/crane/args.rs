@@ -115,6 +115,9 @@ pub enum Command {
     History(HistoryArgs),
     /// Deliver the offline queue now.
     Sync,
+    /// Serve this checkout's sessions to an agent as an MCP server over stdio
+    /// (docs/mcp.md).
+    Mcp(TargetArgs),
     /// Inspect and manage queued and dead-lettered items.
     Queue {
         /// What to do.

@@ -11,6 +11,8 @@ mod completions;
 mod eod;
 mod keeper_stop;
 mod manual;
+#[cfg(feature = "mcp")]
+mod mcp;
 mod notes;
 mod queue;
 mod reads;
@@ -71,6 +73,12 @@ async fn run_async(ctx: &Ctx, command: Command) -> CliResult<u8> {
         Command::Siblings(args) => v2_reads::siblings(ctx, &args).await,
         Command::History(args) => v2_reads::history(ctx, &args).await,
         Command::Sync => sync::run(ctx).await,
+        #[cfg(feature = "mcp")]
+        Command::Mcp(target) => mcp::run(ctx, &target).await,
+        #[cfg(not(feature = "mcp"))]
+        Command::Mcp(_) => Err(CliError::Usage(
+            "this crane was built without the `mcp` feature (cargo build --features mcp)".into(),
+        )),
         Command::Queue {
             command: QueueCommand::Retry { local_id },
         } => queue::retry(ctx, &local_id).await,

@@ -1,0 +1,129 @@
+//! `crane mcp`: the SDK as a Model Context Protocol server over stdio.
+//!
+//! Agent CLIs (Claude Code, Codex, Gemini CLI, …) take their tools through
+//! MCP. Serving the engine itself — not a thin HTTP wrapper — gives every
+//! such agent the SDK's guarantees without a line of code: the session
+//! heartbeats on the server's schedule inside this process for as long as it
+//! runs; an end of session while offline is written to the same SQLite queue
+//! the CLI and the bindings use, reported as "queued as L, will be
+//! delivered", and delivered exactly once by this process's drain when the
+//! service answers again (or by the next `crane sync`, `crane sod` or
+//! `crane mcp` if the agent exits first).
+//!
+//! The protocol (initialize, ping, tools, resources, cancellation) is
+//! rmcp's; this module holds the tools ([`tools`]), their input schemas
+//! ([`params`]), how results and errors are rendered for a model
+//! ([`render`]), the resources ([`resources`]) and the life cycle
+//! ([`serve_stdio`]). Tool names and required arguments follow the
+//! TypeScript `crane-mcp` server where it has the tool, so a user can swap
+//! servers without changing prompts or skills (docs/mcp.md has the table).
+//!
+//! Which checkout the server acts for is decided by its host (the `crane`
+//! CLI detects it with git) and passed in as an [`Identity`].
+
+pub mod params;
+pub mod render;
+mod resources;
+mod server;
+mod session;
+mod tools;
+
+use std::time::Duration;
+
+use rmcp::ServiceExt;
+
+pub use server::CraneMcp;
+
+use crate::engine::Crane;
+
+/// Longest wait, on shutdown, for deliveries this process has in flight
+/// (the engine's [`Crane::close`] grace, [`crate::policy::CLOSE_GRACE`]).
+pub const SHUTDOWN_GRACE: Duration = crate::policy::CLOSE_GRACE;
+
+/// The checkout the server acts for, as its host detected it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// Agent name (`<client>-<host>` unless configured).
+    pub agent: String,
+    /// Venture code when the host knows it (its org→venture map); `None`
+    /// leaves it to `crane_sos`'s `venture` argument or `GET /ventures`.
+    pub venture: Option<String>,
+    /// Repository `owner/name`.
+    pub repo: String,
+    /// Track, if any.
+    pub track: Option<i64>,
+    /// Client program name (e.g. `claude-code`).
+    pub client: String,
+    /// Client program version, when known.
+    pub client_version: Option<String>,
+    /// Host name.
+    pub host: String,
+    /// Current branch, when known.
+    pub branch: Option<String>,
+    /// Current commit, when known.
+    pub commit_sha: Option<String>,
+}
+
+/// Serves MCP on this process's stdin/stdout until stdin closes (the
+/// client went away) or SIGINT/SIGTERM arrives; then closes the engine,
+/// waiting at most [`SHUTDOWN_GRACE`] for deliveries in flight (an item
+/// still held is released for the next process to send: nothing is lost).
+///
+/// Nothing but protocol messages is written to stdout.
+pub async fn serve_stdio(crane: Crane, identity: Identity) -> Result<(), ServeError> {
+    let server = CraneMcp::new(crane.clone(), identity);
+    let running = server
+        .serve(rmcp::transport::stdio())
+        .await
+        .map_err(|e| ServeError::Protocol(e.to_string()));
+    let result = match running {
+        Ok(running) => {
+            let token = running.cancellation_token();
+            let signals = tokio::spawn(async move {
+                shutdown_signal().await;
+                token.cancel();
+            });
+            let _ = running.waiting().await;
+            signals.abort();
+            Ok(())
+        }
+        Err(e) => Err(e),
+    };
+    crane.close().await?;
+    result
+}
+
+/// Why [`serve_stdio`] stopped with an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ServeError {
+    /// The MCP handshake with the client failed.
+    #[error("MCP initialization failed: {0}")]
+    Protocol(String),
+    /// Closing the engine failed.
+    #[error(transparent)]
+    Engine(#[from] crate::Error),
+}
+
+/// Resolves on SIGINT or (unix) SIGTERM.
+async fn shutdown_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
