@@ -7,7 +7,7 @@
 #   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
 #   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
 #   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
-#     (calls enqueue drain heartbeats canonical cli; the report always runs)
+#     (calls enqueue drain heartbeats canonical cli open; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
 # Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
@@ -23,7 +23,7 @@ export CRANE_BENCH_OUT="$OUT"
 export CARGO_TERM_QUIET=true
 
 say() { printf '\n== %s\n' "$*" >&2; }
-ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli} "
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open} "
 want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
@@ -62,6 +62,7 @@ want calls      && { say "1. per-call overhead"; "$DRIVER" calls $QUICK; }
 want enqueue    && { say "3. durable enqueue";   "$DRIVER" enqueue $QUICK; }
 want drain      && { say "4. drain";             "$DRIVER" drain $QUICK; }
 want heartbeats && { say "5. heartbeat scale";   "$DRIVER" heartbeats $QUICK; }
+want open       && { say "7. store open";        "$DRIVER" open $QUICK; }
 
 # ---------------------------------------------------------------- item 6
 if want canonical; then

@@ -5,7 +5,7 @@
 //! and then `report`, which writes `target/bench-results.json` and the
 //! tables of BENCHMARKS.md (`target/bench-tables.md`).
 //!
-//! `bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]`
+//! `bench_driver <calls|enqueue|drain|heartbeats|open|report|probe-calls> [--quick]`
 //! (`drain-child` is the drain's own subprocess).
 
 mod calls;
@@ -13,6 +13,7 @@ mod common;
 mod drain;
 mod enqueue;
 mod heartbeats;
+mod open;
 mod payload;
 mod report;
 
@@ -21,7 +22,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let Some(cmd) = args.first() else {
         eprintln!(
-            "usage: bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]"
+            "usage: bench_driver <calls|enqueue|drain|heartbeats|open|report|probe-calls> [--quick]"
         );
         std::process::exit(2);
     };
@@ -68,6 +69,8 @@ fn main() {
             common::write_result("heartbeats", &heartbeats::run(plan));
         }
         "probe-heartbeats" => common::write_result("probe-heartbeats", &heartbeats::probe()),
+        "open" => common::write_result("open", &open::run(quick)),
+        "open-child" => open::child(&args[1..]),
         "report" => report::run(),
         other => {
             eprintln!("unknown command {other}");

@@ -39,7 +39,9 @@
 //! - **Never destroys data it does not understand.** A file that is not a SQLite
 //!   database, fails `PRAGMA quick_check`, or was written by a newer schema is
 //!   refused with [`StoreError::Corrupt`] or [`StoreError::Schema`] and left
-//!   exactly as it was. It is never replaced or recreated.
+//!   exactly as it was. It is never replaced or recreated. The whole-file
+//!   check runs only on the first open after a crash (see `integrity.rs`);
+//!   a damaged page found later fails its query with [`StoreError::Corrupt`].
 //! - **Bounded.** The queue refuses new items with [`StoreError::QueueFull`] past
 //!   [`QueueLimits`]; it never evicts anything to make room.
 //!
@@ -51,6 +53,7 @@
 mod cache;
 mod error;
 mod group;
+mod integrity;
 mod item;
 mod owner;
 mod paths;
@@ -132,6 +135,9 @@ struct Inner {
     totals: Mutex<Option<QueueTotals>>,
     /// Concurrent durable enqueues share one commit (see `group.rs`).
     group: group::GroupCommit,
+    /// This open's marker (see `integrity.rs`); declared after `conn`, so it
+    /// is removed only once the connection is closed.
+    _marker: Option<integrity::OpenMarker>,
 }
 
 /// The queue's size as of a `data_version` of this connection.
@@ -170,7 +176,13 @@ impl Store {
         busy_timeout: Duration,
     ) -> Result<Store, StoreError> {
         paths::prepare_file(path)?;
-        let conn = schema::open_connection(path, busy_timeout)?;
+        let owners = owner::owners_dir(path);
+        let mut findings = integrity::inspect(&owners);
+        let check = findings.must_check();
+        let conn = schema::open_connection(path, busy_timeout, check)?;
+        if check {
+            findings.checked(&owners);
+        }
         Ok(Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
@@ -179,6 +191,7 @@ impl Store {
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
+                _marker: findings.marker.take(),
             }),
         })
     }

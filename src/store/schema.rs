@@ -3,9 +3,10 @@
 //! The schema is versioned with `PRAGMA user_version`. A new file gets
 //! [`FRESH_SCHEMA`] in one transaction; an older file runs one upgrade arm per
 //! version in [`UPGRADES`]; a newer file is refused ([`StoreError::Schema`]) and
-//! left alone. A file that is not a SQLite database, fails `PRAGMA quick_check`,
-//! or holds tables without a version (another program's database) is refused
-//! as [`StoreError::Corrupt`]: it is never replaced or recreated.
+//! left alone. A file that is not a SQLite database, fails `PRAGMA quick_check`
+//! (run when `integrity.rs` says a crash may have damaged it), or holds tables
+//! without a version (another program's database) is refused as
+//! [`StoreError::Corrupt`]: it is never replaced or recreated.
 //!
 //! Adding version N+1: bump [`SCHEMA_VERSION`], change [`FRESH_SCHEMA`] to the
 //! new layout, and append the arm taking N to N+1 to [`UPGRADES`]. The test
@@ -108,11 +109,13 @@ const UPGRADES: &[Upgrade] = &[];
 // Exactly one arm per version after the first.
 const _: () = assert!(UPGRADES.len() + 1 == SCHEMA_VERSION as usize);
 
-/// Opens `path` (which must exist), checks its health, sets the pragmas and
-/// brings its schema to [`SCHEMA_VERSION`].
+/// Opens `path` (which must exist), checks its health (the whole file when
+/// `check`, else its header), sets the pragmas and brings its schema to
+/// [`SCHEMA_VERSION`].
 pub(crate) fn open_connection(
     path: &Path,
     busy_timeout: Duration,
+    check: bool,
 ) -> Result<Connection, StoreError> {
     let refine = |e: rusqlite::Error| StoreError::from(e).refine(path);
     // No SQLITE_OPEN_CREATE: the file was created with private permissions by
@@ -125,7 +128,9 @@ pub(crate) fn open_connection(
     })?;
     conn.busy_timeout(busy_timeout).map_err(refine)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    quick_check(&conn, path)?;
+    if check {
+        quick_check(&conn, path)?;
+    }
     // Refuse a newer or foreign file before changing anything in it (even its journal mode).
     check_version(&conn, path).map_err(|e| e.refine(path))?;
     let mode: String = conn
@@ -231,7 +236,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         std::fs::File::create(&path).unwrap();
-        let conn = open_connection(&path, Duration::from_millis(100)).unwrap();
+        let conn = open_connection(&path, Duration::from_millis(100), true).unwrap();
         let version: u32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
@@ -251,8 +256,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         std::fs::File::create(&path).unwrap();
-        let first = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
-        let second = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
+        let first = schema_of(&open_connection(&path, Duration::from_millis(100), true).unwrap());
+        let second = schema_of(&open_connection(&path, Duration::from_millis(100), true).unwrap());
         assert_eq!(first, second);
         assert!(first.iter().any(|(_, name, _)| name == "queue"));
     }
@@ -276,7 +281,7 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE notes (x TEXT);")
             .unwrap();
-        let err = open_connection(&path, Duration::from_millis(100)).unwrap_err();
+        let err = open_connection(&path, Duration::from_millis(100), true).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     }
 }
