@@ -19,7 +19,7 @@
 //! How a crash is recognised, without writing to the database:
 //!
 //! - **Open markers.** Each open store holds an exclusive OS lock on its own
-//!   file `<store>.owners/<pid>-<ulid>.open` (created and locked under a
+//!   file `<store>.owners/<pid>-<time>-<n>.open` (created and locked under a
 //!   temporary name, then renamed, as the owners' `.lock` files in
 //!   `owner.rs`), and removes it when it is closed — after its connection is
 //!   closed. A marker found *unlocked* at open belongs to a process that
@@ -91,7 +91,7 @@ impl Findings {
 
 /// Places this open's marker in `owners` and looks for signs of a crash.
 pub(crate) fn inspect(owners: &Path) -> Findings {
-    let id = format!("{}-{}", std::process::id(), ulid::Ulid::new());
+    let id = marker_id();
     let marker = match place_marker(owners, &id) {
         Ok(m) => Some(m),
         Err(e) => {
@@ -111,6 +111,18 @@ pub(crate) fn inspect(owners: &Path) -> Findings {
         dead,
         new_boot,
     }
+}
+
+/// A marker name unique among live openers: the pid (unique among live
+/// processes), the time and a per-process counter. No random generator:
+/// seeding one cost a short command as much as the rest of this module.
+fn marker_id() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{}-{nanos:x}-{n}", std::process::id())
 }
 
 /// Creates `owners/<id>.open`, locked, under a temporary name first.

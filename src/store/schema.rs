@@ -16,6 +16,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use super::StoreError;
@@ -141,6 +142,16 @@ pub(crate) fn open_connection(
         // concurrency between processes suffers (readers wait for writers).
         tracing::warn!(path = %path.display(), %mode, "crane store could not switch to WAL mode");
     }
+    // Closing does not checkpoint: the WAL is part of the database, and a
+    // checkpoint at close (two fsyncs) plus the restart of the emptied WAL
+    // by the next writer (two more: its header and its directory) made every
+    // short-lived `crane` command wait for the disk four times although what
+    // it wrote was either already durable or bookkeeping whose loss is
+    // harmless. The WAL stays bounded by SQLite's automatic checkpoint
+    // (1,000 pages) and by the store's own checkpoint at close past 256 KiB
+    // (`Inner::drop`), and is replayed by the next first opener.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(refine)?;
     // FULL: every commit fsyncs the WAL, so a returned enqueue survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(refine)?;

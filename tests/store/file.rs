@@ -197,7 +197,12 @@ fn damage_a_closed_store(path: &Path, store: Store) -> Vec<u8> {
             )
             .unwrap();
     }
-    drop(store); // the last connection checkpoints the WAL into the file
+    drop(store);
+    // Closing leaves the WAL in place; move everything into the file itself.
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
     let mut bytes = std::fs::read(path).unwrap();
     let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
     bytes[page_size..page_size + 64].fill(0xA5); // page 2: the queue table's root

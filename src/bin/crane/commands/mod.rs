@@ -5,7 +5,7 @@
 //! run without an async runtime and without touching the network; the others
 //! run on a single-threaded tokio runtime built only when needed.
 
-mod common;
+pub(crate) mod common;
 mod completions;
 mod eod;
 mod keeper_stop;
