@@ -7,7 +7,7 @@
 #   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
 #   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
 #   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
-#     (calls enqueue drain heartbeats canonical cli open procs; the report always runs)
+#     (calls enqueue drain heartbeats canonical cli open procs engine python; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
 # Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
@@ -23,7 +23,7 @@ export CRANE_BENCH_OUT="$OUT"
 export CARGO_TERM_QUIET=true
 
 say() { printf '\n== %s\n' "$*" >&2; }
-ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs} "
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine python} "
 want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
@@ -63,6 +63,7 @@ want enqueue    && { say "3. durable enqueue";   "$DRIVER" enqueue $QUICK; }
 want drain      && { say "4. drain";             "$DRIVER" drain $QUICK; }
 want heartbeats && { say "5. heartbeat scale";   "$DRIVER" heartbeats $QUICK; }
 want open       && { say "7. store open";        "$DRIVER" open $QUICK; }
+want engine     && { say "9. engine path";       "$DRIVER" engine $QUICK; }
 
 # ---------------------------------------------------------------- item 6
 if want canonical; then
@@ -228,6 +229,27 @@ PREP
     jq -c .ratios "$OUT/procs.json" >&2
     rm -rf "$PW"
   fi
+fi
+
+# ---------------------------------------------------------------- item 10
+# The Python binding (release wheel) vs http.client keep-alive and httpx.
+if want python; then
+  VENV="$ROOT/target/bench-venv"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import httpx, maturin" 2>/dev/null; then
+    say "10. python: venv with maturin and httpx (target/bench-venv)"
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "maturin>=1.11,<2" httpx
+  fi
+  say "10. python: release wheel of this checkout"
+  PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./bindings/python
+  say "10. python calls vs http.client and httpx (interleaved)"
+  PYW=$(mktemp -d)
+  "$EMULATOR" --port 0 >"$PYW/emulator.out" 2>/dev/null &
+  PYEMU=$!
+  for _ in $(seq 50); do grep -q listening "$PYW/emulator.out" 2>/dev/null && break; sleep 0.1; done
+  CRANE_BENCH_TMP="$ROOT/target/bench-tmp" "$VENV/bin/python" bindings/python/bench_calls.py \
+    --url "$(awk '/listening/ {print $NF}' "$PYW/emulator.out")" $QUICK --out "$OUT/python.json" || true
+  kill "$PYEMU" 2>/dev/null || true
+  rm -rf "$PYW"
 fi
 
 # ---------------------------------------------------------------- report

@@ -16,6 +16,7 @@
 mod api;
 mod background;
 mod beat_scheduler;
+mod cache_writer;
 mod clock;
 mod deliver;
 mod events;
@@ -136,6 +137,8 @@ pub(crate) struct Inner {
     pub(crate) clock_jumps: watch::Sender<u64>,
     /// Every live session's next heartbeat (one scheduler task for all).
     pub(crate) heartbeats: Arc<beat_scheduler::Heartbeats>,
+    /// Cache writes off the callers' path (see `cache_writer.rs`).
+    pub(crate) cache_writer: cache_writer::CacheWriter,
     pub(crate) config: CraneConfig,
 }
 
@@ -264,6 +267,7 @@ impl Crane {
             closing: std::sync::atomic::AtomicBool::new(false),
             clock_jumps: watch::Sender::new(0),
             heartbeats: Arc::default(),
+            cache_writer: cache_writer::CacheWriter::new(),
             config,
         });
         let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));
@@ -333,6 +337,9 @@ impl Crane {
                 })
                 .await?;
         }
+        // Cache writes still queued (the last heartbeat's schedule) land
+        // before the writer stops.
+        inner.cache_writer.flush(crate::policy::CLOSE_GRACE).await;
         self.tasks.abort_all();
         Ok(())
     }
