@@ -257,3 +257,4 @@ jq --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" '.load_after=$l' "$OUT/machine.jso
   && mv "$OUT/machine.json.tmp" "$OUT/machine.json"
 say "report"
 "$DRIVER" report
+python3 scripts/bench_report13.py "$OUT" > "$ROOT/target/bench-tables-13.md" && cat "$ROOT/target/bench-tables-13.md" >&2
