@@ -101,6 +101,8 @@ pub(crate) fn inspect(owners: &Path) -> Findings {
         }
     };
     let dead = dead_markers(owners, &id);
+    // Private like everything the SDK writes, even when not rewritten.
+    let _ = crate::private_fs::tighten(&owners.join(BOOT_FILE), false);
     let new_boot = current_boot_id().filter(|now| {
         std::fs::read_to_string(owners.join(BOOT_FILE))
             .map(|recorded| recorded.trim() != now)

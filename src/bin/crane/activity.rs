@@ -101,14 +101,18 @@ pub fn touch(data_dir: &Path, session_id: &str) {
     let _ = touched;
 }
 
-/// Opens (creating, 0600) the activity file for writing; refuses a link.
+/// Opens (creating, 0600; tightening an existing one) the activity file for
+/// writing; refuses a link.
 fn open_activity(path: &Path) -> std::io::Result<std::fs::File> {
     crane_context::private_fs::refuse_symlink(path)?;
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, crane_context::private_fs::FILE_MODE);
-    options.open(path)
+    let file = options.open(path)?;
+    // One an older version (or a person) left wider is tightened.
+    crane_context::private_fs::tighten(path, false)?;
+    Ok(file)
 }
 
 /// When a `crane` command last acted on `session_id`, if one recorded it.
