@@ -7,7 +7,7 @@
 #   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
 #   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
 #   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
-#     (calls enqueue drain heartbeats canonical cli; the report always runs)
+#     (calls enqueue drain heartbeats canonical cli open procs engine python; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
 # Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
@@ -23,7 +23,7 @@ export CRANE_BENCH_OUT="$OUT"
 export CARGO_TERM_QUIET=true
 
 say() { printf '\n== %s\n' "$*" >&2; }
-ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli} "
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine python} "
 want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
@@ -62,6 +62,8 @@ want calls      && { say "1. per-call overhead"; "$DRIVER" calls $QUICK; }
 want enqueue    && { say "3. durable enqueue";   "$DRIVER" enqueue $QUICK; }
 want drain      && { say "4. drain";             "$DRIVER" drain $QUICK; }
 want heartbeats && { say "5. heartbeat scale";   "$DRIVER" heartbeats $QUICK; }
+want open       && { say "7. store open";        "$DRIVER" open $QUICK; }
+want engine     && { say "9. engine path";       "$DRIVER" engine $QUICK; }
 
 # ---------------------------------------------------------------- item 6
 if want canonical; then
@@ -128,8 +130,131 @@ else
   kill "$EMU_PID" 2>/dev/null || true
 fi
 
+# ---------------------------------------------------------------- item 8
+# Whole `crane` processes vs bare curl for the same request, and vs
+# processes that do nothing. hyperfine cannot interleave commands, so each
+# round is one hyperfine call running every command once (-N, no shell), the
+# order rotated each round; medians over the rounds.
+interleaved() { # interleaved OUT ROUNDS [--prepare P] -n NAME CMD ...
+  local out=$1 rounds=$2; shift 2
+  local -a spec=("$@") names=() cmds=() preps=()
+  local i=0
+  while [ $i -lt ${#spec[@]} ]; do
+    local prep=""
+    if [ "${spec[$i]}" = "--prepare" ]; then prep=${spec[$((i+1))]}; i=$((i+2)); fi
+    preps+=("$prep"); names+=("${spec[$((i+1))]}"); cmds+=("${spec[$((i+2))]}"); i=$((i+3))
+  done
+  local n=${#names[@]} dir; dir=$(mktemp -d)
+  for r in $(seq 0 $((rounds-1))); do
+    local -a args=()
+    for k in $(seq 0 $((n-1))); do
+      local j=$(( (k + r) % n ))
+      args+=(--prepare "${preps[$j]:-true}" -n "${names[$j]}" "${cmds[$j]}")
+    done
+    hyperfine -N --runs 1 --style none --export-json "$dir/$r.json" "${args[@]}" >/dev/null 2>&1
+  done
+  jq -s '[.[].results[]] | group_by(.command) | map({key: .[0].command, value: {n: length,
+         median_ms: ((map(.median*1000) | sort) as $s | $s[(length/2|floor)]),
+         p90_ms: ((map(.median*1000) | sort) as $s | $s[((length*0.9)|floor)])}}) | from_entries' \
+    "$dir"/*.json > "$out"
+  rm -rf "$dir"
+}
+
+if want procs; then
+  if ! command -v hyperfine >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
+    echo '{"item":8,"skipped":"hyperfine, curl or jq is not installed"}' > "$OUT/procs.json"
+  else
+    say "8. crane processes vs curl and vs doing nothing (interleaved)"
+    PW=$(mktemp -d)
+    "$EMULATOR" --port 0 >"$PW/emulator.out" 2>/dev/null &
+    PEMU=$!
+    for _ in $(seq 50); do grep -q listening "$PW/emulator.out" 2>/dev/null && break; sleep 0.1; done
+    URL=$(awk '/listening/ {print $NF}' "$PW/emulator.out")
+    KEYV="test-relay-key-0123456789abcdef"
+    (
+      export CRANE_CONTEXT_URL=$URL CRANE_CONTEXT_KEY=$KEYV CRANE_HOME="$PW/home" NO_COLOR=1
+      mkdir -p "$PW/checkout" && cd "$PW/checkout"
+      git init -q -b main && git remote add origin https://github.com/venturecrane/bench-repo.git
+      git -c user.email=b@example.com -c user.name=bench commit -q --allow-empty -m init
+      SHA=$(git rev-parse HEAD)
+      printf 'fn main() {}\n' > "$PW/empty.rs" && rustc -O "$PW/empty.rs" -o "$PW/rust-empty" 2>/dev/null || cp /bin/true "$PW/rust-empty"
+      "$CRANE" sod --agent bench-agent --no-keepalive --no-docs >/dev/null
+      SID=$("$CRANE" status --agent bench-agent --json | jq -r '.. | .session_id? // empty' | head -1)
+      # curl's own session (another agent), so the two never share state.
+      CSID=$(curl -sf -X POST "$URL/sod" -H "X-Relay-Key: $KEYV" -H 'Content-Type: application/json' \
+        -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/bench-repo","branch":"main","include_docs":false,"schema_version":"1.0"}' | jq -r .session_id)
+      printf '{"session_id":"%s"}' "$CSID" > "$PW/hb.json"
+      printf '{"session_id":"%s","branch":"main","commit_sha":"%s","schema_version":"1.0"}' "$CSID" "$SHA" > "$PW/update.json"
+      H=(-H "X-Relay-Key: $KEYV" -H "Content-Type: application/json")
+      # What curl's side needs before each run, outside the timing: a fresh
+      # idempotency key (and for /eod a fresh session and its body).
+      cat > "$PW/prep-update.sh" <<PREP
+echo "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" > "$PW/update.hdr"
+PREP
+      cat > "$PW/prep-eod.sh" <<PREP
+curl -sf -X POST "$URL/sod" -H "X-Relay-Key: $KEYV" -H "Content-Type: application/json" \
+  -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/bench-repo","include_docs":false,"schema_version":"1.0"}' \
+  | jq -c '{session_id, summary: "bench", payload: {}, schema_version: "1.0"}' > "$PW/eod.json"
+echo "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" > "$PW/eod.hdr"
+PREP
+      ROUNDS=60; [ -n "$QUICK" ] && ROUNDS=20
+      interleaved "$OUT/procs-a.json" "$ROUNDS" \
+        -n "crane heartbeat" "$CRANE heartbeat --agent bench-agent" \
+        -n "curl heartbeat" "curl -sf -o /dev/null -X POST $URL/heartbeat ${H[*]@Q} -d @$PW/hb.json" \
+        -n "crane update" "$CRANE update --agent bench-agent" \
+        --prepare "bash $PW/prep-update.sh" \
+        -n "curl update" "curl -sf -o /dev/null -X POST $URL/update ${H[*]@Q} -H @$PW/update.hdr -d @$PW/update.json" \
+        -n "crane status" "$CRANE status --agent bench-agent" \
+        -n "crane --version" "$CRANE --version" \
+        -n "/bin/true" "/bin/true" \
+        -n "empty Rust program" "$PW/rust-empty"
+      # /eod ends its session: each run gets a fresh one, made outside the timing.
+      EROUNDS=$((ROUNDS / 2))
+      interleaved "$OUT/procs-b.json" "$EROUNDS" \
+        --prepare "$CRANE sod --agent bench-agent --no-keepalive --no-docs" \
+        -n "crane eod" "$CRANE eod --agent bench-agent --summary bench" \
+        --prepare "bash $PW/prep-eod.sh" \
+        -n "curl eod" "curl -sf -o /dev/null -X POST $URL/eod ${H[*]@Q} -H @$PW/eod.hdr -d @$PW/eod.json"
+    )
+    kill "$PEMU" 2>/dev/null || true
+    jq -s --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '.[0] + .[1] | . as $m | {item: 8, load_after: $load, runs: $m,
+      ratios: {
+        heartbeat_vs_curl: ($m["crane heartbeat"].median_ms / $m["curl heartbeat"].median_ms),
+        update_vs_curl: ($m["crane update"].median_ms / $m["curl update"].median_ms),
+        eod_vs_curl: ($m["crane eod"].median_ms / $m["curl eod"].median_ms),
+        version_vs_true: ($m["crane --version"].median_ms / $m["/bin/true"].median_ms),
+        status_vs_true: ($m["crane status"].median_ms / $m["/bin/true"].median_ms),
+        empty_rust_vs_true: ($m["empty Rust program"].median_ms / $m["/bin/true"].median_ms)}}' \
+      "$OUT/procs-a.json" "$OUT/procs-b.json" > "$OUT/procs.json"
+    jq -c .ratios "$OUT/procs.json" >&2
+    rm -rf "$PW"
+  fi
+fi
+
+# ---------------------------------------------------------------- item 10
+# The Python binding (release wheel) vs http.client keep-alive and httpx.
+if want python; then
+  VENV="$ROOT/target/bench-venv"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import httpx, maturin" 2>/dev/null; then
+    say "10. python: venv with maturin and httpx (target/bench-venv)"
+    python3 -m venv "$VENV" && "$VENV/bin/pip" install -q --disable-pip-version-check "maturin>=1.11,<2" httpx
+  fi
+  say "10. python: release wheel of this checkout"
+  PATH="$VENV/bin:$PATH" "$VENV/bin/pip" install -q --disable-pip-version-check --no-build-isolation --force-reinstall --no-deps ./bindings/python
+  say "10. python calls vs http.client and httpx (interleaved)"
+  PYW=$(mktemp -d)
+  "$EMULATOR" --port 0 >"$PYW/emulator.out" 2>/dev/null &
+  PYEMU=$!
+  for _ in $(seq 50); do grep -q listening "$PYW/emulator.out" 2>/dev/null && break; sleep 0.1; done
+  CRANE_BENCH_TMP="$ROOT/target/bench-tmp" "$VENV/bin/python" bindings/python/bench_calls.py \
+    --url "$(awk '/listening/ {print $NF}' "$PYW/emulator.out")" $QUICK --out "$OUT/python.json" || true
+  kill "$PYEMU" 2>/dev/null || true
+  rm -rf "$PYW"
+fi
+
 # ---------------------------------------------------------------- report
 jq --arg l "$(cut -d' ' -f1-3 /proc/loadavg)" '.load_after=$l' "$OUT/machine.json" > "$OUT/machine.json.tmp" \
   && mv "$OUT/machine.json.tmp" "$OUT/machine.json"
 say "report"
 "$DRIVER" report
+python3 scripts/bench_report13.py "$OUT" > "$ROOT/target/bench-tables-13.md" && cat "$ROOT/target/bench-tables-13.md" >&2

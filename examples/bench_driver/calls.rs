@@ -49,29 +49,29 @@ pub fn emulator_thread() -> (
 }
 
 #[derive(Serialize)]
-struct HeartbeatBody<'a> {
-    session_id: &'a str,
+pub struct HeartbeatBody<'a> {
+    pub session_id: &'a str,
 }
 
 #[derive(Serialize)]
-struct UpdateBody<'a> {
-    session_id: &'a str,
-    branch: &'a str,
-    commit_sha: &'a str,
-    schema_version: &'a str,
+pub struct UpdateBody<'a> {
+    pub session_id: &'a str,
+    pub branch: &'a str,
+    pub commit_sha: &'a str,
+    pub schema_version: &'a str,
 }
 
 #[derive(Serialize)]
-struct EodBody<'a> {
-    session_id: &'a str,
-    summary: &'a str,
-    payload: &'a Value,
-    schema_version: &'a str,
+pub struct EodBody<'a> {
+    pub session_id: &'a str,
+    pub summary: &'a str,
+    pub payload: &'a Value,
+    pub schema_version: &'a str,
 }
 
 /// One bare POST: JSON body, relay key, optional idempotency key; the answer
 /// is checked for success and parsed, as any hand-written client would.
-async fn bare_post<B: Serialize>(
+pub async fn bare_post<B: Serialize>(
     http: &reqwest::Client,
     url: &str,
     body: &B,
@@ -91,8 +91,8 @@ async fn bare_post<B: Serialize>(
     serde_json::from_slice(&bytes).expect("bare json")
 }
 
-const BRANCH: &str = "feature/bench";
-const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
+pub const BRANCH: &str = "feature/bench";
+pub const SHA: &str = "0123456789abcdef0123456789abcdef01234567";
 
 pub struct Plan {
     pub warmup: usize,

@@ -39,7 +39,7 @@ pub async fn offline_crane(db: &Path) -> Crane {
 }
 
 /// A bare SQLite file with the store's durability settings.
-fn raw_conn(path: &Path) -> Connection {
+pub fn raw_conn(path: &Path) -> Connection {
     let conn = Connection::open(path).expect("raw db");
     conn.busy_timeout(Duration::from_secs(5))
         .expect("busy timeout");
@@ -57,7 +57,7 @@ fn raw_conn(path: &Path) -> Connection {
 }
 
 /// One raw durable commit of a row of `body`.
-fn raw_commit(conn: &mut Connection, body: &str) {
+pub fn raw_commit(conn: &mut Connection, body: &str) {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .expect("begin");

@@ -5,14 +5,16 @@
 //! and then `report`, which writes `target/bench-results.json` and the
 //! tables of BENCHMARKS.md (`target/bench-tables.md`).
 //!
-//! `bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]`
+//! `bench_driver <calls|enqueue|drain|heartbeats|open|engine|report|probe-calls> [--quick]`
 //! (`drain-child` is the drain's own subprocess).
 
 mod calls;
 mod common;
 mod drain;
+mod engine;
 mod enqueue;
 mod heartbeats;
+mod open;
 mod payload;
 mod report;
 
@@ -21,7 +23,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let Some(cmd) = args.first() else {
         eprintln!(
-            "usage: bench_driver <calls|enqueue|drain|heartbeats|report|probe-calls> [--quick]"
+            "usage: bench_driver <calls|enqueue|drain|heartbeats|open|engine|report|probe-calls> [--quick]"
         );
         std::process::exit(2);
     };
@@ -68,6 +70,28 @@ fn main() {
             common::write_result("heartbeats", &heartbeats::run(plan));
         }
         "probe-heartbeats" => common::write_result("probe-heartbeats", &heartbeats::probe()),
+        "open" => common::write_result("open", &open::run(quick)),
+        "engine" => {
+            let plan = if quick {
+                engine::Plan {
+                    warmup: 100,
+                    heartbeat: 500,
+                    update: 300,
+                    end: 150,
+                    read: 300,
+                }
+            } else {
+                engine::Plan {
+                    warmup: 300,
+                    heartbeat: 3000,
+                    update: 1500,
+                    end: 800,
+                    read: 2000,
+                }
+            };
+            common::write_result("engine", &engine::run(plan));
+        }
+        "open-child" => open::child(&args[1..]),
         "report" => report::run(),
         other => {
             eprintln!("unknown command {other}");

@@ -30,6 +30,7 @@ pub(crate) fn spawn_all(inner: &Arc<Inner>) -> Vec<JoinHandle<()>> {
         tokio::spawn(drain_loop(Arc::downgrade(inner))),
         tokio::spawn(probe_loop(Arc::downgrade(inner))),
         tokio::spawn(watchdog_loop(Arc::downgrade(inner))),
+        tokio::spawn(super::cache_writer::writer_loop(Arc::downgrade(inner))),
     ]
 }
 

@@ -232,20 +232,32 @@ pub(crate) async fn settle(
     let holder = inner.holder.clone();
     match &delivery {
         Delivery::Done(d) => {
-            inner.store(move |s| s.complete(&id, &holder)).await?;
-            if let Some(r) = d.end_response() {
-                let (cached, sid) = (cached_handoff(r), r.session_id.clone());
-                let now = inner.clock.now_ms();
-                // The cache is best effort: delivery already happened.
-                let _ = inner
-                    .store(move |s| {
-                        if let Some(h) = cached {
-                            s.put_last_handoff(&h.venture, &h.repo, h.track, &h.handoff_json, now)?;
-                        }
-                        s.clear_current_session(&sid)
-                    })
-                    .await;
-            }
+            let cache = d
+                .end_response()
+                .map(|r| (cached_handoff(r), r.session_id.clone()));
+            let now = inner.clock.now_ms();
+            // One trip to the blocking pool: the completion, then the cache.
+            inner
+                .store(move |s| {
+                    s.complete(&id, &holder)?;
+                    if let Some((cached, sid)) = cache {
+                        // The cache is best effort: delivery already happened.
+                        let _ = (|| {
+                            if let Some(h) = cached {
+                                s.put_last_handoff(
+                                    &h.venture,
+                                    &h.repo,
+                                    h.track,
+                                    &h.handoff_json,
+                                    now,
+                                )?;
+                            }
+                            s.clear_current_session(&sid)
+                        })();
+                    }
+                    Ok(())
+                })
+                .await?;
             emit_delivered(inner, item, d);
         }
         Delivery::Waiting(why) => {
@@ -428,8 +440,18 @@ pub(crate) async fn submit(
         inner.drain_wake.notify_one();
         return Ok(Err(local_id));
     }
-    let enqueued = inner
-        .store(move |s| s.enqueue_leased(item, &holder, lease, now))
+    // Queued and read back in one trip to the blocking pool (each trip is
+    // a thread hop the caller waits for).
+    let (enqueued, stored) = inner
+        .store(move |s| {
+            let enqueued = s.enqueue_leased(item, &holder, lease, now)?;
+            let stored = if enqueued.leased {
+                s.get(&enqueued.local_id)?
+            } else {
+                None
+            };
+            Ok((enqueued, stored))
+        })
         .await?;
     if !enqueued.leased {
         // An earlier item of this session is still queued: wait for our turn.
@@ -437,11 +459,7 @@ pub(crate) async fn submit(
         return Ok(Err(enqueued.local_id));
     }
     let local_id = enqueued.local_id;
-    let stored = {
-        let id = local_id.clone();
-        inner.store(move |s| s.get(&id)).await?
-    }
-    .ok_or_else(|| Error::Store {
+    let stored = stored.ok_or_else(|| Error::Store {
         message: format!("queue item {local_id} vanished while leased"),
     })?;
     let delivery = deliver(inner, &inner.client, &stored).await;

@@ -226,19 +226,22 @@ impl Beat {
 
 /// Records in the cache what the server just said about a session's
 /// schedule: when it wants the next heartbeat (best effort: the cache only
-/// serves offline reads and `crane status`).
-pub(crate) async fn record_schedule(
-    inner: &Arc<Inner>,
+/// serves offline reads and `crane status`). Queued for the engine's cache
+/// writer: the caller does not wait for the commit (see `cache_writer.rs`).
+pub(crate) fn record_schedule(
+    inner: &Inner,
     session_id: &str,
     next: jiff::Timestamp,
     interval_seconds: u32,
 ) {
-    let (sid, now) = (session_id.to_owned(), inner.clock.now_ms());
-    let _ = inner
-        .store(move |s| {
-            s.set_heartbeat_schedule(&sid, next.as_millisecond(), interval_seconds, now)
-        })
-        .await;
+    inner
+        .cache_writer
+        .schedule(super::cache_writer::ScheduleWrite {
+            session_id: session_id.into(),
+            next_ms: next.as_millisecond(),
+            interval_seconds,
+            now_ms: inner.clock.now_ms(),
+        });
 }
 
 /// Forgets a session the server says is gone (ended or abandoned), so
@@ -264,7 +267,7 @@ pub(crate) async fn beat_once(inner: Arc<Inner>, beat: Arc<Beat>) {
                 inner.heartbeats.push(&beat, due);
             }
             let interval = r.heartbeat_interval_seconds;
-            record_schedule(&inner, session_id, next, interval).await;
+            record_schedule(&inner, session_id, next, interval);
             inner.emit(Event::HeartbeatSent {
                 session_id: session_id.to_owned(),
                 next_heartbeat_at: next,

@@ -16,6 +16,7 @@
 mod api;
 mod background;
 mod beat_scheduler;
+mod cache_writer;
 mod clock;
 mod deliver;
 mod events;
@@ -155,6 +156,8 @@ pub(crate) struct Inner {
     pub(crate) clock_jumps: watch::Sender<u64>,
     /// Every live session's next heartbeat (one scheduler task for all).
     pub(crate) heartbeats: Arc<beat_scheduler::Heartbeats>,
+    /// Cache writes off the callers' path (see `cache_writer.rs`).
+    pub(crate) cache_writer: cache_writer::CacheWriter,
     pub(crate) config: CraneConfig,
 }
 
@@ -290,6 +293,7 @@ impl Crane {
             closing: std::sync::atomic::AtomicBool::new(false),
             clock_jumps: watch::Sender::new(0),
             heartbeats: Arc::default(),
+            cache_writer: cache_writer::CacheWriter::new(),
             config,
         });
         let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));
@@ -359,6 +363,9 @@ impl Crane {
                 })
                 .await?;
         }
+        // Cache writes still queued (the last heartbeat's schedule) land
+        // before the writer stops.
+        inner.cache_writer.flush(crate::policy::CLOSE_GRACE).await;
         self.tasks.abort_all();
         Ok(())
     }

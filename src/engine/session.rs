@@ -356,7 +356,7 @@ pub(crate) async fn heartbeat_and_record(
     match inner.client.heartbeat(session_id).await {
         Ok(r) => {
             let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
-            heartbeat::record_schedule(inner, session_id, next, interval).await;
+            heartbeat::record_schedule(inner, session_id, next, interval);
             Ok(r)
         }
         Err(e) => {
@@ -383,7 +383,7 @@ pub(crate) async fn update_through_queue(
     match submit(inner, item).await? {
         Ok(Delivered::Update(r)) => {
             let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
-            heartbeat::record_schedule(inner, &r.session_id, next, interval).await;
+            heartbeat::record_schedule(inner, &r.session_id, next, interval);
             Ok(UpdateOutcome::Applied(r))
         }
         Ok(Delivered::End(_) | Delivered::Rehomed { .. }) => Err(Error::Store {

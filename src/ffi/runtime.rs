@@ -6,8 +6,9 @@
 //! between host calls. uniffi's `async_runtime = "tokio"` only *enters* a
 //! lazily created runtime while polling a call's future, and a sync export
 //! has no runtime at all, so neither can host background tasks. Every call
-//! therefore runs as a task on one multi-thread runtime created here on first
-//! use (`run` for async exports, `block` for the blocking ones), and
+//! therefore runs on one multi-thread runtime created here on first use:
+//! async exports as a task on it (`run`), blocking ones polled on the
+//! caller's own thread inside it (`block`), and
 //! [`Crane::open`](crate::Crane::open) itself runs inside it.
 //!
 //! A call whose awaitable the host cancels keeps running to completion on
@@ -73,13 +74,26 @@ where
 /// done (blocking exports). Safe from any thread, including one inside
 /// another tokio runtime; calling it from a listener callback blocks one of
 /// the SDK's own threads, so listeners should not.
+///
+/// From a plain host thread (the usual case: Python's or Swift's own
+/// thread), the future is polled on that thread with [`Runtime::block_on`]:
+/// the runtime's workers still drive the sockets, timers and background
+/// tasks, but the call itself no longer travels to a worker and its result
+/// back through a channel — two thread wake-ups per call, about a third of
+/// a loopback heartbeat's cost as seen from Python. From inside a tokio
+/// runtime `block_on` is not allowed, so the call is handed to a worker and
+/// waited for, as before.
 pub(crate) fn block<T, F>(fut: F) -> Result<T, CraneError>
 where
     T: Send + 'static,
     F: Future<Output = Result<T, crate::Error>> + Send + 'static,
 {
+    let rt = runtime()?;
+    if tokio::runtime::Handle::try_current().is_err() {
+        return rt.block_on(fut).map_err(CraneError::from);
+    }
     let (tx, rx) = mpsc::sync_channel(1);
-    runtime()?.spawn(async move {
+    rt.spawn(async move {
         let _ = tx.send(fut.await);
     });
     match rx.recv() {

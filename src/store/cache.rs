@@ -154,6 +154,26 @@ impl Store {
         })
     }
 
+    /// [`Store::set_heartbeat_schedule`] for several sessions in one
+    /// transaction (`(session_id, next_heartbeat_at_ms, interval_seconds,
+    /// now_ms)`, applied in order). Returns how many sessions were cached.
+    pub fn set_heartbeat_schedules<'a>(
+        &self,
+        schedules: impl IntoIterator<Item = (&'a str, i64, u32, i64)>,
+    ) -> Result<usize, StoreError> {
+        self.write_relaxed(|tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE current_session SET next_heartbeat_at_ms = ?2, \
+                 heartbeat_interval_seconds = ?3, updated_at_ms = ?4 WHERE session_id = ?1",
+            )?;
+            let mut updated = 0;
+            for (session_id, next, interval, now) in schedules {
+                updated += stmt.execute(params![session_id, next, interval, now])?;
+            }
+            Ok(updated)
+        })
+    }
+
     /// Records (or clears) the process keeping a cached session alive; returns
     /// `false` if no such session is cached.
     pub fn set_keeper_pid(&self, session_id: &str, pid: Option<u32>) -> Result<bool, StoreError> {

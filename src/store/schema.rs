@@ -3,9 +3,10 @@
 //! The schema is versioned with `PRAGMA user_version`. A new file gets
 //! [`FRESH_SCHEMA`] in one transaction; an older file runs one upgrade arm per
 //! version in [`UPGRADES`]; a newer file is refused ([`StoreError::Schema`]) and
-//! left alone. A file that is not a SQLite database, fails `PRAGMA quick_check`,
-//! or holds tables without a version (another program's database) is refused
-//! as [`StoreError::Corrupt`]: it is never replaced or recreated.
+//! left alone. A file that is not a SQLite database, fails `PRAGMA quick_check`
+//! (run when `integrity.rs` says a crash may have damaged it), or holds tables
+//! without a version (another program's database) is refused as
+//! [`StoreError::Corrupt`]: it is never replaced or recreated.
 //!
 //! Adding version N+1: bump [`SCHEMA_VERSION`], change [`FRESH_SCHEMA`] to the
 //! new layout, and append the arm taking N to N+1 to [`UPGRADES`]. The test
@@ -15,6 +16,7 @@
 use std::path::Path;
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 
 use super::StoreError;
@@ -157,11 +159,13 @@ fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 // Exactly one arm per version after the first.
 const _: () = assert!(UPGRADES.len() + 1 == SCHEMA_VERSION as usize);
 
-/// Opens `path` (which must exist), checks its health, sets the pragmas and
-/// brings its schema to [`SCHEMA_VERSION`].
+/// Opens `path` (which must exist), checks its health (the whole file when
+/// `check`, else its header), sets the pragmas and brings its schema to
+/// [`SCHEMA_VERSION`].
 pub(crate) fn open_connection(
     path: &Path,
     busy_timeout: Duration,
+    check: bool,
 ) -> Result<Connection, StoreError> {
     let refine = |e: rusqlite::Error| StoreError::from(e).refine(path);
     // No SQLITE_OPEN_CREATE: the file was created with private permissions by
@@ -174,7 +178,9 @@ pub(crate) fn open_connection(
     })?;
     conn.busy_timeout(busy_timeout).map_err(refine)?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE_CAPACITY);
-    quick_check(&conn, path)?;
+    if check {
+        quick_check(&conn, path)?;
+    }
     // Refuse a newer or foreign file before changing anything in it (even its journal mode).
     check_version(&conn, path).map_err(|e| e.refine(path))?;
     let mode: String = conn
@@ -185,6 +191,16 @@ pub(crate) fn open_connection(
         // concurrency between processes suffers (readers wait for writers).
         tracing::warn!(path = %path.display(), %mode, "crane store could not switch to WAL mode");
     }
+    // Closing does not checkpoint: the WAL is part of the database, and a
+    // checkpoint at close (two fsyncs) plus the restart of the emptied WAL
+    // by the next writer (two more: its header and its directory) made every
+    // short-lived `crane` command wait for the disk four times although what
+    // it wrote was either already durable or bookkeeping whose loss is
+    // harmless. The WAL stays bounded by SQLite's automatic checkpoint
+    // (1,000 pages) and by the store's own checkpoint at close past 256 KiB
+    // (`Inner::drop`), and is replayed by the next first opener.
+    conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
+        .map_err(refine)?;
     // FULL: every commit fsyncs the WAL, so a returned enqueue survives power loss.
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(refine)?;
@@ -280,7 +296,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         std::fs::File::create(&path).unwrap();
-        let conn = open_connection(&path, Duration::from_millis(100)).unwrap();
+        let conn = open_connection(&path, Duration::from_millis(100), true).unwrap();
         let version: u32 = conn
             .pragma_query_value(None, "user_version", |r| r.get(0))
             .unwrap();
@@ -300,8 +316,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s.db");
         std::fs::File::create(&path).unwrap();
-        let first = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
-        let second = schema_of(&open_connection(&path, Duration::from_millis(100)).unwrap());
+        let first = schema_of(&open_connection(&path, Duration::from_millis(100), true).unwrap());
+        let second = schema_of(&open_connection(&path, Duration::from_millis(100), true).unwrap());
         assert_eq!(first, second);
         assert!(first.iter().any(|(_, name, _)| name == "queue"));
     }
@@ -325,7 +341,7 @@ mod tests {
             .unwrap()
             .execute_batch("CREATE TABLE notes (x TEXT);")
             .unwrap();
-        let err = open_connection(&path, Duration::from_millis(100)).unwrap_err();
+        let err = open_connection(&path, Duration::from_millis(100), true).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
     }
 }

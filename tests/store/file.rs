@@ -216,9 +216,9 @@ fn a_file_that_is_not_a_database_is_refused_and_left_untouched() {
     assert_eq!(std::fs::read(&path).unwrap(), garbage);
 }
 
-#[test]
-fn a_damaged_database_fails_the_quick_check_and_is_left_untouched() {
-    let (_dir, path, store) = temp_store();
+/// A store with 50 queued items, closed cleanly, whose queue table root
+/// (page 2) was then overwritten; returns the damaged bytes.
+fn damage_a_closed_store(path: &Path, store: Store) -> Vec<u8> {
     for n in 0..50 {
         store
             .enqueue(
@@ -227,14 +227,51 @@ fn a_damaged_database_fails_the_quick_check_and_is_left_untouched() {
             )
             .unwrap();
     }
-    drop(store); // the last connection checkpoints the WAL into the file
-    let mut bytes = std::fs::read(&path).unwrap();
+    drop(store);
+    // Closing leaves the WAL in place; move everything into the file itself.
+    rusqlite::Connection::open(path)
+        .unwrap()
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+        .unwrap();
+    let mut bytes = std::fs::read(path).unwrap();
     let page_size = usize::from(u16::from_be_bytes([bytes[16], bytes[17]]));
     bytes[page_size..page_size + 64].fill(0xA5); // page 2: the queue table's root
-    std::fs::write(&path, &bytes).unwrap();
+    std::fs::write(path, &bytes).unwrap();
+    bytes
+}
+
+#[test]
+fn after_an_unclean_shutdown_a_damaged_database_fails_the_check_at_open_and_is_left_untouched() {
+    let (_dir, path, store) = temp_store();
+    let bytes = damage_a_closed_store(&path, store);
+    // What a process killed with the store open leaves: its open marker,
+    // no longer locked by anyone.
+    let marker = path
+        .with_file_name("crane.db.owners")
+        .join("4242-KILLED.open");
+    std::fs::write(&marker, b"").unwrap();
 
     let err = Store::open(&path, QueueLimits::default()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(
+        marker.exists(),
+        "kept until a check passes: the next open checks again"
+    );
+    assert!(Store::open(&path, QueueLimits::default()).is_err());
+}
+
+#[test]
+fn after_a_clean_close_a_damaged_page_is_refused_when_it_is_read_and_left_untouched() {
+    // Opening no longer reads the whole file (issue 13): the damage is found
+    // by SQLite when the page is read, and reported as Corrupt, not repaired.
+    let (_dir, path, store) = temp_store();
+    let bytes = damage_a_closed_store(&path, store);
+
+    let store = Store::open(&path, QueueLimits::default()).unwrap();
+    let err = store.list(None).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    drop(store);
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
 }
 

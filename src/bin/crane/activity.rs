@@ -4,8 +4,9 @@
 //! without `crane eod` would otherwise leave its session listed as active to
 //! every other agent for ever. Two cheap signals say the work goes on:
 //!
-//! - a "last activity" file per session, rewritten by every `crane` command
-//!   that acts on the session (`sod`, `update`, `heartbeat`, `status`);
+//! - a "last activity" file per session, whose modification time every
+//!   `crane` command that acts on the session (`sod`, `update`, `heartbeat`,
+//!   `status`) sets to now;
 //! - the modification times of the checkout's git `HEAD` and `index` and of
 //!   the checkout folder itself (a commit, a `git add`, a checkout, a file
 //!   created or renamed at the top) — a few `stat` calls, never a walk of
@@ -77,17 +78,48 @@ fn record_path(data_dir: &Path, session_id: &str) -> PathBuf {
         .join(format!("{}.json", file_stem(session_id)))
 }
 
-/// Records that a `crane` command acted on `session_id` now (best effort).
+/// Records that a `crane` command acted on `session_id` now (best effort):
+/// the activity file's modification time is the record. Setting it on the
+/// existing file costs two system calls; rewriting the file through a new
+/// inode and a rename (as before) cost ext4 an inode allocation, a truncate
+/// of the replaced one and a forced writeback on every command.
 pub fn touch(data_dir: &Path, session_id: &str) {
-    let now = Timestamp::now().to_string();
-    let _ = crate::state::write_atomic(&activity_path(data_dir, session_id), now.as_bytes());
+    let path = activity_path(data_dir, session_id);
+    let touched = (|| {
+        let file = match open_activity(&path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                if let Some(dir) = path.parent() {
+                    crane_context::private_fs::ensure_dir(dir)?;
+                }
+                open_activity(&path)?
+            }
+            Err(e) => return Err(e),
+        };
+        file.set_modified(SystemTime::now())
+    })();
+    let _ = touched;
+}
+
+/// Opens (creating, 0600; tightening an existing one) the activity file for
+/// writing; refuses a link.
+fn open_activity(path: &Path) -> std::io::Result<std::fs::File> {
+    crane_context::private_fs::refuse_symlink(path)?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crane_context::private_fs::FILE_MODE);
+    let file = options.open(path)?;
+    // One an older version (or a person) left wider is tightened.
+    crane_context::private_fs::tighten(path, false)?;
+    Ok(file)
 }
 
 /// When a `crane` command last acted on `session_id`, if one recorded it.
 pub fn last_command(data_dir: &Path, session_id: &str) -> Option<SystemTime> {
-    let text = std::fs::read_to_string(activity_path(data_dir, session_id)).ok()?;
-    let ts: Timestamp = text.trim().parse().ok()?;
-    Some(SystemTime::from(ts))
+    std::fs::metadata(activity_path(data_dir, session_id))
+        .and_then(|m| m.modified())
+        .ok()
 }
 
 /// Writes the keeper's record (best effort).

@@ -15,6 +15,8 @@ use crane_context::connectivity::State;
 use crane_context::engine::{Crane, CraneConfig, Event};
 use tokio::sync::mpsc;
 
+use crate::args::SessionArgs;
+use crate::commands::common::{resolve_session, Target};
 use crate::context::Ctx;
 use crate::error::CliResult;
 use crate::state;
@@ -48,6 +50,19 @@ impl Engine {
             events,
             data_dir: ctx.data_dir()?,
         })
+    }
+
+    /// The session a command acts on, found through the engine's own store
+    /// (opening a second connection cost a second open and a thread hop).
+    /// On failure the engine is closed before the error is returned.
+    pub async fn target(&self, ctx: &Ctx, args: &SessionArgs) -> CliResult<Target> {
+        match resolve_session(ctx, self.crane.store(), args) {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                let _ = self.crane.close().await;
+                Err(e)
+            }
+        }
     }
 
     /// Whether the engine believes the server is reachable.

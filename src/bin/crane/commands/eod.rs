@@ -12,7 +12,7 @@ use crane_context::engine::EndOutcome;
 use crane_context::model::EndSession;
 use serde_json::json;
 
-use super::common::{read_payload, resolve_session};
+use super::common::read_payload;
 use crate::args::EodArgs;
 use crate::context::Ctx;
 use crate::engine::Engine;
@@ -23,8 +23,8 @@ use crate::output::Style;
 /// Runs `crane eod`.
 pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
     let payload = read_payload(args.payload_file.as_deref(), args.payload.as_deref())?;
-    let store = ctx.open_store()?;
-    let target = resolve_session(ctx, &store, &args.session)?;
+    let engine = Engine::open(ctx).await?;
+    let target = engine.target(ctx, &args.session).await?;
     let mut req = EndSession::new(&target.session_id, &args.summary, &payload)?;
     req.status_label = args.status_label.clone();
     req.to_agent = args.to_agent.clone();
@@ -39,7 +39,6 @@ pub async fn run(ctx: &Ctx, args: &EodArgs) -> CliResult<u8> {
         .to_owned();
     let keeper_pid = target.cached.as_ref().and_then(|c| c.keeper_pid);
 
-    let engine = Engine::open(ctx).await?;
     let outcome = engine.crane.end_session(req).await;
     // Why it waits, decided by the engine before it closes.
     let why = match &outcome {

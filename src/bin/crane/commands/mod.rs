@@ -6,7 +6,7 @@
 //! run on a single-threaded tokio runtime built only when needed.
 
 mod checkpoint;
-mod common;
+pub(crate) mod common;
 mod completions;
 mod eod;
 mod keeper_stop;

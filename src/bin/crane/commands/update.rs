@@ -11,7 +11,7 @@ use crane_context::model::Update;
 use jiff::Timestamp;
 use serde_json::json;
 
-use super::common::{note_activity, parse_meta, resolve_session};
+use super::common::{note_activity, parse_meta};
 use crate::args::{SessionArgs, UpdateArgs};
 use crate::context::Ctx;
 use crate::engine::Engine;
@@ -21,8 +21,10 @@ use crate::output::{when, Style};
 
 /// Runs `crane update`.
 pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
-    let store = ctx.open_store()?;
-    let target = resolve_session(ctx, &store, &args.session)?;
+    // One store connection: the engine's (each open is a file, a marker
+    // and a connection; see `Engine::target`).
+    let engine = Engine::open(ctx).await?;
+    let target = engine.target(ctx, &args.session).await?;
     note_activity(ctx, &target);
     let mut req = Update::new(&target.session_id);
     req.branch = args.branch.clone().or_else(git::branch);
@@ -30,7 +32,6 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
     req.meta = parse_meta(args.meta.as_deref())?;
     let (branch, commit) = (req.branch.clone(), req.commit_sha.clone());
 
-    let engine = Engine::open(ctx).await?;
     let outcome = engine.crane.update(req).await;
     let why = match &outcome {
         Ok(UpdateOutcome::Queued { local_id }) => {
@@ -95,10 +96,9 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
 
 /// Runs `crane heartbeat`.
 pub async fn heartbeat(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
-    let store = ctx.open_store()?;
-    let target = resolve_session(ctx, &store, args)?;
-    note_activity(ctx, &target);
     let engine = Engine::open(ctx).await?;
+    let target = engine.target(ctx, args).await?;
+    note_activity(ctx, &target);
     // The engine records the answer in the cache (or forgets a lost session).
     let result = engine.crane.heartbeat(&target.session_id).await;
     engine.finish().await;

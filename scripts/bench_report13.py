@@ -1,0 +1,102 @@
+#!/usr/bin/env python3
+"""Tables for BENCHMARKS.md items 7-10 (issue 13) from target/bench/*.json.
+
+    python3 scripts/bench_report13.py [target/bench] > target/bench-tables-13.md
+
+`scripts/bench.sh` runs it after the driver's own report.
+"""
+
+import json
+import os
+import sys
+
+out_dir = sys.argv[1] if len(sys.argv) > 1 else "target/bench"
+
+
+def load(name):
+    try:
+        with open(os.path.join(out_dir, f"{name}.json")) as f:
+            return json.load(f)
+    except (OSError, ValueError):
+        return None
+
+
+def fmt(x, digits=2):
+    return "—" if x is None else f"{x:.{digits}f}"
+
+
+lines = []
+m = load("machine")
+if m:
+    lines += [f"Run: {m.get('date')}, commit `{m.get('git')}`, {m.get('cpu')}, {m.get('cores')} cores, "
+              f"load before {m.get('load_before')}, after {m.get('load_after', '?')}.", ""]
+
+o = load("open")
+if o:
+    lines += ["### 7. Store open (open + close, from this process, file in the page cache)", "",
+              "| queued items | file MiB | after a clean close p50 ms | p99 ms | after a killed opener p50 ms (= every open before) | target ≤ 10 ms at 100k |",
+              "|---|---|---|---|---|---|"]
+    for r in o["sizes"]:
+        lines.append(f"| {r['queued']:,} | {r['file_mib']:.1f} | {r['clean']['p50_us'] / 1000:.2f} | "
+                     f"{r['clean']['p99_us'] / 1000:.2f} | {r['after_unclean']['p50_us'] / 1000:.1f} | "
+                     f"{'**met**' if r['met'] else '**not met**'} |")
+    lines.append("")
+
+p = load("procs")
+if p and "runs" in p:
+    runs, rat = p["runs"], p["ratios"]
+    lines += ["### 8. `crane` as a whole process vs curl and vs doing nothing (hyperfine -N, interleaved rounds)", "",
+              "| command | median ms | reference | reference median ms | ratio | target |", "|---|---|---|---|---|---|"]
+    def row(cmd, ref, ratio, target):
+        met = "" if target is None else ("**met**" if ratio <= target else "**not met**")
+        tgt = "—" if target is None else f"≤ {target}"
+        lines.append(f"| `{cmd}` | {runs[cmd]['median_ms']:.2f} | {ref} | {runs[ref]['median_ms']:.2f} | "
+                     f"{ratio:.2f} | {tgt} {met} |")
+    row("crane heartbeat", "curl heartbeat", rat["heartbeat_vs_curl"], 1.0)
+    row("crane update", "curl update", rat["update_vs_curl"], None)
+    row("crane eod", "curl eod", rat["eod_vs_curl"], None)
+    row("crane --version", "/bin/true", rat["version_vs_true"], 1.2)
+    row("crane status", "/bin/true", rat["status_vs_true"], 2.0)
+    row("empty Rust program", "/bin/true", rat["empty_rust_vs_true"], None)
+    lines += ["", f"Rounds: {runs['crane heartbeat']['n']} (eod: {runs['crane eod']['n']}); load after: {p.get('load_after')}.", ""]
+
+e = load("engine")
+if e:
+    lines += ["### 9. Engine path vs bare reqwest (and + one durable SQLite commit)", "",
+              "| call | vs | engine p50 µs | reference p50 µs | ratio p50 | engine p99 µs | reference p99 µs | ratio p99 | target p50 |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    for op in e["ops"]:
+        tgt = op.get("target_p50")
+        t = "—" if tgt is None else f"≤ {tgt} {'**met**' if op['met'] else '**not met**'}"
+        lines.append(f"| {op['op']} | {op['vs']} | {op['engine']['p50_us']:.0f} | {op['bare']['p50_us']:.0f} | "
+                     f"{op['ratio_p50']:.3f} | {op['engine']['p99_us']:.0f} | {op['bare']['p99_us']:.0f} | "
+                     f"{op['ratio_p99']:.3f} | {t} |")
+    lines.append("")
+
+en = load("enqueue")
+if en and "single" in en:
+    s1 = en["single"]
+    lines += [f"Durable enqueue, single item (item 3, same run): SDK p50 {s1['sdk']['p50_us']:.0f} µs, "
+              f"raw commit p50 {s1['raw_commit']['p50_us']:.0f} µs, ratio p50 **{s1['ratio_p50']:.3f}** "
+              f"(target ≤ 2: {'met' if s1['ratio_p50'] <= 2 else 'NOT met'}); p99 ratio {s1['ratio_p99']:.3f}.", ""]
+
+hb = load("heartbeats")
+if hb and "idle" in hb:
+    i = hb["idle"]
+    lines += [f"Live sessions (item 5, same run): {hb['sessions']:,} sessions, RSS per session marginal "
+              f"**{i['rss_per_session_bytes']:.0f} B**, average including fixed costs {i['rss_per_session_avg_bytes']:.0f} B "
+              f"(target < 2,048: {'met' if i['rss_per_session_bytes'] < 2048 else 'NOT met'}).", ""]
+
+py = load("python")
+if py:
+    lines += [f"### 10. Python {py['python']} (release wheel) vs `http.client` keep-alive and httpx", "",
+              "| mode / call | side | p50 µs | p99 µs | ÷ http.client p50 | ÷ http.client p99 | sdk ÷ (http.client + sqlite3 commit) p50 |",
+              "|---|---|---|---|---|---|---|"]
+    for name, sides in py["results"].items():
+        for side, v in sides.items():
+            lines.append(f"| {name} | {side} | {v['p50_us']:.0f} | {v['p99_us']:.0f} | "
+                         f"{v['ratio_p50_vs_http_client']:.3f} | {v['ratio_p99_vs_http_client']:.3f} | "
+                         f"{fmt(v.get('ratio_p50_vs_durable'), 3)} |")
+    lines += ["", f"Load during the Python run: {' '.join(py['loadavg'])}.", ""]
+
+print("\n".join(lines))
