@@ -76,7 +76,7 @@ def test_full_lifecycle(client, emulator):
 
     state = emulator.state()
     assert [h["id"] for h in emulator.handoffs_of(sid)] == [handoff.id]
-    assert {"id": sid, "status": "ended"} in state["sessions"]
+    assert [(s["id"], s["status"]) for s in state["sessions"]] == [(sid, "ended")]
     assert client.queue.pending() == []
 
 
