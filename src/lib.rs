@@ -55,6 +55,7 @@ pub mod private_fs;
 pub mod redact;
 mod retry;
 pub mod settings;
+pub mod signals;
 pub mod store;
 mod tls;
 mod toml_errors;

@@ -112,6 +112,36 @@ pub fn refuse_symlink(path: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Creates `dir/name` (private, in a private `dir`) and takes an exclusive
+/// advisory lock on it, under the name `name.tmp` first so that nobody sees
+/// the file unlocked. The lock lives as long as the returned [`std::fs::File`]:
+/// the operating system releases it when the process dies, which is what
+/// makes such a file a liveness signal (owners' leases, open-store markers).
+pub fn create_locked(
+    dir: &Path,
+    name: &str,
+) -> std::io::Result<(std::fs::File, std::path::PathBuf)> {
+    ensure_dir(dir)?;
+    let path = dir.join(name);
+    let tmp = dir.join(format!("{name}.tmp"));
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, FILE_MODE);
+    let file = options.open(&tmp)?;
+    let locked = file.try_lock().map_err(|e| match e {
+        std::fs::TryLockError::Error(e) => e,
+        std::fs::TryLockError::WouldBlock => {
+            std::io::Error::other("a brand-new lock file is locked")
+        }
+    });
+    if let Err(e) = locked.and_then(|()| std::fs::rename(&tmp, &path)) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    Ok((file, path))
+}
+
 /// A temporary name beside `path`, unique to this process and call.
 fn temp_path(path: &Path) -> std::path::PathBuf {
     use std::sync::atomic::{AtomicU64, Ordering};

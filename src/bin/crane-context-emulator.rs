@@ -99,29 +99,6 @@ fn parse_range(text: &str) -> Option<(u64, u64)> {
     (min <= max).then_some((min, max))
 }
 
-/// Resolves when the process is asked to stop (SIGINT, or SIGTERM on Unix).
-async fn stop_requested() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
-}
-
 #[tokio::main]
 async fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -161,7 +138,7 @@ async fn main() -> ExitCode {
         "crane-context-emulator: protocol {protocol}; database {db}; control API at {}/__emulator/",
         emulator.url()
     );
-    stop_requested().await;
+    crane_context::signals::stop_requested().await;
     eprintln!("crane-context-emulator: shutting down");
     emulator.shutdown().await;
     ExitCode::SUCCESS

@@ -80,7 +80,7 @@ pub async fn serve_stdio(crane: Crane, identity: Identity) -> Result<(), ServeEr
         Ok(running) => {
             let token = running.cancellation_token();
             let signals = tokio::spawn(async move {
-                shutdown_signal().await;
+                crate::signals::stop_requested().await;
                 token.cancel();
             });
             let _ = running.waiting().await;
@@ -103,27 +103,4 @@ pub enum ServeError {
     /// Closing the engine failed.
     #[error(transparent)]
     Engine(#[from] crate::Error),
-}
-
-/// Resolves on SIGINT or (unix) SIGTERM.
-async fn shutdown_signal() {
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = tokio::signal::ctrl_c() => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = tokio::signal::ctrl_c().await;
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = tokio::signal::ctrl_c().await;
-    }
 }

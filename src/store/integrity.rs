@@ -36,7 +36,7 @@
 //!
 //! Both checks cost a directory listing and a few small files: microseconds.
 
-use std::fs::{File, OpenOptions, TryLockError};
+use std::fs::{File, OpenOptions};
 use std::path::{Path, PathBuf};
 
 /// Suffix of an open store's marker in the owners directory.
@@ -127,24 +127,9 @@ fn marker_id() -> String {
     format!("{}-{nanos:x}-{n}", std::process::id())
 }
 
-/// Creates `owners/<id>.open`, locked, under a temporary name first.
+/// Creates `owners/<id>.open`, locked (see [`crate::private_fs::create_locked`]).
 fn place_marker(owners: &Path, id: &str) -> std::io::Result<OpenMarker> {
-    crate::private_fs::ensure_dir(owners)?;
-    let path = owners.join(format!("{id}{MARKER_SUFFIX}"));
-    let tmp = owners.join(format!("{id}{MARKER_TMP_SUFFIX}"));
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::private_fs::FILE_MODE);
-    let file = options.open(&tmp)?;
-    let locked = file.try_lock().map_err(|e| match e {
-        TryLockError::Error(e) => e,
-        TryLockError::WouldBlock => std::io::Error::other("a brand-new marker is locked"),
-    });
-    if let Err(e) = locked.and_then(|()| std::fs::rename(&tmp, &path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
+    let (file, path) = crate::private_fs::create_locked(owners, &format!("{id}{MARKER_SUFFIX}"))?;
     Ok(OpenMarker { path, _file: file })
 }
 

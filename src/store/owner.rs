@@ -93,26 +93,9 @@ impl Owner {
     }
 }
 
-/// Creates `dir/<id>.lock`, locked, under a temporary name first.
+/// Creates `dir/<id>.lock`, locked (see [`crate::private_fs::create_locked`]).
 fn take_lock(dir: &Path, id: &str) -> std::io::Result<(File, PathBuf)> {
-    crate::private_fs::ensure_dir(dir)?;
-    let path = dir.join(format!("{id}.lock"));
-    let tmp = dir.join(format!("{id}.lock.tmp"));
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).create_new(true);
-    // Private like everything else the SDK writes (0600 in a 0700 folder).
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, crate::private_fs::FILE_MODE);
-    let file = options.open(&tmp)?;
-    let locked = file.try_lock().map_err(|e| match e {
-        TryLockError::Error(e) => e,
-        TryLockError::WouldBlock => std::io::Error::other("a brand-new lock file is locked"),
-    });
-    if let Err(e) = locked.and_then(|()| std::fs::rename(&tmp, &path)) {
-        let _ = std::fs::remove_file(&tmp);
-        return Err(e);
-    }
-    Ok((file, path))
+    crate::private_fs::create_locked(dir, &format!("{id}.lock"))
 }
 
 /// The directory of lock files of the store at `db_path`.
