@@ -159,6 +159,18 @@ pub struct DocArgs {
     pub summary_only: Option<bool>,
 }
 
+/// `crane_doc_audit`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct DocAuditArgs {
+    /// Venture code to audit (default: this checkout's).
+    pub venture: Option<String>,
+    /// Audit every venture.
+    pub all: Option<bool>,
+    /// Accepted for compatibility, not done: this server does not generate
+    /// or upload documents (the result says so).
+    pub fix: Option<bool>,
+}
+
 /// `crane_docs`.
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct DocsArgs {
