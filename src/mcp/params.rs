@@ -13,6 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct SosArgs {
     /// Venture code; default: this checkout's (org map, else `GET /ventures`).
+    /// Another venture's code starts nothing and answers where its
+    /// repositories are.
     pub venture: Option<String>,
     /// `full` or `fleet` (accepted for compatibility; both start the session).
     pub mode: Option<String>,
