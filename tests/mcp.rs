@@ -11,11 +11,17 @@ use std::time::{Duration, Instant};
 use common::cli::Checkout;
 use common::{control, fault, handoffs_for, state};
 use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
-use rmcp::model::{CallToolRequestParams, CallToolResult};
-use rmcp::service::RunningService;
+use rmcp::model::{
+    CallToolRequestParams, CallToolResult, ClientRequest, ResourceUpdatedNotificationParam,
+    ServerResult, SubscribeRequestParams,
+};
+#[allow(deprecated)] // MCP logging: what the server under test sends
+use rmcp::model::{LoggingLevel, LoggingMessageNotificationParam, SetLevelRequestParams};
+use rmcp::service::{NotificationContext, RunningService};
 use rmcp::transport::TokioChildProcess;
-use rmcp::{RoleClient, ServiceExt};
+use rmcp::{ClientHandler, RoleClient, ServiceExt};
 use serde_json::{json, Value};
+use tokio::sync::mpsc;
 
 /// The tools `crane mcp` lists.
 const TOOLS: &[&str] = &[
@@ -30,6 +36,7 @@ const TOOLS: &[&str] = &[
     "crane_notes",
     "crane_note",
     "crane_doc",
+    "crane_doc_audit",
     "crane_docs",
     "crane_ventures",
     "crane_queue",
@@ -46,13 +53,80 @@ async fn emulator_v2() -> EmulatorHandle {
     .expect("emulator starts")
 }
 
-async fn connect(co: &Checkout) -> RunningService<RoleClient, ()> {
-    let cmd = tokio::process::Command::from(co.command(&["mcp"]));
-    let transport = TokioChildProcess::new(cmd).expect("crane mcp spawns");
-    ().serve(transport).await.expect("MCP handshake")
+/// What the server sent on its own, and when it arrived.
+#[derive(Debug)]
+enum Told {
+    /// `notifications/message`: its data.
+    Log(Value, Instant),
+    /// `notifications/resources/updated`: the URI.
+    Updated(String, Instant),
 }
 
-async fn call(client: &RunningService<RoleClient, ()>, tool: &str, args: Value) -> CallToolResult {
+/// The client side: hands the server's notifications to the test.
+#[derive(Clone)]
+struct Listener(mpsc::UnboundedSender<Told>);
+
+impl ClientHandler for Listener {
+    #[allow(deprecated)]
+    async fn on_logging_message(
+        &self,
+        params: LoggingMessageNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(Told::Log(params.data, Instant::now()));
+    }
+
+    async fn on_resource_updated(
+        &self,
+        params: ResourceUpdatedNotificationParam,
+        _context: NotificationContext<RoleClient>,
+    ) {
+        let _ = self.0.send(Told::Updated(params.uri, Instant::now()));
+    }
+}
+
+type Client = RunningService<RoleClient, Listener>;
+
+async fn connect(co: &Checkout) -> (Client, mpsc::UnboundedReceiver<Told>) {
+    let cmd = tokio::process::Command::from(co.command(&["mcp"]));
+    let transport = TokioChildProcess::new(cmd).expect("crane mcp spawns");
+    let (tx, rx) = mpsc::unbounded_channel();
+    let client = Listener(tx).serve(transport).await.expect("MCP handshake");
+    (client, rx)
+}
+
+/// Waits (bounded) for the first notification `pick` accepts; returns what
+/// it picked and when that notification arrived.
+async fn wait_told<T>(
+    told: &mut mpsc::UnboundedReceiver<Told>,
+    what: &str,
+    pick: impl Fn(&Told) -> Option<T>,
+) -> (T, Instant) {
+    let deadline = Duration::from_secs(300);
+    tokio::time::timeout(deadline, async {
+        loop {
+            let t = told.recv().await.expect("server still connected");
+            if let Some(v) = pick(&t) {
+                let at = match t {
+                    Told::Log(_, at) | Told::Updated(_, at) => at,
+                };
+                return (v, at);
+            }
+        }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("no notification: {what}"))
+}
+
+/// A log notification's data when its `event` is `event`.
+fn log_event(t: &Told, event: &str) -> Option<Value> {
+    match t {
+        Told::Log(d, _) if d["event"] == event => Some(d.clone()),
+        _ => None,
+    }
+}
+
+async fn call(client: &Client, tool: &str, args: Value) -> CallToolResult {
     let Value::Object(map) = args else {
         panic!("arguments must be an object")
     };
@@ -78,7 +152,14 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     let emu = emulator_v2().await;
     let url = emu.url();
     let co = Checkout::new(&url);
-    let client = connect(&co).await;
+    let (client, mut told) = connect(&co).await;
+
+    // Ping, as rmcp's client sends it.
+    let pong = client
+        .send_request(ClientRequest::PingRequest(Default::default()))
+        .await
+        .expect("ping answered");
+    assert!(matches!(pong, ServerResult::EmptyResult(_)), "{pong:?}");
 
     // Every tool is listed, with the TypeScript server's required arguments.
     let tools = client.list_all_tools().await.unwrap();
@@ -106,6 +187,20 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     assert_eq!(required("crane_doc"), ["doc_name", "scope"]);
     assert_eq!(required("crane_note"), ["action"]);
     assert!(required("crane_sos").is_empty());
+    assert!(required("crane_doc_audit").is_empty());
+
+    // The client asks to hear when the latest handoff changes.
+    let caps = client.peer_info().unwrap().capabilities.clone();
+    let resources = caps.resources.clone().unwrap();
+    assert_eq!(resources.subscribe, Some(true), "{caps:?}");
+    #[allow(deprecated)]
+    let logging = caps.logging.is_some();
+    assert!(logging, "{caps:?}");
+    #[allow(deprecated)]
+    client
+        .subscribe(SubscribeRequestParams::new("crane://handoff/latest"))
+        .await
+        .expect("resources/subscribe");
 
     // Start, checkpoint.
     let sos = ok(call(&client, "crane_sos", json!({})).await);
@@ -175,10 +270,27 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    let delivered_ms = cleared.elapsed().as_millis();
+    // The client learns it without polling: the subscribed resource is
+    // updated and a log message names the queued item.
+    let ((), updated_at) = wait_told(&mut told, "resources/updated", |t| match t {
+        Told::Updated(uri, _) if uri == "crane://handoff/latest" => Some(()),
+        _ => None,
+    })
+    .await;
     println!(
-        "mcp: queued handoff delivered {} ms after the fault was cleared",
-        cleared.elapsed().as_millis()
+        "mcp: queued handoff delivered {delivered_ms} ms after the fault was cleared; \
+         resources/updated reached the client after {} ms",
+        updated_at.duration_since(cleared).as_millis()
     );
+    let read = client
+        .read_resource(rmcp::model::ReadResourceRequestParams::new(
+            "crane://handoff/latest",
+        ))
+        .await
+        .unwrap();
+    let body = serde_json::to_string(&read).unwrap();
+    assert!(body.contains("MCP handoff while offline"), "{body}");
 
     // Stored exactly once, with the summary given; the server still serves
     // and its queue is empty.
@@ -192,6 +304,13 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     let status = ok(call(&client, "crane_status", json!({})).await);
     assert_eq!(status["queue"]["pending"], 0, "{status}");
     assert_eq!(status["queue"]["dead"], 0, "{status}");
+    let (logged, _) = wait_told(&mut told, "handoff_delivered log", |t| {
+        log_event(t, "handoff_delivered")
+    })
+    .await;
+    assert_eq!(logged["local_id"], local_id.as_str(), "{logged}");
+    assert_eq!(logged["session_id"], sid.as_str(), "{logged}");
+    assert_eq!(logged["handoff_id"], stored[0]["id"], "{logged}");
 
     client.cancel().await.unwrap();
 }
@@ -208,7 +327,7 @@ async fn resources_and_reads() {
     )
     .await;
     let co = Checkout::new(&url);
-    let client = connect(&co).await;
+    let (client, _told) = connect(&co).await;
     ok(call(&client, "crane_sos", json!({})).await);
 
     let ventures = ok(call(&client, "crane_ventures", json!({})).await);
@@ -320,4 +439,194 @@ async fn stdin_eof_and_sigterm_end_the_server_cleanly() {
         .expect("exits after SIGTERM")
         .unwrap();
     assert!(status.success(), "{status:?}");
+}
+
+/// The emulator's status of a session.
+async fn session_status(url: &str, id: &str) -> Value {
+    state(url).await["sessions"]
+        .as_array()
+        .and_then(|s| s.iter().find(|s| s["id"] == id).cloned())
+        .map(|s| s["status"].clone())
+        .unwrap_or(Value::Null)
+}
+
+/// How many heartbeats the emulator received.
+async fn heartbeats_received(url: &str) -> u64 {
+    state(url).await["requests_count"]["/heartbeat"]
+        .as_u64()
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_handoff_with_final_false_keeps_the_session_open_and_beating() {
+    let emu = Emulator::start(EmulatorConfig {
+        protocol: Protocol::V2,
+        heartbeat_interval_seconds: (1, 2),
+        ..EmulatorConfig::default()
+    })
+    .await
+    .expect("emulator starts");
+    let url = emu.url();
+    let co = Checkout::new(&url);
+    let (client, mut told) = connect(&co).await;
+    #[allow(deprecated)]
+    client
+        .set_level(SetLevelRequestParams::new(LoggingLevel::Debug))
+        .await
+        .expect("logging/setLevel");
+    let sos = ok(call(&client, "crane_sos", json!({})).await);
+    let sid = sos["session_id"].as_str().unwrap().to_owned();
+
+    // final: false stores the handoff and leaves the session active.
+    let kept = call(
+        &client,
+        "crane_handoff",
+        json!({"summary": "halfway there", "status": "in_progress", "final": false}),
+    )
+    .await;
+    assert!(text(&kept).contains("kept open"), "{}", text(&kept));
+    let kept = ok(kept);
+    assert_eq!(kept["delivered"], true, "{kept}");
+    assert!(kept["ended_at"].is_null(), "{kept}");
+    let stored = handoffs_for(&url, &sid).await;
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    assert_eq!(stored[0]["summary"], "halfway there");
+    assert_eq!(session_status(&url, &sid).await, "active");
+    let status = ok(call(&client, "crane_status", json!({})).await);
+    assert_eq!(status["session_id"], sid.as_str(), "{status}");
+    assert_eq!(status["kept_alive"], true, "{status}");
+
+    // It keeps beating: a heartbeat of this session accepted after the
+    // handoff (the engine's event, told to the client), which the emulator
+    // received while the session stayed active.
+    let before = heartbeats_received(&url).await;
+    while let Ok(t) = told.try_recv() {
+        drop(t); // what was told before the handoff returned
+    }
+    let (beat, _) = wait_told(&mut told, "heartbeat after final=false", |t| {
+        log_event(t, "heartbeat_sent").filter(|d| d["session_id"] == sid.as_str())
+    })
+    .await;
+    assert_eq!(beat["session_id"], sid.as_str());
+    assert!(heartbeats_received(&url).await > before);
+    assert_eq!(session_status(&url, &sid).await, "active");
+
+    // A later final handoff ends the same session.
+    let ended = ok(call(
+        &client,
+        "crane_handoff",
+        json!({"summary": "all done", "status": "done"}),
+    )
+    .await);
+    assert_eq!(ended["delivered"], true, "{ended}");
+    assert_eq!(ended["session_id"], sid.as_str(), "{ended}");
+    assert!(!ended["ended_at"].is_null(), "{ended}");
+    let stored = handoffs_for(&url, &sid).await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    assert_eq!(stored[1]["summary"], "all done");
+    assert_ne!(session_status(&url, &sid).await, "active");
+    let status = ok(call(&client, "crane_status", json!({})).await);
+    assert_eq!(status["kept_alive"], false, "{status}");
+
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_final_false_handoff_is_an_error_and_stores_nothing() {
+    let emu = emulator_v2().await;
+    let url = emu.url();
+    let co = Checkout::new(&url);
+    let (client, _told) = connect(&co).await;
+    let sos = ok(call(&client, "crane_sos", json!({})).await);
+    let sid = sos["session_id"].as_str().unwrap().to_owned();
+
+    fault(
+        &url,
+        json!({"route": "*", "mode": "status", "status": 503, "count": 1_000_000}),
+    )
+    .await;
+    let r = call(
+        &client,
+        "crane_handoff",
+        json!({"summary": "not now", "status": "in_progress", "final": false}),
+    )
+    .await;
+    assert_eq!(r.is_error, Some(true), "{}", text(&r));
+    assert!(
+        !text(&r).to_lowercase().contains("queued as"),
+        "{}",
+        text(&r)
+    );
+    let err = r.structured_content.clone().unwrap()["error"].clone();
+    assert!(err["kind"].is_string(), "{err}");
+    let status = ok(call(&client, "crane_status", json!({})).await);
+    assert_eq!(status["queue"]["pending"], 0, "{status}");
+    assert_eq!(status["session_id"], sid.as_str(), "{status}");
+    assert_eq!(status["kept_alive"], true, "{status}");
+
+    // Once the service answers, still nothing was stored or sent later.
+    control(&url, reqwest::Method::DELETE, "faults", None).await;
+    let synced = ok(call(&client, "crane_sync", json!({})).await);
+    assert_eq!(synced["pending"], 0, "{synced}");
+    assert_eq!(synced["delivered"], 0, "{synced}");
+    assert!(handoffs_for(&url, &sid).await.is_empty());
+    assert_eq!(state(&url).await["handoffs_count"], 0);
+    assert_eq!(session_status(&url, &sid).await, "active");
+
+    client.cancel().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn doc_audit_and_sos_for_another_venture() {
+    let emu = emulator_v2().await;
+    let url = emu.url();
+    let co = Checkout::new(&url);
+    let (client, _told) = connect(&co).await;
+
+    // crane_doc_audit: this checkout's venture, or all; fix is refused in words.
+    let one = ok(call(&client, "crane_doc_audit", json!({})).await);
+    let audits = one["audits"].as_array().unwrap();
+    assert_eq!(audits.len(), 1, "{one}");
+    assert_eq!(audits[0]["venture"], "vc", "{one}");
+    let all = ok(call(&client, "crane_doc_audit", json!({"all": true})).await);
+    assert!(all["audits"].as_array().unwrap().len() > 1, "{all}");
+    let fix = call(
+        &client,
+        "crane_doc_audit",
+        json!({"venture": "ke", "fix": true}),
+    )
+    .await;
+    assert!(text(&fix).contains("NOT done"), "{}", text(&fix));
+    let fix = ok(fix);
+    assert_eq!(fix["audits"][0]["venture"], "ke", "{fix}");
+    assert_eq!(fix["fix"]["requested"], true);
+    assert_eq!(fix["fix"]["done"], false);
+
+    // crane_sos for a venture this checkout is not one of: nothing started,
+    // the text says whose checkout this is and where ke's repos are.
+    let other = call(&client, "crane_sos", json!({"venture": "ke"})).await;
+    let words = text(&other);
+    assert!(words.contains("No session was started"), "{words}");
+    assert!(words.contains("belongs to venture vc, not ke"), "{words}");
+    assert!(words.contains("venturecrane/ke-console"), "{words}");
+    let other = ok(other);
+    assert_eq!(other["started"], false);
+    assert_eq!(other["status"], "needs_navigation");
+    assert_eq!(state(&url).await["sessions_count"], 0);
+    // Its own venture, named, starts as usual.
+    let own = ok(call(&client, "crane_sos", json!({"venture": "vc"})).await);
+    assert_eq!(own["started"], true, "{own}");
+    client.cancel().await.unwrap();
+
+    // A checkout no venture lists: the ventures are listed, nothing started.
+    let stray = Checkout::with_origin(&url, "git@github.com:someone/elsewhere.git");
+    let (client, _told) = connect(&stray).await;
+    let none = call(&client, "crane_sos", json!({})).await;
+    let words = text(&none);
+    assert!(words.contains("belongs to no venture"), "{words}");
+    assert!(words.contains("ke Kid Expenses"), "{words}");
+    let none = ok(none);
+    assert_eq!(none["status"], "select_venture");
+    assert_eq!(state(&url).await["sessions_count"], 1);
+    client.cancel().await.unwrap();
 }

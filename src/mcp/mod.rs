@@ -10,10 +10,11 @@
 //! service answers again (or by the next `crane sync`, `crane sod` or
 //! `crane mcp` if the agent exits first).
 //!
-//! The protocol (initialize, ping, tools, resources, cancellation) is
-//! rmcp's; this module holds the tools ([`tools`]), their input schemas
-//! ([`params`]), how results and errors are rendered for a model
-//! ([`render`]), the resources ([`resources`]) and the life cycle
+//! The protocol (initialize, ping, tools, resources, subscriptions,
+//! logging, cancellation) is rmcp's; this module holds the tools
+//! ([`tools`]), their input schemas ([`params`]), how results and errors
+//! are rendered for a model ([`render`]), the resources ([`resources`]),
+//! the background events told to the client (`notify`) and the life cycle
 //! ([`serve_stdio`]). Tool names and required arguments follow the
 //! TypeScript `crane-mcp` server where it has the tool, so a user can swap
 //! servers without changing prompts or skills (docs/mcp.md has the table).
@@ -21,6 +22,7 @@
 //! Which checkout the server acts for is decided by its host (the `crane`
 //! CLI detects it with git) and passed in as an [`Identity`].
 
+mod notify;
 pub mod params;
 pub mod render;
 mod resources;
@@ -28,13 +30,15 @@ mod server;
 mod session;
 mod tools;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use rmcp::ServiceExt;
+use tokio::sync::mpsc;
 
 pub use server::CraneMcp;
 
-use crate::engine::Crane;
+use crate::engine::{Crane, Event, EventListener};
 
 /// Longest wait, on shutdown, for deliveries this process has in flight
 /// (the engine's [`Crane::close`] grace, [`crate::policy::CLOSE_GRACE`]).
@@ -64,20 +68,42 @@ pub struct Identity {
     pub commit_sha: Option<String>,
 }
 
+/// A listener for [`crate::engine::CraneConfig::listener`] and the
+/// receiving end [`serve_stdio`] takes, so the engine's background events
+/// (a queued handoff delivered, a session lost, …) reach the MCP client as
+/// notifications.
+pub fn event_channel() -> (Arc<dyn EventListener>, mpsc::UnboundedReceiver<Event>) {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let listener = Arc::new(move |e: Event| {
+        let _ = tx.send(e);
+    });
+    (listener, rx)
+}
+
 /// Serves MCP on this process's stdin/stdout until stdin closes (the
 /// client went away) or SIGINT/SIGTERM arrives; then closes the engine,
 /// waiting at most [`SHUTDOWN_GRACE`] for deliveries in flight (an item
 /// still held is released for the next process to send: nothing is lost).
 ///
+/// `events` is the receiving end of the engine's listener (see
+/// [`event_channel`]): what it reports is sent to the client as
+/// notifications (resource updates and log messages).
+///
 /// Nothing but protocol messages is written to stdout.
-pub async fn serve_stdio(crane: Crane, identity: Identity) -> Result<(), ServeError> {
+pub async fn serve_stdio(
+    crane: Crane,
+    identity: Identity,
+    events: mpsc::UnboundedReceiver<Event>,
+) -> Result<(), ServeError> {
     let server = CraneMcp::new(crane.clone(), identity);
+    let state = server.state();
     let running = server
         .serve(rmcp::transport::stdio())
         .await
         .map_err(|e| ServeError::Protocol(e.to_string()));
     let result = match running {
         Ok(running) => {
+            let notifier = tokio::spawn(notify::forward(events, running.peer().clone(), state));
             let token = running.cancellation_token();
             let signals = tokio::spawn(async move {
                 crate::signals::stop_requested().await;
@@ -85,6 +111,7 @@ pub async fn serve_stdio(crane: Crane, identity: Identity) -> Result<(), ServeEr
             });
             let _ = running.waiting().await;
             signals.abort();
+            notifier.abort();
             Ok(())
         }
         Err(e) => Err(e),

@@ -13,6 +13,8 @@ use serde_json::Value;
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 pub struct SosArgs {
     /// Venture code; default: this checkout's (org map, else `GET /ventures`).
+    /// Another venture's code starts nothing and answers where its
+    /// repositories are.
     pub venture: Option<String>,
     /// `full` or `fleet` (accepted for compatibility; both start the session).
     pub mode: Option<String>,
@@ -157,6 +159,18 @@ pub struct DocArgs {
     pub max_chars: Option<usize>,
     /// Only the title, description and size.
     pub summary_only: Option<bool>,
+}
+
+/// `crane_doc_audit`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+pub struct DocAuditArgs {
+    /// Venture code to audit (default: this checkout's).
+    pub venture: Option<String>,
+    /// Audit every venture.
+    pub all: Option<bool>,
+    /// Accepted for compatibility, not done: this server does not generate
+    /// or upload documents (the result says so).
+    pub fix: Option<bool>,
 }
 
 /// `crane_docs`.

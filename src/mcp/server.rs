@@ -5,10 +5,12 @@ use std::sync::Arc;
 
 use rmcp::handler::server::router::tool::ToolRouter;
 use rmcp::handler::server::wrapper::Parameters;
+#[allow(deprecated)] // MCP logging (see notify.rs)
+use rmcp::model::SetLevelRequestParams;
 use rmcp::model::{
     CallToolResult, Implementation, ListResourceTemplatesResult, ListResourcesResult,
     PaginatedRequestParams, ReadResourceRequestParams, ReadResourceResponse, ServerCapabilities,
-    ServerConfig,
+    ServerConfig, SubscribeRequestParams, UnsubscribeRequestParams,
 };
 use rmcp::service::RequestContext;
 use rmcp::{tool, tool_handler, tool_router, ErrorData, RoleServer, ServerHandler};
@@ -41,6 +43,11 @@ impl CraneMcp {
             state: Arc::new(State::new(crane, identity)),
             tool_router: Self::tool_router(),
         }
+    }
+
+    /// The shared state (for the notification task).
+    pub(crate) fn state(&self) -> Arc<State> {
+        Arc::clone(&self.state)
     }
 }
 
@@ -165,6 +172,20 @@ impl CraneMcp {
         Ok(to_result("crane_doc", tools::doc(&self.state, a).await))
     }
 
+    /// Documentation audit.
+    #[tool(
+        name = "crane_doc_audit",
+        description = "Documentation audit: which required documents of a venture (default this \
+                       checkout's; `all` for every venture) are missing or stale. `fix` is \
+                       accepted but not done by this server (it generates nothing)."
+    )]
+    async fn crane_doc_audit(&self, Parameters(a): Parameters<DocAuditArgs>) -> Res {
+        Ok(to_result(
+            "crane_doc_audit",
+            tools::doc_audit(&self.state, a).await,
+        ))
+    }
+
     /// List documents.
     #[tool(
         name = "crane_docs",
@@ -220,11 +241,14 @@ impl CraneMcp {
 
 #[tool_handler(router = self.tool_router)]
 impl ServerHandler for CraneMcp {
+    #[allow(deprecated)] // the logging capability (see notify.rs)
     fn get_info(&self) -> ServerConfig {
         ServerConfig::new(
             ServerCapabilities::builder()
+                .enable_logging()
                 .enable_tools()
                 .enable_resources()
+                .enable_resources_subscribe()
                 .build(),
         )
         .with_server_info(Implementation::new("crane", env!("CARGO_PKG_VERSION")))
@@ -253,6 +277,37 @@ impl ServerHandler for CraneMcp {
         Ok(ListResourceTemplatesResult::with_all_items(
             resources::templates(),
         ))
+    }
+
+    async fn subscribe(
+        &self,
+        request: SubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.state.subscribe(&request.uri, true);
+        Ok(())
+    }
+
+    async fn unsubscribe(
+        &self,
+        request: UnsubscribeRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.state.subscribe(&request.uri, false);
+        Ok(())
+    }
+
+    #[allow(deprecated)] // MCP logging (see notify.rs)
+    async fn set_level(
+        &self,
+        request: SetLevelRequestParams,
+        _context: RequestContext<RoleServer>,
+    ) -> Result<(), ErrorData> {
+        self.state.log_floor.store(
+            super::notify::rank(request.level),
+            std::sync::atomic::Ordering::Relaxed,
+        );
+        Ok(())
     }
 
     async fn read_resource(

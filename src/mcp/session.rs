@@ -2,10 +2,15 @@
 //! once resolved and the live session handle (whose heartbeats run in the
 //! engine's scheduler as long as this process holds it).
 //!
+//! It also remembers what the client asked to hear about (resource
+//! subscriptions, the logging level), which `notify.rs` consults when a
+//! background event arrives.
+//!
 //! Venture resolution is one function ([`State::venture`]) so that the
 //! mapping the service defines (org + repo in `GET /ventures`) can move into
 //! the library proper without touching the tools.
 
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 
 use tokio::sync::Mutex as AsyncMutex;
@@ -22,6 +27,11 @@ pub(crate) struct State {
     venture: Mutex<Option<String>>,
     /// The session this process keeps alive, if any.
     pub(crate) session: AsyncMutex<Option<SessionHandle>>,
+    /// Resource URIs the client subscribed to (`resources/subscribe`).
+    subscribed: Mutex<BTreeSet<String>>,
+    /// Lowest logging level the client wants (`logging/setLevel`), as a
+    /// rank of [`super::notify::rank`]; default `info`.
+    pub(crate) log_floor: std::sync::atomic::AtomicU8,
 }
 
 impl State {
@@ -32,6 +42,31 @@ impl State {
             identity,
             venture,
             session: AsyncMutex::new(None),
+            subscribed: Mutex::new(BTreeSet::new()),
+            log_floor: std::sync::atomic::AtomicU8::new(super::notify::INFO),
+        }
+    }
+
+    /// Records a subscription (`true`) or its end (`false`).
+    pub(crate) fn subscribe(&self, uri: &str, on: bool) {
+        if let Ok(mut set) = self.subscribed.lock() {
+            if on {
+                set.insert(uri.to_owned());
+            } else {
+                set.remove(uri);
+            }
+        }
+    }
+
+    /// Whether the client subscribed to `uri`.
+    pub(crate) fn is_subscribed(&self, uri: &str) -> bool {
+        self.subscribed.lock().is_ok_and(|s| s.contains(uri))
+    }
+
+    /// Remembers the venture a session was started for, so later tools use it.
+    pub(crate) fn set_venture(&self, code: &str) {
+        if let Ok(mut slot) = self.venture.lock() {
+            *slot = Some(code.to_owned());
         }
     }
 
@@ -49,9 +84,21 @@ impl State {
         if let Some(v) = self.known_venture() {
             return Ok(v);
         }
-        // The library's rule (see `crate::identity`): on v2 the server's
-        // venture list (cached in the store, used stale offline), on v1 the
-        // org map (already applied by the host when it knew the org).
+        let code = self.checkout_venture().await.map_err(|e| {
+            Failure::new("unknown_venture", format!("{e}; pass `venture` to name it"))
+        })?;
+        self.set_venture(&code);
+        Ok(code)
+    }
+
+    /// This checkout's venture by the library's rule (see `crate::identity`):
+    /// the host's (its org map or `--venture`), else on v2 the server's
+    /// venture list (cached in the store, used stale offline). An
+    /// [`crate::Error::InvalidInput`] means no venture lists this repository.
+    pub(crate) async fn checkout_venture(&self) -> Result<String, crate::Error> {
+        if let Some(v) = &self.identity.venture {
+            return Ok(v.clone());
+        }
         let (owner, repo_name) = self
             .identity
             .repo
@@ -64,13 +111,7 @@ impl State {
             repo_name,
             org_map: &org_map,
         };
-        let choice = self.crane.choose_venture(&query).await.map_err(|e| {
-            Failure::new("unknown_venture", format!("{e}; pass `venture` to name it"))
-        })?;
-        if let Ok(mut slot) = self.venture.lock() {
-            *slot = Some(choice.code.clone());
-        }
-        Ok(choice.code)
+        Ok(self.crane.choose_venture(&query).await?.code)
     }
 
     /// The session tuple for a venture.

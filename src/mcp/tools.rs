@@ -20,7 +20,15 @@ use crate::Error;
 
 /// `crane_sos`: start or resume this checkout's session and keep it alive.
 pub(crate) async fn sos(st: &State, a: SosArgs) -> ToolResult {
-    let venture = st.venture(a.venture.as_deref()).await?;
+    let requested = a
+        .venture
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty());
+    let (venture, note) = match route(st, requested).await? {
+        Route::Start { venture, note } => (venture, note),
+        Route::Answer(answer) => return Ok(answer),
+    };
     let id = &st.identity;
     let mut req = StartSession::new(&id.agent, &venture, &id.repo)
         .host(&id.host)
@@ -51,6 +59,7 @@ pub(crate) async fn sos(st: &State, a: SosArgs) -> ToolResult {
     // The previous handle (if any) is dropped here: same tuple, same
     // session or its successor; only the new one beats.
     *st.session.lock().await = Some(handle);
+    st.set_venture(&venture);
 
     let last = match resp.as_ref().and_then(|r| r.last_handoff.clone()) {
         Some(h) => Some(h),
@@ -76,6 +85,10 @@ pub(crate) async fn sos(st: &State, a: SosArgs) -> ToolResult {
          server runs (next around {next}); you never need to send one.\n",
         session.id, id.agent, id.repo
     );
+    if let Some(n) = &note {
+        text.push_str(n);
+        text.push('\n');
+    }
     text.push_str(&handoff_text("Last handoff", last.as_ref()));
     if !docs.is_empty() {
         text.push_str(&format!(
@@ -93,13 +106,152 @@ pub(crate) async fn sos(st: &State, a: SosArgs) -> ToolResult {
             "next_heartbeat_at": next,
             "heartbeat_interval_seconds": resp.as_ref().map(|r| r.heartbeat_interval_seconds),
             "correlation_id": resp.as_ref().and_then(|r| r.correlation_id.clone()),
+            "started": true,
             "venture": venture,
+            "venture_note": note,
             "repo": id.repo,
             "agent": id.agent,
             "last_handoff": last,
             "docs": docs,
         }),
     )
+}
+
+/// What `crane_sos` does with the venture asked for.
+enum Route {
+    /// Start the session for this venture (with a remark for the model).
+    Start {
+        venture: String,
+        note: Option<String>,
+    },
+    /// Start nothing: this answer explains why and what to do.
+    Answer(super::render::Done),
+}
+
+/// Decides `crane_sos`'s venture. The TypeScript server's rules: a
+/// `venture` that is not this checkout's starts nothing and answers how to
+/// get there; a checkout no venture lists starts nothing and lists the
+/// ventures. One departure: a `venture` named for a checkout no venture
+/// lists starts the session under it (as `crane sod --venture` does), and
+/// says the repository is not among its repos.
+async fn route(st: &State, requested: Option<&str>) -> Result<Route, Failure> {
+    let id = &st.identity;
+    let ours = match (requested, st.known_venture()) {
+        // Resuming: the venture the session was started for.
+        (None, Some(v)) => Ok(v),
+        _ => st.checkout_venture().await,
+    };
+    let start = |venture: String, note: Option<String>| Ok(Route::Start { venture, note });
+    match (requested, ours) {
+        (None, Ok(v)) => start(v, None),
+        (Some(r), Ok(v)) if r.eq_ignore_ascii_case(&v) => start(v, None),
+        (Some(r), Ok(v)) => {
+            let list = st.crane.ventures().await.map(|f| f.value).ok();
+            let target = list
+                .as_ref()
+                .and_then(|l| l.iter().find(|x| x.code.eq_ignore_ascii_case(r)));
+            let repos: Vec<String> = target
+                .map(|t| {
+                    t.repos
+                        .iter()
+                        .map(|name| format!("{}/{name}", t.org.as_deref().unwrap_or("?")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let where_to = match (target, repos.is_empty()) {
+                (None, _) => format!(
+                    "The service lists no venture {r:?}{}.",
+                    list.as_ref()
+                        .map(|l| format!(
+                            " (ventures: {})",
+                            l.iter()
+                                .map(|x| x.code.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        ))
+                        .unwrap_or_default()
+                ),
+                (Some(_), true) => format!("The service lists no repository for {r}."),
+                (Some(t), false) => format!(
+                    "To work on {} ({r}), start your agent in a checkout of one of its \
+                     repositories — {} — and call crane_sos there.",
+                    t.name.as_deref().unwrap_or(r),
+                    repos.join(", ")
+                ),
+            };
+            Ok(Route::Answer(super::render::Done {
+                text: format!(
+                    "No session was started: this checkout ({}) belongs to venture {v}, not {r}.\n\
+                     {where_to}\nTo work here instead, call crane_sos without `venture`.",
+                    id.repo
+                ),
+                data: json!({
+                    "started": false,
+                    "status": "needs_navigation",
+                    "checkout_venture": v,
+                    "target_venture": r,
+                    "target_repos": repos,
+                    "repo": id.repo,
+                }),
+            }))
+        }
+        // No venture lists this repository.
+        (requested, Err(Error::InvalidInput { .. })) => {
+            let list = st
+                .crane
+                .ventures()
+                .await
+                .map(|f| f.value)
+                .unwrap_or_default();
+            if let Some(r) = requested {
+                if let Some(t) = list.iter().find(|x| x.code.eq_ignore_ascii_case(r)) {
+                    let note = format!(
+                        "Note: this repository ({}) is not among {}'s repositories ({}); the \
+                         session is recorded under {} because you named it.",
+                        id.repo,
+                        t.code,
+                        t.repos.join(", "),
+                        t.code
+                    );
+                    return start(t.code.clone(), Some(note));
+                }
+            }
+            let mut text = format!(
+                "No session was started: {}this checkout ({}) belongs to no venture the service \
+                 lists.\nVentures:",
+                requested
+                    .map(|r| format!("the service lists no venture {r:?}, and "))
+                    .unwrap_or_default(),
+                id.repo
+            );
+            for v in &list {
+                text.push_str(&format!(
+                    "\n- {} {} — org {}, repos: {}",
+                    v.code,
+                    v.name.as_deref().unwrap_or(""),
+                    v.org.as_deref().unwrap_or("?"),
+                    v.repos.join(", ")
+                ));
+            }
+            text.push_str(
+                "\nCall crane_sos with `venture` set to one of these codes to record this \
+                 repository's session under it, or start your agent in one of the repositories \
+                 listed.",
+            );
+            Ok(Route::Answer(super::render::Done {
+                text,
+                data: json!({"started": false, "status": "select_venture", "ventures": list,
+                             "repo": id.repo}),
+            }))
+        }
+        // The venture list cannot be had (offline, never fetched): a named
+        // venture is sent as is and the service decides.
+        (Some(r), Err(_)) => start(r.to_owned(), None),
+        (None, Err(e)) => Err(Failure::new(
+            "unknown_venture",
+            format!("{e}; pass `venture` to name it"),
+        )),
+    }
 }
 
 fn handoff_text(title: &str, h: Option<&Handoff>) -> String {
@@ -649,6 +801,73 @@ pub(crate) async fn preflight(st: &State) -> ToolResult {
             "venture": venture.as_ref().ok(),
             "repo": id.repo, "agent": id.agent,
             "queue": {"pending": counts.pending, "dead": counts.dead},
+        }),
+    )
+}
+
+/// `crane_doc_audit`: `GET /docs/audit` for one venture or all (v2). `fix`
+/// is not done here (generating documents needs the repository's sources
+/// and a writer this SDK does not have): the result says so.
+pub(crate) async fn doc_audit(st: &State, a: DocAuditArgs) -> ToolResult {
+    let all = a.all.unwrap_or(false);
+    let audits = if all {
+        st.crane.client().doc_audits().await?
+    } else {
+        let venture = st.venture(a.venture.as_deref()).await?;
+        vec![st.crane.client().doc_audit(&venture).await?]
+    };
+    let mut text = String::new();
+    for au in &audits {
+        text.push_str(&format!(
+            "{} ({}): {}\n",
+            au.venture_name,
+            au.venture,
+            serde_json::to_value(au.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default()
+        ));
+        for m in &au.missing {
+            text.push_str(&format!(
+                "- missing {} [{}]{}\n",
+                m.doc_name,
+                if m.required {
+                    "required"
+                } else {
+                    "recommended"
+                },
+                m.description
+                    .as_deref()
+                    .map(|d| format!(": {d}"))
+                    .unwrap_or_default()
+            ));
+        }
+        for s in &au.stale {
+            text.push_str(&format!(
+                "- stale {} ({} days old, threshold {})\n",
+                s.doc.doc_name, s.days_since_update, s.staleness_threshold_days
+            ));
+        }
+        for p in &au.present {
+            text.push_str(&format!("- present {}\n", p.doc_name));
+        }
+        text.push_str(&format!("Summary: {}\n", au.summary));
+    }
+    let fix = a.fix.unwrap_or(false);
+    if fix {
+        text.push_str(
+            "fix=true was NOT done: this server does not generate or upload documents, so \
+             nothing was changed. Write the missing documents and upload them with the service's \
+             own tools; this SDK has no document upload.",
+        );
+    }
+    done(
+        text.trim_end().to_owned(),
+        json!({
+            "audits": audits,
+            "all": all,
+            "fix": {"requested": fix, "done": false,
+                     "reason": fix.then_some("this server does not generate or upload documents")},
         }),
     )
 }

@@ -2,7 +2,8 @@
 // (@modelcontextprotocol/sdk), as Claude Code and other agent CLIs do:
 // list tools, start a session, checkpoint, end while the emulator answers
 // 503 to everything, clear the fault, and see the handoff stored exactly
-// once while the server keeps running. Prints `mcp-ts: N passed, 0 failed`
+// once while the server keeps running — and told to the client by a
+// resources/updated notification (subscribed) and a log message. Prints `mcp-ts: N passed, 0 failed`
 // (and the delivery time, never asserted); exits 1 on the first failure.
 //
 // Usage: node client.mjs CRANE_BIN EMULATOR_BIN
@@ -13,6 +14,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
+import { LoggingMessageNotificationSchema, ResourceUpdatedNotificationSchema } from "@modelcontextprotocol/sdk/types.js";
 
 const [craneBin, emulatorBin] = process.argv.slice(2);
 const KEY = "test-relay-key-0123456789abcdef";
@@ -78,6 +80,29 @@ try {
   });
   const transport = new StdioClientTransport({ command: craneBin, args: ["mcp"], cwd: repo, env, stderr: "inherit" });
   client = new Client({ name: "crane-mcp-ts-test", version: "0.0.0" });
+  // What the server says on its own, with when it arrived.
+  const told = [];
+  let onTold = () => {};
+  const hear = (kind) => (n) => {
+    told.push({ kind, params: n.params, at: Date.now() });
+    onTold();
+  };
+  client.setNotificationHandler(ResourceUpdatedNotificationSchema, hear("updated"));
+  client.setNotificationHandler(LoggingMessageNotificationSchema, hear("log"));
+  const waitTold = (pred, ms) =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error("no such notification")), ms);
+      const look = () => {
+        const hit = told.find(pred);
+        if (hit) {
+          clearTimeout(timer);
+          onTold = () => {};
+          resolve(hit);
+        }
+      };
+      onTold = look;
+      look();
+    });
   await client.connect(transport);
   check(client.getServerVersion()?.name === "crane", "initialize: server is crane", client.getServerVersion());
   await client.ping();
@@ -88,6 +113,10 @@ try {
   for (const name of ["crane_sos", "crane_handoff", "crane_status", "crane_notes", "crane_note", "crane_doc", "crane_ventures", "crane_context", "crane_preflight"]) {
     check(name in byName, `tools/list has ${name}`);
   }
+  check("crane_doc_audit" in byName, "tools/list has crane_doc_audit");
+  check(client.getServerCapabilities()?.resources?.subscribe === true, "server offers resources/subscribe", client.getServerCapabilities());
+  await client.subscribeResource({ uri: "crane://handoff/latest" });
+  await client.setLoggingLevel("info");
   const req = (n) => [...(byName[n].inputSchema.required ?? [])].sort();
   check(JSON.stringify(req("crane_handoff")) === '["status","summary"]', "crane_handoff requires summary and status (as the TS server)", req("crane_handoff"));
   check(JSON.stringify(req("crane_doc")) === '["doc_name","scope"]', "crane_doc requires scope and doc_name (as the TS server)", req("crane_doc"));
@@ -120,7 +149,11 @@ try {
   }
   const ms = Date.now() - cleared;
   check(stored.length === 1, "the running server delivered the queued handoff", stored);
-  console.log(`mcp-ts: queued handoff delivered ${ms} ms after the fault was cleared`);
+  const updated = await waitTold((t) => t.kind === "updated" && t.params.uri === "crane://handoff/latest", 300_000);
+  check(true, "notifications/resources/updated for crane://handoff/latest");
+  const logged = await waitTold((t) => t.kind === "log" && t.params.data?.event === "handoff_delivered", 300_000);
+  check(logged.params.data.local_id === end.structuredContent.local_id, "a log message names the delivered item", logged);
+  console.log(`mcp-ts: queued handoff delivered ${ms} ms after the fault was cleared; resources/updated arrived after ${updated.at - cleared} ms`);
   const status = await call("crane_status");
   check(!status.isError && status.structuredContent.queue.pending === 0, "server still running, queue empty", status);
   const synced = await call("crane_sync");
@@ -129,6 +162,8 @@ try {
 
   const res = await client.listResources();
   check(res.resources.some((r) => r.uri === "crane://handoff/latest"), "resources/list has crane://handoff/latest", res);
+  const audit = await call("crane_doc_audit", { fix: true });
+  check(!audit.isError && audit.structuredContent.fix.done === false && /NOT done/.test(audit.content[0].text), "crane_doc_audit answers and says fix was not done", audit);
   const latest = await client.readResource({ uri: "crane://handoff/latest" });
   check(latest.contents[0].text.includes("TS client handoff while offline"), "crane://handoff/latest reads the handoff", latest);
 } catch (e) {

@@ -2,7 +2,7 @@
 //!
 //! Thin: detects the checkout the way every command does (git, the
 //! org→venture map), opens the engine on the configured server and store,
-//! and hands both to the library's server (`crane_context::mcp`), which owns
+//! and hands both (with the engine's event stream) to the library's server (`crane_context::mcp`), which owns
 //! the tools, the heartbeats, the queue and the shutdown. Nothing but
 //! protocol messages goes to stdout; a failure to start goes to stderr.
 
@@ -19,9 +19,9 @@ use crate::git;
 pub async fn run(ctx: &Ctx, target: &TargetArgs) -> CliResult<u8> {
     let identity = identity(ctx, target)?;
     let engine = Engine::open(ctx).await?;
-    let crane = engine.crane.clone();
-    drop(engine);
-    mcp::serve_stdio(crane, identity)
+    // The engine's events become the client's notifications.
+    let (crane, events) = (engine.crane, engine.events);
+    mcp::serve_stdio(crane, identity, events)
         .await
         .map_err(|e| CliError::Failed(e.to_string()))?;
     Ok(0)
