@@ -9,7 +9,7 @@ mod common;
 
 use common::cli::Checkout;
 use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
-use crane_context::model::v2::CheckpointsQuery;
+use crane_context::model::v2::{CheckpointsQuery, NotesQuery};
 use serde_json::Value;
 
 async fn emulator_v2() -> EmulatorHandle {
@@ -350,4 +350,51 @@ async fn prior_siblings_history_and_handoff_status() {
     ])
     .await
     .code(1);
+}
+
+/// Offline, `crane notes add` queues the note (exit 0; 3 with
+/// `--require-delivery`), and `crane sync` delivers it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_add_offline_is_queued_then_sync_delivers_it_once() {
+    let emu = emulator_v2().await;
+    let co = Checkout::new(&emu.url());
+    let offline = [("CRANE_CONTEXT_URL", "http://127.0.0.1:9")];
+    let add = |title: &'static str| {
+        vec![
+            "notes",
+            "add",
+            "--global",
+            "--title",
+            title,
+            "--content",
+            "On a train.",
+            "--tag",
+            "cli-offline-note",
+        ]
+    };
+    let out = co.run_with(&add("first"), &offline).await.ok();
+    assert!(
+        out.stdout.contains("NOT delivered yet") && out.stdout.contains("queued (item"),
+        "{}",
+        out.stdout
+    );
+    let mut strict = add("second");
+    strict.extend(["--json", "--require-delivery"]);
+    let strict = co.run_with(&strict, &offline).await.code(3).json();
+    assert_eq!(strict["queued"], true);
+    let tagged = || async {
+        common::client(&emu.url())
+            .notes(&NotesQuery::new().tag("cli-offline-note"))
+            .await
+            .unwrap()
+            .total_matching
+    };
+    assert_eq!(tagged().await, 0);
+    let synced = co.run(&["sync", "--json"]).await.ok().json();
+    assert_eq!(synced["delivered"], 2, "{synced}");
+    assert_eq!(
+        co.run(&["sync", "--json"]).await.ok().json()["delivered"],
+        0
+    );
+    assert_eq!(tagged().await, 2);
 }
