@@ -65,7 +65,8 @@ pub mod verify;
 pub use client::Client;
 pub use config::{ClientConfig, RelayKey};
 pub use engine::{
-    Crane, CraneConfig, EndOutcome, Event, EventListener, SessionHandle, UpdateOutcome,
+    CheckpointOutcome, Crane, CraneConfig, EndOutcome, Event, EventListener, NoteOutcome,
+    SessionHandle, UpdateOutcome,
 };
 pub use error::{Error, FieldError, StoredHandoff};
 pub use generation::{Generation, GenerationInfo, ServerVersion};

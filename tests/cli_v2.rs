@@ -9,7 +9,7 @@ mod common;
 
 use common::cli::Checkout;
 use crane_context::emulator::{Emulator, EmulatorConfig, EmulatorHandle, Protocol};
-use crane_context::model::v2::CheckpointsQuery;
+use crane_context::model::v2::{CheckpointsQuery, NotesQuery};
 use serde_json::Value;
 
 async fn emulator_v2() -> EmulatorHandle {
@@ -85,29 +85,68 @@ async fn checkpoint_and_checkpoints_record_and_list_progress_once() {
 
     // Bad input is a usage error (2); nothing sent.
     co.run(&["checkpoint", "--summary", " "]).await.code(2);
-    // Unreachable server: exit 1, nothing stored, and it says so.
-    let dead = Checkout::new("http://127.0.0.1:9");
-    std::fs::create_dir_all(&dead.home).unwrap();
+    // Unreachable server: queued (exit 0), or exit 3 with
+    // --require-delivery; nothing reaches the server until a sync, which
+    // delivers each exactly once.
+    let offline = [("CRANE_CONTEXT_URL", "http://127.0.0.1:9")];
     let out = co
         .run_with(
             &["checkpoint", "--summary", "offline", "--session-id", &sid],
-            &[("CRANE_CONTEXT_URL", "http://127.0.0.1:9")],
+            &offline,
         )
         .await
-        .code(1);
+        .ok();
     assert!(
-        out.stderr.contains("could not be reached") || out.stderr.contains("network"),
+        out.stdout.contains("NOT delivered yet") && out.stdout.contains("queued (item"),
         "{}",
-        out.stderr
+        out.stdout
     );
-    assert_eq!(
-        common::client(&emu.url())
-            .checkpoints(&CheckpointsQuery::session(&sid))
-            .await
-            .unwrap()
-            .count,
-        2
-    );
+    let strict = co
+        .run_with(
+            &[
+                "checkpoint",
+                "--json",
+                "--summary",
+                "offline strict",
+                "--session-id",
+                &sid,
+                "--require-delivery",
+            ],
+            &offline,
+        )
+        .await
+        .code(3)
+        .json();
+    assert_eq!(strict["queued"], true);
+    let listed = co
+        .run_with(&["queue", "list", "--json"], &offline)
+        .await
+        .ok()
+        .json();
+    let kinds: Vec<&str> = listed
+        .as_array()
+        .or_else(|| listed["items"].as_array())
+        .expect("a list of items")
+        .iter()
+        .filter_map(|i| i["kind"].as_str())
+        .collect();
+    assert_eq!(kinds, ["checkpoint", "checkpoint"], "{listed}");
+    let stored = |n: u32| {
+        let (url, sid) = (emu.url(), sid.clone());
+        async move {
+            let c = common::client(&url)
+                .checkpoints(&CheckpointsQuery::session(&sid))
+                .await
+                .unwrap();
+            assert_eq!(c.count, n);
+        }
+    };
+    stored(2).await;
+    let synced = co.run(&["sync", "--json"]).await.ok().json();
+    assert_eq!(synced["delivered"], 2, "{synced}");
+    let again = co.run(&["sync", "--json"]).await.ok().json();
+    assert_eq!(again["delivered"], 0, "{again}");
+    stored(4).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -311,4 +350,51 @@ async fn prior_siblings_history_and_handoff_status() {
     ])
     .await
     .code(1);
+}
+
+/// Offline, `crane notes add` queues the note (exit 0; 3 with
+/// `--require-delivery`), and `crane sync` delivers it exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn notes_add_offline_is_queued_then_sync_delivers_it_once() {
+    let emu = emulator_v2().await;
+    let co = Checkout::new(&emu.url());
+    let offline = [("CRANE_CONTEXT_URL", "http://127.0.0.1:9")];
+    let add = |title: &'static str| {
+        vec![
+            "notes",
+            "add",
+            "--global",
+            "--title",
+            title,
+            "--content",
+            "On a train.",
+            "--tag",
+            "cli-offline-note",
+        ]
+    };
+    let out = co.run_with(&add("first"), &offline).await.ok();
+    assert!(
+        out.stdout.contains("NOT delivered yet") && out.stdout.contains("queued (item"),
+        "{}",
+        out.stdout
+    );
+    let mut strict = add("second");
+    strict.extend(["--json", "--require-delivery"]);
+    let strict = co.run_with(&strict, &offline).await.code(3).json();
+    assert_eq!(strict["queued"], true);
+    let tagged = || async {
+        common::client(&emu.url())
+            .notes(&NotesQuery::new().tag("cli-offline-note"))
+            .await
+            .unwrap()
+            .total_matching
+    };
+    assert_eq!(tagged().await, 0);
+    let synced = co.run(&["sync", "--json"]).await.ok().json();
+    assert_eq!(synced["delivered"], 2, "{synced}");
+    assert_eq!(
+        co.run(&["sync", "--json"]).await.ok().json()["delivered"],
+        0
+    );
+    assert_eq!(tagged().await, 2);
 }

@@ -147,7 +147,7 @@ impl Crane {
         update_through_queue(self.inner(), req, tuple).await
     }
 
-    async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {
+    pub(crate) async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {
         let id = session_id.to_owned();
         let cached = self
             .inner()

@@ -1,4 +1,6 @@
-//! Persist first, then send: the path of every `/update` and `/eod`.
+//! Persist first, then send: the path of every `/update` and `/eod`, and of
+//! the v2 writes that are safe to queue (`/notes`, `/checkpoint`: see
+//! `v2_writes.rs`).
 //!
 //! An item is written to the queue, leased to this process, then sent. On
 //! success it is removed; on a transient failure it stays, rescheduled with
@@ -20,6 +22,7 @@ use super::events::Event;
 use super::Inner;
 use crate::canonical::{sha256_hex, CanonicalPayload};
 use crate::idempotency::IdempotencyKey;
+use crate::model::v2::{CheckpointCreated, Note};
 use crate::model::{
     EndReason, EndSession, EndSessionResponse, SessionTuple, Update, UpdateResponse,
 };
@@ -105,6 +108,10 @@ pub(crate) enum Delivered {
         response: Box<EndSessionResponse>,
         from_session_id: String,
     },
+    /// A note was stored (or upserted), see `v2_writes.rs`.
+    Note(Box<Note>),
+    /// A checkpoint was stored, or found stored by a confirming read.
+    Checkpoint(CheckpointCreated),
 }
 
 impl Delivered {
@@ -112,7 +119,7 @@ impl Delivered {
     pub(crate) fn end_response(&self) -> Option<&EndSessionResponse> {
         match self {
             Delivered::End(r) | Delivered::Rehomed { response: r, .. } => Some(r),
-            Delivered::Update(_) => None,
+            Delivered::Update(_) | Delivered::Note(_) | Delivered::Checkpoint(_) => None,
         }
     }
 }
@@ -139,11 +146,22 @@ fn corrupt(item: &QueueItem, e: impl std::fmt::Display) -> Error {
 /// session ended without it is re-homed (see `rehome.rs`) unless the engine's
 /// configuration turns that off.
 pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueItem) -> Delivery {
+    match item.kind {
+        ItemKind::Note => return super::v2_writes::deliver_note(client, item).await,
+        ItemKind::Checkpoint => {
+            return super::v2_writes::deliver_checkpoint(inner, client, item).await
+        }
+        ItemKind::Update | ItemKind::End => {}
+    }
     let key = match IdempotencyKey::parse(item.idempotency_key.clone()) {
         Ok(k) => k,
         Err(e) => return Delivery::Permanent(e),
     };
     let result = match item.kind {
+        // Sent above, by their own rules.
+        ItemKind::Note | ItemKind::Checkpoint => {
+            return Delivery::Permanent(corrupt(item, "unexpected kind"))
+        }
         ItemKind::End => {
             let q: QueuedEnd = match serde_json::from_str(&item.body_json) {
                 Ok(q) => q,
@@ -333,6 +351,23 @@ fn emit_delivered(inner: &Inner, item: &QueueItem, d: &Delivered) {
             to_session_id: response.session_id.clone(),
             handoff_id: response.handoff_id.clone(),
         });
+    }
+    match d {
+        Delivered::Note(n) => {
+            return inner.emit(Event::NoteDelivered {
+                local_id: item.local_id.clone(),
+                note_id: n.id.clone(),
+            })
+        }
+        Delivered::Checkpoint(c) => {
+            return inner.emit(Event::CheckpointDelivered {
+                session_id: c.session_id.clone(),
+                local_id: item.local_id.clone(),
+                checkpoint_id: c.checkpoint_id.clone(),
+                checkpoint_number: c.checkpoint_number,
+            })
+        }
+        _ => {}
     }
     inner.emit(match d.end_response() {
         Some(r) => Event::HandoffDelivered {

@@ -105,6 +105,27 @@ pub enum Event {
         /// What the server said.
         error: Error,
     },
+    /// A note created through the engine was stored from the queue (or,
+    /// when identical to an existing note, that note was returned: the
+    /// create is an upsert on its `source_hash`).
+    NoteDelivered {
+        /// Queue item id.
+        local_id: String,
+        /// The stored note's id.
+        note_id: String,
+    },
+    /// A checkpoint reached the server (sent, or found stored by the read
+    /// that confirms it before any resend).
+    CheckpointDelivered {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// The stored checkpoint's id.
+        checkpoint_id: String,
+        /// Its number within the session.
+        checkpoint_number: u32,
+    },
     /// The server became reachable or unreachable.
     ConnectivityChanged {
         /// Whether it is reachable now.

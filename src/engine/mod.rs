@@ -24,6 +24,7 @@ mod heartbeat;
 mod reads;
 mod rehome;
 mod session;
+mod v2_writes;
 mod ventures;
 mod why;
 
@@ -40,6 +41,7 @@ pub use events::{Event, EventListener, NoopListener};
 pub use reads::Fresh;
 pub use rehome::REHOME_META_KEY;
 pub use session::SessionHandle;
+pub use v2_writes::{CheckpointOutcome, NoteOutcome};
 pub use why::WaitReason;
 
 use crate::config::ClientConfig;

@@ -304,7 +304,7 @@ pub(crate) async fn end_through_queue(
         Ok(Delivered::End(r) | Delivered::Rehomed { response: r, .. }) => {
             Ok(EndOutcome::Delivered(r))
         }
-        Ok(Delivered::Update(_)) => Err(Error::Store {
+        Ok(_) => Err(Error::Store {
             message: "queue returned an update result for an end".into(),
         }),
         Err(local_id) => {
@@ -386,7 +386,7 @@ pub(crate) async fn update_through_queue(
             heartbeat::record_schedule(inner, &r.session_id, next, interval);
             Ok(UpdateOutcome::Applied(r))
         }
-        Ok(Delivered::End(_) | Delivered::Rehomed { .. }) => Err(Error::Store {
+        Ok(_) => Err(Error::Store {
             message: "queue returned an end result for an update".into(),
         }),
         Err(local_id) => {

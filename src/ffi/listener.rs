@@ -141,6 +141,25 @@ pub enum CraneEvent {
         /// Whether it is reachable now.
         online: bool,
     },
+    /// A note created through the engine was stored from the queue.
+    NoteDelivered {
+        /// Queue item id.
+        local_id: String,
+        /// The stored note's id.
+        note_id: String,
+    },
+    /// A checkpoint reached the server (sent, or found stored by the read
+    /// that confirms it before any resend).
+    CheckpointDelivered {
+        /// The session.
+        session_id: String,
+        /// Queue item id.
+        local_id: String,
+        /// The stored checkpoint's id.
+        checkpoint_id: String,
+        /// Its number within the session.
+        checkpoint_number: u32,
+    },
 }
 
 impl From<Event> for CraneEvent {
@@ -230,6 +249,18 @@ impl From<Event> for CraneEvent {
                 handoff_id,
             },
             Event::ConnectivityChanged { online } => Self::ConnectivityChanged { online },
+            Event::NoteDelivered { local_id, note_id } => Self::NoteDelivered { local_id, note_id },
+            Event::CheckpointDelivered {
+                session_id,
+                local_id,
+                checkpoint_id,
+                checkpoint_number,
+            } => Self::CheckpointDelivered {
+                session_id,
+                local_id,
+                checkpoint_id,
+                checkpoint_number,
+            },
         }
     }
 }

@@ -38,6 +38,7 @@ mod session;
 mod types;
 mod v2;
 mod v2_client;
+mod v2_queue;
 
 pub use client::CraneClient;
 pub use diagnostics::{
@@ -58,3 +59,4 @@ pub use v2::{
     HandoffStatusLabel, HandoffWindow, HistoryBlock, HistoryEntry, MemoryGate, Note, NotePage,
     NoteRequest, NoteUpdate, NotesFilter, Sibling,
 };
+pub use v2_queue::{CheckpointOutcome, NoteOutcome};

@@ -6,7 +6,8 @@
 //! ([`crate::Client`]'s v2 methods, so the same retry rules: a checkpoint is
 //! never resent blindly, a note create is an upsert) plus a conversion, in
 //! an async and a `_blocking` form. None of these writes is queued offline:
-//! unreachable, they fail with a connectivity error.
+//! unreachable, they fail with a connectivity error (the queued forms of
+//! `checkpoint` and `create_note` are in [`super::v2_queue`]).
 
 use crate::engine::Crane;
 use crate::model::v2 as m;
@@ -195,7 +196,7 @@ fn prior(
 impl CraneClient {
     /// `POST /checkpoint` (v2): records progress on a live session. Never
     /// stored twice: resent only when it certainly did not reach the server
-    /// or a read shows it was not stored. Not queued offline.
+    /// or a read shows it was not stored. Not queued offline (see `checkpoint_or_queue`).
     pub async fn checkpoint(
         &self,
         session_id: String,
@@ -215,7 +216,7 @@ impl CraneClient {
     }
 
     /// `POST /notes` (v2): writes a note; safe to repeat (an upsert on its
-    /// `source_hash`). Not queued offline.
+    /// `source_hash`). Not queued offline (see `create_note_or_queue`).
     pub async fn create_note(&self, request: NoteRequest) -> Result<Note, CraneError> {
         run(ops::create_note(self.c(), request)).await
     }

@@ -37,6 +37,10 @@ macro_rules! is_head {
 
 pub(super) use {is_head, select_items};
 
+/// How the lane of a queued note starts (no session id does: they are
+/// `sess_…` or ULIDs).
+pub const NOTE_LANE_PREFIX: &str = "note:";
+
 /// Which route a queued request goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -45,21 +49,43 @@ pub enum ItemKind {
     Update,
     /// `POST /eod`: the handoff that ends a session.
     End,
+    /// `POST /notes` (v2): a note, sent with its content-derived
+    /// `source_hash`, so a resend is an upsert. Not tied to a session: each
+    /// note is its own lane (see [`ItemKind::note_lane`]).
+    Note,
+    /// `POST /checkpoint` (v2): confirmed by reading `/checkpoints` before
+    /// every resend; ordered in its session's lane, before its end.
+    Checkpoint,
 }
 
 impl ItemKind {
-    /// The stored and serialized name: `"update"` or `"end"`.
+    /// The stored and serialized name: `"update"`, `"end"`, `"note"` or
+    /// `"checkpoint"`.
     pub fn as_str(self) -> &'static str {
         match self {
             ItemKind::Update => "update",
             ItemKind::End => "end",
+            ItemKind::Note => "note",
+            ItemKind::Checkpoint => "checkpoint",
         }
     }
 
+    /// The ordering lane (the `session_id` column) of a queued note: one
+    /// lane per note, named after its idempotency key, so a note never waits
+    /// behind a session's items (or another note) and never holds one back.
+    pub fn note_lane(idempotency_key: &str) -> String {
+        format!("{NOTE_LANE_PREFIX}{idempotency_key}")
+    }
+
     fn parse(text: &str) -> Option<Self> {
-        [ItemKind::Update, ItemKind::End]
-            .into_iter()
-            .find(|k| k.as_str() == text)
+        [
+            ItemKind::Update,
+            ItemKind::End,
+            ItemKind::Note,
+            ItemKind::Checkpoint,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == text)
     }
 }
 
@@ -271,7 +297,12 @@ mod tests {
 
     #[test]
     fn kind_and_state_round_trip_through_their_text() {
-        for kind in [ItemKind::Update, ItemKind::End] {
+        for kind in [
+            ItemKind::Update,
+            ItemKind::End,
+            ItemKind::Note,
+            ItemKind::Checkpoint,
+        ] {
             assert_eq!(ItemKind::parse(kind.as_str()), Some(kind));
             let json = serde_json::to_string(&kind).unwrap();
             assert_eq!(json, format!("\"{}\"", kind.as_str()));

@@ -50,6 +50,7 @@
 //! the retry loop) control the clock. Every method is a short blocking
 //! transaction; async callers run it under `tokio::task::spawn_blocking`.
 
+mod baseline;
 mod cache;
 mod error;
 mod group;
@@ -74,6 +75,7 @@ pub use cache::{Cached, CachedSession};
 pub use error::StoreError;
 pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
+    NOTE_LANE_PREFIX,
 };
 pub use owner::{Liveness, Owner};
 pub use paths::{DB_FILE_NAME, HOME_ENV};

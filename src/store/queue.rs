@@ -1,4 +1,5 @@
-//! The offline queue of `/update` and `/eod` requests waiting to be delivered.
+//! The offline queue of `/update`, `/eod`, `/notes` and `/checkpoint`
+//! requests waiting to be delivered.
 //!
 //! Guarantees, all enforced inside SQLite transactions so they hold across
 //! processes sharing the file:

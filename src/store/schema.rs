@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::StoreError;
 
 /// The schema version this SDK writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Statements kept prepared per connection: a little more than the store uses,
 /// so `prepare_cached` never evicts on the hot path.
@@ -45,20 +45,17 @@ CREATE TABLE rehome (
     };
 }
 
-/// The complete current schema, applied to a new (empty) file.
-///
-/// `seq` orders the queue: it only grows among existing rows, in commit order
-/// across processes, which neither clocks nor ULIDs from two processes
-/// guarantee. `lease_holder` and `lease_until_ms` are set together; an expired
-/// lease is simply ignored, so a crashed holder needs no cleanup. Nullable
-/// `track` is made unique per tuple through `ifnull(track, 'none')`, since
-/// SQLite treats NULLs as distinct in unique indexes.
-pub(crate) const FRESH_SCHEMA: &str = concat!(
-    "
+/// The `queue` table and its indexes. Version 4 admits the kinds `note`
+/// (`POST /notes`, its own lane) and `checkpoint` (`POST /checkpoint`, in
+/// its session's lane); SQLite cannot change a CHECK in place, so the
+/// upgrade rebuilds the table (see [`queue_kinds_v4`]).
+macro_rules! queue_table {
+    () => {
+        "
 CREATE TABLE queue (
     seq                 INTEGER PRIMARY KEY,
     local_id            TEXT    NOT NULL UNIQUE,
-    kind                TEXT    NOT NULL CHECK (kind IN ('update', 'end')),
+    kind                TEXT    NOT NULL CHECK (kind IN ('update', 'end', 'note', 'checkpoint')),
     session_id          TEXT    NOT NULL,
     agent               TEXT    NOT NULL,
     venture             TEXT    NOT NULL,
@@ -80,7 +77,36 @@ CREATE TABLE queue (
 ) STRICT;
 CREATE INDEX queue_by_session ON queue (session_id, state, seq);
 CREATE INDEX queue_by_due ON queue (state, next_attempt_at_ms);
+"
+    };
+}
 
+/// The `checkpoint_baseline` table (version 4): for a queued checkpoint,
+/// the session's newest checkpoint number read before its first send. Every
+/// later attempt first looks for a checkpoint newer than it with the same
+/// content (see `engine/deliver_v2.rs`). Deleted with its item.
+macro_rules! checkpoint_baseline_table {
+    () => {
+        "
+CREATE TABLE checkpoint_baseline (
+    local_id TEXT    PRIMARY KEY REFERENCES queue (local_id) ON DELETE CASCADE,
+    after    INTEGER NOT NULL CHECK (after >= 0)
+) STRICT, WITHOUT ROWID;
+"
+    };
+}
+
+/// The complete current schema, applied to a new (empty) file.
+///
+/// `seq` orders the queue: it only grows among existing rows, in commit order
+/// across processes, which neither clocks nor ULIDs from two processes
+/// guarantee. `lease_holder` and `lease_until_ms` are set together; an expired
+/// lease is simply ignored, so a crashed holder needs no cleanup. Nullable
+/// `track` is made unique per tuple through `ifnull(track, 'none')`, since
+/// SQLite treats NULLs as distinct in unique indexes.
+pub(crate) const FRESH_SCHEMA: &str = concat!(
+    queue_table!(),
+    "
 CREATE TABLE stats (
     name  TEXT    PRIMARY KEY,
     value INTEGER NOT NULL CHECK (value >= 0)
@@ -127,7 +153,8 @@ CREATE TABLE server_info (
     ventures_fetched_at_ms INTEGER
 ) STRICT, WITHOUT ROWID;
 ",
-    rehome_table!()
+    rehome_table!(),
+    checkpoint_baseline_table!()
 );
 
 /// Version 3: what the SDK learnt about each base URL (its generation and
@@ -149,11 +176,34 @@ fn add_server_info(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// The upgrade arms, oldest first.
-const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info];
+const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info, queue_kinds_v4];
 
 /// Version 2 adds the `rehome` table (the re-homing state of queued ends).
 fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(rehome_table!())
+}
+
+/// Version 4: the queue admits notes and checkpoints, and queued
+/// checkpoints keep their confirmation baseline. The CHECK on `kind` cannot
+/// be altered, so `queue` is rebuilt: its rows (with their `seq`, so the
+/// order is kept) and the `rehome` rows that reference them are copied
+/// aside, both tables dropped (`rehome` first, so no cascade deletes
+/// anything) and created again exactly as a fresh file has them, and the
+/// rows copied back, all in the migration's one transaction.
+fn queue_kinds_v4(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(concat!(
+        "CREATE TEMP TABLE queue_v3 AS SELECT * FROM main.queue;
+CREATE TEMP TABLE rehome_v3 AS SELECT * FROM main.rehome;
+DROP TABLE main.rehome;
+DROP TABLE main.queue;",
+        queue_table!(),
+        rehome_table!(),
+        checkpoint_baseline_table!(),
+        "INSERT INTO main.queue SELECT * FROM temp.queue_v3;
+INSERT INTO main.rehome SELECT * FROM temp.rehome_v3;
+DROP TABLE temp.queue_v3;
+DROP TABLE temp.rehome_v3;"
+    ))
 }
 
 // Exactly one arm per version after the first.

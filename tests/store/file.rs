@@ -33,7 +33,52 @@ const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[
     (1, &[V1_SCHEMA]),
     (2, &[V1_SCHEMA, V2_ADDED]),
     (3, &[V1_SCHEMA, V2_ADDED, V3_ADDED]),
+    (4, &[V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED]),
 ];
+
+/// What version 4 changed in version 3: the queue admits notes and
+/// checkpoints (the table is rebuilt, `rehome` with it), and queued
+/// checkpoints keep their confirmation baseline.
+const V4_CHANGED: &str = "
+DROP TABLE rehome;
+DROP TABLE queue;
+CREATE TABLE queue (
+    seq                 INTEGER PRIMARY KEY,
+    local_id            TEXT    NOT NULL UNIQUE,
+    kind                TEXT    NOT NULL CHECK (kind IN ('update', 'end', 'note', 'checkpoint')),
+    session_id          TEXT    NOT NULL,
+    agent               TEXT    NOT NULL,
+    venture             TEXT    NOT NULL,
+    repo                TEXT    NOT NULL,
+    track               INTEGER,
+    idempotency_key     TEXT    NOT NULL UNIQUE,
+    body_json           TEXT    NOT NULL,
+    payload_hash        TEXT,
+    size_bytes          INTEGER NOT NULL CHECK (size_bytes >= 0),
+    state               TEXT    NOT NULL CHECK (state IN ('pending', 'dead')),
+    attempts            INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+    created_at_ms       INTEGER NOT NULL,
+    next_attempt_at_ms  INTEGER NOT NULL,
+    last_error          TEXT,
+    last_correlation_id TEXT,
+    lease_holder        TEXT,
+    lease_until_ms      INTEGER,
+    CHECK ((lease_holder IS NULL) = (lease_until_ms IS NULL))
+) STRICT;
+CREATE INDEX queue_by_session ON queue (session_id, state, seq);
+CREATE INDEX queue_by_due ON queue (state, next_attempt_at_ms);
+CREATE TABLE rehome (
+    local_id      TEXT    PRIMARY KEY REFERENCES queue (local_id) ON DELETE CASCADE,
+    generation    INTEGER NOT NULL DEFAULT 0 CHECK (generation >= 0),
+    to_session_id TEXT,
+    waiting_for   TEXT,
+    updated_at_ms INTEGER NOT NULL
+) STRICT, WITHOUT ROWID;
+CREATE TABLE checkpoint_baseline (
+    local_id TEXT    PRIMARY KEY REFERENCES queue (local_id) ON DELETE CASCADE,
+    after    INTEGER NOT NULL CHECK (after >= 0)
+) STRICT, WITHOUT ROWID;
+";
 
 /// What version 2 added to version 1: the re-homing state of queued ends.
 const V2_ADDED: &str = "
@@ -196,6 +241,61 @@ fn upgraded_schema_equals_fresh() {
             "schema v{version} upgraded differs from fresh"
         );
     }
+}
+
+/// Upgrading to version 4 rebuilds the queue table: every queued item (with
+/// its order) and every re-homing row must survive it.
+#[test]
+fn upgrading_a_v3_file_keeps_its_queued_items_and_rehoming_state() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v3.db");
+    let conn = rusqlite::Connection::open(&old).unwrap();
+    for sql in [V1_SCHEMA, V2_ADDED, V3_ADDED] {
+        conn.execute_batch(sql).unwrap();
+    }
+    conn.execute_batch(
+        "INSERT INTO queue (seq, local_id, kind, session_id, agent, venture, repo, track, \
+         idempotency_key, body_json, payload_hash, size_bytes, state, attempts, created_at_ms, \
+         next_attempt_at_ms) VALUES \
+         (7, 'L1', 'update', 'sess_a', 'a', 'vc', 'o/r', NULL, 'k1', '{}', NULL, 2, 'pending', 0, 1, 1), \
+         (9, 'L2', 'end', 'sess_a', 'a', 'vc', 'o/r', NULL, 'k2', '{}', 'h', 2, 'dead', 3, 2, 2);
+         INSERT INTO rehome (local_id, generation, to_session_id, updated_at_ms) \
+         VALUES ('L2', 1, 'sess_b', 5);",
+    )
+    .unwrap();
+    conn.pragma_update(None, "user_version", 3).unwrap();
+    drop(conn);
+    let store = Store::open(&old, QueueLimits::default()).unwrap();
+    let items = store.list(None).unwrap();
+    let got: Vec<_> = items
+        .iter()
+        .map(|i| (i.local_id.as_str(), i.kind, i.state, i.attempts))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            ("L1", ItemKind::Update, ItemState::Pending, 0),
+            ("L2", ItemKind::End, ItemState::Dead, 3)
+        ]
+    );
+    let rehome = store
+        .rehome_state("L2")
+        .unwrap()
+        .expect("re-homing state kept");
+    assert_eq!(
+        (rehome.generation, rehome.to_session_id.as_deref()),
+        (1, Some("sess_b"))
+    );
+    drop(store);
+    let conn = rusqlite::Connection::open(&old).unwrap();
+    let seqs: Vec<i64> = conn
+        .prepare("SELECT seq FROM queue ORDER BY seq")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(seqs, [7, 9]);
 }
 
 #[test]

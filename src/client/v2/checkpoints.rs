@@ -48,12 +48,7 @@ impl Client {
     pub async fn checkpoint(&self, req: &NewCheckpoint) -> Result<CheckpointCreated, Error> {
         req.validate()?;
         let body = to_body(req)?;
-        let baseline = self
-            .checkpoints(&CheckpointsQuery::session(&req.session_id).limit(1))
-            .await?
-            .checkpoints
-            .first()
-            .map_or(0, |c| c.checkpoint_number);
+        let baseline = self.newest_checkpoint_number(&req.session_id).await?;
         let policy = self.config.retry.clone();
         let connectivity = &self.transport.connectivity;
         retry::run(
@@ -112,8 +107,9 @@ impl Client {
     }
 
     /// Our checkpoint among the session's newest ones: newer than
-    /// `baseline`, with exactly the request's content.
-    async fn find_ours(
+    /// `baseline`, with exactly the request's content. The engine's queue
+    /// uses it with a baseline recorded before the first send.
+    pub(crate) async fn find_ours(
         &self,
         req: &NewCheckpoint,
         baseline: u32,
@@ -127,6 +123,19 @@ impl Client {
             .into_iter()
             .rev()
             .find(|c| c.checkpoint_number > baseline && req.same_content(c)))
+    }
+}
+
+impl Client {
+    /// The number of the session's newest checkpoint (0 when it has none):
+    /// the baseline a confirmation compares with.
+    pub(crate) async fn newest_checkpoint_number(&self, session_id: &str) -> Result<u32, Error> {
+        Ok(self
+            .checkpoints(&CheckpointsQuery::session(session_id).limit(1))
+            .await?
+            .checkpoints
+            .first()
+            .map_or(0, |c| c.checkpoint_number))
     }
 }
 

@@ -14,7 +14,7 @@ use super::wire;
 use crate::Error;
 
 /// `POST /checkpoint`: record progress on a live session (also refreshes its heartbeat).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewCheckpoint {
     /// The session (must be active).
     pub session_id: String,

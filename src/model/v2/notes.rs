@@ -81,7 +81,7 @@ pub struct Note {
 }
 
 /// `POST /notes`: create a note (an upsert on its `source_hash`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct NewNote {
     /// Title.
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -909,7 +909,7 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     /**
      * `POST /checkpoint` (v2): records progress on a live session. Never
      * stored twice: resent only when it certainly did not reach the server
-     * or a read shows it was not stored. Not queued offline.
+     * or a read shows it was not stored. Not queued offline (see `checkpoint_or_queue`).
      */
     func checkpoint(sessionId: String, request: CheckpointRequest) async throws  -> CheckpointCreated
     
@@ -930,7 +930,7 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     
     /**
      * `POST /notes` (v2): writes a note; safe to repeat (an upsert on its
-     * `source_hash`). Not queued offline.
+     * `source_hash`). Not queued offline (see `create_note_or_queue`).
      */
     func createNote(request: NoteRequest) async throws  -> Note
     
@@ -1071,6 +1071,31 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      * Blocking form of `update_note`.
      */
     func updateNoteBlocking(noteId: String, update: NoteUpdate) throws  -> Note
+    
+    /**
+     * `POST /checkpoint` (v2) through the offline queue: persisted first,
+     * sent now if it can be, else queued in the session's lane (after its
+     * earlier updates, before its end). Every resend is preceded by a read
+     * of the session's checkpoints, so it is never stored twice.
+     */
+    func checkpointOrQueue(sessionId: String, request: CheckpointRequest) async throws  -> CheckpointOutcome
+    
+    /**
+     * Blocking form of `checkpoint_or_queue`.
+     */
+    func checkpointOrQueueBlocking(sessionId: String, request: CheckpointRequest) throws  -> CheckpointOutcome
+    
+    /**
+     * `POST /notes` (v2) through the offline queue: persisted first with
+     * its `source_hash`, sent now if it can be, else queued and delivered
+     * later (a resend is an upsert: never a second note).
+     */
+    func createNoteOrQueue(request: NoteRequest) async throws  -> NoteOutcome
+    
+    /**
+     * Blocking form of `create_note_or_queue`.
+     */
+    func createNoteOrQueueBlocking(request: NoteRequest) throws  -> NoteOutcome
     
 }
 /**
@@ -1974,7 +1999,7 @@ open func archiveNoteBlocking(noteId: String)throws  -> Note  {
     /**
      * `POST /checkpoint` (v2): records progress on a live session. Never
      * stored twice: resent only when it certainly did not reach the server
-     * or a read shows it was not stored. Not queued offline.
+     * or a read shows it was not stored. Not queued offline (see `checkpoint_or_queue`).
      */
 open func checkpoint(sessionId: String, request: CheckpointRequest)async throws  -> CheckpointCreated  {
     return
@@ -2041,7 +2066,7 @@ open func checkpointsBlocking(sessionId: String, limit: UInt32? = nil)throws  ->
     
     /**
      * `POST /notes` (v2): writes a note; safe to repeat (an upsert on its
-     * `source_hash`). Not queued offline.
+     * `source_hash`). Not queued offline (see `create_note_or_queue`).
      */
 open func createNote(request: NoteRequest)async throws  -> Note  {
     return
@@ -2499,6 +2524,76 @@ open func updateNoteBlocking(noteId: String, update: NoteUpdate)throws  -> Note 
             self.uniffiCloneHandle(),
         FfiConverterString.lower(noteId),
         FfiConverterTypeNoteUpdate_lower(update),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /checkpoint` (v2) through the offline queue: persisted first,
+     * sent now if it can be, else queued in the session's lane (after its
+     * earlier updates, before its end). Every resend is preceded by a read
+     * of the session's checkpoints, so it is never stored twice.
+     */
+open func checkpointOrQueue(sessionId: String, request: CheckpointRequest)async throws  -> CheckpointOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_checkpoint_or_queue(
+                        self.uniffiCloneHandle(),FfiConverterString.lower(sessionId),FfiConverterTypeCheckpointRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeCheckpointOutcome_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `checkpoint_or_queue`.
+     */
+open func checkpointOrQueueBlocking(sessionId: String, request: CheckpointRequest)throws  -> CheckpointOutcome  {
+    return try  FfiConverterTypeCheckpointOutcome_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_checkpoint_or_queue_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterString.lower(sessionId),
+        FfiConverterTypeCheckpointRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `POST /notes` (v2) through the offline queue: persisted first with
+     * its `source_hash`, sent now if it can be, else queued and delivered
+     * later (a resend is an upsert: never a second note).
+     */
+open func createNoteOrQueue(request: NoteRequest)async throws  -> NoteOutcome  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_create_note_or_queue(
+                        self.uniffiCloneHandle(),FfiConverterTypeNoteRequest_lower(request)
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeNoteOutcome_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `create_note_or_queue`.
+     */
+open func createNoteOrQueueBlocking(request: NoteRequest)throws  -> NoteOutcome  {
+    return try  FfiConverterTypeNoteOutcome_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_create_note_or_queue_blocking(
+            self.uniffiCloneHandle(),
+        FfiConverterTypeNoteRequest_lower(request),uniffiCallStatus
     )
 })
 }
@@ -7958,6 +8053,93 @@ public func FfiConverterTypeCheckLevel_lower(_ value: CheckLevel) -> RustBuffer 
 
 
 /**
+ * Result of `checkpoint_or_queue`.
+ */
+
+public enum CheckpointOutcome: Equatable, Hashable {
+    
+    /**
+     * The server stored it.
+     */
+    case stored(
+        /**
+         * The stored checkpoint.
+         */checkpoint: CheckpointCreated
+    )
+    /**
+     * Queued; delivered later, before the session's end, never twice.
+     */
+    case queued(
+        /**
+         * Queue item id.
+         */localId: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension CheckpointOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeCheckpointOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = CheckpointOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> CheckpointOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .stored(checkpoint: try FfiConverterTypeCheckpointCreated.read(from: &buf)
+        )
+        
+        case 2: return .queued(localId: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: CheckpointOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .stored(checkpoint):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeCheckpointCreated.write(checkpoint, into: &buf)
+            
+        
+        case let .queued(localId):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(localId, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointOutcome_lift(_ buf: RustBuffer) throws -> CheckpointOutcome {
+    return try FfiConverterTypeCheckpointOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeCheckpointOutcome_lower(_ value: CheckpointOutcome) -> RustBuffer {
+    return FfiConverterTypeCheckpointOutcome.lower(value)
+}
+
+
+
+/**
  * Everything that can go wrong calling Crane Context.
  */
 public 
@@ -8566,6 +8748,35 @@ public enum CraneEvent: Equatable, Hashable {
          * Whether it is reachable now.
          */online: Bool
     )
+    /**
+     * A note created through the engine was stored from the queue.
+     */
+    case noteDelivered(
+        /**
+         * Queue item id.
+         */localId: String, 
+        /**
+         * The stored note's id.
+         */noteId: String
+    )
+    /**
+     * A checkpoint reached the server (sent, or found stored by the read
+     * that confirms it before any resend).
+     */
+    case checkpointDelivered(
+        /**
+         * The session.
+         */sessionId: String, 
+        /**
+         * Queue item id.
+         */localId: String, 
+        /**
+         * The stored checkpoint's id.
+         */checkpointId: String, 
+        /**
+         * Its number within the session.
+         */checkpointNumber: UInt32
+    )
 
 
 
@@ -8618,6 +8829,12 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
         )
         
         case 11: return .connectivityChanged(online: try FfiConverterBool.read(from: &buf)
+        )
+        
+        case 12: return .noteDelivered(localId: try FfiConverterString.read(from: &buf), noteId: try FfiConverterString.read(from: &buf)
+        )
+        
+        case 13: return .checkpointDelivered(sessionId: try FfiConverterString.read(from: &buf), localId: try FfiConverterString.read(from: &buf), checkpointId: try FfiConverterString.read(from: &buf), checkpointNumber: try FfiConverterUInt32.read(from: &buf)
         )
         
         default: throw UniffiInternalError.unexpectedEnumCase
@@ -8699,6 +8916,20 @@ public struct FfiConverterTypeCraneEvent: FfiConverterRustBuffer {
         case let .connectivityChanged(online):
             writeInt(&buf, Int32(11))
             FfiConverterBool.write(online, into: &buf)
+            
+        
+        case let .noteDelivered(localId,noteId):
+            writeInt(&buf, Int32(12))
+            FfiConverterString.write(localId, into: &buf)
+            FfiConverterString.write(noteId, into: &buf)
+            
+        
+        case let .checkpointDelivered(sessionId,localId,checkpointId,checkpointNumber):
+            writeInt(&buf, Int32(13))
+            FfiConverterString.write(sessionId, into: &buf)
+            FfiConverterString.write(localId, into: &buf)
+            FfiConverterString.write(checkpointId, into: &buf)
+            FfiConverterUInt32.write(checkpointNumber, into: &buf)
             
         }
     }
@@ -9448,6 +9679,93 @@ public func FfiConverterTypeMemoryGate_lift(_ buf: RustBuffer) throws -> MemoryG
 #endif
 public func FfiConverterTypeMemoryGate_lower(_ value: MemoryGate) -> RustBuffer {
     return FfiConverterTypeMemoryGate.lower(value)
+}
+
+
+
+/**
+ * Result of `create_note_or_queue`.
+ */
+
+public enum NoteOutcome: Equatable, Hashable {
+    
+    /**
+     * The server stored it (or returned the identical existing note).
+     */
+    case stored(
+        /**
+         * The note.
+         */note: Note
+    )
+    /**
+     * Queued; delivered later, once (a resend is an upsert).
+     */
+    case queued(
+        /**
+         * Queue item id.
+         */localId: String
+    )
+
+
+
+
+
+}
+
+#if compiler(>=6)
+extension NoteOutcome: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeNoteOutcome: FfiConverterRustBuffer {
+    typealias SwiftType = NoteOutcome
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> NoteOutcome {
+        let variant: Int32 = try readInt(&buf)
+        switch variant {
+        
+        case 1: return .stored(note: try FfiConverterTypeNote.read(from: &buf)
+        )
+        
+        case 2: return .queued(localId: try FfiConverterString.read(from: &buf)
+        )
+        
+        default: throw UniffiInternalError.unexpectedEnumCase
+        }
+    }
+
+    public static func write(_ value: NoteOutcome, into buf: inout [UInt8]) {
+        switch value {
+        
+        
+        case let .stored(note):
+            writeInt(&buf, Int32(1))
+            FfiConverterTypeNote.write(note, into: &buf)
+            
+        
+        case let .queued(localId):
+            writeInt(&buf, Int32(2))
+            FfiConverterString.write(localId, into: &buf)
+            
+        }
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteOutcome_lift(_ buf: RustBuffer) throws -> NoteOutcome {
+    return try FfiConverterTypeNoteOutcome.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeNoteOutcome_lower(_ value: NoteOutcome) -> RustBuffer {
+    return FfiConverterTypeNoteOutcome.lower(value)
 }
 
 
@@ -10629,7 +10947,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_archive_note_blocking() != 18925) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_checkpoint() != 46566) {
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoint() != 5408) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_checkpoint_blocking() != 23288) {
@@ -10641,7 +10959,7 @@ private let initializationResult: InitializationResult = {
     if (uniffi_crane_context_checksum_method_craneclient_checkpoints_blocking() != 30158) {
         return InitializationResult.apiChecksumMismatch
     }
-    if (uniffi_crane_context_checksum_method_craneclient_create_note() != 3624) {
+    if (uniffi_crane_context_checksum_method_craneclient_create_note() != 18001) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_create_note_blocking() != 9921) {
@@ -10723,6 +11041,18 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_update_note_blocking() != 52327) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoint_or_queue() != 48385) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_checkpoint_or_queue_blocking() != 47487) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_create_note_or_queue() != 32702) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_create_note_or_queue_blocking() != 56672) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_cranelistener_on_event() != 58250) {

@@ -29,6 +29,9 @@ pub struct CheckpointArgs {
     /// Free-text notes.
     #[arg(long)]
     pub notes: Option<String>,
+    /// Exit 3 when the checkpoint could only be queued locally.
+    #[arg(long)]
+    pub require_delivery: bool,
 }
 
 /// `crane checkpoints`.
@@ -94,6 +97,9 @@ pub struct NotesAddArgs {
     /// Which checkout (its venture files the note).
     #[command(flatten)]
     pub target: TargetArgs,
+    /// Exit 3 when the note could only be queued locally.
+    #[arg(long)]
+    pub require_delivery: bool,
 }
 
 /// `crane notes list`.

@@ -3,11 +3,15 @@
 //! `add` is safe to repeat: the library sends every create with a
 //! `source_hash` derived from the note's content, which the server treats as
 //! an upsert key, so running the same `crane notes add` twice (or a retry
-//! after a lost answer) leaves one note. Notes are not queued offline: a
-//! command that cannot reach the server fails (exit 1) and stores nothing.
+//! after a lost answer) leaves one note. That is also why `add` goes through
+//! the engine's queue: offline the note is queued with its `source_hash`
+//! and delivered later (a resend is an upsert, never a second note); the
+//! command says it is queued and why, and exits 0 (3 with
+//! `--require-delivery`).
 
 use std::io::Read;
 
+use crane_context::engine::NoteOutcome;
 use crane_context::model::v2::{NewNote, Note, NoteChanges, NotesQuery};
 use jiff::Timestamp;
 use serde_json::json;
@@ -15,7 +19,8 @@ use serde_json::json;
 use crate::args::{ContentArgs, NotesAddArgs, NotesListArgs, NotesUpdateArgs};
 use crate::checkout::Checkout;
 use crate::context::Ctx;
-use crate::error::{CliError, CliResult, EXIT_OK};
+use crate::engine::Engine;
+use crate::error::{CliError, CliResult, EXIT_OK, EXIT_QUEUED};
 use crate::output::{table, truncate, when, Style};
 
 use super::reads::{client, record};
@@ -62,12 +67,46 @@ pub async fn add(ctx: &Ctx, args: &NotesAddArgs) -> CliResult<u8> {
         }
         req = req.venture(c.venture);
     }
-    let result = client(ctx)?.create_note(&req).await;
-    record(ctx, &result);
-    let note = result?;
+    let engine = Engine::open(ctx).await?;
+    let outcome = engine.crane.create_note(req).await;
+    let why = match &outcome {
+        Ok(NoteOutcome::Queued { local_id }) => {
+            engine.crane.why_queued(local_id).await.ok().flatten()
+        }
+        _ => None,
+    };
+    engine.finish().await;
     let out = &ctx.out;
+    let note = match outcome? {
+        NoteOutcome::Stored(note) => note,
+        NoteOutcome::Queued { local_id } => {
+            if out.is_json() {
+                out.emit_json(&json!({
+                    "delivered": false, "queued": true, "local_id": local_id,
+                    "why": why.as_ref().map(ToString::to_string),
+                }));
+            } else {
+                let why = why.map_or_else(
+                    || "it is waiting in the queue".to_owned(),
+                    |w| w.to_string(),
+                );
+                out.line(format!(
+                    "Note {} — {why}; it is queued (item {local_id}) and will be delivered \
+                     once by `crane sync` (or a running session keeper, or the next crane \
+                     write command); a \
+                     resend updates the same note, never adds one.",
+                    out.paint("NOT delivered yet", Style::Yellow)
+                ));
+            }
+            return Ok(if args.require_delivery {
+                EXIT_QUEUED
+            } else {
+                EXIT_OK
+            });
+        }
+    };
     if out.is_json() {
-        out.emit_json(&json!({ "note": note }));
+        out.emit_json(&json!({ "delivered": true, "queued": false, "note": note }));
         return Ok(EXIT_OK);
     }
     out.line(format!(

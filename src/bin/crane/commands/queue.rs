@@ -8,7 +8,7 @@
 use std::io::{BufRead, Write};
 use std::path::Path;
 
-use crane_context::store::{ItemState, QueueItem, Store};
+use crane_context::store::{ItemKind, ItemState, QueueItem, Store};
 use jiff::Timestamp;
 use serde_json::{json, Value};
 
@@ -196,15 +196,16 @@ pub fn run_local(ctx: &Ctx, cmd: &QueueCommand) -> CliResult<u8> {
 
 fn confirm(item: &QueueItem) -> CliResult<bool> {
     let mut err = std::io::stderr().lock();
-    let what = match item.kind.as_str() {
-        "end" => "a HANDOFF",
-        _ => "an update",
+    let what = match item.kind {
+        ItemKind::End => format!("a HANDOFF for session {}", item.session_id),
+        ItemKind::Update => format!("an update for session {}", item.session_id),
+        ItemKind::Checkpoint => format!("a CHECKPOINT for session {}", item.session_id),
+        ItemKind::Note => "a NOTE".to_owned(),
     };
     let _ = write!(
         err,
-        "Drop {} ({what} for session {}, {})? It will never be delivered. [y/N] ",
+        "Drop {} ({what}, {})? It will never be delivered. [y/N] ",
         item.local_id,
-        item.session_id,
         item.state.as_str()
     );
     let _ = err.flush();

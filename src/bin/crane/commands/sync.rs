@@ -29,7 +29,10 @@ struct Tally {
 impl Tally {
     fn see(&mut self, e: &Event, bar: Option<&indicatif::ProgressBar>) {
         match e {
-            Event::HandoffDelivered { .. } | Event::UpdateDelivered { .. } => self.delivered += 1,
+            Event::HandoffDelivered { .. }
+            | Event::UpdateDelivered { .. }
+            | Event::NoteDelivered { .. }
+            | Event::CheckpointDelivered { .. } => self.delivered += 1,
             Event::ItemDeadLettered {
                 local_id, error, ..
             } => {
