@@ -244,6 +244,22 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
         json!({"route": "*", "mode": "status", "status": 503, "count": 1_000_000}),
     )
     .await;
+    // A checkpoint and a note written now are queued too (the engine's
+    // offline queue), and delivered once with the handoff.
+    let cp2 = ok(call(
+        &client,
+        "crane_checkpoint",
+        json!({"summary": "checkpoint while offline"}),
+    )
+    .await);
+    assert_eq!(cp2["queued"], true, "{cp2}");
+    let note = ok(call(
+        &client,
+        "crane_note",
+        json!({"action": "create", "title": "offline", "content": "a note written offline"}),
+    )
+    .await);
+    assert_eq!(note["queued"], true, "{note}");
     let ended = ok(call(
         &client,
         "crane_handoff",
@@ -254,7 +270,7 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     let local_id = ended["local_id"].as_str().unwrap().to_owned();
     assert!(handoffs_for(&url, &sid).await.is_empty());
     let status = ok(call(&client, "crane_status", json!({})).await);
-    assert_eq!(status["queue"]["pending"], 1, "{status}");
+    assert_eq!(status["queue"]["pending"], 3, "{status}");
 
     // Clear the fault: the running server delivers it by itself.
     control(&url, reqwest::Method::DELETE, "faults", None).await;
@@ -301,6 +317,21 @@ async fn offline_handoff_is_delivered_once_by_the_running_server() {
     assert_eq!(synced["pending"], 0, "{synced}");
     assert_eq!(handoffs_for(&url, &sid).await.len(), 1);
     assert_eq!(state(&url).await["handoffs_count"], 1);
+    let raw = crane_context::Client::new(&url, common::KEY).unwrap();
+    let cps = raw
+        .checkpoints(&crane_context::model::v2::CheckpointsQuery::session(&sid))
+        .await
+        .unwrap();
+    let summaries: Vec<&str> = cps
+        .checkpoints
+        .iter()
+        .filter_map(|c| c.summary.as_deref())
+        .collect();
+    assert_eq!(
+        summaries,
+        ["checkpoint while offline", "parsed the contract"],
+        "each stored once, newest first"
+    );
     let status = ok(call(&client, "crane_status", json!({})).await);
     assert_eq!(status["queue"]["pending"], 0, "{status}");
     assert_eq!(status["queue"]["dead"], 0, "{status}");

@@ -169,6 +169,28 @@ fn describe(event: &Event) -> Option<Told> {
             format!("Queued update {local_id} for session {session_id} delivered."),
             json!({"session_id": session_id, "local_id": local_id}),
         ),
+        Event::NoteDelivered { local_id, note_id } => notice(
+            Info,
+            "note_delivered",
+            format!("Queued note {local_id} delivered: stored as {note_id}."),
+            json!({"local_id": local_id, "note_id": note_id}),
+        ),
+        Event::CheckpointDelivered {
+            session_id,
+            local_id,
+            checkpoint_id,
+            checkpoint_number,
+            ..
+        } => notice(
+            Info,
+            "checkpoint_delivered",
+            format!(
+                "Queued checkpoint {local_id} delivered: checkpoint {checkpoint_number} \
+                 ({checkpoint_id}) of session {session_id}."
+            ),
+            json!({"session_id": session_id, "local_id": local_id,
+                   "checkpoint_id": checkpoint_id, "checkpoint_number": checkpoint_number}),
+        ),
         Event::UpdateDropped {
             session_id,
             local_id,

@@ -12,7 +12,7 @@ use serde_json::{json, Map, Value};
 use super::params::*;
 use super::render::{clip, done, Failure, ToolResult};
 use super::session::{no_session, State};
-use crate::engine::{EndOutcome, UpdateOutcome};
+use crate::engine::{CheckpointOutcome, EndOutcome, NoteOutcome, UpdateOutcome};
 use crate::model::v2::{NewCheckpoint, NewNote, NoteChanges, NotesQuery, PriorSessionQuery};
 use crate::model::{EndSession, Handoff, HandoffFilter, HandoffsQuery, StartSession, Update};
 use crate::store::ItemState;
@@ -496,13 +496,37 @@ pub(crate) async fn checkpoint(st: &State, a: CheckpointArgs) -> ToolResult {
     req.blockers = a.blockers;
     req.next_actions = a.next_actions;
     req.notes = a.notes;
-    let c = st.crane.client().checkpoint(&req).await?;
+    // Through the engine: offline it is queued (in the session's lane, before
+    // its end) and confirmed by a read before any resend, so never stored twice.
+    match st.crane.checkpoint(req).await? {
+        CheckpointOutcome::Stored(c) => done(
+            format!(
+                "Checkpoint {} stored ({}) on session {}.",
+                c.checkpoint_number, c.checkpoint_id, c.session_id
+            ),
+            serde_json::to_value(&c).unwrap_or(Value::Null),
+        ),
+        CheckpointOutcome::Queued { local_id } => queued_write(st, "Checkpoint", &local_id).await,
+    }
+}
+
+/// The result of a write the engine queued: what, why, and that nothing
+/// more is needed.
+async fn queued_write(st: &State, what: &str, local_id: &str) -> ToolResult {
+    let why = st
+        .crane
+        .why_queued(local_id)
+        .await
+        .ok()
+        .flatten()
+        .map(|w| w.to_string());
     done(
         format!(
-            "Checkpoint {} stored ({}) on session {}.",
-            c.checkpoint_number, c.checkpoint_id, c.session_id
+            "{what} queued as {local_id}, will be delivered exactly once: {}. It is saved in \
+             the local queue; this MCP server delivers it as soon as the service answers.",
+            why.as_deref().unwrap_or("the service could not be reached")
         ),
-        serde_json::to_value(&c).unwrap_or(Value::Null),
+        json!({"queued": true, "local_id": local_id, "why": why}),
     )
 }
 
@@ -595,7 +619,12 @@ pub(crate) async fn note(st: &State, a: NoteArgs) -> ToolResult {
             if let Some(h) = st.session.lock().await.as_ref() {
                 req.authored_by_session_id = Some(h.session_id().to_owned());
             }
-            client.create_note(&req).await?
+            match st.crane.create_note(req).await? {
+                NoteOutcome::Stored(n) => *n,
+                NoteOutcome::Queued { local_id } => {
+                    return queued_write(st, "Note", &local_id).await
+                }
+            }
         }
         NoteAction::Update => {
             let id =
