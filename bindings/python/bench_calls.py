@@ -16,10 +16,12 @@ them a fourth side does what the binding promises, by hand:
 `scripts/bench.sh` starts the emulator and runs this in a venv with the
 release wheel (`pip install ./bindings/python`) and httpx installed.
 
-The binding is reached only through `Sdk` below (one adapter: blocking
-and async heartbeat, update, end, latest handoff). It calls the module
-uniffi generates today; to measure a hand-written wrapper instead, change
-`Sdk` (or pass `--sdk module:Class` naming a class with the same methods).
+Two binding sides run in every round: "sdk" is the module uniffi
+generates (`crane_context._native`, through the adapter `Sdk`) and
+"wrapper" is the package's public API over it (`crane_context.Client` and
+`crane_context.AsyncClient`, through `Wrapper`: keyword arguments, `dict`
+payloads, result dataclasses), each with its own store file. `--sdk
+module:Class` replaces the "sdk" side by a class with `Sdk`'s methods.
 """
 
 import argparse
@@ -56,10 +58,10 @@ def payload_of(size=1024):
 
 
 class Sdk:
-    """The binding as a user calls it (the generated module today)."""
+    """The module uniffi generates, as the package's wrapper calls it."""
 
     def __init__(self, url, key, store_path):
-        import crane_context as cc
+        import crane_context._native as cc
         self.cc = cc
         self.client = cc.CraneClient(url, key, options=cc.ClientOptions(store_path=store_path))
 
@@ -96,6 +98,57 @@ class Sdk:
 
     def close(self):
         self.client.close_blocking()
+
+
+class Wrapper:
+    """The package's public API: `crane_context.Client` (blocking) and
+    `crane_context.AsyncClient` (asyncio), each on its own store file."""
+
+    def __init__(self, url, key, store_path):
+        import crane_context
+        self.url, self.key, self.store_path = url, key, store_path
+        self.client = crane_context.Client(url, key, store_path=store_path)
+        self.aclient = None
+
+    def start(self, agent, repo):
+        return self.client.start_session(agent, "vc", repo, auto_heartbeat=False)
+
+    async def astart(self, agent, repo):
+        if self.aclient is None:
+            import crane_context
+            self.aclient = crane_context.AsyncClient(self.url, self.key, store_path=self.store_path + "-async")
+        return await self.aclient.start_session(agent, "vc", repo, auto_heartbeat=False)
+
+    def heartbeat(self, s):
+        return s.heartbeat()
+
+    def update(self, s):
+        return s.update(branch=BRANCH, commit_sha=SHA)
+
+    def end(self, s, payload):
+        return s.end("bench handoff", payload)
+
+    def latest(self, session_id):
+        return self.client.latest_handoff(session_id=session_id)
+
+    async def aheartbeat(self, s):
+        return await s.heartbeat()
+
+    async def aupdate(self, s):
+        return await s.update(branch=BRANCH, commit_sha=SHA)
+
+    async def aend(self, s, payload):
+        return await s.end("bench handoff", payload)
+
+    async def alatest(self, session_id):
+        return await self.aclient.latest_handoff(session_id=session_id)
+
+    async def aclose(self):
+        if self.aclient is not None:
+            await self.aclient.close()
+
+    def close(self):
+        self.client.close()
 
 
 class Raw:
@@ -219,10 +272,13 @@ def main():
         payload = payload_of()
         payload_json = json.dumps(payload)
         h = sdk.start("py-bench-sdk", "bench/py")
+        wr = Wrapper(args.url, KEY, os.path.join(d, "wrapper.db"))
+        wh = wr.start("py-bench-wrapper", "bench/py")
         raw_sid = raw.sod("py-bench-raw", "bench/py")
         hx_sid = raw.sod("py-bench-hx", "bench/py")
         total_ends = (n["end"] + n["warm"]) * 2
         sdk_ends = iter([sdk.start(f"py-end-sdk-{i}", "bench/py-end") for i in range(total_ends)])
+        wr_ends = iter([wr.start(f"py-end-wrapper-{i}", "bench/py-end") for i in range(total_ends // 2)])
         raw_ends = iter([raw.sod(f"py-end-raw-{i}", "bench/py-end") for i in range(total_ends * 4)])
         ended = {"sid": None}
 
@@ -248,17 +304,21 @@ def main():
         results = {}
         blocking = {
             "heartbeat": [("sdk", lambda: sdk.heartbeat(h)),
+                          ("wrapper", lambda: wr.heartbeat(wh)),
                           ("http.client", lambda: raw.post("/heartbeat", {"session_id": raw_sid}, False)),
                           ("httpx", lambda: raw.hx_post("/heartbeat", {"session_id": hx_sid}, False))],
             "update": [("sdk", lambda: sdk.update(h)),
+                       ("wrapper", lambda: wr.update(wh)),
                        ("http.client", lambda: raw.post("/update", upd(raw_sid), True)),
                        ("httpx", lambda: raw.hx_post("/update", upd(hx_sid), True)),
                        ("http.client + sqlite3 commit", lambda: durable_post("/update", upd(raw_sid)))],
             "end": [("sdk", sdk_end),
+                    ("wrapper", lambda: wr.end(next(wr_ends), payload)),
                     ("http.client", lambda: raw.post("/eod", raw_end_body(), True)),
                     ("httpx", lambda: raw.hx_post("/eod", raw_end_body(), True)),
                     ("http.client + sqlite3 commit", lambda: durable_post("/eod", raw_end_body()))],
             "latest handoff": [("sdk", lambda: sdk.latest(ended["sid"])),
+                               ("wrapper", lambda: wr.latest(ended["sid"])),
                                ("http.client", lambda: raw.get(latest_path)),
                                ("httpx", lambda: raw.hx_get(latest_path))],
         }
@@ -272,19 +332,26 @@ def main():
         async def run_async():
             import httpx
             raw.ahx = httpx.AsyncClient(base_url=args.url)
+            awh = await wr.astart("py-bench-wrapper-async", "bench/py")
+            awr_ends = iter([await wr.astart(f"py-aend-wrapper-{i}", "bench/py-end")
+                             for i in range(total_ends // 2)])
             asides = {
                 "heartbeat": [("sdk", lambda: sdk.aheartbeat(h), True),
+                              ("wrapper", lambda: wr.aheartbeat(awh), True),
                               ("http.client", lambda: raw.post("/heartbeat", {"session_id": raw_sid}, False), False),
                               ("httpx async", lambda: raw.ahx_post("/heartbeat", {"session_id": hx_sid}, False), True)],
                 "update": [("sdk", lambda: sdk.aupdate(h), True),
+                           ("wrapper", lambda: wr.aupdate(awh), True),
                            ("http.client", lambda: raw.post("/update", upd(raw_sid), True), False),
                            ("httpx async", lambda: raw.ahx_post("/update", upd(hx_sid), True), True),
                            ("http.client + sqlite3 commit", lambda: durable_post("/update", upd(raw_sid)), False)],
                 "end": [("sdk", lambda: sdk.aend(next(sdk_ends), payload_json), True),
+                        ("wrapper", lambda: wr.aend(next(awr_ends), payload), True),
                         ("http.client", lambda: raw.post("/eod", raw_end_body(), True), False),
                         ("httpx async", lambda: raw.ahx_post("/eod", raw_end_body(), True), True),
                         ("http.client + sqlite3 commit", lambda: durable_post("/eod", raw_end_body()), False)],
                 "latest handoff": [("sdk", lambda: sdk.alatest(ended["sid"]), True),
+                                   ("wrapper", lambda: wr.alatest(ended["sid"]), True),
                                    ("http.client", lambda: raw.get(latest_path), False),
                                    ("httpx async", lambda: raw.ahx_get(latest_path), True)],
             }
@@ -294,9 +361,11 @@ def main():
                 print(f"asyncio {op}: " + ", ".join(f"{k} p50 {stats(v)['p50_us']}us" for k, v in res.items()),
                       file=sys.stderr)
             await raw.ahx.aclose()
+            await wr.aclose()
 
         asyncio.run(run_async())
         sdk.close()
+        wr.close()
 
     for name, sides in results.items():
         ref = sides["http.client"]
@@ -305,7 +374,8 @@ def main():
             v["ratio_p99_vs_http_client"] = round(v["p99_us"] / ref["p99_us"], 3)
         if "http.client + sqlite3 commit" in sides:
             durable = sides["http.client + sqlite3 commit"]
-            sides["sdk"]["ratio_p50_vs_durable"] = round(sides["sdk"]["p50_us"] / durable["p50_us"], 3)
+            for side in ("sdk", "wrapper"):
+                sides[side]["ratio_p50_vs_durable"] = round(sides[side]["p50_us"] / durable["p50_us"], 3)
     report = {"item": 10, "python": sys.version.split()[0], "results": results,
               "loadavg": open("/proc/loadavg").read().split()[:3]}
     text = json.dumps(report, indent=2)
