@@ -31,9 +31,13 @@ LISTENING = "crane-context-emulator listening on "
 class Emulator:
     """A `crane-context-emulator` process, restartable on the same port and database."""
 
-    def __init__(self, db: Path, heartbeat_interval: str = "480-720") -> None:
+    def __init__(self, db: Path, heartbeat_interval: str = "480-720", protocol: str = "v2") -> None:
         self.db = db
         self.heartbeat_interval = heartbeat_interval
+        #: ``v2`` (the service of today, the emulator's default) or ``v1`` (January's).
+        self.protocol = protocol
+        #: The route a session end goes to: ``/eos`` on v2, ``/eod`` on v1.
+        self.end_route = "/eos" if protocol == "v2" else "/eod"
         self.port = 0
         self.url = ""
         self.proc: Optional[subprocess.Popen] = None
@@ -50,10 +54,7 @@ class Emulator:
                 "--key", KEY,
                 "--db", str(self.db),
                 "--heartbeat-interval", self.heartbeat_interval,
-                # These tests are about the binding surface and were written
-                # against the January worker; v2 sessions are driven by their
-                # own tests (the emulator's default is v2).
-                "--protocol", "v1",
+                "--protocol", self.protocol,
             ],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -166,6 +167,14 @@ def emulator(tmp_path: Path):
 
 
 @pytest.fixture
+def emulator_v1(tmp_path: Path):
+    """An emulator speaking January's v1 protocol (/sod, /eod), for tests about v1."""
+    emu = Emulator(tmp_path / "emulator-v1.db", protocol="v1").start()
+    yield emu
+    emu.stop()
+
+
+@pytest.fixture
 def fast_emulator(tmp_path: Path):
     """An emulator proposing 1–2 s heartbeat intervals."""
     emu = Emulator(tmp_path / "emulator.db", heartbeat_interval="1-2").start()
@@ -181,6 +190,13 @@ def recorder() -> Recorder:
 @pytest.fixture
 def client(emulator: Emulator, tmp_path: Path, recorder: Recorder):
     with make_client(emulator.url, tmp_path / "crane.db", recorder) as c:
+        yield c
+
+
+@pytest.fixture
+def client_v1(emulator_v1: Emulator, tmp_path: Path, recorder: Recorder):
+    """A client of the v1 emulator."""
+    with make_client(emulator_v1.url, tmp_path / "crane-v1.db", recorder) as c:
         yield c
 
 

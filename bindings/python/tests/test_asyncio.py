@@ -51,7 +51,7 @@ async def test_calls_overlap_and_the_loop_stays_free(aclient, emulator):
 
 async def test_cancelled_awaitable_does_not_lose_the_end(aclient, emulator, recorder):
     session = await aclient.start_session("py-cancel", VENTURE, REPO, auto_heartbeat=False)
-    emulator.fault(route="/eod", mode="delay", delay_ms=800, count=1)
+    emulator.fault(route=emulator.end_route, mode="delay", delay_ms=800, count=1)
     task = asyncio.ensure_future(session.end("cancelled caller"))
     await asyncio.sleep(0.2)
     task.cancel()

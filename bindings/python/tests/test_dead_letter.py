@@ -12,7 +12,7 @@ from conftest import start
 def test_dead_item_retried_then_delivered(client, emulator, recorder):
     session = start(client, "py-dead", auto_heartbeat=False)
     sid = session.session_id
-    emulator.fault(route="/eod", mode="status", status=400, count=1)
+    emulator.fault(route=emulator.end_route, mode="status", status=400, count=1)
     with pytest.raises(cc.ValidationError) as err:
         session.end("rejected once", {"next": "retry"})
     assert err.value.correlation_id

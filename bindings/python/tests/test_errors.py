@@ -62,7 +62,7 @@ def test_oversized_payload_is_refused_before_sending(client, emulator):
     with pytest.raises(cc.PayloadTooLarge) as err:
         session.end("big", {"blob": "x" * 900_000})
     assert "819200" in err.value.message
-    assert emulator.state()["requests_count"].get("/eod", 0) == 0
+    assert emulator.state()["requests_count"].get(emulator.end_route, 0) == 0
     assert client.queue.pending() == [] and client.queue.dead() == []
 
 
@@ -80,7 +80,7 @@ def test_payload_must_be_a_json_object(client, emulator, payload, field):
         session.end("s", payload)
     assert err.value.field == field
     assert err.value.correlation_id is None
-    assert emulator.state()["requests_count"].get("/eod", 0) == 0
+    assert emulator.state()["requests_count"].get(emulator.end_route, 0) == 0
 
 
 def test_other_invalid_input(client, emulator):
@@ -96,7 +96,7 @@ def test_other_invalid_input(client, emulator):
     session = start(client, auto_heartbeat=False)
     with pytest.raises(cc.InvalidInput):
         session.end("")
-    assert emulator.state()["requests_count"].get("/eod", 0) == 0
+    assert emulator.state()["requests_count"].get(emulator.end_route, 0) == 0
 
 
 def test_query_arguments_that_do_not_go_together(client):

@@ -47,7 +47,7 @@ def test_offline_end_is_queued_then_delivered_exactly_once(client, emulator, rec
     assert (report.delivered, report.pending) == (0, 0)
     assert client.queue.pending() == []
     assert len(emulator.handoffs_of(sid)) == 1
-    assert emulator.state()["requests_count"].get("/eod", 0) == 1
+    assert emulator.state()["requests_count"].get(emulator.end_route, 0) == 1
 
 
 def test_sync_delivers_at_once_when_back(client, emulator, recorder):

@@ -81,7 +81,9 @@ async def test_async_handoffs(aclient):
     assert latest is not None and latest.payload == {"i": 2}
 
 
-def test_cached_reads_answer_offline(client, emulator):
+def test_cached_reads_answer_offline(client_v1, emulator_v1):
+    # On v1, where a session start delivers the documentation bundle it caches.
+    client, emulator = client_v1, emulator_v1
     assert client.cached_docs() is None
     (made,) = make_handoffs(client, 1, track=3)
     live = client.last_handoff(VENTURE, REPO, track=3)

@@ -21,6 +21,8 @@ are not part of the public API.
 
 from ._async import AsyncClient, AsyncQueue, AsyncSession
 from ._client import Client, Queue, Session
+from ._v2async import AsyncNotes
+from ._v2sync import Notes
 from ._errors import (
     CraneError,
     DecodeError,
@@ -49,6 +51,7 @@ from ._events import (
     EventStream,
     HandoffDelivered,
     HandoffQueued,
+    HandoffRehomed,
     HeartbeatFailed,
     HeartbeatSent,
     ItemDeadLettered,
@@ -75,6 +78,25 @@ from ._models import (
     SyncReport,
     UpdateResult,
 )
+from ._v2models import (
+    ActivityReport,
+    CheckLevel,
+    Checkpoint,
+    CheckpointCreated,
+    Doc,
+    DocAudit,
+    DoctorCheck,
+    DoctorReport,
+    HandoffStatus,
+    HistoryBlock,
+    HistoryEntry,
+    MemoryGate,
+    Note,
+    Sibling,
+    StepResult,
+    VerifyReport,
+    VerifyStep,
+)
 
 __all__ = [
     # clients
@@ -84,6 +106,8 @@ __all__ = [
     "AsyncSession",
     "Queue",
     "AsyncQueue",
+    "Notes",
+    "AsyncNotes",
     # records
     "SessionInfo",
     "Handoff",
@@ -101,6 +125,24 @@ __all__ = [
     "QueueCounts",
     "SyncReport",
     "JSONObject",
+    # v2 records and diagnostics
+    "Checkpoint",
+    "CheckpointCreated",
+    "Note",
+    "Sibling",
+    "HistoryBlock",
+    "HistoryEntry",
+    "ActivityReport",
+    "HandoffStatus",
+    "Doc",
+    "DocAudit",
+    "MemoryGate",
+    "StepResult",
+    "VerifyStep",
+    "VerifyReport",
+    "CheckLevel",
+    "DoctorCheck",
+    "DoctorReport",
     # events
     "Event",
     "EventError",
@@ -113,6 +155,7 @@ __all__ = [
     "HandoffQueued",
     "UpdateDelivered",
     "HandoffDelivered",
+    "HandoffRehomed",
     "ItemDeadLettered",
     "UpdateDropped",
     "ConnectivityChanged",

@@ -7,7 +7,7 @@ the SDK's side (an end already written to the queue is never cut in half).
 """
 
 from types import TracebackType
-from typing import Any, AsyncIterator, List, Mapping, Optional, Type
+from typing import Any, AsyncIterator, Iterable, List, Mapping, Optional, Type
 
 from ._client import SessionBase
 from ._common import (
@@ -38,6 +38,10 @@ from ._models import (
     opt_handoff,
 )
 
+from ._v2args import TimeArg, checkpoint_request, non_negative
+from ._v2async import AsyncNotes, AsyncV2Methods
+from ._v2models import Checkpoint, CheckpointCreated
+
 __all__ = ["AsyncClient", "AsyncSession", "AsyncQueue"]
 
 
@@ -65,9 +69,30 @@ class AsyncSession(SessionBase):
         *,
         status_label: Optional[str] = None,
         to_agent: Optional[str] = None,
+        keep_open: bool = False,
+        last_activity_at: Optional[TimeArg] = None,
     ) -> EndResult:
         """Ends the session with a handoff whose ``payload`` is any JSON-serializable dict; see ``Session.end``."""
-        return EndResult._from(await acall(self._h.end(end_request(summary, payload, status_label, to_agent))))
+        request = end_request(summary, payload, status_label, to_agent, keep_open, last_activity_at)
+        return EndResult._from(await acall(self._h.end(request)))
+
+    async def checkpoint(
+        self,
+        summary: str,
+        *,
+        done: Iterable[str] = (),
+        blockers: Iterable[str] = (),
+        next: Iterable[str] = (),
+        notes: Optional[str] = None,
+    ) -> CheckpointCreated:
+        """Records a checkpoint of this session (v2); see ``Session.checkpoint``. Not queued offline."""
+        request = checkpoint_request(summary, done, blockers, next, notes)
+        return CheckpointCreated._from(await acall(self._c.checkpoint(self.session_id, request)))
+
+    async def checkpoints(self, *, limit: Optional[int] = None) -> List[Checkpoint]:
+        """This session's checkpoints, newest first (v2)."""
+        items = await acall(self._c.checkpoints(self.session_id, limit=non_negative("limit", limit)))
+        return [Checkpoint._from(c) for c in items]
 
 
 class AsyncQueue:
@@ -100,7 +125,7 @@ class AsyncQueue:
         return f"AsyncQueue(store_path={self._c.store_path()!r})"
 
 
-class AsyncClient:
+class AsyncClient(AsyncV2Methods):
     """A crash-safe, offline-safe Crane Context client for asyncio: ``async with AsyncClient(url, key) as client``.
 
     Takes the same arguments as ``Client`` (``AsyncClient()`` reads the
@@ -123,6 +148,7 @@ class AsyncClient:
         heartbeat_jitter: Optional[float] = None,
         max_queue_items: Optional[int] = None,
         user_agent: Optional[str] = None,
+        rehome_abandoned: Optional[bool] = None,
     ) -> None:
         self._native, self._dispatcher = open_native(
             url,
@@ -136,10 +162,13 @@ class AsyncClient:
             heartbeat_jitter=heartbeat_jitter,
             max_queue_items=max_queue_items,
             user_agent=user_agent,
+            rehome_abandoned=rehome_abandoned,
         )
         self._closed = False
         #: The local offline queue.
         self.queue = AsyncQueue(self._native)
+        #: Notes (v2): ``create``, ``list`` (``async for``), ``get``, ``update``, ``archive``.
+        self.notes = AsyncNotes(self._native)
 
     @classmethod
     def from_env(
@@ -180,6 +209,8 @@ class AsyncClient:
         meta: Optional[Mapping[str, Any]] = None,
         include_docs: bool = False,
         auto_heartbeat: bool = True,
+        client_session_id: Optional[str] = None,
+        session_group_id: Optional[str] = None,
     ) -> AsyncSession:
         """Starts or resumes the session of (agent, venture, repo, track); see ``Client.start_session``."""
         request = start_request(
@@ -196,18 +227,20 @@ class AsyncClient:
             meta=meta,
             include_docs=include_docs,
             auto_heartbeat=auto_heartbeat,
+            client_session_id=client_session_id,
+            session_group_id=session_group_id,
         )
-        return AsyncSession(await acall(self._native.start_session(request)))
+        return AsyncSession(await acall(self._native.start_session(request)), self._native)
 
     async def attach(self, agent: str, venture: str, repo: str, *, track: Optional[int] = None) -> Optional[AsyncSession]:
         """Re-attaches (heartbeating) to the session of a tuple started earlier on this machine; ``None`` if none is cached."""
         handle = await acall(self._native.attach(agent, venture, repo, track=track))
-        return None if handle is None else AsyncSession(handle)
+        return None if handle is None else AsyncSession(handle, self._native)
 
     async def attach_by_id(self, session_id: str, *, auto_heartbeat: bool = True) -> Optional[AsyncSession]:
         """Re-attaches to a cached session by id; ``None`` if it is not cached."""
         handle = await acall(self._native.attach_by_id(session_id, auto_heartbeat=auto_heartbeat))
-        return None if handle is None else AsyncSession(handle)
+        return None if handle is None else AsyncSession(handle, self._native)
 
     async def end_session(
         self,
@@ -217,9 +250,11 @@ class AsyncClient:
         *,
         status_label: Optional[str] = None,
         to_agent: Optional[str] = None,
+        keep_open: bool = False,
+        last_activity_at: Optional[TimeArg] = None,
     ) -> EndResult:
         """Ends any session by id with a handoff; see ``Session.end``."""
-        request = end_request(summary, payload, status_label, to_agent)
+        request = end_request(summary, payload, status_label, to_agent, keep_open, last_activity_at)
         return EndResult._from(await acall(self._native.end_session(session_id, request)))
 
     async def update_session(

@@ -8,7 +8,7 @@ for asyncio.
 
 from datetime import datetime
 from types import TracebackType
-from typing import Any, Iterator, List, Mapping, Optional, Type
+from typing import Any, Iterable, Iterator, List, Mapping, Optional, Type
 
 from ._common import (
     Listener,
@@ -40,14 +40,19 @@ from ._models import (
     parse_time,
 )
 
+from ._v2args import TimeArg, checkpoint_request, non_negative
+from ._v2models import Checkpoint, CheckpointCreated
+from ._v2sync import Notes, V2Methods
+
 __all__ = ["Client", "Session", "Queue"]
 
 
 class SessionBase:
     """What :class:`Session` and ``AsyncSession`` share: the session's identity and heartbeat state."""
 
-    def __init__(self, handle: Any) -> None:
+    def __init__(self, handle: Any, native: Any) -> None:
         self._h = handle
+        self._c = native
 
     @property
     def session_id(self) -> str:
@@ -107,15 +112,45 @@ class Session(SessionBase):
         *,
         status_label: Optional[str] = None,
         to_agent: Optional[str] = None,
+        keep_open: bool = False,
+        last_activity_at: Optional[TimeArg] = None,
     ) -> EndResult:
         """Ends the session with a handoff whose ``payload`` is any JSON-serializable dict (default ``{}``).
 
         ``result.delivered`` with ``result.handoff``, or queued (``result.local_id``) when the
         server cannot be reached: then it is delivered later, automatically, exactly once.
         Heartbeats stop either way.
+
+        On v2, ``keep_open=True`` writes the handoff and leaves the session
+        active on the server (``result.ended_at`` is ``None``); a v1 server
+        cannot, so it is refused there (``InvalidInput``). ``last_activity_at`` (an aware datetime or
+        RFC 3339 text) tells the server when the agent last worked.
         """
-        request = end_request(summary, payload, status_label, to_agent)
+        request = end_request(summary, payload, status_label, to_agent, keep_open, last_activity_at)
         return EndResult._from(call(self._h.end_blocking, request))
+
+    def checkpoint(
+        self,
+        summary: str,
+        *,
+        done: Iterable[str] = (),
+        blockers: Iterable[str] = (),
+        next: Iterable[str] = (),
+        notes: Optional[str] = None,
+    ) -> CheckpointCreated:
+        """Records a checkpoint of this session (v2): what is done, what blocks, what comes next.
+
+        Never stored twice: the SDK resends only when the first attempt
+        certainly did not reach the server. Not queued offline (unreachable,
+        it raises ``NetworkError``/``Timeout``).
+        """
+        request = checkpoint_request(summary, done, blockers, next, notes)
+        return CheckpointCreated._from(call(self._c.checkpoint_blocking, self.session_id, request))
+
+    def checkpoints(self, *, limit: Optional[int] = None) -> List[Checkpoint]:
+        """This session's checkpoints, newest first (v2)."""
+        items = call(self._c.checkpoints_blocking, self.session_id, limit=non_negative("limit", limit))
+        return [Checkpoint._from(c) for c in items]
 
 
 class Queue:
@@ -148,7 +183,7 @@ class Queue:
         return f"Queue(store_path={self._c.store_path()!r})"
 
 
-class Client:
+class Client(V2Methods):
     """A crash-safe, offline-safe Crane Context client (blocking calls).
 
     ``Client(url, key)`` talks to that server; ``Client()`` (or
@@ -160,7 +195,11 @@ class Client:
 
     ``listener`` is called with every background :class:`Event` on one of the
     SDK's threads (return quickly); :meth:`events` is the same as an iterator.
-    Durations are in seconds.
+    Durations are in seconds. ``rehome_abandoned=True`` delivers a queued
+    handoff whose session was abandoned in a new session of the same tuple
+    (default: ``CRANE_REHOME`` or the config file). The client speaks v1 and
+    v2 servers (detected); checkpoints, notes, prior session, siblings,
+    history and docs are v2 routes.
     """
 
     def __init__(
@@ -177,6 +216,7 @@ class Client:
         heartbeat_jitter: Optional[float] = None,
         max_queue_items: Optional[int] = None,
         user_agent: Optional[str] = None,
+        rehome_abandoned: Optional[bool] = None,
     ) -> None:
         self._native, self._dispatcher = open_native(
             url,
@@ -190,10 +230,13 @@ class Client:
             heartbeat_jitter=heartbeat_jitter,
             max_queue_items=max_queue_items,
             user_agent=user_agent,
+            rehome_abandoned=rehome_abandoned,
         )
         self._closed = False
         #: The local offline queue.
         self.queue = Queue(self._native)
+        #: Notes (v2): ``create``, ``list``, ``get``, ``update``, ``archive``.
+        self.notes = Notes(self._native)
 
     @classmethod
     def from_env(
@@ -234,12 +277,16 @@ class Client:
         meta: Optional[Mapping[str, Any]] = None,
         include_docs: bool = False,
         auto_heartbeat: bool = True,
+        client_session_id: Optional[str] = None,
+        session_group_id: Optional[str] = None,
     ) -> Session:
         """Starts or resumes the session of (agent, venture, repo, track), first delivering queued work of it.
 
         The session heartbeats by itself until it is ended or stopped
         (``auto_heartbeat=False`` leaves that to the caller). ``include_docs``
         asks the server for the documentation bundle (``session.start_info.docs``).
+        On v2, ``client_session_id`` is the caller's own id for the session and
+        ``session_group_id`` groups parallel sessions (see :meth:`siblings`).
         """
         request = start_request(
             agent,
@@ -255,18 +302,20 @@ class Client:
             meta=meta,
             include_docs=include_docs,
             auto_heartbeat=auto_heartbeat,
+            client_session_id=client_session_id,
+            session_group_id=session_group_id,
         )
-        return Session(call(self._native.start_session_blocking, request))
+        return Session(call(self._native.start_session_blocking, request), self._native)
 
     def attach(self, agent: str, venture: str, repo: str, *, track: Optional[int] = None) -> Optional[Session]:
         """Re-attaches (heartbeating) to the session of a tuple started earlier on this machine; ``None`` if none is cached."""
         handle = call(self._native.attach_blocking, agent, venture, repo, track=track)
-        return None if handle is None else Session(handle)
+        return None if handle is None else Session(handle, self._native)
 
     def attach_by_id(self, session_id: str, *, auto_heartbeat: bool = True) -> Optional[Session]:
         """Re-attaches to a cached session by id; ``None`` if it is not cached."""
         handle = call(self._native.attach_by_id_blocking, session_id, auto_heartbeat=auto_heartbeat)
-        return None if handle is None else Session(handle)
+        return None if handle is None else Session(handle, self._native)
 
     def end_session(
         self,
@@ -276,9 +325,11 @@ class Client:
         *,
         status_label: Optional[str] = None,
         to_agent: Optional[str] = None,
+        keep_open: bool = False,
+        last_activity_at: Optional[TimeArg] = None,
     ) -> EndResult:
         """Ends any session by id with a handoff (no :class:`Session` needed); see :meth:`Session.end`."""
-        request = end_request(summary, payload, status_label, to_agent)
+        request = end_request(summary, payload, status_label, to_agent, keep_open, last_activity_at)
         return EndResult._from(call(self._native.end_session_blocking, session_id, request))
 
     def update_session(

@@ -15,6 +15,7 @@ from typing import Any, Callable, Mapping, Optional, Tuple, Union
 from ._errors import InvalidInput, call
 from ._events import Dispatcher, Event
 from ._native import crane_context as _n
+from ._v2args import TimeArg, time_text
 
 #: A file-system path, as ``open`` takes it.
 StrPath = Union[str, "os.PathLike[str]"]
@@ -61,6 +62,7 @@ def open_native(
     heartbeat_jitter: Optional[float],
     max_queue_items: Optional[int],
     user_agent: Optional[str],
+    rehome_abandoned: Optional[bool] = None,
 ) -> Tuple[Any, Dispatcher]:
     """Opens the generated client (explicit URL and key, or the environment) with a dispatcher as its listener."""
     if (url is None) != (key is None):
@@ -80,6 +82,7 @@ def open_native(
         max_queue_items=max_queue_items,
         user_agent=user_agent,
         profile=profile,
+        rehome_abandoned=rehome_abandoned,
     )
     dispatcher = Dispatcher(listener)
     if url is not None and key is not None:
@@ -117,6 +120,8 @@ def start_request(
     meta: Optional[Mapping[str, Any]],
     include_docs: bool,
     auto_heartbeat: bool,
+    client_session_id: Optional[str] = None,
+    session_group_id: Optional[str] = None,
 ) -> Any:
     return _n.StartRequest(
         agent=agent,
@@ -132,6 +137,8 @@ def start_request(
         meta_json=json_text("meta", meta),
         include_docs=include_docs,
         auto_heartbeat=auto_heartbeat,
+        client_session_id=client_session_id,
+        session_group_id=session_group_id,
     )
 
 
@@ -140,10 +147,22 @@ def update_request(branch: Optional[str], commit_sha: Optional[str], meta: Optio
 
 
 def end_request(
-    summary: str, payload: Optional[Mapping[str, Any]], status_label: Optional[str], to_agent: Optional[str]
+    summary: str,
+    payload: Optional[Mapping[str, Any]],
+    status_label: Optional[str],
+    to_agent: Optional[str],
+    keep_open: bool = False,
+    last_activity_at: "Optional[TimeArg]" = None,
 ) -> Any:
     text = dumps("payload", {} if payload is None else payload)
-    return _n.EndRequest(summary=summary, payload_json=text, status_label=status_label, to_agent=to_agent)
+    return _n.EndRequest(
+        summary=summary,
+        payload_json=text,
+        status_label=status_label,
+        to_agent=to_agent,
+        keep_session_open=keep_open,
+        last_activity_at=time_text("last_activity_at", last_activity_at),
+    )
 
 
 def _repo_scope(what: str, venture: Optional[str], repo: Optional[str]) -> Tuple[str, str]:

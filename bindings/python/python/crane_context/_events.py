@@ -31,6 +31,7 @@ __all__ = [
     "HandoffQueued",
     "UpdateDelivered",
     "HandoffDelivered",
+    "HandoffRehomed",
     "ItemDeadLettered",
     "UpdateDropped",
     "ConnectivityChanged",
@@ -115,6 +116,22 @@ class HandoffDelivered(Event):
 
 
 @dataclass(frozen=True)
+class HandoffRehomed(Event):
+    """A handoff whose session ended or was abandoned without it was delivered in a new session.
+
+    The new session is of the same agent/venture/repo/track and was ended by
+    the handoff (whose ``meta`` names the original session); a
+    :class:`HandoffDelivered` for the new session follows. Only with
+    ``rehome_abandoned=True``.
+    """
+
+    local_id: str
+    from_session_id: str
+    to_session_id: str
+    handoff_id: str
+
+
+@dataclass(frozen=True)
 class ItemDeadLettered(Event):
     """A queued item failed permanently and moved to the dead-letter list."""
 
@@ -160,6 +177,8 @@ def from_native(e: Any) -> Event:
         return UpdateDelivered(e.session_id, e.local_id)
     if isinstance(e, E.HANDOFF_DELIVERED):
         return HandoffDelivered(e.session_id, e.local_id, e.handoff_id, e.payload_hash)
+    if isinstance(e, E.HANDOFF_REHOMED):
+        return HandoffRehomed(e.local_id, e.from_session_id, e.to_session_id, e.handoff_id)
     if isinstance(e, E.ITEM_DEAD_LETTERED):
         return ItemDeadLettered(e.session_id, e.local_id, _err(e.error))
     if isinstance(e, E.UPDATE_DROPPED):

@@ -105,6 +105,12 @@ class SessionInfo:
     meta: Optional[JSONObject] = None
     actor_key_id: Optional[str] = None
     creation_correlation_id: Optional[str] = None
+    client_session_id: Optional[str] = None
+    """The caller's own id for the session (v2)."""
+    session_group_id: Optional[str] = None
+    """The group of parallel sessions it belongs to (v2, see ``client.siblings``)."""
+    last_activity_at: Optional[datetime] = None
+    """When the agent last worked in it, as reported at its end (v2)."""
 
     @classmethod
     def _from(cls, s: Any) -> "SessionInfo":
@@ -129,6 +135,9 @@ class SessionInfo:
             meta=parse_object(s.meta_json),
             actor_key_id=s.actor_key_id,
             creation_correlation_id=s.creation_correlation_id,
+            client_session_id=s.client_session_id,
+            session_group_id=s.session_group_id,
+            last_activity_at=maybe_time(s.last_activity_at),
         )
 
 
@@ -266,6 +275,7 @@ class EndResult:
     handoff: Optional[Handoff] = None
     local_id: Optional[str] = None
     ended_at: Optional[datetime] = None
+    """When the session ended; ``None`` when queued, or when a v2 server kept it open (``keep_open=True``)."""
     correlation_id: Optional[str] = None
 
     @property
@@ -278,7 +288,7 @@ class EndResult:
             return cls(
                 delivered=True,
                 handoff=Handoff._from(o.handoff),
-                ended_at=parse_time(o.ended_at),
+                ended_at=parse_opt_time(o.ended_at),
                 correlation_id=o.correlation_id,
             )
         return cls(delivered=False, local_id=o.local_id)

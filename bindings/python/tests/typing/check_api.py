@@ -50,6 +50,40 @@ def blocking(url: str, key: str) -> None:
         del bad
 
 
+def v2(url: str, key: str) -> None:
+    with cc.Client(url, key, rehome_abandoned=True) as client:
+        session = client.start_session("a-b", "vc", "o/r", client_session_id="c1", session_group_id="g")
+        group: Optional[str] = session.info.session_group_id
+        cp: cc.CheckpointCreated = session.checkpoint("half", done=["a"], blockers=[], next=["b"])
+        number: int = cp.checkpoint_number
+        cps: List[cc.Checkpoint] = client.checkpoints(session.session_id, limit=5)
+        todo: List[str] = cps[0].next
+        note: cc.Note = client.notes.create(content="text", title="t", tags=["x"], venture="vc")
+        notes: Iterator[cc.Note] = client.notes.list(venture="vc", tags=["x"], page_size=10)
+        again: cc.Note = client.notes.update(note.id, title="u")
+        gone: cc.Note = client.notes.archive(client.notes.get(note.id).id)
+        prior: Optional[cc.SessionInfo] = client.prior("a-b", "vc", "o/r", within_hours=24)
+        sibs: List[cc.Sibling] = client.siblings("g", exclude_session_id=session.session_id)
+        days: List[cc.HistoryEntry] = client.history(days=7)
+        labelled: cc.Handoff = client.set_handoff_status("ho_1", cc.HandoffStatus.READY)
+        docs: List[cc.Doc] = client.docs("vc")
+        gate: cc.MemoryGate = client.memory_gate()
+        end: cc.EndResult = session.end("s", {}, keep_open=True, last_activity_at=datetime.now())
+        verify: cc.VerifyReport = client.verify(venture="vc")
+        passed: bool = verify.passed and verify.steps[0].result is cc.StepResult.PASS
+        doctor: cc.DoctorReport = client.doctor(repo="o/r")
+        generation: Optional[str] = doctor.generation
+        level: cc.CheckLevel = doctor.checks[0].level
+        del group, number, todo, notes, again, gone, prior, sibs, days, labelled, docs, gate, end, passed, generation, level
+
+        # Mistakes mypy must catch.
+        session.checkpoint("s", done=[1, 2])  # type: ignore[list-item]
+        client.notes.create(title="no content")  # type: ignore[call-arg]
+        client.verify("vc")  # type: ignore[call-arg]
+        session.end("s", keep_open="yes")  # type: ignore[arg-type]
+        client.history(days="7")  # type: ignore[arg-type]
+
+
 def on_event(event: cc.Event) -> None:
     print(event)
 
@@ -83,8 +117,17 @@ async def asynchronous(url: str, key: str) -> None:
             if isinstance(event, cc.HandoffDelivered):
                 handoff_id: str = event.handoff_id
                 del handoff_id
+            if isinstance(event, cc.HandoffRehomed):
+                moved_to: str = event.to_session_id
+                del moved_to
             break
         del result, ids, pending
+        cp: cc.CheckpointCreated = await session.checkpoint("s", next=["n"])
+        note: cc.Note = await client.notes.create("text", venture="vc")
+        listed: List[cc.Note] = [n async for n in client.notes.list(query="text")]
+        report: cc.VerifyReport = await client.verify()
+        doctor: cc.DoctorReport = await client.doctor()
+        del cp, note, listed, report, doctor
         await session.end("twice", payload=None, to_agent="next")
         client.start_session("agent", "vc", "owner/repo").session_id  # type: ignore[attr-defined]
 
