@@ -38,6 +38,15 @@ public enum CraneEvent: Sendable, Equatable {
     case updateDelivered(sessionId: String, localId: String)
     /// A handoff reached the server (directly or from the queue).
     case handoffDelivered(sessionId: String, localId: String, handoffId: String, payloadHash: String)
+    /// A handoff whose session ended or was abandoned without it was delivered
+    /// in a new session of the same agent/venture/repo/track (re-homing, on by
+    /// default); a `handoffDelivered` for the new session follows.
+    case handoffRehomed(localId: String, fromSessionId: String, toSessionId: String, handoffId: String)
+    /// A note queued offline reached the server.
+    case noteDelivered(localId: String, noteId: String)
+    /// A checkpoint queued offline reached the server (or was found stored by
+    /// the read that confirms it before any resend).
+    case checkpointDelivered(sessionId: String, localId: String, checkpointId: String, checkpointNumber: UInt32)
     /// A queued item failed permanently and moved to the dead-letter list.
     case itemDeadLettered(sessionId: String, localId: String, error: EventError)
     /// A queued update was dropped because its session is gone.
@@ -62,6 +71,11 @@ public enum CraneEvent: Sendable, Equatable {
         case let .updateDropped(sid, id, error):
             self = .updateDropped(sessionId: sid, localId: id, error: EventError(error))
         case let .connectivityChanged(online): self = .connectivityChanged(online: online)
+        case let .handoffRehomed(id, from, to, handoffId):
+            self = .handoffRehomed(localId: id, fromSessionId: from, toSessionId: to, handoffId: handoffId)
+        case let .noteDelivered(id, noteId): self = .noteDelivered(localId: id, noteId: noteId)
+        case let .checkpointDelivered(sid, id, checkpointId, number):
+            self = .checkpointDelivered(sessionId: sid, localId: id, checkpointId: checkpointId, checkpointNumber: number)
         }
     }
 }

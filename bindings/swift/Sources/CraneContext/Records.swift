@@ -209,8 +209,9 @@ public struct HeartbeatInfo: Sendable, Equatable {
 /// How an end went: delivered now, or safe in the offline queue (delivered
 /// later, automatically, exactly once).
 public enum EndResult: Sendable, Equatable {
-    /// The server stored the handoff.
-    case delivered(Handoff, endedAt: Date)
+    /// The server stored the handoff; `endedAt` is `nil` when a v2 server
+    /// kept the session open.
+    case delivered(Handoff, endedAt: Date?)
     /// The server could not be reached; the handoff waits in the local queue.
     case queued(localId: String)
 
@@ -228,7 +229,7 @@ public enum EndResult: Sendable, Equatable {
 
     init(_ o: CraneContextBindings.EndOutcome) {
         switch o {
-        case let .delivered(handoff, endedAt, _): self = .delivered(Handoff(handoff), endedAt: Timestamp.required(endedAt))
+        case let .delivered(handoff, endedAt, _): self = .delivered(Handoff(handoff), endedAt: Timestamp.optional(endedAt))
         case let .queued(localId): self = .queued(localId: localId)
         }
     }
