@@ -183,17 +183,10 @@ pub fn choose_venture(
                      server cannot be asked now; name the venture (--venture CODE)",
                 )
             })?;
-            let of_org: Vec<&Venture> = list
-                .iter()
-                .filter(|v| {
-                    v.org
-                        .as_deref()
-                        .is_some_and(|o| o.eq_ignore_ascii_case(query.owner))
-                })
-                .collect();
+            let of_org: Vec<&Venture> = list.iter().filter(|v| v.has_org(query.owner)).collect();
             if let Some(v) = of_org
                 .iter()
-                .find(|v| v.repos.iter().any(|r| r == query.repo_name))
+                .find(|v| v.lists_repo(query.owner, query.repo_name))
             {
                 return Ok(VentureChoice {
                     code: v.code.clone(),

@@ -80,6 +80,16 @@ pub fn event_channel() -> (Arc<dyn EventListener>, mpsc::UnboundedReceiver<Event
     (listener, rx)
 }
 
+impl Identity {
+    /// The repository's owner and name (`owner/name`; a slug without `/` is
+    /// all name, with no owner).
+    pub fn owner_and_name(&self) -> (&str, &str) {
+        self.repo
+            .split_once('/')
+            .unwrap_or(("", self.repo.as_str()))
+    }
+}
+
 /// Serves MCP on this process's stdin/stdout until stdin closes (the
 /// client went away) or SIGINT/SIGTERM arrives; then closes the engine,
 /// waiting at most [`SHUTDOWN_GRACE`] for deliveries in flight (an item

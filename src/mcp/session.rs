@@ -99,11 +99,7 @@ impl State {
         if let Some(v) = &self.identity.venture {
             return Ok(v.clone());
         }
-        let (owner, repo_name) = self
-            .identity
-            .repo
-            .split_once('/')
-            .unwrap_or(("", self.identity.repo.as_str()));
+        let (owner, repo_name) = self.identity.owner_and_name();
         let org_map = std::collections::BTreeMap::new();
         let query = crate::identity::VentureQuery {
             explicit: None,

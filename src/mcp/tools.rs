@@ -327,13 +327,7 @@ pub(crate) async fn handoff(st: &State, a: HandoffArgs) -> ToolResult {
             }),
         ),
         EndOutcome::Queued { local_id } => {
-            let why = st
-                .crane
-                .why_queued(&local_id)
-                .await
-                .ok()
-                .flatten()
-                .map(|w| w.to_string());
+            let why = why_queued(st, &local_id).await;
             done(
                 format!(
                     "Handoff queued as {local_id}, will be delivered: {}. It is saved in the local \
@@ -510,16 +504,20 @@ pub(crate) async fn checkpoint(st: &State, a: CheckpointArgs) -> ToolResult {
     }
 }
 
-/// The result of a write the engine queued: what, why, and that nothing
-/// more is needed.
-async fn queued_write(st: &State, what: &str, local_id: &str) -> ToolResult {
-    let why = st
-        .crane
+/// Why a queued item waits, as the engine tells it (`None` if it cannot).
+async fn why_queued(st: &State, local_id: &str) -> Option<String> {
+    st.crane
         .why_queued(local_id)
         .await
         .ok()
         .flatten()
-        .map(|w| w.to_string());
+        .map(|w| w.to_string())
+}
+
+/// The result of a write the engine queued: what, why, and that nothing
+/// more is needed.
+async fn queued_write(st: &State, what: &str, local_id: &str) -> ToolResult {
+    let why = why_queued(st, local_id).await;
     done(
         format!(
             "{what} queued as {local_id}, will be delivered exactly once: {}. It is saved in \
@@ -701,7 +699,7 @@ pub(crate) async fn docs(st: &State, a: DocsArgs) -> ToolResult {
 pub(crate) async fn ventures(st: &State) -> ToolResult {
     let fresh = st.crane.ventures().await?;
     let list = fresh.value;
-    let (owner, name) = st.identity.repo.split_once('/').unwrap_or(("", ""));
+    let (owner, name) = st.identity.owner_and_name();
     let mut text = format!(
         "{} venture(s){}:",
         list.len(),
@@ -712,12 +710,11 @@ pub(crate) async fn ventures(st: &State) -> ToolResult {
         }
     );
     for v in &list {
-        let owns = v
-            .org
-            .as_deref()
-            .is_some_and(|o| o.eq_ignore_ascii_case(owner))
-            && v.repos.iter().any(|r| r == name);
-        let here = if owns { " (this checkout)" } else { "" };
+        let here = if v.lists_repo(owner, name) {
+            " (this checkout)"
+        } else {
+            ""
+        };
         text.push_str(&format!(
             "\n- {} {} — org {}, repos: {}{here}",
             v.code,

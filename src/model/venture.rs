@@ -27,6 +27,23 @@ pub struct Venture {
     pub portfolio: Option<serde_json::Value>,
 }
 
+impl Venture {
+    /// Whether this venture's GitHub organisation is `owner` (compared
+    /// case-insensitively, as GitHub does).
+    pub fn has_org(&self, owner: &str) -> bool {
+        self.org
+            .as_deref()
+            .is_some_and(|o| o.eq_ignore_ascii_case(owner))
+    }
+
+    /// Whether this venture lists the repository `owner/repo_name`: its org
+    /// matches and `repos` holds the name exactly — the rule today's clients
+    /// map a checkout to a venture with.
+    pub fn lists_repo(&self, owner: &str, repo_name: &str) -> bool {
+        self.has_org(owner) && self.repos.iter().any(|r| r == repo_name)
+    }
+}
+
 /// The body of `GET /ventures`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ventures {
