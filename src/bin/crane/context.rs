@@ -93,12 +93,21 @@ impl Ctx {
     /// venture list), for deciding this checkout's venture without the
     /// network; empty when nothing is configured or remembered.
     pub fn knowledge(&self) -> crate::checkout::Knowledge {
-        let (Ok(settings), Ok(store)) = (self.settings(), self.open_store()) else {
+        match self.open_store() {
+            Ok(store) => self.knowledge_in(&store),
+            Err(_) => Default::default(),
+        }
+    }
+
+    /// [`Ctx::knowledge`] from a store the command already has open (no
+    /// second open of the file on the command's path).
+    pub fn knowledge_in(&self, store: &Store) -> crate::checkout::Knowledge {
+        let Ok(settings) = self.settings() else {
             return Default::default();
         };
         match settings.client_config() {
             Ok(config) => crate::checkout::Knowledge::remembered(
-                &store,
+                store,
                 config.base_url.as_str(),
                 config.protocol,
             ),

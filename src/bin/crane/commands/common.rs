@@ -39,7 +39,7 @@ pub fn resolve_session(ctx: &Ctx, store: &Store, args: &SessionArgs) -> CliResul
         &args.target,
         ctx.settings()?,
         ctx.origin_cache().as_deref(),
-        &ctx.knowledge(),
+        &ctx.knowledge_in(store),
     )?;
     match store.get_current_session(&checkout.tuple())? {
         Some(c) => Ok(Target {

@@ -30,7 +30,7 @@ pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
                 &args.target,
                 s,
                 ctx.origin_cache().as_deref(),
-                &ctx.knowledge(),
+                &ctx.knowledge_in(&store),
             )
         }) {
             Ok(c) => (Some(c), None),
