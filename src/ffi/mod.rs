@@ -39,6 +39,7 @@ mod types;
 mod v2;
 mod v2_client;
 mod v2_queue;
+mod ventures;
 
 pub use client::CraneClient;
 pub use diagnostics::{
@@ -60,3 +61,4 @@ pub use v2::{
     NoteRequest, NoteUpdate, NotesFilter, Sibling,
 };
 pub use v2_queue::{CheckpointOutcome, NoteOutcome};
+pub use ventures::{Venture, VentureList};

@@ -1097,6 +1097,18 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
      */
     func createNoteOrQueueBlocking(request: NoteRequest) throws  -> NoteOutcome
     
+    /**
+     * `GET /ventures` (v2): from the store while younger than a day, else
+     * from the server, else (unreachable) the stored list however old,
+     * marked `stale`. A v1 server: `NotFound`.
+     */
+    func ventures() async throws  -> VentureList
+    
+    /**
+     * Blocking form of `ventures`.
+     */
+    func venturesBlocking() throws  -> VentureList
+    
 }
 /**
  * A crash-safe, offline-safe Crane Context client: sessions with automatic
@@ -2594,6 +2606,39 @@ open func createNoteOrQueueBlocking(request: NoteRequest)throws  -> NoteOutcome 
     uniffi_crane_context_fn_method_craneclient_create_note_or_queue_blocking(
             self.uniffiCloneHandle(),
         FfiConverterTypeNoteRequest_lower(request),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * `GET /ventures` (v2): from the store while younger than a day, else
+     * from the server, else (unreachable) the stored list however old,
+     * marked `stale`. A v1 server: `NotFound`.
+     */
+open func ventures()async throws  -> VentureList  {
+    return
+        try  await uniffiRustCallAsync(
+            rustFutureFunc: {
+                uniffi_crane_context_fn_method_craneclient_ventures(
+                        self.uniffiCloneHandle()
+                )
+            },
+            pollFunc: ffi_crane_context_rust_future_poll_rust_buffer,
+            completeFunc: ffi_crane_context_rust_future_complete_rust_buffer,
+            freeFunc: ffi_crane_context_rust_future_free_rust_buffer,
+            liftFunc: FfiConverterTypeVentureList_lift,
+            errorHandler: FfiConverterTypeCraneError_lift
+        )
+}
+    
+    /**
+     * Blocking form of `ventures`.
+     */
+open func venturesBlocking()throws  -> VentureList  {
+    return try  FfiConverterTypeVentureList_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_ventures_blocking(
+            self.uniffiCloneHandle(),uniffiCallStatus
     )
 })
 }
@@ -7760,6 +7805,194 @@ public func FfiConverterTypeUpdateRequest_lower(_ value: UpdateRequest) -> RustB
 
 
 /**
+ * One venture the server knows.
+ */
+public struct Venture: Equatable, Hashable {
+    /**
+     * Its code, e.g. `ke` (what a session start takes as `venture`).
+     */
+    public var code: String
+    /**
+     * Its display name.
+     */
+    public var name: String?
+    /**
+     * The GitHub organisation its repositories live in.
+     */
+    public var org: String?
+    /**
+     * Its repositories' names (without owner).
+     */
+    public var repos: [String]
+    /**
+     * What it is set up for.
+     */
+    public var capabilities: [String]
+    /**
+     * Status, stage, tagline… as the server sent them (JSON text).
+     */
+    public var portfolioJson: String?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * Its code, e.g. `ke` (what a session start takes as `venture`).
+         */code: String, 
+        /**
+         * Its display name.
+         */name: String?, 
+        /**
+         * The GitHub organisation its repositories live in.
+         */org: String?, 
+        /**
+         * Its repositories' names (without owner).
+         */repos: [String], 
+        /**
+         * What it is set up for.
+         */capabilities: [String], 
+        /**
+         * Status, stage, tagline… as the server sent them (JSON text).
+         */portfolioJson: String?) {
+        self.code = code
+        self.name = name
+        self.org = org
+        self.repos = repos
+        self.capabilities = capabilities
+        self.portfolioJson = portfolioJson
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension Venture: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVenture: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> Venture {
+        return
+            try Venture(
+                code: FfiConverterString.read(from: &buf), 
+                name: FfiConverterOptionString.read(from: &buf), 
+                org: FfiConverterOptionString.read(from: &buf), 
+                repos: FfiConverterSequenceString.read(from: &buf), 
+                capabilities: FfiConverterSequenceString.read(from: &buf), 
+                portfolioJson: FfiConverterOptionString.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: Venture, into buf: inout [UInt8]) {
+        FfiConverterString.write(value.code, into: &buf)
+        FfiConverterOptionString.write(value.name, into: &buf)
+        FfiConverterOptionString.write(value.org, into: &buf)
+        FfiConverterSequenceString.write(value.repos, into: &buf)
+        FfiConverterSequenceString.write(value.capabilities, into: &buf)
+        FfiConverterOptionString.write(value.portfolioJson, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVenture_lift(_ buf: RustBuffer) throws -> Venture {
+    return try FfiConverterTypeVenture.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVenture_lower(_ value: Venture) -> RustBuffer {
+    return FfiConverterTypeVenture.lower(value)
+}
+
+
+/**
+ * The venture list and where it came from.
+ */
+public struct VentureList: Equatable, Hashable {
+    /**
+     * The ventures, in the server's order.
+     */
+    public var ventures: [Venture]
+    /**
+     * True when the server was unreachable and this is the stored list.
+     */
+    public var stale: Bool
+    /**
+     * How old the stored list is, in milliseconds (none: fetched just now).
+     */
+    public var ageMs: UInt64?
+
+    // Default memberwise initializers are never public by default, so we
+    // declare one manually.
+    public init(
+        /**
+         * The ventures, in the server's order.
+         */ventures: [Venture], 
+        /**
+         * True when the server was unreachable and this is the stored list.
+         */stale: Bool, 
+        /**
+         * How old the stored list is, in milliseconds (none: fetched just now).
+         */ageMs: UInt64?) {
+        self.ventures = ventures
+        self.stale = stale
+        self.ageMs = ageMs
+    }
+
+    
+
+    
+}
+
+#if compiler(>=6)
+extension VentureList: Sendable {}
+#endif
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public struct FfiConverterTypeVentureList: FfiConverterRustBuffer {
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> VentureList {
+        return
+            try VentureList(
+                ventures: FfiConverterSequenceTypeVenture.read(from: &buf), 
+                stale: FfiConverterBool.read(from: &buf), 
+                ageMs: FfiConverterOptionUInt64.read(from: &buf)
+        )
+    }
+
+    public static func write(_ value: VentureList, into buf: inout [UInt8]) {
+        FfiConverterSequenceTypeVenture.write(value.ventures, into: &buf)
+        FfiConverterBool.write(value.stale, into: &buf)
+        FfiConverterOptionUInt64.write(value.ageMs, into: &buf)
+    }
+}
+
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVentureList_lift(_ buf: RustBuffer) throws -> VentureList {
+    return try FfiConverterTypeVentureList.lift(buf)
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
+public func FfiConverterTypeVentureList_lower(_ value: VentureList) -> RustBuffer {
+    return FfiConverterTypeVentureList.lower(value)
+}
+
+
+/**
  * What `verify` found.
  */
 public struct VerifyReport: Equatable, Hashable {
@@ -10712,6 +10945,31 @@ fileprivate struct FfiConverterSequenceTypeSibling: FfiConverterRustBuffer {
 #if swift(>=5.8)
 @_documentation(visibility: private)
 #endif
+fileprivate struct FfiConverterSequenceTypeVenture: FfiConverterRustBuffer {
+    typealias SwiftType = [Venture]
+
+    public static func write(_ value: [Venture], into buf: inout [UInt8]) {
+        let len = Int32(value.count)
+        writeInt(&buf, len)
+        for item in value {
+            FfiConverterTypeVenture.write(item, into: &buf)
+        }
+    }
+
+    public static func read(from buf: inout (data: Data, offset: Data.Index)) throws -> [Venture] {
+        let len: Int32 = try readInt(&buf)
+        var seq = [Venture]()
+        seq.reserveCapacity(Int(len))
+        for _ in 0 ..< len {
+            seq.append(try FfiConverterTypeVenture.read(from: &buf))
+        }
+        return seq
+    }
+}
+
+#if swift(>=5.8)
+@_documentation(visibility: private)
+#endif
 fileprivate struct FfiConverterSequenceTypeVerifyStep: FfiConverterRustBuffer {
     typealias SwiftType = [VerifyStep]
 
@@ -11053,6 +11311,12 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_create_note_or_queue_blocking() != 56672) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_ventures() != 25988) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_ventures_blocking() != 50940) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_cranelistener_on_event() != 58250) {
