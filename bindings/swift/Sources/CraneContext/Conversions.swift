@@ -67,6 +67,24 @@ enum Timestamp {
     static func optional(_ text: String?) -> Date? {
         text.flatMap(parse)
     }
+
+    /// A `Date` as the library reads one: `2026-01-31T12:00:00.123Z` (UTC,
+    /// milliseconds).
+    static func format(_ date: Date) -> String {
+        let millis = (date.timeIntervalSince1970 * 1000).rounded()
+        let seconds = (millis / 1000).rounded(.down)
+        let whole = Date(timeIntervalSince1970: seconds)
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let c = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: whole)
+        func pad(_ n: Int?, _ width: Int) -> String {
+            let digits = String(n ?? 0)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        let ms = Int(millis - seconds * 1000)
+        return "\(pad(c.year, 4))-\(pad(c.month, 2))-\(pad(c.day, 2))T"
+            + "\(pad(c.hour, 2)):\(pad(c.minute, 2)):\(pad(c.second, 2)).\(pad(ms, 3))Z"
+    }
 }
 
 enum JSON {

@@ -33,12 +33,18 @@ public final class CraneClient: Sendable {
         public var maxQueueItems: UInt64?
         /// `User-Agent` header (default `crane-context/<version>`).
         public var userAgent: String?
+        /// Re-home a queued handoff whose session ended or was abandoned
+        /// without it (deliver it in a new session of the same tuple);
+        /// `false`: such an item is dead, with the reason. Default: on (with
+        /// ``CraneClient/fromEnvironment(profile:options:)``: `CRANE_REHOME`,
+        /// else the config file's `rehome_abandoned`).
+        public var rehomeAbandoned: Bool?
 
         /// Options with the given values; the rest keep their defaults.
         public init(
             storePath: String? = nil, allowInsecureHTTP: Bool = false, connectTimeout: TimeInterval? = nil,
             requestTimeout: TimeInterval? = nil, heartbeatJitter: TimeInterval? = nil,
-            maxQueueItems: UInt64? = nil, userAgent: String? = nil
+            maxQueueItems: UInt64? = nil, userAgent: String? = nil, rehomeAbandoned: Bool? = nil
         ) {
             self.storePath = storePath
             self.allowInsecureHTTP = allowInsecureHTTP
@@ -47,6 +53,7 @@ public final class CraneClient: Sendable {
             self.heartbeatJitter = heartbeatJitter
             self.maxQueueItems = maxQueueItems
             self.userAgent = userAgent
+            self.rehomeAbandoned = rehomeAbandoned
         }
 
         func native(profile: String?) -> ClientOptions {
@@ -55,7 +62,7 @@ public final class CraneClient: Sendable {
                 storePath: storePath, allowInsecureHttp: allowInsecureHTTP,
                 connectTimeoutMs: ms(connectTimeout), requestTimeoutMs: ms(requestTimeout),
                 heartbeatJitterMs: ms(heartbeatJitter), maxQueueItems: maxQueueItems,
-                userAgent: userAgent, profile: profile)
+                userAgent: userAgent, rehomeAbandoned: rehomeAbandoned, profile: profile)
         }
     }
 
@@ -65,10 +72,14 @@ public final class CraneClient: Sendable {
     /// The local offline queue.
     public let queue: Queue
 
+    /// Notes (v2): create (through the offline queue), list, get, update, archive.
+    public let notes: Notes
+
     private init(native: CraneContextBindings.CraneClient, dispatcher: Dispatcher) {
         self.native = native
         self.dispatcher = dispatcher
         self.queue = Queue(native: native)
+        self.notes = Notes(native: native)
     }
 
     /// Opens a client for a server (`https://…`, or `http://` on loopback) and
@@ -106,41 +117,51 @@ public final class CraneClient: Sendable {
     /// delivering queued work of it. The session heartbeats by itself until it
     /// is ended or stopped (`autoHeartbeat: false` leaves that to the caller);
     /// `includeDocs` asks for the documentation bundle (``StartInfo/docs``).
+    /// `metaJSON` is caller metadata (JSON text of an object); v2 servers
+    /// also store `clientSessionId` (the agent's own id for the session) and
+    /// `sessionGroupId` (the group ``siblings(group:excluding:)`` lists).
     public func startSession(
         agent: String, venture: String, repo: String, track: Int64? = nil, issueNumber: Int64? = nil,
         branch: String? = nil, commitSha: String? = nil, host: String? = nil, clientName: String? = nil,
-        includeDocs: Bool = false, autoHeartbeat: Bool = true
+        clientVersion: String? = nil, metaJSON: String? = nil, clientSessionId: String? = nil,
+        sessionGroupId: String? = nil, includeDocs: Bool = false, autoHeartbeat: Bool = true
     ) async throws -> Session {
         let request = StartRequest(
             agent: agent, venture: venture, repo: repo, track: track, issueNumber: issueNumber,
-            branch: branch, commitSha: commitSha, host: host, client: clientName,
-            includeDocs: includeDocs, autoHeartbeat: autoHeartbeat)
-        return try await bridged { Session(try await native.startSession(request: request)) }
+            branch: branch, commitSha: commitSha, host: host, client: clientName, clientVersion: clientVersion,
+            metaJson: metaJSON, includeDocs: includeDocs, autoHeartbeat: autoHeartbeat,
+            clientSessionId: clientSessionId, sessionGroupId: sessionGroupId)
+        return try await bridged { Session(try await native.startSession(request: request), client: native) }
     }
 
     /// Re-attaches (heartbeating) to the session of a tuple started earlier on
     /// this machine, e.g. by another process; `nil` if none is cached.
     public func attach(agent: String, venture: String, repo: String, track: Int64? = nil) async throws -> Session? {
         try await bridged {
-            try await native.attach(agent: agent, venture: venture, repo: repo, track: track).map(Session.init)
+            try await native.attach(agent: agent, venture: venture, repo: repo, track: track)
+                .map { Session($0, client: native) }
         }
     }
 
     /// Re-attaches to a cached session by id; `nil` if it is not cached.
     public func attach(sessionId: String, autoHeartbeat: Bool = true) async throws -> Session? {
         try await bridged {
-            try await native.attachById(sessionId: sessionId, autoHeartbeat: autoHeartbeat).map(Session.init)
+            try await native.attachById(sessionId: sessionId, autoHeartbeat: autoHeartbeat)
+                .map { Session($0, client: native) }
         }
     }
 
-    /// Ends any session by id with a handoff (no ``Session`` needed); see ``Session/end(summary:payload:statusLabel:toAgent:)``.
+    /// Ends any session by id with a handoff (no ``Session`` needed); see
+    /// ``Session/end(summary:payload:statusLabel:toAgent:keepOpen:lastActivityAt:)``.
     @discardableResult
     public func endSession<Payload: Encodable>(
-        id: String, summary: String, payload: Payload, statusLabel: String? = nil, toAgent: String? = nil
+        id: String, summary: String, payload: Payload, statusLabel: String? = nil, toAgent: String? = nil,
+        keepOpen: Bool = false, lastActivityAt: Date? = nil
     ) async throws -> EndResult {
         let request = EndRequest(
             summary: summary, payloadJson: try JSON.text(payload, field: "payload"),
-            statusLabel: statusLabel, toAgent: toAgent)
+            statusLabel: statusLabel, toAgent: toAgent, keepSessionOpen: keepOpen,
+            lastActivityAt: lastActivityAt.map(Timestamp.format))
         return try await bridged { EndResult(try await native.endSession(sessionId: id, request: request)) }
     }
 

@@ -103,6 +103,8 @@ public struct SessionInfo: Sendable, Equatable, Identifiable {
     public let commitSha: String?
     /// Client program name.
     public let client: String?
+    /// Client program version.
+    public let clientVersion: String?
     /// Host name the agent runs on.
     public let host: String?
     /// `active`, `ended`, `abandoned` (or `unknown` for a newer server's value).
@@ -119,6 +121,12 @@ public struct SessionInfo: Sendable, Equatable, Identifiable {
     public let endReason: String?
     /// Caller metadata as JSON text.
     public let metaJSON: String?
+    /// v2: the agent's own id for the session (e.g. its transcript's).
+    public let clientSessionId: String?
+    /// v2: the group of sessions working together.
+    public let sessionGroupId: String?
+    /// v2: when the agent last worked, as the last end reported it.
+    public let lastActivityAt: Date?
 
     /// The metadata decoded as `T`; `nil` when the session has none.
     public func meta<T: Decodable>(as type: T.Type = T.self) throws -> T? {
@@ -135,6 +143,7 @@ public struct SessionInfo: Sendable, Equatable, Identifiable {
         branch = s.branch
         commitSha = s.commitSha
         client = s.client
+        clientVersion = s.clientVersion
         host = s.host
         status = s.status
         createdAt = Timestamp.required(s.createdAt)
@@ -143,6 +152,9 @@ public struct SessionInfo: Sendable, Equatable, Identifiable {
         endedAt = Timestamp.optional(s.endedAt)
         endReason = s.endReason
         metaJSON = s.metaJson
+        clientSessionId = s.clientSessionId
+        sessionGroupId = s.sessionGroupId
+        lastActivityAt = Timestamp.optional(s.lastActivityAt)
     }
 }
 
@@ -263,6 +275,8 @@ public struct HealthReport: Sendable, Equatable {
     public let status: HealthStatus
     /// HTTP status of the answer.
     public let httpStatus: UInt16
+    /// Service name, when given.
+    public let service: String?
     /// Server version, when given.
     public let version: String?
     /// Individual checks by name, when given.
@@ -273,6 +287,7 @@ public struct HealthReport: Sendable, Equatable {
     init(_ r: CraneContextBindings.HealthReport) {
         status = r.status
         httpStatus = r.httpStatus
+        service = r.service
         version = r.version
         checks = Dictionary(r.checks.map { ($0.name, $0.ok) }, uniquingKeysWith: { _, last in last })
         rawJSON = r.rawJson
@@ -295,16 +310,28 @@ public struct CachedHandoff: Sendable, Equatable {
     }
 }
 
-/// An update or handoff in the local offline queue.
+/// An update, handoff, checkpoint or note in the local offline queue.
 public struct QueueItem: Sendable, Equatable, Identifiable {
     /// Local id (a ULID).
     public var id: String { localId }
     /// Local id (a ULID).
     public let localId: String
-    /// `update` or `end`.
+    /// `update`, `end`, `checkpoint` or `note`.
     public let kind: String
     /// The session it belongs to.
     public let sessionId: String
+    /// The session's agent.
+    public let agent: String
+    /// The session's venture.
+    public let venture: String
+    /// The session's repository.
+    public let repo: String
+    /// The session's track, if any.
+    public let track: Int64?
+    /// The idempotency key every attempt is sent with.
+    public let idempotencyKey: String
+    /// Hash of a handoff's canonical payload (`end` items).
+    public let payloadHash: String?
     /// Pending or dead.
     public let state: ItemState
     /// Failed attempts so far.
@@ -324,6 +351,12 @@ public struct QueueItem: Sendable, Equatable, Identifiable {
         localId = q.localId
         kind = q.kind
         sessionId = q.sessionId
+        agent = q.agent
+        venture = q.venture
+        repo = q.repo
+        track = q.track
+        idempotencyKey = q.idempotencyKey
+        payloadHash = q.payloadHash
         state = q.state
         attempts = q.attempts
         createdAt = Timestamp.required(q.createdAt)

@@ -301,4 +301,14 @@ final class CraneContextTests: XCTestCase {
         XCTAssertNil(Timestamp.parse("2026-01-31 12:00"))
         XCTAssertNil(Timestamp.parse("2026-01-31T12:00:00"))
     }
+
+    func testTimestampsFormatAsTheLibraryReadsThem() throws {
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 1_769_860_800)), "2026-01-31T12:00:00.000Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 1_769_860_800.123)), "2026-01-31T12:00:00.123Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 1_769_860_859.9996)), "2026-01-31T12:01:00.000Z")
+        XCTAssertEqual(Timestamp.format(Date(timeIntervalSince1970: 0)), "1970-01-01T00:00:00.000Z")
+        let now = Date()
+        let back = try XCTUnwrap(Timestamp.parse(Timestamp.format(now)))
+        XCTAssertEqual(back.timeIntervalSince(now), 0, accuracy: 0.001)
+    }
 }
