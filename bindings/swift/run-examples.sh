@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the Swift example agents (examples/swift-agent, already built by
-# test.sh) against a fresh emulator: crane-sod creates a session, crane-eod
-# ends it with a Codable payload, crane-sod again shows that handoff.
+# test.sh) against a fresh emulator (speaking v2, its default): crane-sod
+# creates a session, crane-checkpoint records a checkpoint and a note on it,
+# crane-eod ends it with a Codable payload, crane-sod again shows that handoff.
 #
 #   bindings/swift/run-examples.sh REPO_ROOT
 #
@@ -35,6 +36,11 @@ out="$("$bin/crane-sod" "${args[@]}")"
 echo "$out"
 expect crane-sod "(created)" "$out"
 sid="$(awk 'NR==1 {print $2}' <<<"$out")"
+out="$("$bin/crane-checkpoint" "${args[@]}" --summary "swift example checkpoint" --done parser --next tests \
+  --note "swift examples write notes")"
+echo "$out"
+expect crane-checkpoint "checkpoint 1 stored for session $sid" "$out"
+expect crane-checkpoint "stored under vc" "$out"
 out="$("$bin/crane-eod" "${args[@]}" --summary "swift example day")"
 echo "$out"
 expect crane-eod "stored for session $sid" "$out"
@@ -42,4 +48,4 @@ out="$("$bin/crane-sod" "${args[@]}")"
 echo "$out"
 expect crane-sod 'last handoff: "swift example day"' "$out"
 expect crane-sod '"summary":"swift example day"' "$out"
-echo "swift examples: crane-sod, crane-eod and crane-sod again ran against the emulator"
+echo "swift examples: crane-sod, crane-checkpoint, crane-eod and crane-sod again ran against the emulator"

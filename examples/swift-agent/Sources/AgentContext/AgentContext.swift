@@ -65,6 +65,12 @@ public func option(_ name: String) -> String? {
     return args[i + 1]
 }
 
+/// Every value of a repeatable `--name value` option, in order.
+public func options(_ name: String) -> [String] {
+    let args = CommandLine.arguments
+    return args.indices.dropLast().filter { args[$0] == name }.map { args[$0 + 1] }
+}
+
 public func flag(_ name: String) -> Bool { CommandLine.arguments.contains(name) }
 
 public func detect() throws -> Checkout {
