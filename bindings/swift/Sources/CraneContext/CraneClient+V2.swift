@@ -12,6 +12,24 @@ import Foundation
 extension CraneClient {
     // MARK: Sessions (v2)
 
+    /// Records a checkpoint on any session by id (no ``Session`` needed),
+    /// through the offline queue; see
+    /// ``Session/checkpoint(summary:workCompleted:blockers:nextActions:notes:)``.
+    @discardableResult
+    public func checkpoint(
+        sessionId: String, summary: String, workCompleted: [String] = [], blockers: [String] = [],
+        nextActions: [String] = [], notes: String? = nil
+    ) async throws -> CheckpointResult {
+        let request = CheckpointRequest(
+            summary: summary, workCompleted: workCompleted, blockers: blockers, nextActions: nextActions, notes: notes)
+        return try await queueCheckpoint(native, sessionId: sessionId, request)
+    }
+
+    /// Any session's checkpoints by id, newest first (at most `limit`).
+    public func checkpoints(sessionId: String, limit: UInt32? = nil) async throws -> [Checkpoint] {
+        try await listCheckpoints(native, sessionId: sessionId, limit: limit)
+    }
+
     /// The newest ended or abandoned session of (agent, venture, repo, track)
     /// within the last `withinHours` (default 48); `nil` if there is none.
     public func prior(

@@ -13,9 +13,13 @@ import Foundation
 /// let client = try CraneClient(url: url, key: key)
 /// let session = try await client.startSession(agent: "my-agent", venture: "vc", repo: "owner/repo")
 /// try await session.update(branch: "main")
+/// try await session.checkpoint(summary: "parser done", nextActions: ["tests"])   // v2, queued offline
+/// try await client.notes.create("the parser needs UTF-8 input", venture: "vc")   // v2, queued offline
 /// let result = try await session.end(summary: "done", payload: ["next": "tests"])
 /// try await client.close()
 /// ```
+///
+/// On a v1 server the v2 calls throw ``CraneError/notFound(_:)``.
 public final class CraneClient: Sendable {
     /// How a client is set up; every field has a default.
     public struct Options: Sendable, Equatable {

@@ -94,8 +94,10 @@ public enum CraneError: Error, Sendable, Equatable, CustomStringConvertible, Loc
         }
     }
 
+    /// The full message (``message``), for `print` and string interpolation.
     public var description: String { message }
 
+    /// The full message (``message``), for `localizedDescription`.
     public var errorDescription: String? { message }
 
     init(_ e: CraneContextBindings.CraneError) {

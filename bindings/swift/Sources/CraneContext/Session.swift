@@ -71,19 +71,13 @@ public final class Session: Sendable {
     ) async throws -> CheckpointResult {
         let request = CheckpointRequest(
             summary: summary, workCompleted: workCompleted, blockers: blockers, nextActions: nextActions, notes: notes)
-        let sessionId = id
-        return try await bridged {
-            CheckpointResult(try await client.checkpointOrQueue(sessionId: sessionId, request: request))
-        }
+        return try await queueCheckpoint(client, sessionId: id, request)
     }
 
     /// This session's checkpoints as the server stores them, newest first
     /// (at most `limit`, else the server's default).
     public func checkpoints(limit: UInt32? = nil) async throws -> [Checkpoint] {
-        let sessionId = id
-        return try await bridged {
-            try await client.checkpoints(sessionId: sessionId, limit: limit).map(Checkpoint.init)
-        }
+        try await listCheckpoints(client, sessionId: id, limit: limit)
     }
 
     // MARK: Ending
@@ -126,4 +120,20 @@ public final class Session: Sendable {
     public func stop() {
         handle.stop()
     }
+}
+
+/// `checkpoint_or_queue` and its conversion, shared by ``Session/checkpoint(summary:workCompleted:blockers:nextActions:notes:)``
+/// and ``CraneClient/checkpoint(sessionId:summary:workCompleted:blockers:nextActions:notes:)``.
+func queueCheckpoint(
+    _ client: CraneContextBindings.CraneClient, sessionId: String, _ request: CheckpointRequest
+) async throws -> CheckpointResult {
+    try await bridged { CheckpointResult(try await client.checkpointOrQueue(sessionId: sessionId, request: request)) }
+}
+
+/// `checkpoints` and its conversion, shared by ``Session/checkpoints(limit:)``
+/// and ``CraneClient/checkpoints(sessionId:limit:)``.
+func listCheckpoints(
+    _ client: CraneContextBindings.CraneClient, sessionId: String, limit: UInt32?
+) async throws -> [Checkpoint] {
+    try await bridged { try await client.checkpoints(sessionId: sessionId, limit: limit).map(Checkpoint.init) }
 }

@@ -59,6 +59,11 @@ final class V2Tests: XCTestCase {
         XCTAssertEqual(first.branch, "main")
         let limited = try await session.checkpoints(limit: 1)
         XCTAssertEqual(limited.map(\.summary), ["second"])
+        let third = try await client.checkpoint(sessionId: session.id, summary: "by id", blockers: ["none"])
+        XCTAssertEqual(third.checkpoint?.number, 3)
+        let byId = try await client.checkpoints(sessionId: session.id, limit: 2)
+        XCTAssertEqual(byId.map(\.summary), ["by id", "second"])
+        XCTAssertEqual(byId.first?.blockers, ["none"])
 
         let noteResult = try await client.notes.create(
             "written from Swift", title: "swift v2", tags: ["sdk"], venture: venture, sessionId: session.id)
