@@ -83,7 +83,9 @@ final class V2Tests: XCTestCase {
         XCTAssertEqual(stillActive.map(\.id), [session.id])
 
         let plan = Plan(next: "ship", files: ["V2Tests.swift"], n: 1)
-        let final = try await session.end(summary: "v2 from Swift", payload: plan, statusLabel: "in-progress")
+        let workedUntil = Date(timeIntervalSince1970: 1_795_000_000.5)
+        let final = try await session.end(
+            summary: "v2 from Swift", payload: plan, statusLabel: "in-progress", lastActivityAt: workedUntil)
         guard case let .delivered(handoff, endedAt) = final else { return XCTFail("not delivered: \(final)") }
         XCTAssertNotNil(endedAt, "a final end ends the session")
         XCTAssertNotEqual(handoff.id, keptHandoff.id)
@@ -103,6 +105,8 @@ final class V2Tests: XCTestCase {
         let prior = try await client.prior(agent: "swift-v2", venture: venture, repo: repo)
         XCTAssertEqual(prior?.id, session.id)
         XCTAssertEqual(prior?.status, "ended")
+        XCTAssertEqual(prior?.lastActivityAt, workedUntil)
+        XCTAssertEqual(prior?.sessionGroupId, "grp-swift")
         let noPrior = try await client.prior(agent: "swift-nobody", venture: venture, repo: repo)
         XCTAssertNil(noPrior)
     }
