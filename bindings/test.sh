@@ -4,10 +4,14 @@
 #  1. builds (or finds up to date) the emulator binary, this crate's
 #     `uniffi-bindgen` and the cdylib, all with --all-features like
 #     `cargo test --all-features`, so nothing is compiled twice;
-#  2. builds the Python wheel ONCE with maturin (dev profile, --all-features,
-#     reusing that build) into target/wheels, creates a fresh venv
-#     (bindings/python/.venv), installs pytest, pytest-asyncio and mypy from
-#     PyPI and the wheel file itself (no build, no Rust needed at install);
+#  2. builds the Python wheel ONCE with maturin (dev profile, --all-features)
+#     into target/wheels, linked by zig against glibc 2.17 so that it is a
+#     manylinux2014 wheel (installs on any x86_64 Linux with glibc >= 2.17,
+#     not only on systems as new as this one); it has its own target dir
+#     (target/wheel-build) so it never invalidates the main build. Creates a
+#     fresh venv (bindings/python/.venv), installs maturin, ziglang, pytest,
+#     pytest-asyncio and mypy from PyPI and the wheel file itself (no build,
+#     no Rust needed at install);
 #  3. runs pytest against the installed wheel, not the source tree (no tests
 #     collected = failure; tests/test_package.py checks where it imported
 #     from and the wheel's tags), which also runs every Python example;
@@ -49,13 +53,17 @@ if ! "$python" -m venv --clear "$venv"; then
   exit 1
 fi
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check \
-  "maturin>=1.11,<2" "pytest>=8" "pytest-asyncio>=0.23" "mypy>=1.10"
+  "maturin>=1.11,<2" "ziglang>=0.13" "pytest>=8" "pytest-asyncio>=0.23" "mypy>=1.10"
 wheels="$target_dir/wheels"
 rm -rf "$wheels"
-# The one build of the wheel: dev profile and --all-features, so cargo reuses
-# the library built above instead of compiling a release one.
-(cd bindings/python && PATH="$venv/bin:$PATH" "$venv/bin/maturin" build --quiet \
-  --profile dev --all-features --out "$wheels")
+# The one build of the wheel: dev profile and --all-features (what the tests
+# need, and no release build's time), linked by zig against glibc 2.17 so it
+# carries the manylinux2014 tag (tests/test_package.py checks the tag and that
+# the library needs no newer glibc symbol). Its own target dir: zig's C
+# compiler and linker would otherwise invalidate the main build.
+(cd bindings/python && PATH="$venv/bin:$PATH" CARGO_TARGET_DIR="$target_dir/wheel-build" \
+  "$venv/bin/maturin" build --quiet --profile dev --all-features \
+  --zig --compatibility manylinux2014 --out "$wheels")
 wheel="$(ls "$wheels"/crane_context-*.whl)"
 echo "wheel: $(basename "$wheel")"
 "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --no-deps "$wheel"

@@ -2,6 +2,7 @@
 `help()` showing real defaults, and the generated module kept private."""
 
 import inspect
+import re
 import pydoc
 from importlib import metadata
 from pathlib import Path
@@ -30,8 +31,23 @@ def test_wheel_tags_install_on_any_python3_x86_64_linux():
         python, abi, platform = tag.split("-")
         # ctypes bindings: no CPython ABI, so one wheel serves every Python 3.
         assert (python, abi) == ("py3", "none"), tag
-        assert platform.startswith("manylinux") and platform.endswith("_x86_64"), tag
+        # manylinux2014 = glibc 2.17: every x86_64 Linux pip calls manylinux.
+        assert platform in ("manylinux2014_x86_64", "manylinux_2_17_x86_64"), tag
     assert dist.metadata["Requires-Python"] == ">=3.9"
+
+
+def test_native_library_needs_no_glibc_newer_than_2_17():
+    # The tag is a promise the library must keep: a symbol versioned
+    # GLIBC_2.18 or later would fail to load on the older systems the tag
+    # admits. The ELF's version-requirement strings name every version it
+    # needs (a library linked against this machine's glibc needs 2.34).
+    files = metadata.files("crane-context") or []
+    libs = [f for f in files if str(f).startswith("crane_context/_native/") and str(f).endswith(".so")]
+    assert len(libs) == 1, libs
+    data = Path(str(libs[0].locate())).read_bytes()
+    minors = {int(m) for m in re.findall(rb"GLIBC_2\.([0-9]+)", data)}
+    assert minors, "no GLIBC version requirements found"
+    assert max(minors) <= 17, sorted(minors)
 
 
 def test_help_shows_real_defaults_and_types():
