@@ -27,6 +27,7 @@
 //! for Python; `bindings/swift/generate.sh` for Swift.
 
 mod client;
+pub mod continuation;
 mod diagnostics;
 mod error;
 pub mod listener;

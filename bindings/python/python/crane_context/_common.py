@@ -12,6 +12,7 @@ import os
 import weakref
 from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
+from . import _exitgate  # noqa: F401  (installs the exit gate at import)
 from ._errors import InvalidInput, call
 from ._events import Dispatcher, Event
 from ._native import crane_context as _n
