@@ -78,6 +78,7 @@ from ._models import (
     SyncReport,
     UpdateResult,
 )
+from ._ventures import Venture, VentureList
 from ._v2models import (
     ActivityReport,
     CheckLevel,
@@ -143,6 +144,8 @@ __all__ = [
     "CheckLevel",
     "DoctorCheck",
     "DoctorReport",
+    "Venture",
+    "VentureList",
     # events
     "Event",
     "EventError",
