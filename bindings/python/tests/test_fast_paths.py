@@ -6,6 +6,8 @@ import asyncio
 import copy
 import dataclasses
 import pickle
+import subprocess
+import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -15,7 +17,7 @@ import crane_context as cc
 from crane_context import _fastasync
 from crane_context._models import parse_time
 
-from conftest import REPO, VENTURE, make_async_client
+from conftest import KEY, REPO, VENTURE, make_async_client
 
 
 async def test_an_awaited_call_resumes_the_loop_once_not_twice(emulator, tmp_path):
@@ -105,3 +107,30 @@ def test_timestamps_parse_to_the_same_aware_datetimes(text, expected):
 def test_timestamps_that_are_not_rfc3339_are_refused(text):
     with pytest.raises(cc.InternalError):
         parse_time(text)
+
+
+EXITS_AFTER_A_CLOSE = """
+import asyncio, sys, crane_context as cc
+async def main():
+    async with cc.AsyncClient(sys.argv[1], sys.argv[2], store_path=sys.argv[3]) as c:
+        try:
+            await c.start_session("a1", "vc", "o/r")  # refused: not a v2 agent name
+        except cc.InvalidInput:
+            pass
+asyncio.run(main())
+"""
+
+
+def test_a_process_that_closes_an_async_client_exits_cleanly(emulator, tmp_path):
+    # The last continuation of close() ran on an SDK thread that could still be
+    # waiting for the GIL when the interpreter finalized: the process then
+    # aborted ("FATAL: exception not rethrown", exit -6) after finishing its
+    # work, in about a third of the runs. Fifteen runs, each must exit 0.
+    for i in range(15):
+        done = subprocess.run(
+            [sys.executable, "-c", EXITS_AFTER_A_CLOSE, emulator.url, KEY, str(tmp_path / f"exit-{i}.db")],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert (done.returncode, done.stderr) == (0, ""), f"run {i}: {done.returncode} {done.stderr}"

@@ -28,8 +28,10 @@ installed, so a uniffi upgrade that renames them is noticed.
 """
 
 import asyncio
+import atexit
 import itertools
 import threading
+import time
 from typing import Any, Callable, Dict, Tuple
 
 _REQUIRED = (
@@ -42,6 +44,28 @@ _REQUIRED = (
 
 #: Whether :func:`install` replaced the generated driver.
 installed = False
+
+#: Continuations running on one of the SDK's threads right now (see :func:`_let_continuations_return`).
+_busy = [0]
+_busy_lock = threading.Lock()
+
+
+@atexit.register
+def _let_continuations_return() -> None:
+    """Lets a continuation still on an SDK thread finish before the interpreter finalizes.
+
+    ``call_soon_threadsafe`` wakes the loop by writing to its self-pipe, which
+    releases the GIL: the loop can resume, finish the program and start the
+    interpreter's finalization before the SDK's thread gets the GIL back to
+    return from the callback. A thread that asks for the GIL of a finalizing
+    interpreter is ended with ``pthread_exit``, and that unwinds through the
+    Rust frames below it: the process aborts (``FATAL: exception not
+    rethrown``) after the program finished. ``atexit`` runs before the
+    finalization, so waiting here (GIL released) lets such a thread return.
+    """
+    deadline = time.monotonic() + 2.0
+    while _busy[0] and time.monotonic() < deadline:
+        time.sleep(0.001)
 
 
 def install(native: Any) -> bool:
@@ -68,8 +92,14 @@ def install(native: Any) -> bool:
         loop, future, loop_thread = waiting.pop(handle)
         if threading.get_ident() == loop_thread:
             resume(future, poll_code)  # inside the poll, on the loop's thread: no turn of the loop needed
-        else:
+            return
+        with _busy_lock:
+            _busy[0] += 1
+        try:
             loop.call_soon_threadsafe(resume, future, poll_code)
+        finally:
+            with _busy_lock:
+                _busy[0] -= 1
 
     async def rust_call_async(
         rust_future: Any,
