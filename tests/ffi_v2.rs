@@ -141,6 +141,35 @@ async fn a_v2_session_with_a_checkpoint_a_note_and_a_handoff() {
             )
             .unwrap();
         assert_eq!(window.total, Some(1));
+        // The window pager walks the same listing page by page, and refuses a
+        // window the server would refuse before sending anything.
+        let pager = client
+            .handoff_window_pager(
+                None,
+                HandoffWindow {
+                    created_after: Some(handoff.created_at.clone()),
+                    created_before: None,
+                },
+                Some(1),
+            )
+            .unwrap();
+        let page = pager.next_page_blocking().unwrap().expect("one page");
+        assert_eq!(page.handoffs.len(), 1);
+        assert!(pager.next_page_blocking().unwrap().is_none());
+        let refused = client
+            .handoff_window_pager(
+                None,
+                HandoffWindow {
+                    created_after: None,
+                    created_before: Some(handoff.created_at.clone()),
+                },
+                None,
+            )
+            .err();
+        assert!(
+            matches!(refused, Some(CraneError::InvalidInput { .. })),
+            "{refused:?}"
+        );
         let prior = client
             .prior_session_blocking(
                 "crane-ffi-test".into(),

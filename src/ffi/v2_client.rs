@@ -9,12 +9,15 @@
 //! unreachable, they fail with a connectivity error (the queued forms of
 //! `checkpoint` and `create_note` are in [`super::v2_queue`]).
 
+use std::sync::Arc;
+
 use crate::engine::Crane;
 use crate::model::v2 as m;
 use crate::model::{HandoffFilter as RsFilter, HandoffsQuery};
 use crate::Error;
 
 use super::client::CraneClient;
+use super::pager::HandoffPager;
 use super::queries::{ActiveSessions, HandoffFilter, HandoffPage};
 use super::runtime::{block, run};
 use super::types::{Handoff, Session};
@@ -165,14 +168,24 @@ mod ops {
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<HandoffPage, Error> {
-        let q = HandoffsQuery {
-            filter: filter.map_or(RsFilter::Dates, Into::into),
-            dates: window.into_model()?,
-            limit,
-            cursor,
-        };
+        let q = window_query(filter, window, limit, cursor)?;
         c.client().handoffs(&q).await.map(Into::into)
     }
+}
+
+/// The `/handoffs` query of a date window: no filter lists by date alone.
+fn window_query(
+    filter: Option<HandoffFilter>,
+    window: HandoffWindow,
+    limit: Option<u32>,
+    cursor: Option<String>,
+) -> Result<HandoffsQuery, Error> {
+    Ok(HandoffsQuery {
+        filter: filter.map_or(RsFilter::Dates, Into::into),
+        dates: window.into_model()?,
+        limit,
+        cursor,
+    })
 }
 
 fn prior(
@@ -486,6 +499,22 @@ impl CraneClient {
     /// Blocking form of `active`.
     pub fn active_blocking(&self, filter: ActiveFilter) -> Result<ActiveSessions, CraneError> {
         block(ops::active(self.c(), filter))
+    }
+
+    /// A pager over every page of a date window's handoffs (v2), with the
+    /// same loop guard as `handoff_pager`. The window and page size are
+    /// checked here (an unparsable bound, `created_before` alone, a page size
+    /// outside 1–100: `InvalidInput`); no request until `next_page`.
+    #[uniffi::method(default(limit = None))]
+    pub fn handoff_window_pager(
+        &self,
+        filter: Option<HandoffFilter>,
+        window: HandoffWindow,
+        limit: Option<u32>,
+    ) -> Result<Arc<HandoffPager>, CraneError> {
+        let q = window_query(filter, window, limit, None)?;
+        q.validate()?;
+        Ok(HandoffPager::new(self.c(), q))
     }
 
     /// Blocking form of `handoffs_in_window`.

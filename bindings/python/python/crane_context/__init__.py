@@ -19,6 +19,7 @@ engine, through uniffi::
 are not part of the public API.
 """
 
+from . import _fastasync, _native
 from ._async import AsyncClient, AsyncQueue, AsyncSession
 from ._client import Client, Queue, Session
 from ._v2async import AsyncNotes
@@ -78,6 +79,7 @@ from ._models import (
     SyncReport,
     UpdateResult,
 )
+from ._ventures import Venture, VentureList
 from ._v2models import (
     ActivityReport,
     CheckLevel,
@@ -143,6 +145,8 @@ __all__ = [
     "CheckLevel",
     "DoctorCheck",
     "DoctorReport",
+    "Venture",
+    "VentureList",
     # events
     "Event",
     "EventError",
@@ -179,6 +183,9 @@ __all__ = [
     "QueueFull",
     "InternalError",
 ]
+
+# Awaited calls complete in one turn of the event loop instead of two (see _fastasync).
+_fastasync.install(_native.crane_context)
 
 # Public classes say they come from this package (help(), tracebacks, pickling),
 # not from the private modules they are defined in.

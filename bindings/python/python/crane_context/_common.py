@@ -211,6 +211,20 @@ def handoff_filter(
     return F.REPO(venture=venture, repo=repo)
 
 
+def window_filter(
+    session_id: Optional[str],
+    from_agent: Optional[str],
+    venture: Optional[str],
+    repo: Optional[str],
+    track: Optional[int],
+    issue_number: Optional[int],
+) -> Any:
+    """The filter of a date window's listing: ``None`` (by date alone) when none is given, else as ``handoffs``."""
+    if all(v is None for v in (session_id, from_agent, venture, repo, track, issue_number)):
+        return None
+    return handoff_filter(session_id, from_agent, venture, repo, track, issue_number)
+
+
 def latest_query(
     session_id: Optional[str],
     venture: Optional[str],

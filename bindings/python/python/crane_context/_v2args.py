@@ -107,3 +107,16 @@ def non_negative(name: str, value: Optional[int]) -> Optional[int]:
     if value is not None and value < 0:
         raise InvalidInput(f"invalid {name}: must not be negative (got {value})", None, name)
     return value
+
+
+def active_filter(agent: Optional[str], venture: Optional[str], repo: Optional[str], track: Optional[int]) -> Any:
+    """``GET /active``'s filters (v2: any subset, or none)."""
+    return _n.ActiveFilter(agent=agent, venture=venture, repo=repo, track=track)
+
+
+def handoff_window(created_after: Optional[TimeArg], created_before: Optional[TimeArg]) -> Any:
+    """A ``/handoffs`` date window; the library checks the bounds (``InvalidInput`` naming the field)."""
+    return _n.HandoffWindow(
+        created_after=time_text("created_after", created_after),
+        created_before=time_text("created_before", created_before),
+    )

@@ -8,9 +8,13 @@ unreachable, they raise ``NetworkError``/``Timeout``.
 
 from typing import Any, AsyncIterator, Iterable, List, Optional, Union
 
-from ._errors import acall
+from ._common import check_page_size, window_filter
+from ._errors import acall, call
 from ._models import Handoff, SessionInfo
 from ._v2args import (
+    TimeArg,
+    active_filter,
+    handoff_window,
     checkpoint_request,
     non_negative,
     note_request,
@@ -32,6 +36,7 @@ from ._v2models import (
     Sibling,
     VerifyReport,
 )
+from ._ventures import VentureList
 
 __all__ = ["AsyncNotes", "AsyncV2Methods"]
 
@@ -188,3 +193,50 @@ class AsyncV2Methods:
     async def doctor(self, *, repo: Optional[str] = None, venture: Optional[str] = None) -> DoctorReport:
         """Diagnoses server, clock, key, generation and queue; for ``repo`` (``owner/name``) the venture chosen and why."""
         return DoctorReport._from(await acall(self._native.doctor(repo=repo, venture=venture)))
+
+    async def ventures(self) -> VentureList:
+        """The server's ventures (v2), kept in the local store for a day; see ``Client.ventures``."""
+        return VentureList._from(await acall(self._native.ventures()))
+
+    async def active(
+        self,
+        *,
+        agent: Optional[str] = None,
+        venture: Optional[str] = None,
+        repo: Optional[str] = None,
+        track: Optional[int] = None,
+    ) -> List[SessionInfo]:
+        """The active sessions matching every filter given, or all of them (v2); see ``Client.active``."""
+        found = await acall(self._native.active(active_filter(agent, venture, repo, track)))
+        return [SessionInfo._from(s) for s in found.sessions]
+
+    def handoffs_in_window(
+        self,
+        *,
+        created_after: Optional[TimeArg] = None,
+        created_before: Optional[TimeArg] = None,
+        session_id: Optional[str] = None,
+        from_agent: Optional[str] = None,
+        venture: Optional[str] = None,
+        repo: Optional[str] = None,
+        track: Optional[int] = None,
+        issue_number: Optional[int] = None,
+        page_size: Optional[int] = None,
+    ) -> AsyncIterator[Handoff]:
+        """A date window's handoffs, newest first, as an async iterator; see ``Client.handoffs_in_window``."""
+        pager = call(
+            self._native.handoff_window_pager,
+            window_filter(session_id, from_agent, venture, repo, track, issue_number),
+            handoff_window(created_after, created_before),
+            limit=check_page_size(page_size),
+        )
+
+        async def walk() -> AsyncIterator[Handoff]:
+            while True:
+                page = await acall(pager.next_page())
+                if page is None:
+                    return
+                for h in page.handoffs:
+                    yield Handoff._from(h)
+
+        return walk()

@@ -8,9 +8,13 @@ unreachable, they raise ``NetworkError``/``Timeout``.
 
 from typing import Any, Iterable, Iterator, List, Optional, Union
 
+from ._common import check_page_size, window_filter
 from ._errors import call
 from ._models import Handoff, SessionInfo
 from ._v2args import (
+    TimeArg,
+    active_filter,
+    handoff_window,
     checkpoint_request,
     non_negative,
     note_request,
@@ -32,6 +36,7 @@ from ._v2models import (
     Sibling,
     VerifyReport,
 )
+from ._ventures import VentureList
 
 __all__ = ["Notes", "V2Methods"]
 
@@ -194,3 +199,65 @@ class V2Methods:
     def doctor(self, *, repo: Optional[str] = None, venture: Optional[str] = None) -> DoctorReport:
         """Diagnoses server, clock, key, generation and queue; for ``repo`` (``owner/name``) the venture chosen and why."""
         return DoctorReport._from(call(self._native.doctor_blocking, repo=repo, venture=venture))
+
+    def ventures(self) -> VentureList:
+        """The server's ventures (v2 ``GET /ventures``), kept in the local store for a day.
+
+        Unreachable, the stored list answers (``stale=True``, however old);
+        with none stored it raises ``NetworkError``/``Timeout``. A v1 server
+        has no venture list: ``NotFound``.
+        """
+        return VentureList._from(call(self._native.ventures_blocking))
+
+    def active(
+        self,
+        *,
+        agent: Optional[str] = None,
+        venture: Optional[str] = None,
+        repo: Optional[str] = None,
+        track: Optional[int] = None,
+    ) -> List[SessionInfo]:
+        """The active sessions matching every filter given, or all of them (v2 ``GET /active``).
+
+        A stale session is listed too (see ``last_heartbeat_at``). A v1 server
+        needs agent, venture and repo: use :meth:`active_sessions` there.
+        """
+        found = call(self._native.active_blocking, active_filter(agent, venture, repo, track))
+        return [SessionInfo._from(s) for s in found.sessions]
+
+    def handoffs_in_window(
+        self,
+        *,
+        created_after: Optional[TimeArg] = None,
+        created_before: Optional[TimeArg] = None,
+        session_id: Optional[str] = None,
+        from_agent: Optional[str] = None,
+        venture: Optional[str] = None,
+        repo: Optional[str] = None,
+        track: Optional[int] = None,
+        issue_number: Optional[int] = None,
+        page_size: Optional[int] = None,
+    ) -> Iterator[Handoff]:
+        """Every handoff created at or after ``created_after`` and before ``created_before``, newest first (v2).
+
+        Bounds are aware datetimes or RFC 3339 text. The filters are those of
+        :meth:`handoffs`, all optional: with none, handoffs are listed by date
+        alone, which needs ``created_after``. Pages (of ``page_size``, 1–100)
+        are fetched as iteration needs them; arguments are checked at once.
+        """
+        pager = call(
+            self._native.handoff_window_pager,
+            window_filter(session_id, from_agent, venture, repo, track, issue_number),
+            handoff_window(created_after, created_before),
+            limit=check_page_size(page_size),
+        )
+
+        def walk() -> Iterator[Handoff]:
+            while True:
+                page = call(pager.next_page_blocking)
+                if page is None:
+                    return
+                for h in page.handoffs:
+                    yield Handoff._from(h)
+
+        return walk()

@@ -7,7 +7,7 @@ Never run, only type-checked (bindings/test.sh).
 """
 
 import asyncio
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any, AsyncIterator, Dict, Iterator, List, Optional
 
 import crane_context as cc
@@ -82,6 +82,46 @@ def v2(url: str, key: str) -> None:
         client.verify("vc")  # type: ignore[call-arg]
         session.end("s", keep_open="yes")  # type: ignore[arg-type]
         client.history(days="7")  # type: ignore[arg-type]
+
+
+def v2_reads(url: str, key: str) -> None:
+    with cc.Client(url, key) as client:
+        listed: cc.VentureList = client.ventures()
+        stale: bool = listed.stale
+        age: Optional[float] = listed.age_seconds
+        codes: List[str] = listed.codes
+        ke: Optional[cc.Venture] = listed.get("ke")
+        if ke is not None:
+            repos: List[str] = ke.repos
+            portfolio: Optional[Dict[str, Any]] = ke.portfolio
+            del repos, portfolio
+        active: List[cc.SessionInfo] = client.active(venture="vc", repo="o/r", agent="a", track=1)
+        everyone: List[cc.SessionInfo] = client.active()
+        since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        window: Iterator[cc.Handoff] = client.handoffs_in_window(created_after=since, created_before=None)
+        of_repo: Iterator[cc.Handoff] = client.handoffs_in_window(
+            created_after="2026-01-01T00:00:00Z", venture="vc", repo="o/r", track=2, page_size=50
+        )
+        del stale, age, codes, active, everyone, window, of_repo
+
+        # Mistakes mypy must catch.
+        client.active("a")  # type: ignore[call-arg]
+        client.active(track="1")  # type: ignore[arg-type]
+        client.handoffs_in_window(created_after=20260101)  # type: ignore[arg-type]
+        client.handoffs_in_window(since)  # type: ignore[call-arg]
+        missing: cc.Venture = listed.get("ke")  # type: ignore[assignment]
+        del missing
+
+
+async def v2_reads_async(url: str, key: str) -> None:
+    async with cc.AsyncClient(url, key) as client:
+        listed: cc.VentureList = await client.ventures()
+        active: List[cc.SessionInfo] = await client.active(agent="a")
+        since = datetime(2026, 1, 1, tzinfo=timezone.utc)
+        window: AsyncIterator[cc.Handoff] = client.handoffs_in_window(created_after=since, from_agent="a")
+        ids: List[str] = [h.id async for h in window]
+        del listed, active, ids
+        client.handoffs_in_window(created_after=since).__next__  # type: ignore[attr-defined]
 
 
 def on_event(event: cc.Event) -> None:

@@ -970,6 +970,14 @@ public protocol CraneClientProtocol: AnyObject, Sendable {
     func docsBlocking(venture: String) throws  -> [Doc]
     
     /**
+     * A pager over every page of a date window's handoffs (v2), with the
+     * same loop guard as `handoff_pager`. The window and page size are
+     * checked here (an unparsable bound, `created_before` alone, a page size
+     * outside 1–100: `InvalidInput`); no request until `next_page`.
+     */
+    func handoffWindowPager(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32?) throws  -> HandoffPager
+    
+    /**
      * `GET /handoffs` with a date window (v2); no filter lists by date
      * alone and needs `created_after`.
      */
@@ -2202,6 +2210,24 @@ open func docsBlocking(venture: String)throws  -> [Doc]  {
     uniffi_crane_context_fn_method_craneclient_docs_blocking(
             self.uniffiCloneHandle(),
         FfiConverterString.lower(venture),uniffiCallStatus
+    )
+})
+}
+    
+    /**
+     * A pager over every page of a date window's handoffs (v2), with the
+     * same loop guard as `handoff_pager`. The window and page size are
+     * checked here (an unparsable bound, `created_before` alone, a page size
+     * outside 1–100: `InvalidInput`); no request until `next_page`.
+     */
+open func handoffWindowPager(filter: HandoffFilter?, window: HandoffWindow, limit: UInt32? = nil)throws  -> HandoffPager  {
+    return try  FfiConverterTypeHandoffPager_lift(try rustCallWithError(FfiConverterTypeCraneError_lift) {
+        uniffiCallStatus in
+    uniffi_crane_context_fn_method_craneclient_handoff_window_pager(
+            self.uniffiCloneHandle(),
+        FfiConverterOptionTypeHandoffFilter.lower(filter),
+        FfiConverterTypeHandoffWindow_lower(window),
+        FfiConverterOptionUInt32.lower(limit),uniffiCallStatus
     )
 })
 }
@@ -11239,6 +11265,9 @@ private let initializationResult: InitializationResult = {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_docs_blocking() != 60205) {
+        return InitializationResult.apiChecksumMismatch
+    }
+    if (uniffi_crane_context_checksum_method_craneclient_handoff_window_pager() != 34508) {
         return InitializationResult.apiChecksumMismatch
     }
     if (uniffi_crane_context_checksum_method_craneclient_handoffs_in_window() != 65526) {

@@ -589,6 +589,11 @@ uint64_t uniffi_crane_context_fn_method_craneclient_docs(uint64_t ptr, RustBuffe
 RustBuffer uniffi_crane_context_fn_method_craneclient_docs_blocking(uint64_t ptr, RustBuffer venture, RustCallStatus *_Nonnull out_status
 );
 #endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_HANDOFF_WINDOW_PAGER
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_HANDOFF_WINDOW_PAGER
+uint64_t uniffi_crane_context_fn_method_craneclient_handoff_window_pager(uint64_t ptr, RustBuffer filter, RustBuffer window, RustBuffer limit, RustCallStatus *_Nonnull out_status
+);
+#endif
 #ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_HANDOFFS_IN_WINDOW
 #define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_FN_METHOD_CRANECLIENT_HANDOFFS_IN_WINDOW
 uint64_t uniffi_crane_context_fn_method_craneclient_handoffs_in_window(uint64_t ptr, RustBuffer filter, RustBuffer window, RustBuffer limit, RustBuffer cursor
@@ -1458,6 +1463,12 @@ uint16_t uniffi_crane_context_checksum_method_craneclient_docs(void
 #ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCS_BLOCKING
 #define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_DOCS_BLOCKING
 uint16_t uniffi_crane_context_checksum_method_craneclient_docs_blocking(void
+    
+);
+#endif
+#ifndef UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_HANDOFF_WINDOW_PAGER
+#define UNIFFI_FFIDEF_UNIFFI_CRANE_CONTEXT_CHECKSUM_METHOD_CRANECLIENT_HANDOFF_WINDOW_PAGER
+uint16_t uniffi_crane_context_checksum_method_craneclient_handoff_window_pager(void
     
 );
 #endif
