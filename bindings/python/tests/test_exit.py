@@ -7,8 +7,8 @@ callback that holds the GIL; if it must give the GIL back before returning
 and the main thread runs on to the end of the program, CPython kills the
 thread when it takes the GIL again during finalization and the process
 aborts. It hit a few percent of ``asyncio.run`` programs. Here the callback
-is made to stay inside for a while after waking the loop (the generated
-module's handle map is wrapped), which makes the race certain: without the
+is made to stay inside for a while after waking the loop (the loop's
+``call_soon_threadsafe`` is wrapped), which makes the race certain: without the
 gate the program ends (or aborts) with a callback still inside.
 """
 
@@ -20,37 +20,27 @@ from conftest import KEY
 PROGRAM = r"""
 import asyncio, os, sys, threading, time
 import crane_context
-from crane_context._native import crane_context as gen
 
 log = sys.argv[1]
 main_thread = threading.get_ident()
-original_remove = gen._UniffiContinuationHandleMap.remove
 
 
-class StaysInside:
-    # The event loop as the continuation callback sees it.
-    def __init__(self, loop):
-        self._loop = loop
-
-    def call_soon_threadsafe(self, *args):
-        self._loop.call_soon_threadsafe(*args)
+def stays_inside(wake):
+    # The loop's own call_soon_threadsafe, as the continuation calls it.
+    def call_soon_threadsafe(*args):
+        wake(*args)
         if threading.get_ident() != main_thread:
             with open(log, "a") as f:
                 f.write("entered\n")
             time.sleep(0.3)  # GIL released: the main thread runs on meanwhile
             with open(log, "a") as f:
                 f.write("returned\n")
-
-
-def remove(handle):
-    loop, future = original_remove(handle)
-    return StaysInside(loop), future
-
-
-gen._UniffiContinuationHandleMap.remove = remove
+    return call_soon_threadsafe
 
 
 async def main():
+    loop = asyncio.get_running_loop()
+    loop.call_soon_threadsafe = stays_inside(loop.call_soon_threadsafe)
     async with crane_context.AsyncClient(os.environ["CRANE_CONTEXT_URL"], os.environ["CRANE_CONTEXT_KEY"]) as client:
         print((await client.health()).status)
 
@@ -81,11 +71,10 @@ def test_exit_waits_for_sdk_threads_inside_callbacks(emulator, tmp_path):
 
 
 def test_exit_gate_is_installed_and_idle():
-    import crane_context
-    from crane_context import _exitgate
+    from crane_context import _exitgate, _fastasync
     from crane_context._native import crane_context as gen
 
-    assert crane_context.Client is not None
-    lib = gen._UniffiLib
-    assert gen._uniffi_continuation_callback is not _exitgate._ORIGINAL
-    assert lib.crane_context_continuations_in_flight() == 0
+    # Both drivers hand the library its gated callback, never their own.
+    assert gen._uniffi_continuation_callback is _exitgate.GATED
+    assert _fastasync.installed and _exitgate._ROUTED[-1] is gen._fast_continuation
+    assert _exitgate.in_flight() == 0

@@ -19,27 +19,39 @@ See ``src/ffi/continuation.rs``.
 
 import atexit
 import ctypes
-from typing import Any
+from typing import Any, List
 
 from ._native import crane_context as _gen
 
-#: uniffi's own continuation callback; kept referenced, the library calls it.
-_ORIGINAL: Any = _gen._uniffi_continuation_callback
+#: The continuation callbacks routed through the gate; kept referenced (the
+#: library holds their addresses).
+_ROUTED: List[Any] = []
+_lib = _gen._UniffiLib
+_callback_type = _gen._UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK
+_lib.crane_context_set_continuation.argtypes = (_callback_type,)
+_lib.crane_context_set_continuation.restype = None
+_lib.crane_context_close_continuations.argtypes = ()
+_lib.crane_context_close_continuations.restype = None
+_lib.crane_context_continuations_in_flight.argtypes = ()
+_lib.crane_context_continuations_in_flight.restype = ctypes.c_uint64
+
+#: The library's gated continuation, as the callback type ``ffi_poll`` takes.
+GATED: Any = ctypes.cast(_lib.crane_context_continuation, _callback_type)
 
 
-def _install() -> None:
-    lib = _gen._UniffiLib
-    callback_type = _gen._UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK
-    lib.crane_context_set_continuation.argtypes = (callback_type,)
-    lib.crane_context_set_continuation.restype = None
-    lib.crane_context_close_continuations.argtypes = ()
-    lib.crane_context_close_continuations.restype = None
-    lib.crane_context_continuations_in_flight.argtypes = ()
-    lib.crane_context_continuations_in_flight.restype = ctypes.c_uint64
-    lib.crane_context_set_continuation(_ORIGINAL)
-    # `_uniffi_rust_call_async` reads this global at every poll.
-    _gen._uniffi_continuation_callback = ctypes.cast(lib.crane_context_continuation, callback_type)
-    atexit.register(lib.crane_context_close_continuations)
+def route(callback: Any) -> Any:
+    """Makes ``callback`` (a continuation callback) the one the gate forwards to; returns the gated callback to hand ``ffi_poll`` instead."""
+    _ROUTED.append(callback)
+    _lib.crane_context_set_continuation(callback)
+    return GATED
 
 
-_install()
+def in_flight() -> int:
+    """How many continuations are inside Python right now."""
+    return int(_lib.crane_context_continuations_in_flight())
+
+
+# uniffi's own driver reads this global at every poll; the package's faster
+# driver (``_fastasync``) routes its own callback later, replacing this one.
+_gen._uniffi_continuation_callback = route(_gen._uniffi_continuation_callback)
+atexit.register(_lib.crane_context_close_continuations)

@@ -28,11 +28,11 @@ installed, so a uniffi upgrade that renames them is noticed.
 """
 
 import asyncio
-import atexit
 import itertools
 import threading
-import time
 from typing import Any, Callable, Dict, Tuple
+
+from . import _exitgate
 
 _REQUIRED = (
     "_UNIFFI_RUST_FUTURE_CONTINUATION_CALLBACK",
@@ -44,29 +44,6 @@ _REQUIRED = (
 
 #: Whether :func:`install` replaced the generated driver.
 installed = False
-
-#: Continuations running on one of the SDK's threads right now (see :func:`_let_continuations_return`).
-_busy = [0]
-_busy_lock = threading.Lock()
-
-
-@atexit.register
-def _let_continuations_return() -> None:
-    """Lets a continuation still on an SDK thread finish before the interpreter finalizes.
-
-    ``call_soon_threadsafe`` wakes the loop by writing to its self-pipe, which
-    releases the GIL: the loop can resume, finish the program and start the
-    interpreter's finalization before the SDK's thread gets the GIL back to
-    return from the callback. A thread that asks for the GIL of a finalizing
-    interpreter is ended with ``pthread_exit``, and that unwinds through the
-    Rust frames below it: the process aborts (``FATAL: exception not
-    rethrown``) after the program finished. ``atexit`` runs before the
-    finalization, so waiting here (GIL released) lets such a thread return.
-    """
-    deadline = time.monotonic() + 2.0
-    while _busy[0] and time.monotonic() < deadline:
-        time.sleep(0.001)
-
 
 def install(native: Any) -> bool:
     """Replaces ``native._uniffi_rust_call_async`` (the generated module) by the driver below; ``False`` if it cannot."""
@@ -92,14 +69,8 @@ def install(native: Any) -> bool:
         loop, future, loop_thread = waiting.pop(handle)
         if threading.get_ident() == loop_thread:
             resume(future, poll_code)  # inside the poll, on the loop's thread: no turn of the loop needed
-            return
-        with _busy_lock:
-            _busy[0] += 1
-        try:
+        else:
             loop.call_soon_threadsafe(resume, future, poll_code)
-        finally:
-            with _busy_lock:
-                _busy[0] -= 1
 
     async def rust_call_async(
         rust_future: Any,
@@ -116,7 +87,7 @@ def install(native: Any) -> bool:
                 future: "asyncio.Future[int]" = loop.create_future()
                 handle = next(handles)
                 waiting[handle] = (loop, future, thread)
-                ffi_poll(rust_future, continuation, handle)
+                ffi_poll(rust_future, gated, handle)
                 # Returns at once when the callback already completed it.
                 if await future == ready:
                     break
@@ -124,7 +95,10 @@ def install(native: Any) -> bool:
         finally:
             ffi_free(rust_future)
 
-    native._fast_continuation = continuation  # kept alive as long as the module: Rust holds its address
+    # Through the exit gate (see _exitgate): no SDK thread is inside this
+    # callback when the interpreter finalizes. `route` keeps it referenced.
+    gated = _exitgate.route(continuation)
+    native._fast_continuation = continuation
     native._uniffi_rust_call_async = rust_call_async
     installed = True
     return True
