@@ -24,6 +24,7 @@ mod heartbeat;
 mod reads;
 mod rehome;
 mod session;
+mod start_blocks;
 mod v2_writes;
 mod ventures;
 mod why;
@@ -160,6 +161,8 @@ pub(crate) struct Inner {
     pub(crate) heartbeats: Arc<beat_scheduler::Heartbeats>,
     /// Cache writes off the callers' path (see `cache_writer.rs`).
     pub(crate) cache_writer: cache_writer::CacheWriter,
+    /// One copy per venture of the `/sos` blocks its handles keep (see `start_blocks.rs`).
+    pub(crate) start_blocks: start_blocks::SharedBlocks,
     pub(crate) config: CraneConfig,
 }
 
@@ -296,6 +299,7 @@ impl Crane {
             clock_jumps: watch::Sender::new(0),
             heartbeats: Arc::default(),
             cache_writer: cache_writer::CacheWriter::new(),
+            start_blocks: start_blocks::SharedBlocks::default(),
             config,
         });
         let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));
