@@ -174,7 +174,9 @@ if want procs; then
     (
       export CRANE_CONTEXT_URL=$URL CRANE_CONTEXT_KEY=$KEYV CRANE_HOME="$PW/home" NO_COLOR=1
       mkdir -p "$PW/checkout" && cd "$PW/checkout"
-      git init -q -b main && git remote add origin https://github.com/venturecrane/bench-repo.git
+      # A repository the v2 emulator lists for venture vc (its default protocol
+      # decides the venture from GET /ventures: an unlisted repo is refused).
+      git init -q -b main && git remote add origin https://github.com/venturecrane/crane-console.git
       git -c user.email=b@example.com -c user.name=bench commit -q --allow-empty -m init
       SHA=$(git rev-parse HEAD)
       printf 'fn main() {}\n' > "$PW/empty.rs" && rustc -O "$PW/empty.rs" -o "$PW/rust-empty" 2>/dev/null || cp /bin/true "$PW/rust-empty"

@@ -109,6 +109,8 @@ pub struct Plan {
     pub idle_secs: u64,
     pub interval: (u64, u64),
     pub window_secs: u64,
+    /// Only the idle phase (the memory figures): `--idle-only`.
+    pub idle_only: bool,
 }
 
 pub fn run(plan: Plan) -> Value {
@@ -124,13 +126,19 @@ async fn measure(plan: Plan) -> Value {
     let n = plan.sessions;
 
     // Phase 1: idle.
-    let emu = EmulatorProcess::start(&["--heartbeat-interval", "3600-3600"]);
+    // `CRANE_BENCH_HB_PROTOCOL=v1`: the idle phase against a v1 server
+    // (diagnostic: v2's `/sos` answer carries more for a handle to keep).
+    let protocol = std::env::var("CRANE_BENCH_HB_PROTOCOL").unwrap_or_else(|_| "v2".into());
+    let emu =
+        EmulatorProcess::start(&["--heartbeat-interval", "3600-3600", "--protocol", &protocol]);
     let beats = Arc::new(Beats::default());
     let crane = open(&emu.url, &dir.join("idle.db"), beats.clone(), None).await;
     // Warm the runtime, the connection pool and the store before the baseline.
     let warm = start_all(&crane, "warm", 64).await;
     drop(warm);
     tokio::time::sleep(Duration::from_millis(500)).await;
+    crate::memory::enable();
+    let mem_before = crate::memory::read();
     let rss_before = common::status_kib("VmRSS");
     let t = Instant::now();
     // RSS after the first tenth and after all: the difference over the other
@@ -140,10 +148,14 @@ async fn measure(plan: Plan) -> Value {
     let mut handles = start_all(&crane, "idle", first).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let rss_first = common::status_kib("VmRSS");
+    let mem_first = crate::memory::read();
     handles.extend(start_all_from(&crane, "idle", first, n).await);
     let start_secs = t.elapsed().as_secs_f64();
     tokio::time::sleep(Duration::from_secs(1)).await;
     let rss_after = common::status_kib("VmRSS");
+    let mem_after = crate::memory::read();
+    let split_marginal = crate::memory::per_session(mem_first, mem_after, n - first);
+    let split_average = crate::memory::per_session(mem_before, mem_after, n);
     let rss_per_session_avg = (rss_after.saturating_sub(rss_before)) as f64 * 1024.0 / n as f64;
     let rss_per_session =
         (rss_after.saturating_sub(rss_first)) as f64 * 1024.0 / (n - first) as f64;
@@ -154,10 +166,36 @@ async fn measure(plan: Plan) -> Value {
     eprintln!(
         "  idle: {n} sessions started in {start_secs:.1}s, {live} beating; RSS {rss_before} -> {rss_first} -> {rss_after} KiB = {rss_per_session:.0} B/session marginal, {rss_per_session_avg:.0} average; idle CPU {idle_pct:.3}% of a core"
     );
+    eprintln!("  per session, marginal: {split_marginal}");
+    eprintln!("  per session, average:  {split_average}");
+    eprintln!("  readings (bytes): before {mem_before:?}\n    first tenth {mem_first:?}\n    after {mem_after:?}");
+    let idle = json!({
+        "emulator_interval_s": "3600-3600",
+        "protocol": protocol,
+        "start_seconds": common::round2(start_secs),
+        "beating_handles": live,
+        "rss_before_kib": rss_before, "rss_after_first_tenth_kib": rss_first, "rss_after_kib": rss_after,
+        "rss_per_session_bytes": common::round2(rss_per_session),
+        "rss_per_session_bytes_note": "marginal: (RSS after all - RSS after the first tenth) / (nine tenths)",
+        "rss_per_session_avg_bytes": common::round2(rss_per_session_avg),
+        "per_session_split_marginal": split_marginal,
+        "per_session_split_average": split_average,
+        "window_s": plan.idle_secs,
+        "idle_cpu_pct_of_core": common::round3(idle_pct),
+    });
     drop(handles);
     crane.shutdown();
     drop(crane);
     drop(emu);
+    if plan.idle_only {
+        return json!({
+            "item": 5,
+            "name": "heartbeat scale (idle phase only)",
+            "sessions": n,
+            "idle": idle,
+            "loadavg": common::loadavg(),
+        });
+    }
 
     // Phase 2: beating.
     let (lo, hi) = plan.interval;
@@ -218,17 +256,7 @@ async fn measure(plan: Plan) -> Value {
         "item": 5,
         "name": "heartbeat scale",
         "sessions": n,
-        "idle": {
-            "emulator_interval_s": "3600-3600",
-            "start_seconds": common::round2(start_secs),
-            "beating_handles": live,
-            "rss_before_kib": rss_before, "rss_after_first_tenth_kib": rss_first, "rss_after_kib": rss_after,
-            "rss_per_session_bytes": common::round2(rss_per_session),
-            "rss_per_session_bytes_note": "marginal: (RSS after all - RSS after the first tenth) / (nine tenths)",
-            "rss_per_session_avg_bytes": common::round2(rss_per_session_avg),
-            "window_s": plan.idle_secs,
-            "idle_cpu_pct_of_core": common::round3(idle_pct),
-        },
+        "idle": idle,
         "beating": {
             "emulator_interval_s": format!("{lo}-{hi}"),
             "jitter": "0 (scheduled time = server next_heartbeat_at)",

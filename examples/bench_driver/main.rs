@@ -14,9 +14,14 @@ mod drain;
 mod engine;
 mod enqueue;
 mod heartbeats;
+mod memory;
 mod open;
 mod payload;
 mod report;
+
+/// Counts live Rust heap bytes while item 5 asks (see `memory.rs`).
+#[global_allocator]
+static ALLOC: memory::Counting = memory::Counting;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -52,12 +57,20 @@ fn main() {
         "drain" => common::write_result("drain", &drain::run(quick)),
         "drain-child" => drain::child(&args[1..]),
         "heartbeats" => {
-            let plan = if quick {
+            let idle_only = args.iter().any(|a| a == "--idle-only");
+            // `--sessions N` overrides the count (diagnostic runs).
+            let sessions = args
+                .iter()
+                .position(|a| a == "--sessions")
+                .and_then(|i| args.get(i + 1))
+                .and_then(|n| n.parse::<usize>().ok());
+            let mut plan = if quick {
                 heartbeats::Plan {
                     sessions: 2000,
                     idle_secs: 5,
                     interval: (2, 4),
                     window_secs: 8,
+                    idle_only,
                 }
             } else {
                 heartbeats::Plan {
@@ -65,8 +78,12 @@ fn main() {
                     idle_secs: 20,
                     interval: (2, 4),
                     window_secs: 30,
+                    idle_only,
                 }
             };
+            if let Some(n) = sessions {
+                plan.sessions = n;
+            }
             common::write_result("heartbeats", &heartbeats::run(plan));
         }
         "probe-heartbeats" => common::write_result("probe-heartbeats", &heartbeats::probe()),

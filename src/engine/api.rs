@@ -55,7 +55,7 @@ impl Crane {
             Some((hash, serde_json::to_string(&d.docs).ok()?))
         });
         inner
-            .store(move |s| {
+            .store_in_turn(move |s| {
                 s.put_current_session(&cached)?;
                 if let Some((hash, json)) = docs {
                     s.put_docs(&hash, &json, now)?;
@@ -242,7 +242,7 @@ impl Crane {
             // (see `rehome.rs`) never ends the session this start resumes:
             // it does not hold the start back.
             let left = inner
-                .store(move |s| {
+                .store_in_turn(move |s| {
                     s.free_dead_leases(&me, now)?;
                     let mut left = Vec::new();
                     for item in s.pending_for_tuple(&t)? {

@@ -24,6 +24,7 @@ mod heartbeat;
 mod reads;
 mod rehome;
 mod session;
+mod start_blocks;
 mod v2_writes;
 mod ventures;
 mod why;
@@ -160,6 +161,10 @@ pub(crate) struct Inner {
     pub(crate) heartbeats: Arc<beat_scheduler::Heartbeats>,
     /// Cache writes off the callers' path (see `cache_writer.rs`).
     pub(crate) cache_writer: cache_writer::CacheWriter,
+    /// One copy per venture of the `/sos` blocks its handles keep (see `start_blocks.rs`).
+    pub(crate) start_blocks: start_blocks::SharedBlocks,
+    /// One store trip at a time for session starts (see [`Inner::store_in_turn`]).
+    pub(crate) start_turns: tokio::sync::Semaphore,
     pub(crate) config: CraneConfig,
 }
 
@@ -196,6 +201,24 @@ impl Inner {
                 message: format!("store task failed: {e}"),
             }),
         }
+    }
+
+    /// [`Inner::store`] for the store trips of session starts (and the
+    /// venture list they read), one at a time per engine. The store has one
+    /// connection, so the trips could not overlap anyway; waiting for the
+    /// turn here rather than inside the blocking pool keeps a burst of
+    /// concurrent starts from starting one blocking thread each just to wait
+    /// for the connection (each thread with its stack and a malloc arena:
+    /// 30 threads inside item 5's window added ~500 bytes per session at
+    /// 2,000 sessions, BENCHMARKS.md change 24).
+    pub(crate) async fn store_in_turn<T, F>(self: &Arc<Self>, f: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Store) -> Result<T, StoreError> + Send + 'static,
+    {
+        // The semaphore is never closed; were it, the trip goes ahead alone.
+        let _turn = self.start_turns.acquire().await.ok();
+        self.store(f).await
     }
 
     pub(crate) fn emit(&self, event: Event) {
@@ -296,6 +319,8 @@ impl Crane {
             clock_jumps: watch::Sender::new(0),
             heartbeats: Arc::default(),
             cache_writer: cache_writer::CacheWriter::new(),
+            start_blocks: start_blocks::SharedBlocks::default(),
+            start_turns: tokio::sync::Semaphore::new(1),
             config,
         });
         let tasks = Arc::new(TaskGuard(Mutex::new(background::spawn_all(&inner))));

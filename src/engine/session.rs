@@ -13,13 +13,14 @@ use super::beat_scheduler::Heartbeats;
 use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
+use super::start_blocks::VentureBlocks;
 use super::Inner;
 use crate::client::response_from;
 use crate::confirm::{confirm, conflict, Confirmation};
 use crate::idempotency::IdempotencyKey;
 use crate::model::{
-    DocAudit, Documentation, EndSession, Handoff, HeartbeatResponse, NoteBlock, Session,
-    SessionTuple, SodStatus, StartSessionResponse, Update,
+    EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus, StartSessionResponse,
+    Update,
 };
 use crate::Error;
 
@@ -37,45 +38,34 @@ pub struct SessionHandle {
 }
 
 /// What the handle keeps of the `/sod` answer when it started the session.
-/// The large, usually absent parts (docs, last handoff, other sessions) get
-/// an allocation only when the server sent them.
+/// The large, usually absent parts get an allocation only when the server
+/// sent them: the last handoff and other sessions (this session's own) in a
+/// box, the venture-wide blocks (docs, doc audit, notes: the same for every
+/// session of the venture) in a copy shared with the venture's other
+/// handles (see `start_blocks.rs`).
 struct StartInfo {
     status: SodStatus,
     next_heartbeat_at: Timestamp,
     heartbeat_interval_seconds: u32,
     correlation_id: Option<String>,
-    extras: Option<Box<StartExtras>>,
+    own: Option<Box<OwnExtras>>,
+    venture: Option<Arc<VentureBlocks>>,
 }
 
-struct StartExtras {
-    documentation: Option<Documentation>,
+struct OwnExtras {
     last_handoff: Option<Handoff>,
     active_sessions: Option<Vec<Session>>,
-    doc_index: Option<Documentation>,
-    doc_audit: Option<DocAudit>,
-    enterprise_context: Option<NoteBlock>,
-    knowledge_base: Option<NoteBlock>,
 }
 
 impl StartInfo {
     /// Splits an answer into the session record and the rest.
-    fn split(resp: StartSessionResponse) -> (Session, Self) {
-        let extras = (resp.documentation.is_some()
-            || resp.last_handoff.is_some()
-            || resp.active_sessions.is_some()
-            || resp.doc_index.is_some()
-            || resp.doc_audit.is_some()
-            || resp.enterprise_context.is_some()
-            || resp.knowledge_base.is_some())
-        .then(|| {
-            Box::new(StartExtras {
-                documentation: resp.documentation,
+    fn split(inner: &Inner, mut resp: StartSessionResponse) -> (Session, Self) {
+        let venture = VentureBlocks::take(&mut resp)
+            .map(|blocks| inner.start_blocks.share(&resp.session.venture, blocks));
+        let own = (resp.last_handoff.is_some() || resp.active_sessions.is_some()).then(|| {
+            Box::new(OwnExtras {
                 last_handoff: resp.last_handoff,
                 active_sessions: resp.active_sessions,
-                doc_index: resp.doc_index,
-                doc_audit: resp.doc_audit,
-                enterprise_context: resp.enterprise_context,
-                knowledge_base: resp.knowledge_base,
             })
         });
         let info = Self {
@@ -83,14 +73,16 @@ impl StartInfo {
             next_heartbeat_at: resp.next_heartbeat_at,
             heartbeat_interval_seconds: resp.heartbeat_interval_seconds,
             correlation_id: resp.correlation_id,
-            extras,
+            own,
+            venture,
         };
         (resp.session, info)
     }
 
     /// The answer again, rebuilt around the session record.
     fn rebuild(&self, session: &Session) -> StartSessionResponse {
-        let extras = self.extras.as_deref();
+        let own = self.own.as_deref();
+        let venture = self.venture.as_deref();
         StartSessionResponse {
             session_id: session.id.clone(),
             status: self.status,
@@ -98,13 +90,13 @@ impl StartInfo {
             next_heartbeat_at: self.next_heartbeat_at,
             heartbeat_interval_seconds: self.heartbeat_interval_seconds,
             correlation_id: self.correlation_id.clone(),
-            documentation: extras.and_then(|e| e.documentation.clone()),
-            last_handoff: extras.and_then(|e| e.last_handoff.clone()),
-            active_sessions: extras.and_then(|e| e.active_sessions.clone()),
-            doc_index: extras.and_then(|e| e.doc_index.clone()),
-            doc_audit: extras.and_then(|e| e.doc_audit.clone()),
-            enterprise_context: extras.and_then(|e| e.enterprise_context.clone()),
-            knowledge_base: extras.and_then(|e| e.knowledge_base.clone()),
+            documentation: venture.and_then(|v| v.documentation.clone()),
+            last_handoff: own.and_then(|e| e.last_handoff.clone()),
+            active_sessions: own.and_then(|e| e.active_sessions.clone()),
+            doc_index: venture.and_then(|v| v.doc_index.clone()),
+            doc_audit: venture.and_then(|v| v.doc_audit.clone()),
+            enterprise_context: venture.and_then(|v| v.enterprise_context.clone()),
+            knowledge_base: venture.and_then(|v| v.knowledge_base.clone()),
         }
     }
 }
@@ -129,7 +121,7 @@ impl SessionHandle {
         // `session` is the answer's own record when there is an answer.
         let (session, start) = match start {
             Some(resp) => {
-                let (session, info) = StartInfo::split(resp);
+                let (session, info) = StartInfo::split(&inner, resp);
                 (session, Some(info))
             }
             None => (session, None),

@@ -25,7 +25,7 @@ impl Crane {
         let url = inner.config.client.base_url.to_string();
         let now = inner.clock.now_ms();
         let key = url.clone();
-        let cached = inner.store(move |s| s.ventures_of(&key)).await?;
+        let cached = inner.store_in_turn(move |s| s.ventures_of(&key)).await?;
         let decoded = cached.and_then(|c| {
             serde_json::from_str::<Vec<Venture>>(&c.value)
                 .ok()

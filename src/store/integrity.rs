@@ -115,6 +115,22 @@ pub(crate) fn inspect(owners: &Path) -> Findings {
     }
 }
 
+/// Whether the file must be checked before use, for an opener that places
+/// no marker (a store opened only to read, see
+/// [`Store::open_read_only`](super::Store::open_read_only)): an opener
+/// died with the store open, or the boot changed since the last check (a
+/// missing boot file counts as changed): the same evidence [`inspect`]
+/// acts on. Nothing is written except the removal of dead temporary
+/// markers, as there.
+pub(crate) fn must_check_without_marker(owners: &Path) -> bool {
+    !dead_markers(owners, "").is_empty()
+        || current_boot_id().is_some_and(|now| {
+            std::fs::read_to_string(owners.join(BOOT_FILE))
+                .map(|recorded| recorded.trim() != now)
+                .unwrap_or(true)
+        })
+}
+
 /// A marker name unique among live openers: the pid (unique among live
 /// processes), the time and a per-process counter. No random generator:
 /// seeding one cost a short command as much as the rest of this module.
@@ -205,6 +221,27 @@ mod tests {
             .map(|e| e.file_name())
             .collect();
         assert_eq!(left, vec![std::ffi::OsString::from(BOOT_FILE)]);
+    }
+
+    #[test]
+    fn an_opener_without_a_marker_sees_the_same_evidence() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = inspect(dir.path());
+        first.checked(dir.path());
+        // A live opener is no reason to check.
+        assert!(!must_check_without_marker(dir.path()));
+        // One that died with the store open is.
+        std::fs::write(dir.path().join("1-X.open"), b"").unwrap();
+        assert!(must_check_without_marker(dir.path()));
+        // A check (by a full open) clears it.
+        inspect(dir.path()).checked(dir.path());
+        assert!(!must_check_without_marker(dir.path()));
+        #[cfg(target_os = "linux")]
+        {
+            std::fs::write(dir.path().join(BOOT_FILE), b"another-boot").unwrap();
+            assert!(must_check_without_marker(dir.path()));
+        }
+        drop(first);
     }
 
     #[cfg(target_os = "linux")]

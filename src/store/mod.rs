@@ -140,6 +140,9 @@ struct Inner {
     totals: Mutex<Option<QueueTotals>>,
     /// Concurrent durable enqueues share one commit (see `group.rs`).
     group: group::GroupCommit,
+    /// Opened by [`Store::open_read_only`]: no marker, so no checkpoint at
+    /// close either (a checkpoint writes the file).
+    read_only: bool,
     /// This open's marker (see `integrity.rs`); declared after `conn`, so it
     /// is removed only once the connection is closed.
     _marker: Option<integrity::OpenMarker>,
@@ -156,7 +159,8 @@ impl Drop for Inner {
     fn drop(&mut self) {
         let mut wal = self.path.as_os_str().to_owned();
         wal.push("-wal");
-        let big = std::fs::metadata(&wal).is_ok_and(|m| m.len() > CLOSE_CHECKPOINT_WAL_BYTES);
+        let big = !self.read_only
+            && std::fs::metadata(&wal).is_ok_and(|m| m.len() > CLOSE_CHECKPOINT_WAL_BYTES);
         if let (true, Ok(conn)) = (big, self.conn.get_mut()) {
             // Never wait for other processes here: busy means they will do it.
             let _ = conn.busy_timeout(Duration::ZERO);
@@ -216,7 +220,39 @@ impl Store {
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
+                read_only: false,
                 _marker: findings.marker.take(),
+            }),
+        })
+    }
+
+    /// Opens the store for a command that only reads it (`crane status`).
+    ///
+    /// A store that never writes cannot leave its file in need of a check
+    /// (`integrity.rs`), so it places no open marker — the marker's file
+    /// creation, rename and removal were a measurable part of `crane
+    /// status` — and its connection refuses writes (`PRAGMA query_only`:
+    /// a write through it fails with an error, never silently). When the evidence says the file must be checked first,
+    /// or it does not exist yet or needs a schema upgrade, this is exactly
+    /// [`Store::open`] (which checks, creates or upgrades, with a marker).
+    pub fn open_read_only(path: &Path, limits: QueueLimits) -> Result<Store, StoreError> {
+        let owners = owner::owners_dir(path);
+        if !path.is_file() || integrity::must_check_without_marker(&owners) {
+            return Store::open(path, limits);
+        }
+        let Some(conn) = schema::open_current_read_only(path, DEFAULT_BUSY_TIMEOUT)? else {
+            return Store::open(path, limits);
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                conn: Mutex::new(conn),
+                path: path.to_path_buf(),
+                limits,
+                sync_full: AtomicBool::new(true),
+                totals: Mutex::new(None),
+                group: group::GroupCommit::default(),
+                read_only: true,
+                _marker: None,
             }),
         })
     }

@@ -24,6 +24,10 @@ use super::StoreError;
 /// The schema version this SDK writes (`PRAGMA user_version`).
 pub const SCHEMA_VERSION: u32 = 4;
 
+/// The connection's page cache limit, as SQLite's `cache_size` takes it
+/// in KiB (negative): 256 KiB.
+const PAGE_CACHE_KIB: i64 = -256;
+
 /// Statements kept prepared per connection: a little more than the store uses,
 /// so `prepare_cached` never evicts on the hot path.
 const STATEMENT_CACHE_CAPACITY: usize = 64;
@@ -217,12 +221,45 @@ pub(crate) fn open_connection(
     busy_timeout: Duration,
     check: bool,
 ) -> Result<Connection, StoreError> {
+    let (mut conn, version) = connect(path, busy_timeout, check)?;
+    // Already current (every open but the first of each release): no
+    // migration, so no write transaction either.
+    if version != SCHEMA_VERSION {
+        migrate(&mut conn, path).map_err(|e| e.refine(path))?;
+    }
+    Ok(conn)
+}
+
+/// For a store opened only to read: like [`open_connection`] without a
+/// check, refusing writes (`PRAGMA query_only`); `None` when the file's
+/// schema is not the current one (it needs an upgrade, which writes: the
+/// caller opens it the full way instead).
+pub(crate) fn open_current_read_only(
+    path: &Path,
+    busy_timeout: Duration,
+) -> Result<Option<Connection>, StoreError> {
+    let (conn, version) = connect(path, busy_timeout, false)?;
+    if version != SCHEMA_VERSION {
+        return Ok(None);
+    }
+    conn.pragma_update(None, "query_only", true)
+        .map_err(|e| StoreError::from(e).refine(path))?;
+    Ok(Some(conn))
+}
+
+/// Opens `path` with the store's pragmas and returns it with its schema
+/// version (refusing a newer or foreign file).
+fn connect(
+    path: &Path,
+    busy_timeout: Duration,
+    check: bool,
+) -> Result<(Connection, u32), StoreError> {
     let refine = |e: rusqlite::Error| StoreError::from(e).refine(path);
     // No SQLITE_OPEN_CREATE: the file was created with private permissions by
     // `paths::prepare_file`; SQLite must not recreate it with its own mode.
     // No mutex in SQLite: the `Store` serializes access to the connection.
     let flags = OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-    let mut conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| StoreError::Open {
         path: path.to_path_buf(),
         source: std::io::Error::other(e),
     })?;
@@ -232,7 +269,7 @@ pub(crate) fn open_connection(
         quick_check(&conn, path)?;
     }
     // Refuse a newer or foreign file before changing anything in it (even its journal mode).
-    check_version(&conn, path).map_err(|e| e.refine(path))?;
+    let version = check_version(&conn, path).map_err(|e| e.refine(path))?;
     let mode: String = conn
         .pragma_update_and_check(None, "journal_mode", "WAL", |row| row.get(0))
         .map_err(refine)?;
@@ -256,8 +293,15 @@ pub(crate) fn open_connection(
         .map_err(refine)?;
     conn.pragma_update(None, "foreign_keys", "ON")
         .map_err(refine)?;
-    migrate(&mut conn, path).map_err(|e| e.refine(path))?;
-    Ok(conn)
+    // A bounded page cache. SQLite's default (2 MiB per connection) fills
+    // as a long-lived engine writes (every session start writes its ~1.5 KiB
+    // cache row), and an engine holding 2,000 live sessions paid ~800 bytes
+    // of RSS per session for it (BENCHMARKS.md, item 5). The store's hot
+    // pages (the b-tree roots and inner pages of the queue and cache tables)
+    // fit many times over; the rest is in the OS page cache either way.
+    conn.pragma_update(None, "cache_size", PAGE_CACHE_KIB)
+        .map_err(refine)?;
+    Ok((conn, version))
 }
 
 /// Fails with [`StoreError::Corrupt`] unless `PRAGMA quick_check` says "ok".

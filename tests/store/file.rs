@@ -437,3 +437,45 @@ fn a_write_lock_held_too_long_gives_locked_after_the_busy_timeout() {
         .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
         .unwrap();
 }
+
+#[test]
+fn a_read_only_open_reads_leaves_no_marker_and_refuses_writes() {
+    let (_dir, path, store) = temp_store();
+    store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    drop(store);
+    let owners = path.with_file_name("crane.db.owners");
+    let markers = || {
+        std::fs::read_dir(&owners)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
+            .count()
+    };
+
+    let reader = Store::open_read_only(&path, QueueLimits::default()).unwrap();
+    assert_eq!(reader.counts().unwrap().pending, 1);
+    assert_eq!(markers(), 0, "a reader places no open marker");
+    assert!(reader
+        .enqueue(item("s2", ItemKind::Update, "k-000000000000000000002"), T0)
+        .is_err());
+    drop(reader);
+    let store = Store::open(&path, QueueLimits::default()).unwrap();
+    assert_eq!(store.counts().unwrap().pending, 1, "the write was refused");
+}
+
+#[test]
+fn a_read_only_open_after_an_unclean_shutdown_checks_the_file_like_a_full_open() {
+    let (_dir, path, store) = temp_store();
+    let bytes = damage_a_closed_store(&path, store);
+    let marker = path
+        .with_file_name("crane.db.owners")
+        .join("4242-KILLED.open");
+    std::fs::write(&marker, b"").unwrap();
+
+    let err = Store::open_read_only(&path, QueueLimits::default()).unwrap_err();
+    assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
+    assert_eq!(std::fs::read(&path).unwrap(), bytes);
+    assert!(marker.exists(), "kept until a check passes");
+}

@@ -119,4 +119,13 @@ impl Ctx {
     pub fn open_store(&self) -> CliResult<Store> {
         Ok(Store::open(&self.store_path()?, QueueLimits::default())?)
     }
+
+    /// Opens the local store for a command that only reads it
+    /// ([`Store::open_read_only`]: no open marker, writes refused).
+    pub fn open_store_read_only(&self) -> CliResult<Store> {
+        Ok(Store::open_read_only(
+            &self.store_path()?,
+            QueueLimits::default(),
+        )?)
+    }
 }

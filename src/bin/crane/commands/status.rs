@@ -22,7 +22,8 @@ use crate::state;
 
 /// Runs `crane status`.
 pub fn run(ctx: &Ctx, args: &SessionArgs) -> CliResult<u8> {
-    let store = ctx.open_store()?;
+    // Status only reads the store (see `Store::open_read_only`).
+    let store = ctx.open_store_read_only()?;
     let (checkout, checkout_error) = match &args.session_id {
         Some(_) => (None, None),
         None => match ctx.settings().and_then(|s| {
