@@ -250,32 +250,19 @@ pub(crate) async fn settle(
     let holder = inner.holder.clone();
     match &delivery {
         Delivery::Done(d) => {
-            let cache = d
-                .end_response()
-                .map(|r| (cached_handoff(r), r.session_id.clone()));
-            let now = inner.clock.now_ms();
-            // One trip to the blocking pool: the completion, then the cache.
+            // Recorded, not waited for: applied before the store's next
+            // transaction or by the cache writer soon after (see
+            // `store/later.rs`; a crash before then resends the item under
+            // its key, which the server answers as a replay).
+            let completion = Completion {
+                local_id: id,
+                last_handoff: d.end_response().and_then(cached_handoff),
+                ended_session: d.end_response().map(|r| r.session_id.clone()),
+            };
             inner
-                .store(move |s| {
-                    s.complete(&id, &holder)?;
-                    if let Some((cached, sid)) = cache {
-                        // The cache is best effort: delivery already happened.
-                        let _ = (|| {
-                            if let Some(h) = cached {
-                                s.put_last_handoff(
-                                    &h.venture,
-                                    &h.repo,
-                                    h.track,
-                                    &h.handoff_json,
-                                    now,
-                                )?;
-                            }
-                            s.clear_current_session(&sid)
-                        })();
-                    }
-                    Ok(())
-                })
-                .await?;
+                .store
+                .complete_later(&holder, completion, inner.clock.now_ms());
+            inner.cache_writer.apply_later();
             emit_delivered(inner, item, d);
         }
         Delivery::Waiting(why) => {

@@ -232,7 +232,7 @@ impl SessionHandle {
     pub async fn end(&self, req: EndSession) -> Result<EndOutcome, Error> {
         self.check_session(&req.session_id)?;
         let keeps_open = req.keeps_session_open();
-        let outcome = end_through_queue(&self.inner, req, self.tuple()).await;
+        let outcome = end_through_queue(&self.inner, req, Some(self.tuple())).await;
         // A handoff that keeps the session open leaves it beating.
         if outcome.is_ok() && !keeps_open {
             self.stop();
@@ -273,11 +273,12 @@ impl Drop for SessionHandle {
     }
 }
 
-/// Ends a session through the persist-first path.
+/// Ends a session through the persist-first path. `tuple`: the session's,
+/// when the caller knows it; `None` looks it up in the cache.
 pub(crate) async fn end_through_queue(
     inner: &Arc<Inner>,
     mut req: EndSession,
-    tuple: SessionTuple,
+    tuple: Option<SessionTuple>,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
     if req.keeps_session_open() {
@@ -291,9 +292,10 @@ pub(crate) async fn end_through_queue(
             .await
             .map(|r| EndOutcome::Delivered(Box::new(r)));
     }
-    if let Some(known) = known_ended(inner, &req).await? {
-        return known;
-    }
+    let tuple = match known_ended(inner, &req, tuple).await? {
+        Ok(tuple) => tuple,
+        Err(known) => return known,
+    };
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
@@ -321,20 +323,29 @@ pub(crate) async fn end_through_queue(
 /// (so the server ended it), decides without storing or sending anything: the
 /// same handoff again is delivered (the cached record is the server's own
 /// answer); another one is a conflict naming the stored handoff, since the
-/// server would refuse it. `None` when the cache knows nothing.
+/// server would refuse it. `Ok(tuple)` when the cache knows nothing: the
+/// session's tuple (`tuple`, or looked up in the cache in the same trip to
+/// the store when `None`).
 async fn known_ended(
     inner: &Arc<Inner>,
     req: &EndSession,
-) -> Result<Option<Result<EndOutcome, Error>>, Error> {
+    tuple: Option<SessionTuple>,
+) -> Result<Result<SessionTuple, Result<EndOutcome, Error>>, Error> {
     let sid = req.session_id.clone();
-    let cached = inner
-        .store(move |s| s.cached_handoff_of_session(&sid))
+    let (tuple, cached) = inner
+        .store(move |s| {
+            let tuple = match tuple {
+                Some(t) => t,
+                None => super::api::tuple_or_unknown(s.current_session_by_id(&sid)?),
+            };
+            Ok((tuple, s.cached_handoff_of_session(&sid)?))
+        })
         .await?;
     // An unreadable cache entry proves nothing: the server decides.
     let Some(handoff) = cached.and_then(|j| serde_json::from_str::<Handoff>(&j).ok()) else {
-        return Ok(None);
+        return Ok(Ok(tuple));
     };
-    Ok(Some(match confirm(req, Some(handoff))? {
+    Ok(Err(match confirm(req, Some(handoff))? {
         Confirmation::Ours(h) => Ok(EndOutcome::Delivered(Box::new(response_from(h)))),
         Confirmation::Other(h, diffs) => Err(conflict(
             req,
@@ -343,7 +354,7 @@ async fn known_ended(
             "this session already ended with another handoff (known from the local \
              cache; nothing was queued or sent)",
         )),
-        Confirmation::NoneStored => return Ok(None),
+        Confirmation::NoneStored => return Ok(Ok(tuple)),
     }))
 }
 
