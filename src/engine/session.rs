@@ -10,7 +10,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::beat_scheduler::Heartbeats;
-use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
+use super::deliver::{
+    end_item, send_persisted, submit, update_item, Delivered, EndOutcome, Persist, Persisted,
+    UpdateOutcome,
+};
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
 use super::Inner;
@@ -292,16 +295,45 @@ pub(crate) async fn end_through_queue(
             .await
             .map(|r| EndOutcome::Delivered(Box::new(r)));
     }
-    let tuple = match known_ended(inner, &req, tuple).await? {
-        Ok(tuple) => tuple,
-        Err(known) => return known,
-    };
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
-    let item = end_item(&req, &key, tuple)?;
-    match submit(inner, item).await? {
+    // The local checks (the cache, the tuple) and the durable enqueue in one
+    // trip to the store: each trip is a thread hop the caller waits for.
+    let persist = Persist::new(inner);
+    let queued_key = key.clone();
+    let (req, step) = inner
+        .store(move |s| {
+            let sid = &req.session_id;
+            let tuple = match tuple {
+                Some(t) => t,
+                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+            };
+            if let Some(json) = s.cached_handoff_of_session(sid)? {
+                return Ok((req, EndStep::Cached { tuple, json }));
+            }
+            let step = match end_item(&req, &queued_key, tuple) {
+                Ok(item) => EndStep::Persisted(Box::new(persist.run(s, item)?)),
+                Err(e) => EndStep::Invalid(e),
+            };
+            Ok((req, step))
+        })
+        .await?;
+    let persisted = match step {
+        EndStep::Persisted(p) => *p,
+        EndStep::Invalid(e) => return Err(e),
+        EndStep::Cached { tuple, json } => {
+            if let Some(known) = known_ended(&req, &json)? {
+                return known;
+            }
+            // The cache proved nothing: queued and sent as usual.
+            let item = end_item(&req, &key, tuple)?;
+            let persist = Persist::new(inner);
+            inner.store(move |s| persist.run(s, item)).await?
+        }
+    };
+    match send_persisted(inner, persisted).await? {
         // Re-homed, the response names the new session the handoff ended.
         Ok(Delivered::End(r) | Delivered::Rehomed { response: r, .. }) => {
             Ok(EndOutcome::Delivered(r))
@@ -319,33 +351,27 @@ pub(crate) async fn end_through_queue(
     }
 }
 
+/// What the store trip of [`end_through_queue`] found or did.
+enum EndStep {
+    /// The cache holds a handoff of the session: nothing was queued.
+    Cached { tuple: SessionTuple, json: String },
+    /// The request cannot be queued (its canonical body is too large).
+    Invalid(Error),
+    /// Queued durably.
+    Persisted(Box<Persisted>),
+}
+
 /// When the local cache already holds a handoff of the request's session
-/// (so the server ended it), decides without storing or sending anything: the
-/// same handoff again is delivered (the cached record is the server's own
-/// answer); another one is a conflict naming the stored handoff, since the
-/// server would refuse it. `Ok(tuple)` when the cache knows nothing: the
-/// session's tuple (`tuple`, or looked up in the cache in the same trip to
-/// the store when `None`).
-async fn known_ended(
-    inner: &Arc<Inner>,
-    req: &EndSession,
-    tuple: Option<SessionTuple>,
-) -> Result<Result<SessionTuple, Result<EndOutcome, Error>>, Error> {
-    let sid = req.session_id.clone();
-    let (tuple, cached) = inner
-        .store(move |s| {
-            let tuple = match tuple {
-                Some(t) => t,
-                None => super::api::tuple_or_unknown(s.current_session_by_id(&sid)?),
-            };
-            Ok((tuple, s.cached_handoff_of_session(&sid)?))
-        })
-        .await?;
+/// (`cached`, so the server ended it), decides without storing or sending
+/// anything: the same handoff again is delivered (the cached record is the
+/// server's own answer); another one is a conflict naming the stored handoff,
+/// since the server would refuse it. `None` when the cache proves nothing.
+fn known_ended(req: &EndSession, cached: &str) -> Result<Option<Result<EndOutcome, Error>>, Error> {
     // An unreadable cache entry proves nothing: the server decides.
-    let Some(handoff) = cached.and_then(|j| serde_json::from_str::<Handoff>(&j).ok()) else {
-        return Ok(Ok(tuple));
+    let Ok(handoff) = serde_json::from_str::<Handoff>(cached) else {
+        return Ok(None);
     };
-    Ok(Err(match confirm(req, Some(handoff))? {
+    Ok(Some(match confirm(req, Some(handoff))? {
         Confirmation::Ours(h) => Ok(EndOutcome::Delivered(Box::new(response_from(h)))),
         Confirmation::Other(h, diffs) => Err(conflict(
             req,
@@ -354,7 +380,7 @@ async fn known_ended(
             "this session already ended with another handoff (known from the local \
              cache; nothing was queued or sent)",
         )),
-        Confirmation::NoneStored => return Ok(Ok(tuple)),
+        Confirmation::NoneStored => return Ok(None),
     }))
 }
 
