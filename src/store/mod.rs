@@ -28,7 +28,9 @@
 //!   by hash), a lost reschedule retries sooner, and the cache is refilled
 //!   from the server. Waiting for an fsync (milliseconds on a busy disk) per
 //!   delivered item or per heartbeat would instead cap a backlog drain or ten
-//!   thousand live sessions at the disk's fsync rate.
+//!   thousand live sessions at the disk's fsync rate. A direct delivery's
+//!   completion and a read's cache update are not even waited for: they are
+//!   applied before this `Store`'s next transaction (see `later.rs`).
 //! - **Safe between processes.** Several processes (two agent CLIs) may open the
 //!   same file. All coordination goes through SQLite transactions; every
 //!   read-modify-write runs under `BEGIN IMMEDIATE`, and no state is kept in
