@@ -47,6 +47,8 @@ fn ids(items: &[QueueItem]) -> Vec<String> {
 mod cache;
 #[path = "store/file.rs"]
 mod file;
+#[path = "store/later.rs"]
+mod later;
 #[path = "store/queue.rs"]
 mod queue;
 #[path = "store/queue_admin.rs"]

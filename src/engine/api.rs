@@ -130,8 +130,9 @@ impl Crane {
 
     /// Ends any session by id (no handle needed), through the queue.
     pub async fn end_session(&self, req: EndSession) -> Result<EndOutcome, Error> {
-        let tuple = self.cached_tuple(&req.session_id).await?;
-        end_through_queue(self.inner(), req, tuple).await
+        // The tuple is looked up from the cache with the end's other local
+        // checks, in one trip to the store.
+        end_through_queue(self.inner(), req, None).await
     }
 
     /// Sends a heartbeat for any session by id (no handle needed) and records
@@ -153,15 +154,7 @@ impl Crane {
             .inner()
             .store(move |s| s.current_session_by_id(&id))
             .await?;
-        Ok(match cached {
-            Some(c) => c.tuple,
-            None => SessionTuple {
-                agent: String::new(),
-                venture: String::new(),
-                repo: String::new(),
-                track: None,
-            },
-        })
+        Ok(tuple_or_unknown(cached))
     }
 
     /// Delivers every queued item now, waits (up to
@@ -300,6 +293,20 @@ impl Crane {
     pub async fn drop_item(&self, local_id: &str) -> Result<(), Error> {
         let id = local_id.to_owned();
         self.inner().store(move |s| s.drop_item(&id)).await
+    }
+}
+
+/// The tuple of a cached session, or the empty tuple of a session this store
+/// never cached (queued items carry it; see `Store::pending_for_tuple`).
+pub(crate) fn tuple_or_unknown(cached: Option<CachedSession>) -> SessionTuple {
+    match cached {
+        Some(c) => c.tuple,
+        None => SessionTuple {
+            agent: String::new(),
+            venture: String::new(),
+            repo: String::new(),
+            track: None,
+        },
     }
 }
 

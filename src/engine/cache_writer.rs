@@ -8,8 +8,11 @@
 //! answer). The write is now handed to one writer task per engine and the
 //! call returns with the answer. One task keeps the writes in order (a later
 //! answer is never overwritten by an earlier one), and everything queued
-//! while a write runs is committed together, in one transaction — ten
-//! thousand live sessions beat without a commit each. [`Crane::close`]
+//! within [`policy::CACHE_WRITE_GATHER`] is committed together, in one
+//! transaction — ten thousand live sessions beat without a commit each.
+//! The same task applies the store's deferred writes (a direct delivery's
+//! completion, a read's cache update: `store/later.rs`) when no call
+//! through the store has applied them first. [`Crane::close`]
 //! flushes what is queued (bounded), so a short-lived process such as
 //! `crane heartbeat` still leaves the schedule in the cache for the next
 //! command; an engine dropped without closing may lose the last few, which
@@ -23,11 +26,14 @@ use std::time::Duration;
 use tokio::sync::{mpsc, oneshot};
 
 use super::Inner;
+use crate::policy;
 
 /// A queued cache write, or a request to report when all before it are done.
 pub(crate) enum CacheMsg {
     /// The server's proposed next heartbeat for a session.
     Schedule(ScheduleWrite),
+    /// Apply the store's deferred writes (see `store/later.rs`).
+    ApplyLater,
     /// Answered once every message before it has been written.
     Flush(oneshot::Sender<()>),
 }
@@ -62,6 +68,12 @@ impl CacheWriter {
         let _ = self.tx.send(CacheMsg::Schedule(write));
     }
 
+    /// Asks for the store's deferred writes (a direct delivery's completion,
+    /// a read's cache update) to be applied soon; returns at once.
+    pub(crate) fn apply_later(&self) {
+        let _ = self.tx.send(CacheMsg::ApplyLater);
+    }
+
     /// Waits, up to `timeout`, until everything queued so far is written.
     pub(crate) async fn flush(&self, timeout: Duration) {
         let (tx, rx) = oneshot::channel();
@@ -80,11 +92,27 @@ pub(crate) async fn writer_loop(weak: Weak<Inner>) {
     while let Some(first) = rx.recv().await {
         let mut writes = Vec::new();
         let mut flushes = Vec::new();
+        let mut apply = false;
         let mut take = |m: CacheMsg| match m {
             CacheMsg::Schedule(w) => writes.push(w),
+            CacheMsg::ApplyLater => apply = true,
             CacheMsg::Flush(done) => flushes.push(done),
         };
+        let flushing = matches!(first, CacheMsg::Flush(_));
         take(first);
+        if !flushing {
+            // Gather for a moment (until a flush is asked for): a burst of
+            // calls then commits once, and their deferred store writes mostly
+            // ride along with the next call's own transaction.
+            let until = tokio::time::Instant::now() + policy::CACHE_WRITE_GATHER;
+            while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
+                let flush = matches!(m, CacheMsg::Flush(_));
+                take(m);
+                if flush {
+                    break;
+                }
+            }
+        }
         while let Ok(m) = rx.try_recv() {
             take(m);
         }
@@ -99,6 +127,10 @@ pub(crate) async fn writer_loop(weak: Weak<Inner>) {
                     )
                 })
                 .await;
+        } else if apply {
+            // (A schedule write above applies them first anyway.)
+            let Some(inner) = weak.upgrade() else { return };
+            let _ = inner.store(|s| s.apply_later()).await;
         }
         for done in flushes {
             let _ = done.send(());

@@ -28,7 +28,9 @@ use crate::model::{
 };
 use crate::policy;
 use crate::retry::full_jitter;
-use crate::store::{CachedHandoff, Completion, ItemKind, NewItem, QueueItem};
+use crate::store::{
+    CachedHandoff, Completion, Enqueued, ItemKind, NewItem, QueueItem, Store, StoreError,
+};
 use crate::{Client, Error};
 
 /// Result of ending a session through the engine.
@@ -250,32 +252,19 @@ pub(crate) async fn settle(
     let holder = inner.holder.clone();
     match &delivery {
         Delivery::Done(d) => {
-            let cache = d
-                .end_response()
-                .map(|r| (cached_handoff(r), r.session_id.clone()));
-            let now = inner.clock.now_ms();
-            // One trip to the blocking pool: the completion, then the cache.
+            // Recorded, not waited for: applied before the store's next
+            // transaction or by the cache writer soon after (see
+            // `store/later.rs`; a crash before then resends the item under
+            // its key, which the server answers as a replay).
+            let completion = Completion {
+                local_id: id,
+                last_handoff: d.end_response().and_then(cached_handoff),
+                ended_session: d.end_response().map(|r| r.session_id.clone()),
+            };
             inner
-                .store(move |s| {
-                    s.complete(&id, &holder)?;
-                    if let Some((cached, sid)) = cache {
-                        // The cache is best effort: delivery already happened.
-                        let _ = (|| {
-                            if let Some(h) = cached {
-                                s.put_last_handoff(
-                                    &h.venture,
-                                    &h.repo,
-                                    h.track,
-                                    &h.handoff_json,
-                                    now,
-                                )?;
-                            }
-                            s.clear_current_session(&sid)
-                        })();
-                    }
-                    Ok(())
-                })
-                .await?;
+                .store
+                .complete_later(&holder, completion, inner.clock.now_ms());
+            inner.cache_writer.apply_later();
             emit_delivered(inner, item, d);
         }
         Delivery::Waiting(why) => {
@@ -461,35 +450,80 @@ pub(crate) async fn settle_batch(
     Ok(settled)
 }
 
+/// How [`submit`] persists an item: taken on the caller's side, used inside
+/// the one trip to the store (where a caller may do its own reads first, see
+/// `session::end_through_queue`).
+pub(crate) struct Persist {
+    now: i64,
+    holder: String,
+    lease: i64,
+    online: bool,
+}
+
+/// What [`Persist::run`] stored: the item, and when it is leased to this
+/// engine to send now, its row as queued.
+pub(crate) struct Persisted {
+    enqueued: Enqueued,
+    stored: Option<QueueItem>,
+}
+
+impl Persist {
+    pub(crate) fn new(inner: &Inner) -> Self {
+        Self {
+            now: inner.clock.now_ms(),
+            holder: inner.holder.clone(),
+            lease: i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX),
+            online: inner.client.connectivity().is_online(),
+        }
+    }
+
+    /// Queues `item` durably (leased to this engine when online and the
+    /// head of its session) and reads it back: blocking, inside a store trip.
+    pub(crate) fn run(self, s: &Store, item: NewItem) -> Result<Persisted, StoreError> {
+        if !self.online {
+            let local_id = s.enqueue(item, self.now)?;
+            return Ok(Persisted {
+                enqueued: Enqueued {
+                    local_id,
+                    leased: false,
+                },
+                stored: None,
+            });
+        }
+        let enqueued = s.enqueue_leased(item, &self.holder, self.lease, self.now)?;
+        let stored = if enqueued.leased {
+            s.get(&enqueued.local_id)?
+        } else {
+            None
+        };
+        Ok(Persisted { enqueued, stored })
+    }
+}
+
 /// Persists `item`, then delivers it now unless the session has earlier
 /// queued items (it then waits its turn) or the server is known unreachable.
 pub(crate) async fn submit(
     inner: &Arc<Inner>,
     item: NewItem,
 ) -> Result<Result<Delivered, String>, Error> {
-    let now = inner.clock.now_ms();
-    let holder = inner.holder.clone();
-    let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
-    if !inner.client.connectivity().is_online() {
-        let local_id = inner.store(move |s| s.enqueue(item, now)).await?;
-        inner.drain_wake.notify_one();
-        return Ok(Err(local_id));
-    }
+    let persist = Persist::new(inner);
     // Queued and read back in one trip to the blocking pool (each trip is
     // a thread hop the caller waits for).
-    let (enqueued, stored) = inner
-        .store(move |s| {
-            let enqueued = s.enqueue_leased(item, &holder, lease, now)?;
-            let stored = if enqueued.leased {
-                s.get(&enqueued.local_id)?
-            } else {
-                None
-            };
-            Ok((enqueued, stored))
-        })
-        .await?;
+    let persisted = inner.store(move |s| persist.run(s, item)).await?;
+    send_persisted(inner, persisted).await
+}
+
+/// The second half of [`submit`]: sends a persisted item leased to us and
+/// settles it; an item not leased (offline, or behind earlier items of its
+/// session) is left to the drain.
+pub(crate) async fn send_persisted(
+    inner: &Arc<Inner>,
+    persisted: Persisted,
+) -> Result<Result<Delivered, String>, Error> {
+    let Persisted { enqueued, stored } = persisted;
     if !enqueued.leased {
-        // An earlier item of this session is still queued: wait for our turn.
+        // Offline, or an earlier item of this session is still queued: the
+        // drain sends it in its turn.
         inner.drain_wake.notify_one();
         return Ok(Err(enqueued.local_id));
     }

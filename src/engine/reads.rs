@@ -10,6 +10,7 @@ use std::time::Duration;
 
 use super::Crane;
 use crate::model::{DocItem, Handoff, LatestHandoffQuery};
+use crate::store::CachedHandoff;
 use crate::Error;
 
 /// A value and how fresh it is.
@@ -69,11 +70,19 @@ impl Crane {
         match live {
             Ok(h) => {
                 if let Some(h) = &h {
-                    let json = serde_json::to_string(h).unwrap_or_default();
-                    let now = inner.clock.now_ms();
-                    let _ = inner
-                        .store(move |s| s.put_last_handoff(&v, &r, track, &json, now))
-                        .await;
+                    // Not waited for (see `store/later.rs`): applied before
+                    // the store's next transaction, so an offline read after
+                    // this one finds it.
+                    let handoff = CachedHandoff {
+                        venture: v,
+                        repo: r,
+                        track,
+                        handoff_json: serde_json::to_string(h).unwrap_or_default(),
+                    };
+                    inner
+                        .store
+                        .put_last_handoff_later(handoff, inner.clock.now_ms());
+                    inner.cache_writer.apply_later();
                 }
                 Ok(Fresh::live(h))
             }

@@ -10,7 +10,10 @@ use std::sync::Arc;
 use jiff::Timestamp;
 
 use super::beat_scheduler::Heartbeats;
-use super::deliver::{end_item, submit, update_item, Delivered, EndOutcome, UpdateOutcome};
+use super::deliver::{
+    end_item, send_persisted, submit, update_item, Delivered, EndOutcome, Persist, Persisted,
+    UpdateOutcome,
+};
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
 use super::start_blocks::VentureBlocks;
@@ -224,7 +227,7 @@ impl SessionHandle {
     pub async fn end(&self, req: EndSession) -> Result<EndOutcome, Error> {
         self.check_session(&req.session_id)?;
         let keeps_open = req.keeps_session_open();
-        let outcome = end_through_queue(&self.inner, req, self.tuple()).await;
+        let outcome = end_through_queue(&self.inner, req, Some(self.tuple())).await;
         // A handoff that keeps the session open leaves it beating.
         if outcome.is_ok() && !keeps_open {
             self.stop();
@@ -265,11 +268,12 @@ impl Drop for SessionHandle {
     }
 }
 
-/// Ends a session through the persist-first path.
+/// Ends a session through the persist-first path. `tuple`: the session's,
+/// when the caller knows it; `None` looks it up in the cache.
 pub(crate) async fn end_through_queue(
     inner: &Arc<Inner>,
     mut req: EndSession,
-    tuple: SessionTuple,
+    tuple: Option<SessionTuple>,
 ) -> Result<EndOutcome, Error> {
     req.validate()?;
     if req.keeps_session_open() {
@@ -283,15 +287,45 @@ pub(crate) async fn end_through_queue(
             .await
             .map(|r| EndOutcome::Delivered(Box::new(r)));
     }
-    if let Some(known) = known_ended(inner, &req).await? {
-        return known;
-    }
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
-    let item = end_item(&req, &key, tuple)?;
-    match submit(inner, item).await? {
+    // The local checks (the cache, the tuple) and the durable enqueue in one
+    // trip to the store: each trip is a thread hop the caller waits for.
+    let persist = Persist::new(inner);
+    let queued_key = key.clone();
+    let (req, step) = inner
+        .store(move |s| {
+            let sid = &req.session_id;
+            let tuple = match tuple {
+                Some(t) => t,
+                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+            };
+            if let Some(json) = s.cached_handoff_of_session(sid)? {
+                return Ok((req, EndStep::Cached { tuple, json }));
+            }
+            let step = match end_item(&req, &queued_key, tuple) {
+                Ok(item) => EndStep::Persisted(Box::new(persist.run(s, item)?)),
+                Err(e) => EndStep::Invalid(e),
+            };
+            Ok((req, step))
+        })
+        .await?;
+    let persisted = match step {
+        EndStep::Persisted(p) => *p,
+        EndStep::Invalid(e) => return Err(e),
+        EndStep::Cached { tuple, json } => {
+            if let Some(known) = known_ended(&req, &json)? {
+                return known;
+            }
+            // The cache proved nothing: queued and sent as usual.
+            let item = end_item(&req, &key, tuple)?;
+            let persist = Persist::new(inner);
+            inner.store(move |s| persist.run(s, item)).await?
+        }
+    };
+    match send_persisted(inner, persisted).await? {
         // Re-homed, the response names the new session the handoff ended.
         Ok(Delivered::End(r) | Delivered::Rehomed { response: r, .. }) => {
             Ok(EndOutcome::Delivered(r))
@@ -309,21 +343,24 @@ pub(crate) async fn end_through_queue(
     }
 }
 
+/// What the store trip of [`end_through_queue`] found or did.
+enum EndStep {
+    /// The cache holds a handoff of the session: nothing was queued.
+    Cached { tuple: SessionTuple, json: String },
+    /// The request cannot be queued (its canonical body is too large).
+    Invalid(Error),
+    /// Queued durably.
+    Persisted(Box<Persisted>),
+}
+
 /// When the local cache already holds a handoff of the request's session
-/// (so the server ended it), decides without storing or sending anything: the
-/// same handoff again is delivered (the cached record is the server's own
-/// answer); another one is a conflict naming the stored handoff, since the
-/// server would refuse it. `None` when the cache knows nothing.
-async fn known_ended(
-    inner: &Arc<Inner>,
-    req: &EndSession,
-) -> Result<Option<Result<EndOutcome, Error>>, Error> {
-    let sid = req.session_id.clone();
-    let cached = inner
-        .store(move |s| s.cached_handoff_of_session(&sid))
-        .await?;
+/// (`cached`, so the server ended it), decides without storing or sending
+/// anything: the same handoff again is delivered (the cached record is the
+/// server's own answer); another one is a conflict naming the stored handoff,
+/// since the server would refuse it. `None` when the cache proves nothing.
+fn known_ended(req: &EndSession, cached: &str) -> Result<Option<Result<EndOutcome, Error>>, Error> {
     // An unreadable cache entry proves nothing: the server decides.
-    let Some(handoff) = cached.and_then(|j| serde_json::from_str::<Handoff>(&j).ok()) else {
+    let Ok(handoff) = serde_json::from_str::<Handoff>(cached) else {
         return Ok(None);
     };
     Ok(Some(match confirm(req, Some(handoff))? {

@@ -28,7 +28,9 @@
 //!   by hash), a lost reschedule retries sooner, and the cache is refilled
 //!   from the server. Waiting for an fsync (milliseconds on a busy disk) per
 //!   delivered item or per heartbeat would instead cap a backlog drain or ten
-//!   thousand live sessions at the disk's fsync rate.
+//!   thousand live sessions at the disk's fsync rate. A direct delivery's
+//!   completion and a read's cache update are not even waited for: they are
+//!   applied before this `Store`'s next transaction (see `later.rs`).
 //! - **Safe between processes.** Several processes (two agent CLIs) may open the
 //!   same file. All coordination goes through SQLite transactions; every
 //!   read-modify-write runs under `BEGIN IMMEDIATE`, and no state is kept in
@@ -56,6 +58,7 @@ mod error;
 mod group;
 mod integrity;
 mod item;
+mod later;
 mod owner;
 mod paths;
 mod queue;
@@ -143,6 +146,9 @@ struct Inner {
     /// Opened by [`Store::open_read_only`]: no marker, so no checkpoint at
     /// close either (a checkpoint writes the file).
     read_only: bool,
+    /// Relaxed writes recorded but not yet applied (see `later.rs`);
+    /// taken only while `conn` is locked.
+    later: Mutex<Vec<later::Later>>,
     /// This open's marker (see `integrity.rs`); declared after `conn`, so it
     /// is removed only once the connection is closed.
     _marker: Option<integrity::OpenMarker>,
@@ -157,6 +163,16 @@ const CLOSE_CHECKPOINT_WAL_BYTES: u64 = 256 * 1024;
 
 impl Drop for Inner {
     fn drop(&mut self) {
+        // Writes recorded for later (see `later.rs`) land before closing.
+        let later = std::mem::take(self.later.get_mut().unwrap_or_else(|p| p.into_inner()));
+        if let (false, Ok(conn)) = (later.is_empty(), self.conn.get_mut()) {
+            let _ = conn.pragma_update(None, "synchronous", "NORMAL");
+            if let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+                if later::apply_all(&tx, &later).is_ok() {
+                    let _ = tx.commit();
+                }
+            }
+        }
         let mut wal = self.path.as_os_str().to_owned();
         wal.push("-wal");
         let big = !self.read_only
@@ -221,6 +237,7 @@ impl Store {
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
                 read_only: false,
+                later: Mutex::new(Vec::new()),
                 _marker: findings.marker.take(),
             }),
         })
@@ -252,6 +269,7 @@ impl Store {
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
                 read_only: true,
+                later: Mutex::new(Vec::new()),
                 _marker: None,
             }),
         })
@@ -328,14 +346,64 @@ impl Store {
     ) -> Result<T, StoreError> {
         let path = &self.inner.path;
         let mut conn = self.lock()?;
+        // Writes recorded for later (see `later.rs`) come first, inside the
+        // caller's transaction; a read then becomes a relaxed write (one
+        // transaction, not two).
+        let later = self.take_later();
+        if later.is_empty() {
+            return self
+                .transact(&mut conn, behavior, full, f)
+                .map_err(|e| e.refine(path));
+        }
+        let (with_later, sync) = match full {
+            None => (TransactionBehavior::Immediate, false),
+            Some(full) => (behavior, full),
+        };
+        let mut f = Some(f);
+        let result = self.transact(&mut conn, with_later, Some(sync), |tx| {
+            // In a savepoint: if they fail, the caller's write still runs.
+            tx.execute_batch("SAVEPOINT later")?;
+            match self.apply_later_tx(tx, &later) {
+                Ok(()) => tx.execute_batch("RELEASE later")?,
+                Err(e) => {
+                    tx.execute_batch("ROLLBACK TO later; RELEASE later")?;
+                    self.later_failed(e.refine(path));
+                }
+            }
+            match f.take() {
+                Some(f) => f(tx),
+                None => Err(StoreError::Poisoned { path: path.clone() }),
+            }
+        });
+        let Err(e) = result else { return result };
+        // Rolled back, caller's write included: tried again next time.
+        self.restore_later(later);
+        match f {
+            // A read that could not take the write lock (another process
+            // holds it) still reads, as in WAL it never waits for writers.
+            Some(f) if full.is_none() => self
+                .transact(&mut conn, behavior, None, f)
+                .map_err(|e| e.refine(path)),
+            _ => Err(e.refine(path)),
+        }
+    }
+
+    /// One transaction on the locked connection, committed with the
+    /// `synchronous` mode `full` asks for (`None` for reads).
+    fn transact<T>(
+        &self,
+        conn: &mut Connection,
+        behavior: TransactionBehavior,
+        full: Option<bool>,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         if let Some(full) = full {
             // Set before the transaction (it cannot change inside one); if
             // switching fails, nothing is written rather than written less
             // durably than promised.
             if self.inner.sync_full.load(Ordering::Relaxed) != full {
                 let mode = if full { "FULL" } else { "NORMAL" };
-                conn.pragma_update(None, "synchronous", mode)
-                    .map_err(|e| StoreError::from(e).refine(path))?;
+                conn.pragma_update(None, "synchronous", mode)?;
                 self.inner.sync_full.store(full, Ordering::Relaxed);
             }
         }
@@ -351,7 +419,7 @@ impl Store {
             // The transaction may have adjusted the totals and then rolled back.
             self.set_totals(None);
         }
-        result.map_err(|e| e.refine(path))
+        result
     }
 
     /// The queue's item count and body bytes, inside a write transaction:

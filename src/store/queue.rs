@@ -160,16 +160,26 @@ impl Store {
         self.write_relaxed(|tx| {
             let mut acted = Vec::with_capacity(items.len());
             for item in items {
-                acted.push(self.delete_completed(tx, &item.local_id, holder, "delivered_total")?);
-                if let Some(h) = &item.last_handoff {
-                    put_last_handoff_tx(tx, &h.venture, &h.repo, h.track, &h.handoff_json, now_ms)?;
-                }
-                if let Some(sid) = &item.ended_session {
-                    clear_current_session_tx(tx, sid)?;
-                }
+                acted.push(self.complete_tx(tx, holder, item, now_ms)?);
             }
             Ok(acted)
         })
+    }
+
+    /// One completion of [`Store::complete_many`], inside the caller's
+    /// transaction; returns whether it acted.
+    fn complete_tx(
+        &self,
+        tx: &Transaction<'_>,
+        holder: &str,
+        item: &Completion,
+        now_ms: i64,
+    ) -> Result<bool, StoreError> {
+        let size = complete_tx(tx, holder, item, now_ms)?;
+        if let Some(size) = size {
+            self.adjust_totals(-1, size);
+        }
+        Ok(size.is_some())
     }
 
     /// Deletes a delivered item still held by `holder` and counts it;
@@ -181,16 +191,9 @@ impl Store {
         holder: &str,
         counter: &str,
     ) -> Result<bool, StoreError> {
-        let size: Option<i64> = tx
-            .prepare_cached(
-                "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
-                 AND state = 'pending' RETURNING size_bytes",
-            )?
-            .query_row(params![local_id, holder], |r| r.get(0))
-            .optional()?;
+        let size = delete_completed_tx(tx, local_id, holder, counter)?;
         if let Some(size) = size {
-            self.adjust_totals(-1, to_u64(size));
-            bump(tx, counter)?;
+            self.adjust_totals(-1, size);
         }
         Ok(size.is_some())
     }
@@ -470,6 +473,46 @@ impl Store {
             leased: lease.is_some(),
         })
     }
+}
+
+/// Deletes a delivered item still held by `holder` and counts it in
+/// `counter`; returns its size when it acted (the caller adjusts the totals).
+fn delete_completed_tx(
+    tx: &Transaction<'_>,
+    local_id: &str,
+    holder: &str,
+    counter: &str,
+) -> Result<Option<u64>, StoreError> {
+    let size: Option<i64> = tx
+        .prepare_cached(
+            "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
+             AND state = 'pending' RETURNING size_bytes",
+        )?
+        .query_row(params![local_id, holder], |r| r.get(0))
+        .optional()?;
+    if size.is_some() {
+        bump(tx, counter)?;
+    }
+    Ok(size.map(to_u64))
+}
+
+/// Completes a delivered item and applies what it teaches the cache, inside
+/// the caller's transaction; returns the item's size when it acted (the
+/// caller adjusts the totals).
+pub(super) fn complete_tx(
+    tx: &Transaction<'_>,
+    holder: &str,
+    item: &Completion,
+    now_ms: i64,
+) -> Result<Option<u64>, StoreError> {
+    let size = delete_completed_tx(tx, &item.local_id, holder, "delivered_total")?;
+    if let Some(h) = &item.last_handoff {
+        put_last_handoff_tx(tx, &h.venture, &h.repo, h.track, &h.handoff_json, now_ms)?;
+    }
+    if let Some(sid) = &item.ended_session {
+        clear_current_session_tx(tx, sid)?;
+    }
+    Ok(size)
 }
 
 /// Leases an already-queued item to `holder` if it is pending, the head of its

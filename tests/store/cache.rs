@@ -87,3 +87,27 @@ fn docs_are_rewritten_only_when_their_hash_changes() {
         .unwrap();
     assert_eq!((got.value.1.as_str(), got.fetched_at_ms), ("[2]", T0 + 9));
 }
+
+#[test]
+fn a_cached_handoff_is_found_by_its_session_id_field_only() {
+    let (_dir, _path, store) = temp_store();
+    store
+        .put_last_handoff(
+            "vc",
+            "o/r",
+            None,
+            r#"{"id":"ho_1","session_id":"sess_A","payload":{"note":"follows sess_B"}}"#,
+            T0,
+        )
+        .unwrap();
+    store
+        .put_last_handoff("vc", "o/other", None, "not json sess_C", T0)
+        .unwrap();
+    let found = store.cached_handoff_of_session("sess_A").unwrap();
+    assert!(found.is_some_and(|j| j.contains("ho_1")));
+    // Named only inside the payload: not that session's handoff.
+    assert_eq!(store.cached_handoff_of_session("sess_B").unwrap(), None);
+    // In a row that is not JSON: proves nothing.
+    assert_eq!(store.cached_handoff_of_session("sess_C").unwrap(), None);
+    assert_eq!(store.cached_handoff_of_session("sess_D").unwrap(), None);
+}
