@@ -177,18 +177,34 @@ impl Crane {
         let mut report = drain_pass(inner).await?;
         // Items another drain holds are in flight: wait for them, so the
         // report is the queue's state after the call, not only what this
-        // pass happened to send.
+        // pass happened to send. Done only when one snapshot shows nothing
+        // leased and nothing due: when another drain settles an item, the
+        // next of its session becomes due, and checking only for leases
+        // could stop in between with that item still pending.
         let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
-        while self.held_by_live_drains().await? && tokio::time::Instant::now() < deadline {
-            // Our own drains notify on every settled item; another process's
-            // do not, so also look again after a short while.
-            let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
-            let _ = tokio::time::timeout_at(deadline, wait).await;
+        let mut progressed = true;
+        loop {
+            let (leased, due) = self.leased_and_due().await?;
+            if (!leased && !due) || tokio::time::Instant::now() >= deadline {
+                break;
+            }
+            if due && !leased && !progressed {
+                // Due, but the last pass could send nothing (offline or
+                // closing): nobody else will either.
+                break;
+            }
+            if !due || !progressed {
+                // Our own drains notify on every settled item; another
+                // process's do not, so also look again after a short while.
+                let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
+                let _ = tokio::time::timeout_at(deadline, wait).await;
+            }
             let more = drain_pass(inner).await?;
             report.delivered += more.delivered;
             report.retrying += more.retrying;
             report.dead += more.dead;
             report.dropped += more.dropped;
+            progressed = more.delivered + more.retrying + more.dead + more.dropped > 0;
         }
         // Whoever settled them (this pass, the background drain, another
         // engine or process), the store's counters say what happened to
@@ -206,16 +222,17 @@ impl Crane {
         Ok(report)
     }
 
-    /// Whether a pending item is leased, unexpired, to a drain that is alive
-    /// (this engine's own background drain included) or whose liveness
-    /// cannot be known. Leases of dead processes are freed first.
-    async fn held_by_live_drains(&self) -> Result<bool, Error> {
+    /// In one snapshot: whether a pending item is leased, unexpired, to a
+    /// drain that is alive (this engine's own background drain included) or
+    /// whose liveness cannot be known, and whether a head is due now.
+    /// Leases of dead processes are freed first.
+    async fn leased_and_due(&self) -> Result<(bool, bool), Error> {
         let inner = self.inner();
         let (me, now) = (inner.holder.clone(), inner.clock.now_ms());
         inner
             .store(move |s| {
                 s.free_dead_leases(&me, now)?;
-                Ok(s.live_leases(now)? > 0)
+                s.leased_and_due(now)
             })
             .await
     }

@@ -270,6 +270,30 @@ impl Store {
         })
     }
 
+    /// In one snapshot: whether any pending item is leased (unexpired) and
+    /// whether a session's head is due at `now_ms` (unleased, or its lease
+    /// expired). Two separate reads could miss an item that became a due
+    /// head between them when another drain settled its predecessor —
+    /// `Crane::sync` would then stop with it still pending.
+    pub fn leased_and_due(&self, now_ms: i64) -> Result<(bool, bool), StoreError> {
+        self.read(|tx| {
+            let leased: i64 = tx
+                .prepare_cached(
+                    "SELECT count(*) FROM queue WHERE state = 'pending' \
+                     AND lease_holder IS NOT NULL AND lease_until_ms > ?1",
+                )?
+                .query_row([now_ms], |r| r.get(0))?;
+            let sql = concat!(
+                "SELECT min(CASE WHEN q.lease_until_ms IS NULL THEN q.next_attempt_at_ms ",
+                "ELSE max(q.next_attempt_at_ms, q.lease_until_ms) END) ",
+                "FROM queue q WHERE q.state = 'pending' AND ",
+                is_head!()
+            );
+            let next: Option<i64> = tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?;
+            Ok((leased > 0, next.is_some_and(|t| t <= now_ms)))
+        })
+    }
+
     /// Makes every pending item that is scheduled later due at `now_ms` (an
     /// explicit "sync now"); leases are untouched. Returns how many moved.
     pub fn make_all_due(&self, now_ms: i64) -> Result<u64, StoreError> {
