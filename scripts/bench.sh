@@ -94,7 +94,7 @@ else
   # A checkout like an agent's: the repo, branch and commit come from git.
   CHECKOUT="$WORK/checkout"
   mkdir -p "$CHECKOUT" && cd "$CHECKOUT"
-  git init -q -b main && git remote add origin https://github.com/venturecrane/bench-repo.git
+  git init -q -b main && git remote add origin https://github.com/venturecrane/crane-console.git
   git -c user.email=b@example.com -c user.name=bench commit -q --allow-empty -m init
   "$CRANE" sod --agent bench-agent --no-keepalive --no-docs >/dev/null
   SID=$(cd "$CHECKOUT" && "$CRANE" status --agent bench-agent --json | jq -r '.. | .session_id? // empty' | head -1)
@@ -184,7 +184,7 @@ if want procs; then
       SID=$("$CRANE" status --agent bench-agent --json | jq -r '.. | .session_id? // empty' | head -1)
       # curl's own session (another agent), so the two never share state.
       CSID=$(curl -sf -X POST "$URL/sod" -H "X-Relay-Key: $KEYV" -H 'Content-Type: application/json' \
-        -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/bench-repo","branch":"main","include_docs":false,"schema_version":"1.0"}' | jq -r .session_id)
+        -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/crane-console","branch":"main","include_docs":false,"schema_version":"1.0"}' | jq -r .session_id)
       printf '{"session_id":"%s"}' "$CSID" > "$PW/hb.json"
       printf '{"session_id":"%s","branch":"main","commit_sha":"%s","schema_version":"1.0"}' "$CSID" "$SHA" > "$PW/update.json"
       H=(-H "X-Relay-Key: $KEYV" -H "Content-Type: application/json")
@@ -195,7 +195,7 @@ echo "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" > "$PW/update.hdr"
 PREP
       cat > "$PW/prep-eod.sh" <<PREP
 curl -sf -X POST "$URL/sod" -H "X-Relay-Key: $KEYV" -H "Content-Type: application/json" \
-  -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/bench-repo","include_docs":false,"schema_version":"1.0"}' \
+  -d '{"agent":"curl-agent","venture":"vc","repo":"venturecrane/crane-console","include_docs":false,"schema_version":"1.0"}' \
   | jq -c '{session_id, summary: "bench", payload: {}, schema_version: "1.0"}' > "$PW/eod.json"
 echo "Idempotency-Key: \$(cat /proc/sys/kernel/random/uuid)" > "$PW/eod.hdr"
 PREP
