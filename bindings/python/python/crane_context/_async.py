@@ -38,6 +38,7 @@ from ._models import (
     opt_handoff,
 )
 
+from ._pages import awalk_handoffs
 from ._v2args import TimeArg, checkpoint_request, non_negative
 from ._v2async import AsyncNotes, AsyncV2Methods
 from ._v2models import Checkpoint, CheckpointCreated
@@ -315,15 +316,7 @@ class AsyncClient(AsyncV2Methods):
             limit=check_page_size(page_size),
         )
 
-        async def walk() -> AsyncIterator[Handoff]:
-            while True:
-                page = await acall(pager.next_page())
-                if page is None:
-                    return
-                for h in page.handoffs:
-                    yield Handoff._from(h)
-
-        return walk()
+        return awalk_handoffs(pager)
 
     async def last_handoff(self, venture: str, repo: str, *, track: Optional[int] = None) -> CachedHandoff:
         """The newest handoff of a venture/repo (track), from the server or, offline, from the local cache (``stale``)."""

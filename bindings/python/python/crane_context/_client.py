@@ -40,6 +40,7 @@ from ._models import (
     parse_time,
 )
 
+from ._pages import walk_handoffs
 from ._v2args import TimeArg, checkpoint_request, non_negative
 from ._v2models import Checkpoint, CheckpointCreated
 from ._v2sync import Notes, V2Methods
@@ -390,15 +391,7 @@ class Client(V2Methods):
             limit=check_page_size(page_size),
         )
 
-        def walk() -> Iterator[Handoff]:
-            while True:
-                page = call(pager.next_page_blocking)
-                if page is None:
-                    return
-                for h in page.handoffs:
-                    yield Handoff._from(h)
-
-        return walk()
+        return walk_handoffs(pager)
 
     def last_handoff(self, venture: str, repo: str, *, track: Optional[int] = None) -> CachedHandoff:
         """The newest handoff of a venture/repo (track): from the server, or from the local cache (``stale``) when offline."""

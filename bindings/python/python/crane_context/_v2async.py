@@ -11,6 +11,7 @@ from typing import Any, AsyncIterator, Iterable, List, Optional, Union
 from ._common import check_page_size, window_filter
 from ._errors import acall, call
 from ._models import Handoff, SessionInfo
+from ._pages import awalk_handoffs
 from ._v2args import (
     TimeArg,
     active_filter,
@@ -231,12 +232,4 @@ class AsyncV2Methods:
             limit=check_page_size(page_size),
         )
 
-        async def walk() -> AsyncIterator[Handoff]:
-            while True:
-                page = await acall(pager.next_page())
-                if page is None:
-                    return
-                for h in page.handoffs:
-                    yield Handoff._from(h)
-
-        return walk()
+        return awalk_handoffs(pager)

@@ -11,6 +11,7 @@ from typing import Any, Iterable, Iterator, List, Optional, Union
 from ._common import check_page_size, window_filter
 from ._errors import call
 from ._models import Handoff, SessionInfo
+from ._pages import walk_handoffs
 from ._v2args import (
     TimeArg,
     active_filter,
@@ -252,12 +253,4 @@ class V2Methods:
             limit=check_page_size(page_size),
         )
 
-        def walk() -> Iterator[Handoff]:
-            while True:
-                page = call(pager.next_page_blocking)
-                if page is None:
-                    return
-                for h in page.handoffs:
-                    yield Handoff._from(h)
-
-        return walk()
+        return walk_handoffs(pager)
