@@ -38,7 +38,9 @@ fi
 
 # ---------------------------------------------------------------- build
 say "building (release): library, emulator, crane CLI, driver, criterion bench"
-cargo build --release --features emulator,cli --bin crane-context-emulator --bin crane --example bench_driver
+cargo build --release --features emulator,cli --bin crane-context-emulator --example bench_driver
+# The crane binary as shipped (static and non-PIE on Linux with glibc).
+scripts/build-crane.sh
 DRIVER="$ROOT/target/release/examples/bench_driver"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
 CRANE="$ROOT/target/release/crane"
@@ -219,7 +221,8 @@ PREP
         -n "curl eod" "curl -sf -o /dev/null -X POST $URL/eod ${H[*]@Q} -H @$PW/eod.hdr -d @$PW/eod.json"
     )
     kill "$PEMU" 2>/dev/null || true
-    jq -s --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" '.[0] + .[1] | . as $m | {item: 8, load_after: $load, runs: $m,
+    jq -s --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg binary "$(file -b "$CRANE" | cut -d, -f1-5)" \
+      '.[0] + .[1] | . as $m | {item: 8, load_after: $load, crane_binary: $binary, runs: $m,
       ratios: {
         heartbeat_vs_curl: ($m["crane heartbeat"].median_ms / $m["curl heartbeat"].median_ms),
         update_vs_curl: ($m["crane update"].median_ms / $m["curl update"].median_ms),

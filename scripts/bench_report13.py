@@ -58,7 +58,8 @@ if p and "runs" in p:
     row("crane --version", "/bin/true", rat["version_vs_true"], 1.2)
     row("crane status", "/bin/true", rat["status_vs_true"], 2.0)
     row("empty Rust program", "/bin/true", rat["empty_rust_vs_true"], None)
-    lines += ["", f"Rounds: {runs['crane heartbeat']['n']} (eod: {runs['crane eod']['n']}); load after: {p.get('load_after')}.", ""]
+    lines += ["", f"Rounds: {runs['crane heartbeat']['n']} (eod: {runs['crane eod']['n']}); load after: {p.get('load_after')}.",
+              f"The `crane` measured (scripts/build-crane.sh): {p.get('crane_binary', 'not recorded')}.", ""]
 
 e = load("engine")
 if e:
