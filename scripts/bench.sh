@@ -7,7 +7,7 @@
 #   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
 #   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
 #   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
-#     (calls enqueue drain heartbeats canonical cli open procs engine python; the report always runs)
+#     (calls enqueue drain heartbeats canonical cli open procs engine python swift; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
 # Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
@@ -23,7 +23,7 @@ export CRANE_BENCH_OUT="$OUT"
 export CARGO_TERM_QUIET=true
 
 say() { printf '\n== %s\n' "$*" >&2; }
-ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine python} "
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine python swift} "
 want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
@@ -255,6 +255,18 @@ if want python; then
     --url "$(awk '/listening/ {print $NF}' "$PYW/emulator.out")" $QUICK --out "$OUT/python.json" || true
   kill "$PYEMU" 2>/dev/null || true
   rm -rf "$PYW"
+fi
+
+# ---------------------------------------------------------------- item 11
+# The Swift binding (release library, release build of benches/swift-calls)
+# vs URLSession; in the chroot of bindings/swift/test.sh where no swift is installed.
+if want swift; then
+  say "11. swift: release library"
+  cargo build --release --features ffi --lib
+  say "11. swift calls vs URLSession (interleaved)"
+  rc=0
+  benches/swift-calls/run.sh "$ROOT/target/release" "$EMULATOR" "$OUT/swift.json" $QUICK >&2 || rc=$?
+  [ "$rc" = 0 ] || echo "{\"item\":11,\"skipped\":\"benches/swift-calls/run.sh exited $rc\"}" > "$OUT/swift.json"
 fi
 
 # ---------------------------------------------------------------- report

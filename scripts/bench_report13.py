@@ -100,4 +100,16 @@ if py:
                          f"{fmt(v.get('ratio_p50_vs_durable'), 3)} |")
     lines += ["", f"Load during the Python run: {' '.join(py['loadavg'])}.", ""]
 
+sw = load("swift")
+if sw and "calls" in sw:
+    lines += ["### 11. Swift (release library and package) vs URLSession keep-alive", "",
+              "| call | SDK p50 µs | URLSession p50 µs | ratio p50 | SDK p99 µs | URLSession p99 µs | ratio p99 |",
+              "|---|---|---|---|---|---|---|"]
+    for c in sw["calls"]:
+        lines.append(f"| {c['call']} | {c['sdk']['p50_us']:.0f} | {c['urlsession']['p50_us']:.0f} | {c['ratio_p50']:.3f} | "
+                     f"{c['sdk']['p99_us']:.0f} | {c['urlsession']['p99_us']:.0f} | {c['ratio_p99']:.3f} |")
+    lines.append("")
+elif sw:
+    lines += ["### 11. Swift", "", f"Not run: {sw.get('skipped')}.", ""]
+
 print("\n".join(lines))
