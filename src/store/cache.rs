@@ -233,14 +233,10 @@ impl Store {
         session_id: &str,
     ) -> Result<Option<String>, StoreError> {
         self.read(|tx| {
-            // Every end asks this, and the table holds one handoff per
-            // venture/repo/track: a substring test (no JSON parsing) rules
-            // out all but the rows naming the id before one is parsed.
             let found = tx
                 .prepare_cached(
                     "SELECT handoff_json FROM last_handoff \
-                     WHERE instr(handoff_json, ?1) > 0 \
-                     AND json_valid(handoff_json) \
+                     WHERE json_valid(handoff_json) \
                      AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
                 )?
                 .query_row(params![session_id], |r| r.get(0))
