@@ -1,5 +1,7 @@
 //! The README's code is real code: its Rust snippet is `examples/library.rs`
-//! (which `cargo test` compiles), and nothing in the repository reaches
+//! (which `cargo test` compiles), the Swift README's snippets are
+//! examples/swift-agent's `ReadmeSnippet` (which bindings/swift/test.sh
+//! compiles), and nothing in the repository reaches
 //! outside it (a clone has nothing beside it).
 
 use std::path::Path;
@@ -20,24 +22,7 @@ fn example_snippet() -> String {
 
 /// Every fenced ```rust block of the README.
 fn readme_rust_blocks() -> Vec<String> {
-    let text = read("README.md");
-    let mut blocks = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line.trim_start() == "```rust" => current = Some(String::new()),
-            Some(block) if line.trim_start() == "```" => {
-                blocks.push(std::mem::take(block));
-                current = None;
-            }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
-            }
-            None => {}
-        }
-    }
-    blocks
+    fenced_blocks("README.md", "```rust")
 }
 
 #[test]
@@ -52,6 +37,77 @@ fn readme_rust_snippet_is_the_compiled_library_example() {
         blocks[0],
         example_snippet(),
         "README.md's Rust snippet must be examples/library.rs between its markers"
+    );
+}
+
+/// Every fenced block of `file` opened with exactly `fence` (e.g. "```swift").
+fn fenced_blocks(file: &str, fence: &str) -> Vec<String> {
+    let text = read(file);
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line.trim_start() == fence => current = Some(String::new()),
+            Some(block) if line.trim_start() == "```" => {
+                blocks.push(std::mem::take(block));
+                current = None;
+            }
+            Some(block) => {
+                block.push_str(line);
+                block.push('\n');
+            }
+            None => {}
+        }
+    }
+    blocks
+}
+
+/// The regions of `file` between `// README:begin` and `// README:end` lines.
+fn marked_regions(file: &str) -> Vec<String> {
+    let text = read(file);
+    let mut regions = Vec::new();
+    let mut current: Option<String> = None;
+    for line in text.lines() {
+        match &mut current {
+            None if line == "// README:begin" => current = Some(String::new()),
+            Some(region) if line == "// README:end" => {
+                regions.push(std::mem::take(region));
+                current = None;
+            }
+            Some(region) => {
+                region.push_str(line);
+                region.push('\n');
+            }
+            None => {}
+        }
+    }
+    regions
+}
+
+#[test]
+fn swift_readme_snippets_are_the_compiled_example() {
+    // The Swift package's README shows two snippets; the example package
+    // compiles them (bindings/swift/test.sh builds it, warnings as errors).
+    let blocks = fenced_blocks("bindings/swift/README.md", "```swift");
+    let regions = marked_regions("examples/swift-agent/Sources/ReadmeSnippet/ReadmeSnippet.swift");
+    assert_eq!(
+        blocks.len(),
+        2,
+        "bindings/swift/README.md has two Swift snippets"
+    );
+    assert_eq!(
+        regions.len(),
+        3,
+        "ReadmeSnippet.swift has three marked regions"
+    );
+    assert_eq!(
+        blocks[0],
+        format!("{}{}", regions[0], regions[1]),
+        "the README's first Swift snippet must be ReadmeSnippet.swift's imports and readmeQuickstart body"
+    );
+    assert_eq!(
+        blocks[1], regions[2],
+        "the README's second Swift snippet must be ReadmeSnippet.swift's readmeV2 body"
     );
 }
 

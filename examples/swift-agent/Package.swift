@@ -17,6 +17,12 @@ let package = Package(
     ],
     targets: [
         .target(name: "AgentContext", path: "Sources/AgentContext"),
+        // bindings/swift/README.md's snippets, compiled (tests/readme.rs keeps them equal).
+        .target(
+            name: "ReadmeSnippet",
+            dependencies: [.product(name: "CraneContext", package: "CraneContext")],
+            path: "Sources/ReadmeSnippet"
+        ),
         .executableTarget(
             name: "crane-sod",
             dependencies: ["AgentContext", .product(name: "CraneContext", package: "CraneContext")],
