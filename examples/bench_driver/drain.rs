@@ -270,11 +270,23 @@ async fn measure(quick: bool) -> Value {
     let url = emu.url.clone();
     let dir = common::disk_scratch("drain");
     let payload = common::payload_of(1024);
-    let (bare_n, main_n, sizes): (usize, usize, Vec<usize>) = if quick {
+    let (bare_n, main_n, mut sizes): (usize, usize, Vec<usize>) = if quick {
         (1000, 2000, vec![500, 2000, 5000])
     } else {
         (5000, 10_000, vec![1000, 10_000, 100_000])
     };
+    // Diagnostics only (e.g. `CRANE_BENCH_DRAIN_SIZES=100000` to time one
+    // size back to back); the published figures use the sizes above.
+    if let Ok(list) = std::env::var("CRANE_BENCH_DRAIN_SIZES") {
+        sizes = list
+            .split(',')
+            .map(|n| {
+                n.trim()
+                    .parse()
+                    .expect("CRANE_BENCH_DRAIN_SIZES: comma-separated counts")
+            })
+            .collect();
+    }
 
     // The emulator gets slower as its tables grow, so its maximum is taken
     // right before and right after the main drain (same state, same load),

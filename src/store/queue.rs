@@ -39,6 +39,90 @@ const QUARANTINED: &str = "quarantined: its stored body is not valid UTF-8 and c
 /// Below this many due items, leasing goes through the due-time index.
 const FEW_DUE: i64 = 128;
 
+// The statements run for every leased batch, settled item or `sync` poll
+// that filter on leases. Each must read only what it needs, never every
+// pending row (O(n) per batch is O(n²) to drain a backlog): the test
+// `per_batch_statements_use_an_index_not_the_whole_queue` checks their
+// plans. Leases go through `queue_by_lease`, the partial index of leased
+// rows, named with `INDEXED BY` because SQLite's planner (no statistics)
+// otherwise takes the `state` prefix of `queue_by_due`, i.e. every pending row.
+
+/// Whether at least `?2` pending items are due at `?1` (which plan leases).
+const DUE_COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM queue \
+     WHERE state = 'pending' AND next_attempt_at_ms <= ?1 LIMIT ?2)";
+
+/// Leases with few due items: only those, through the due index.
+const LEASE_FEW_DUE: &str = select_items!(
+    "INDEXED BY queue_by_due WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
+    is_head!(),
+    " ORDER BY q.seq LIMIT ?2"
+);
+
+/// Leases with many due items: a walk in `seq` order that stops at the
+/// `LIMIT`, skipping only the rows in flight or waiting before them.
+const LEASE_MANY_DUE: &str = select_items!(
+    "NOT INDEXED WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
+    is_head!(),
+    " ORDER BY q.seq LIMIT ?2"
+);
+
+/// Leases one item (by its unique `local_id`).
+const LEASE_ONE: &str =
+    "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3";
+
+/// Deletes a delivered item still held by `?2`.
+const DELETE_HELD: &str = "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
+     AND state = 'pending' RETURNING size_bytes";
+
+/// A transient failure of the item `?1` held by `?2`.
+const RELEASE: &str = "UPDATE queue SET attempts = min(attempts + 1, 4294967295), \
+     last_error = ?3, last_correlation_id = ?4, next_attempt_at_ms = ?5, \
+     lease_holder = NULL, lease_until_ms = NULL \
+     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'";
+
+/// A permanent failure of the item `?1` held by `?2`.
+const DEAD_LETTER: &str =
+    "UPDATE queue SET state = 'dead', attempts = min(attempts + 1, 4294967295), \
+     last_error = ?3, last_correlation_id = ?4, \
+     lease_holder = NULL, lease_until_ms = NULL \
+     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'";
+
+/// Leases the queued item `?1` to `?2` until `?3` if it is a free head at `?4`.
+const TAKE_LEASE: &str = concat!(
+    "UPDATE queue AS q SET lease_holder = ?2, lease_until_ms = ?3 ",
+    "WHERE q.local_id = ?1 AND q.state = 'pending' AND (q.lease_until_ms IS NULL ",
+    "OR q.lease_until_ms <= ?4 OR q.lease_holder = ?2) AND ",
+    is_head!()
+);
+
+/// Holders other than `?1` with an unexpired (`> ?2`) lease on a pending item.
+const LIVE_HOLDERS: &str = "SELECT DISTINCT lease_holder FROM queue INDEXED BY queue_by_lease \
+     WHERE lease_holder IS NOT NULL AND lease_holder != ?1 AND lease_until_ms > ?2 \
+     AND state = 'pending'";
+
+/// Voids every lease of the (dead) holder `?1`.
+const VOID_HOLDER: &str = "UPDATE queue INDEXED BY queue_by_lease \
+     SET lease_holder = NULL, lease_until_ms = NULL \
+     WHERE lease_holder = ?1 AND state = 'pending'";
+
+/// Pending items whose lease is still running at `?1`.
+pub(super) const LIVE_LEASES: &str = "SELECT count(*) FROM queue INDEXED BY queue_by_lease \
+     WHERE lease_holder IS NOT NULL AND lease_until_ms > ?1 AND state = 'pending'";
+
+/// Whether a head is due at `?1`: unleased or its lease expired, and not
+/// scheduled later. The same as the earliest time of `next_due_at_ms`
+/// being `<= ?1` (a max is `<= ?1` when both its terms are), but found by
+/// walking the due items through `queue_by_due` and stopping at the first.
+const HEAD_DUE: &str = concat!(
+    "SELECT EXISTS (SELECT 1 FROM queue q INDEXED BY queue_by_due ",
+    "WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
+    is_head!(),
+    ")"
+);
+
 impl Store {
     /// Queues `item`, durable when this returns; returns its local id. If the
     /// idempotency key is already queued, returns the existing item's id and
@@ -82,25 +166,12 @@ impl Store {
             // after failures): through the due index, which visits only them;
             // a walk would read every waiting item to find the few.
             let due: i64 = tx
-                .prepare_cached(
-                    "SELECT count(*) FROM (SELECT 1 FROM queue \
-                     WHERE state = 'pending' AND next_attempt_at_ms <= ?1 LIMIT ?2)",
-                )?
+                .prepare_cached(DUE_COUNT)?
                 .query_row(params![now_ms, FEW_DUE], |r| r.get(0))?;
             let sql = if due < FEW_DUE {
-                select_items!(
-                    "INDEXED BY queue_by_due WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
-                    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
-                    is_head!(),
-                    " ORDER BY q.seq LIMIT ?2"
-                )
+                LEASE_FEW_DUE
             } else {
-                select_items!(
-                    "NOT INDEXED WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
-                    "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
-                    is_head!(),
-                    " ORDER BY q.seq LIMIT ?2"
-                )
+                LEASE_MANY_DUE
             };
             let mut items = query_items(tx, sql, params![now_ms, to_i64(limit)])?;
             // An undecodable item is never sent: it dies here, bytes kept,
@@ -117,9 +188,7 @@ impl Store {
                 bump(tx, "dead_total")?;
                 tracing::warn!(local_id = %item.local_id, "quarantined an undecodable queue item");
             }
-            let mut lease = tx.prepare_cached(
-                "UPDATE queue SET lease_holder = ?1, lease_until_ms = ?2 WHERE local_id = ?3",
-            )?;
+            let mut lease = tx.prepare_cached(LEASE_ONE)?;
             for item in &mut items {
                 lease.execute(params![holder, until, item.local_id])?;
                 item.lease_holder = Some(holder.to_owned());
@@ -211,20 +280,13 @@ impl Store {
     ) -> Result<bool, StoreError> {
         // Lost on power failure, the item is merely retried sooner.
         self.write_relaxed(|tx| {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE queue SET attempts = min(attempts + 1, 4294967295), \
-                     last_error = ?3, last_correlation_id = ?4, next_attempt_at_ms = ?5, \
-                     lease_holder = NULL, lease_until_ms = NULL \
-                     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'",
-                )?
-                .execute(params![
-                    local_id,
-                    holder,
-                    clip(error),
-                    correlation_id,
-                    next_attempt_at_ms
-                ])?;
+            let updated = tx.prepare_cached(RELEASE)?.execute(params![
+                local_id,
+                holder,
+                clip(error),
+                correlation_id,
+                next_attempt_at_ms
+            ])?;
             Ok(updated == 1)
         })
     }
@@ -240,14 +302,12 @@ impl Store {
         correlation_id: Option<&str>,
     ) -> Result<bool, StoreError> {
         self.write(|tx| {
-            let updated = tx
-                .prepare_cached(
-                    "UPDATE queue SET state = 'dead', attempts = min(attempts + 1, 4294967295), \
-                     last_error = ?3, last_correlation_id = ?4, \
-                     lease_holder = NULL, lease_until_ms = NULL \
-                     WHERE local_id = ?1 AND lease_holder = ?2 AND state = 'pending'",
-                )?
-                .execute(params![local_id, holder, clip(reason), correlation_id])?;
+            let updated = tx.prepare_cached(DEAD_LETTER)?.execute(params![
+                local_id,
+                holder,
+                clip(reason),
+                correlation_id
+            ])?;
             if updated == 1 {
                 bump(tx, "dead_total")?;
             }
@@ -278,19 +338,12 @@ impl Store {
     pub fn leased_and_due(&self, now_ms: i64) -> Result<(bool, bool), StoreError> {
         self.read(|tx| {
             let leased: i64 = tx
-                .prepare_cached(
-                    "SELECT count(*) FROM queue WHERE state = 'pending' \
-                     AND lease_holder IS NOT NULL AND lease_until_ms > ?1",
-                )?
+                .prepare_cached(LIVE_LEASES)?
                 .query_row([now_ms], |r| r.get(0))?;
-            let sql = concat!(
-                "SELECT min(CASE WHEN q.lease_until_ms IS NULL THEN q.next_attempt_at_ms ",
-                "ELSE max(q.next_attempt_at_ms, q.lease_until_ms) END) ",
-                "FROM queue q WHERE q.state = 'pending' AND ",
-                is_head!()
-            );
-            let next: Option<i64> = tx.prepare_cached(sql)?.query_row([], |r| r.get(0))?;
-            Ok((leased > 0, next.is_some_and(|t| t <= now_ms)))
+            let due: bool = tx
+                .prepare_cached(HEAD_DUE)?
+                .query_row([now_ms], |r| r.get(0))?;
+            Ok((leased > 0, due))
         })
     }
 
@@ -350,9 +403,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<u64, StoreError> {
         let holders = tx
-            .prepare_cached(
-                "SELECT DISTINCT lease_holder FROM queue WHERE state = 'pending'                  AND lease_holder IS NOT NULL AND lease_holder != ?1 AND lease_until_ms > ?2",
-            )?
+            .prepare_cached(LIVE_HOLDERS)?
             .query_map(params![me, now_ms], |r| r.get::<_, String>(0))?
             .collect::<Result<Vec<_>, _>>()?;
         let dir = owners_dir(self.path());
@@ -361,11 +412,7 @@ impl Store {
             if liveness(&dir, &holder) != Liveness::Dead {
                 continue;
             }
-            let n = tx
-                .prepare_cached(
-                    "UPDATE queue SET lease_holder = NULL, lease_until_ms = NULL                      WHERE lease_holder = ?1 AND state = 'pending'",
-                )?
-                .execute(params![holder])?;
+            let n = tx.prepare_cached(VOID_HOLDER)?.execute(params![holder])?;
             tracing::info!(%holder, items = n, "freed the leases of a dead process");
             freed += u64::try_from(n).unwrap_or(0);
         }
@@ -508,10 +555,7 @@ fn delete_completed_tx(
     counter: &str,
 ) -> Result<Option<u64>, StoreError> {
     let size: Option<i64> = tx
-        .prepare_cached(
-            "DELETE FROM queue WHERE local_id = ?1 AND lease_holder = ?2 \
-             AND state = 'pending' RETURNING size_bytes",
-        )?
+        .prepare_cached(DELETE_HELD)?
         .query_row(params![local_id, holder], |r| r.get(0))
         .optional()?;
     if size.is_some() {
@@ -548,14 +592,8 @@ fn take_lease(
     until: i64,
     now_ms: i64,
 ) -> rusqlite::Result<bool> {
-    let sql = concat!(
-        "UPDATE queue AS q SET lease_holder = ?2, lease_until_ms = ?3 ",
-        "WHERE q.local_id = ?1 AND q.state = 'pending' AND (q.lease_until_ms IS NULL ",
-        "OR q.lease_until_ms <= ?4 OR q.lease_holder = ?2) AND ",
-        is_head!()
-    );
     let updated = tx
-        .prepare_cached(sql)?
+        .prepare_cached(TAKE_LEASE)?
         .execute(params![local_id, holder, until, now_ms])?;
     Ok(updated == 1)
 }
@@ -594,6 +632,115 @@ mod tests {
         assert_eq!(clip("short"), "short");
         let long = "é".repeat(MAX_ERROR_CHARS + 10);
         assert_eq!(clip(&long).chars().count(), MAX_ERROR_CHARS);
+    }
+
+    /// The plan of `sql` on a current-schema database holding a backlog
+    /// (one line per step, as `EXPLAIN QUERY PLAN` words it).
+    fn plan(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}")).unwrap();
+        let unbound = vec![rusqlite::types::Null; stmt.parameter_count()];
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(unbound), |r| {
+                r.get::<_, String>(3)
+            })
+            .unwrap();
+        rows.collect::<Result<_, _>>().unwrap()
+    }
+
+    fn backlog() -> rusqlite::Connection {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute_batch(super::super::schema::FRESH_SCHEMA)
+            .unwrap();
+        // 2,000 pending ends, the first 64 leased (a batch in flight).
+        conn.execute_batch(
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 2000) \
+             INSERT INTO queue (local_id, kind, session_id, agent, venture, repo, \
+             idempotency_key, body_json, size_bytes, state, created_at_ms, next_attempt_at_ms, \
+             lease_holder, lease_until_ms) \
+             SELECT 'L' || i, 'end', 's' || i, 'a', 'vc', 'o/r', 'k' || i, '{}', 2, 'pending', \
+             1, 1, iif(i <= 64, 'me', NULL), iif(i <= 64, 99, NULL) FROM n;",
+        )
+        .unwrap();
+        conn
+    }
+
+    /// Every statement run per leased batch, per settled item or per `sync`
+    /// poll must find its rows through an index that leads to them: no scan
+    /// of the queue table and no search keyed on `state` alone (every
+    /// pending row, nearly the whole backlog). Before the partial index
+    /// `queue_by_lease`, `LIVE_HOLDERS` (run by every `lease_ready`) and
+    /// `LIVE_LEASES` searched `queue_by_due (state=?)`, and `sync`'s due
+    /// check walked every pending row: draining n items cost O(n²).
+    #[test]
+    fn per_batch_statements_use_an_index_not_the_whole_queue() {
+        let conn = backlog();
+        let statements = [
+            ("DUE_COUNT", DUE_COUNT),
+            ("LEASE_FEW_DUE", LEASE_FEW_DUE),
+            ("LEASE_ONE", LEASE_ONE),
+            ("DELETE_HELD", DELETE_HELD),
+            ("RELEASE", RELEASE),
+            ("DEAD_LETTER", DEAD_LETTER),
+            ("TAKE_LEASE", TAKE_LEASE),
+            ("LIVE_HOLDERS", LIVE_HOLDERS),
+            ("VOID_HOLDER", VOID_HOLDER),
+            ("LIVE_LEASES", LIVE_LEASES),
+            ("HEAD_DUE", HEAD_DUE),
+        ];
+        for (name, sql) in statements {
+            let steps = plan(&conn, sql);
+            for step in &steps {
+                // `queue` or its aliases (a subquery's own rows are not the table).
+                let of_queue = matches!(step.split_whitespace().nth(1), Some("queue" | "q" | "o"));
+                let whole_table = step.starts_with("SCAN ")
+                    && of_queue
+                    // A scan of the partial index reads the leased rows only.
+                    && !step.contains("INDEX queue_by_lease");
+                let every_pending = step.starts_with("SEARCH ") && step.ends_with("(state=?)");
+                assert!(
+                    !whole_table && !every_pending,
+                    "{name} reads the whole queue: {steps:?}"
+                );
+            }
+        }
+    }
+
+    /// The one walk over the table, for many due items, must follow `seq`
+    /// (the rowid) so that it stops at its `LIMIT`: no sort of every row.
+    #[test]
+    fn leasing_many_due_items_walks_in_seq_order_and_stops_at_the_limit() {
+        let steps = plan(&backlog(), LEASE_MANY_DUE);
+        assert!(steps.iter().any(|s| s == "SCAN q"), "{steps:?}");
+        assert!(
+            !steps.iter().any(|s| s.contains("TEMP B-TREE")),
+            "{steps:?}"
+        );
+    }
+
+    /// `HEAD_DUE` says what `next_due_at_ms` did (`sync` relied on it):
+    /// due when an unleased or expired head is not scheduled later.
+    #[test]
+    fn head_due_agrees_with_the_earliest_due_time() {
+        let conn = backlog();
+        let earliest = concat!(
+            "SELECT min(CASE WHEN q.lease_until_ms IS NULL THEN q.next_attempt_at_ms ",
+            "ELSE max(q.next_attempt_at_ms, q.lease_until_ms) END) ",
+            "FROM queue q WHERE q.state = 'pending' AND ",
+            is_head!()
+        );
+        // Leased rows (until 99), later rows, a second item behind a head,
+        // a dead row: each case on either side of `now`.
+        conn.execute_batch(
+            "UPDATE queue SET next_attempt_at_ms = 50 WHERE seq > 64; \
+             UPDATE queue SET session_id = 's1' WHERE seq = 1500; \
+             UPDATE queue SET state = 'dead' WHERE seq = 1600;",
+        )
+        .unwrap();
+        for now in [0, 1, 49, 50, 98, 99, 100] {
+            let due: bool = conn.query_row(HEAD_DUE, [now], |r| r.get(0)).unwrap();
+            let at: Option<i64> = conn.query_row(earliest, [], |r| r.get(0)).unwrap();
+            assert_eq!(due, at.is_some_and(|t| t <= now), "now {now}");
+        }
     }
 
     #[test]

@@ -98,9 +98,9 @@ impl Store {
     /// delivering them), counted without reading their bodies.
     pub fn live_leases(&self, now_ms: i64) -> Result<u64, StoreError> {
         self.read(|tx| {
-            let sql = "SELECT count(*) FROM queue WHERE state = 'pending' \
-                       AND lease_holder IS NOT NULL AND lease_until_ms > ?1";
-            let n: i64 = tx.prepare_cached(sql)?.query_row([now_ms], |r| r.get(0))?;
+            let n: i64 = tx
+                .prepare_cached(super::queue::LIVE_LEASES)?
+                .query_row([now_ms], |r| r.get(0))?;
             Ok(to_u64(n))
         })
     }

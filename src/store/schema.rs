@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::StoreError;
 
 /// The schema version this SDK writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// The connection's page cache limit, as SQLite's `cache_size` takes it
 /// in KiB (negative): 256 KiB.
@@ -81,6 +81,25 @@ CREATE TABLE queue (
 ) STRICT;
 CREATE INDEX queue_by_session ON queue (session_id, state, seq);
 CREATE INDEX queue_by_due ON queue (state, next_attempt_at_ms);
+"
+    };
+}
+
+/// The index of leased queue rows (version 5): a partial index holding only
+/// the rows with a lease (those in flight: a drain batch or two, not the
+/// backlog). Leasing first looks for holders other than itself with a live
+/// lease (to void a dead process's leases, `free_dead_leases_tx`), and `sync`
+/// counts live leases; without it both visited every pending row (through
+/// `queue_by_due`'s `state`), once per leased batch of 64: draining n items
+/// cost O(n²), 100,000 items at a fifth of the rate of 10,000. Those queries
+/// name it (`INDEXED BY`): SQLite's planner, without statistics, preferred
+/// the `state` prefix of `queue_by_due`. Kept apart from `queue_table!`
+/// because the version 4 rebuild (which uses that macro) predates it.
+macro_rules! queue_lease_index {
+    () => {
+        "
+CREATE INDEX queue_by_lease ON queue (lease_holder, lease_until_ms)
+    WHERE lease_holder IS NOT NULL;
 "
     };
 }
@@ -158,7 +177,8 @@ CREATE TABLE server_info (
 ) STRICT, WITHOUT ROWID;
 ",
     rehome_table!(),
-    checkpoint_baseline_table!()
+    checkpoint_baseline_table!(),
+    queue_lease_index!()
 );
 
 /// Version 3: what the SDK learnt about each base URL (its generation and
@@ -180,7 +200,7 @@ fn add_server_info(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// The upgrade arms, oldest first.
-const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info, queue_kinds_v4];
+const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info, queue_kinds_v4, add_lease_index];
 
 /// Version 2 adds the `rehome` table (the re-homing state of queued ends).
 fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -208,6 +228,12 @@ INSERT INTO main.rehome SELECT * FROM temp.rehome_v3;
 DROP TABLE temp.queue_v3;
 DROP TABLE temp.rehome_v3;"
     ))
+}
+
+/// Version 5: the partial index of leased rows (see `queue_lease_index!`).
+/// Built once from the rows present; nothing else changes.
+fn add_lease_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(queue_lease_index!())
 }
 
 // Exactly one arm per version after the first.

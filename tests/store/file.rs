@@ -34,7 +34,15 @@ const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[
     (2, &[V1_SCHEMA, V2_ADDED]),
     (3, &[V1_SCHEMA, V2_ADDED, V3_ADDED]),
     (4, &[V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED]),
+    (5, &[V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED, V5_ADDED]),
 ];
+
+/// What version 5 added to version 4: the partial index of leased rows,
+/// so that leasing and `sync` read the rows in flight, not the backlog.
+const V5_ADDED: &str = "
+CREATE INDEX queue_by_lease ON queue (lease_holder, lease_until_ms)
+    WHERE lease_holder IS NOT NULL;
+";
 
 /// What version 4 changed in version 3: the queue admits notes and
 /// checkpoints (the table is rebuilt, `rehome` with it), and queued
@@ -296,6 +304,48 @@ fn upgrading_a_v3_file_keeps_its_queued_items_and_rehoming_state() {
         .collect::<Result<_, _>>()
         .unwrap();
     assert_eq!(seqs, [7, 9]);
+}
+
+/// Upgrading to version 5 builds the lease index from the rows already
+/// there: leases taken before the upgrade are seen through it (the lease
+/// queries name it, so a missing index would be an error), and a dead
+/// holder's lease taken before the upgrade is still taken over.
+#[test]
+fn upgrading_a_v4_file_indexes_its_existing_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let old = dir.path().join("v4.db");
+    let conn = rusqlite::Connection::open(&old).unwrap();
+    for sql in [V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED] {
+        conn.execute_batch(sql).unwrap();
+    }
+    // s1's head leased by a process that has died since (its lock is
+    // free), s2's head unleased; both due.
+    let gone = crane_context::store::Owner::claim(&old);
+    let gone_id = gone.id().to_owned();
+    drop(gone);
+    conn.execute_batch(&format!(
+        "INSERT INTO queue (local_id, kind, session_id, agent, venture, repo, track, \
+         idempotency_key, body_json, size_bytes, state, created_at_ms, next_attempt_at_ms, \
+         lease_holder, lease_until_ms) VALUES \
+         ('L1', 'update', 's1', 'a', 'vc', 'o/r', NULL, 'k1', '{{}}', 2, 'pending', 1, 1, \
+          '{gone_id}', {until}), \
+         ('L2', 'update', 's2', 'a', 'vc', 'o/r', NULL, 'k2', '{{}}', 2, 'pending', 1, 1, NULL, NULL);",
+        until = T0 + LEASE
+    ))
+    .unwrap();
+    conn.pragma_update(None, "user_version", 4).unwrap();
+    drop(conn);
+
+    let store = Store::open(&old, QueueLimits::default()).unwrap();
+    assert_eq!(store.live_leases(T0).unwrap(), 1);
+    let leased = store.lease_ready("me", LEASE, T0, 10).unwrap();
+    assert_eq!(
+        ids(&leased),
+        ["L1", "L2"],
+        "the dead holder's item is taken over"
+    );
+    assert_eq!(store.live_leases(T0).unwrap(), 2);
+    assert_eq!(store.held_by("me").unwrap(), ["L1", "L2"]);
 }
 
 #[test]
