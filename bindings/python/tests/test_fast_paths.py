@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 import crane_context as cc
-from crane_context import _exitgate, _fastasync
+from crane_context import _exitgate, _fastasync, _fastbuf
 from crane_context._models import parse_time
 
 from conftest import KEY, REPO, VENTURE, make_async_client
@@ -128,6 +128,20 @@ def test_a_loops_channel_is_closed_with_the_loop(emulator, tmp_path):
         gc.collect()
     # At most the last loop is still remembered (the driver's one-entry cache).
     assert lib.crane_context_fd_channels() <= before + 1
+
+
+def test_arguments_and_results_cross_the_ffi_unchanged_through_the_fast_converters(client):
+    assert _fastbuf.installed, "the generated converters' private names changed: see _fastbuf.py"
+    summary = "Ünïcödé ✓ summary — 日本語 " + "x" * 5000  # larger than any first buffer, multi-byte
+    payload = {"": "", "naïve": ["café", 1.5, -(2**40), None, True], "deep": {"ß": {"✓": []}}, "big": "y" * 70000}
+    session = client.start_session("py-buffers", VENTURE, REPO, auto_heartbeat=False)
+    session.end(summary, payload)
+    h = client.latest_handoff(session_id=session.session_id)
+    assert h is not None and h.summary == summary and h.payload == payload
+    assert client.latest_handoff(session_id="sess_nope") is None  # an empty optional
+    with pytest.raises(cc.NotFound) as caught:  # an error record lifted from its buffer
+        client.update_session("sess_01HZZZZZZZZZZZZZZZZZZZZZZZ", branch="ü")
+    assert caught.value.correlation_id and caught.value.message
 
 
 def test_a_returned_handoff_parses_its_payload_on_first_use(client):
