@@ -10,7 +10,7 @@ import pickle
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, List
 
 import pytest
 
@@ -110,6 +110,30 @@ def test_a_loop_that_cannot_watch_an_fd_completes_calls_through_the_callback(emu
     finally:
         loop.close()
     assert _fastasync.fd_completions == before
+
+
+def test_loops_in_several_threads_each_get_their_own_completions(emulator, tmp_path):
+    import threading
+
+    results: List[Any] = []
+
+    def run(i: int) -> None:
+        async def main() -> None:
+            async with make_async_client(emulator.url, tmp_path / f"t{i}.db") as c:
+                session = await c.start_session(f"py-thread-{i}", VENTURE, REPO, auto_heartbeat=False)
+                for _ in range(10):
+                    beats = await asyncio.gather(session.heartbeat(), c.health())
+                    assert beats[0].session_id == session.session_id
+                results.append(i)
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(results) == [0, 1, 2]
 
 
 def test_a_loops_channel_is_closed_with_the_loop(emulator, tmp_path):

@@ -166,7 +166,10 @@ def install(native: Any) -> bool:
     channels: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Optional[_Channel]]" = weakref.WeakKeyDictionary()
     # id(the generated poll function) -> (it, its address)
     poll_addresses: Dict[int, Tuple[Any, int]] = {}
-    last: List[Any] = [None, None]  # the loop of the previous call and its channel
+    # The loop of the previous call and its channel, as one tuple so that a
+    # thread reads both in one step (loops may run in several threads).
+    last: List[Tuple[Any, Optional[_Channel]]] = [(None, None)]
+    opening = threading.Lock()
 
     def drain(ch: _Channel) -> None:
         global fd_completions
@@ -183,25 +186,29 @@ def install(native: Any) -> bool:
                 return
 
     def channel_of(loop: asyncio.AbstractEventLoop) -> Optional[_Channel]:
-        if loop is last[0]:
-            return last[1]  # type: ignore[no-any-return]
-        try:
-            ch = channels[loop]
-        except KeyError:
-            ch = None
-            opened = fopen()
-            if opened >= 0:
-                ch = _Channel(opened >> 32, opened & 0xFFFFFFFF)
-                try:
-                    loop.add_reader(ch.fd, drain, ch)
-                except (NotImplementedError, RuntimeError, ValueError, OSError):
-                    fclose(ch.id)
-                    ch = None
-                else:
-                    # The loop's fds die with it; a closed loop's selector no longer has it.
-                    weakref.finalize(loop, fclose, ch.id)
-            channels[loop] = ch
-        last[0], last[1] = loop, ch
+        cached = last[0]
+        if cached[0] is loop:
+            return cached[1]
+        with opening:
+            ch = channels[loop] if loop in channels else open_channel(loop)
+        last[0] = (loop, ch)
+        return ch
+
+    def open_channel(loop: asyncio.AbstractEventLoop) -> Optional[_Channel]:
+        """The loop's channel, watched by the loop; ``None`` (remembered) when the loop cannot watch an fd."""
+        ch: Optional[_Channel] = None
+        opened = fopen()
+        if opened >= 0:
+            ch = _Channel(opened >> 32, opened & 0xFFFFFFFF)
+            try:
+                loop.add_reader(ch.fd, drain, ch)
+            except (NotImplementedError, RuntimeError, ValueError, OSError):
+                fclose(ch.id)
+                ch = None
+            else:
+                # The fd dies with the loop (a closed loop's selector no longer watches it).
+                weakref.finalize(loop, fclose, ch.id)
+        channels[loop] = ch
         return ch
 
     async def rust_call_async(
