@@ -41,6 +41,7 @@ mod v2;
 mod v2_client;
 mod v2_queue;
 mod ventures;
+pub mod wakefd;
 
 pub use client::CraneClient;
 pub use diagnostics::{

@@ -10,6 +10,11 @@ aborts. It hit a few percent of ``asyncio.run`` programs. Here the callback
 is made to stay inside for a while after waking the loop (the loop's
 ``call_soon_threadsafe`` is wrapped), which makes the race certain: without the
 gate the program ends (or aborts) with a callback still inside.
+
+Awaited calls on a loop that can watch an fd no longer enter Python from an
+SDK thread at all (``_fastasync``'s fd path, ``src/ffi/wakefd.rs``); the
+callback path, and so the gate, remains for loops that cannot
+(``add_reader`` not implemented), which is what the program below runs on.
 """
 
 import subprocess
@@ -45,7 +50,15 @@ async def main():
         print((await client.health()).status)
 
 
-asyncio.run(main())
+class LoopWithoutReaders(asyncio.SelectorEventLoop):
+    def add_reader(self, *args):
+        raise NotImplementedError  # e.g. a proactor loop: completions take the callback path
+
+
+loop = LoopWithoutReaders()
+asyncio.set_event_loop(loop)
+loop.run_until_complete(main())
+loop.close()
 print("finished")
 """
 

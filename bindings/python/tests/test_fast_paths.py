@@ -5,16 +5,17 @@ first use, and timestamps parse as before."""
 import asyncio
 import copy
 import dataclasses
+import gc
 import pickle
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
-from typing import Any
+from typing import Any, List
 
 import pytest
 
 import crane_context as cc
-from crane_context import _fastasync
+from crane_context import _exitgate, _fastasync, _fastbuf
 from crane_context._models import parse_time
 
 from conftest import KEY, REPO, VENTURE, make_async_client
@@ -57,6 +58,114 @@ async def test_errors_cancellation_and_concurrency_through_the_driver(emulator, 
         sessions = await asyncio.gather(*(c.start_session(f"py-drv-{i}", VENTURE, REPO, auto_heartbeat=False) for i in range(10)))
         beats = await asyncio.gather(*(s.heartbeat() for s in sessions for _ in range(3)))
         assert sorted({b.session_id for b in beats}) == sorted(s.session_id for s in sessions)
+
+
+async def test_awaited_calls_complete_through_the_loops_fd_not_through_python_on_sdk_threads(emulator, tmp_path):
+    assert _fastasync.fd_path, "the library's fd channel (src/ffi/wakefd.rs) was not found"
+    async with make_async_client(emulator.url, tmp_path / "a.db") as c:
+        session = await c.start_session("py-fd", VENTURE, REPO, auto_heartbeat=False)
+        loop = asyncio.get_running_loop()
+        real = loop.call_soon_threadsafe
+        wakeups = 0
+
+        def counting(*args: Any, **kw: Any) -> Any:
+            nonlocal wakeups
+            wakeups += 1
+            return real(*args, **kw)
+
+        before = _fastasync.fd_completions
+        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        try:
+            calls = 20
+            for _ in range(calls):
+                beat = await session.heartbeat()
+                assert beat.session_id == session.session_id
+            assert (await asyncio.gather(*(session.heartbeat() for _ in range(5))))[4].session_id == session.session_id
+        finally:
+            del loop.call_soon_threadsafe  # type: ignore[misc]
+        # The calls waiting for the network were completed by the loop's
+        # reader (one answered while still being polled needs no completion),
+        # and no SDK thread scheduled anything on the loop.
+        assert _fastasync.fd_completions > before
+        assert wakeups == 0, wakeups
+        assert _exitgate.in_flight() == 0
+
+
+class _LoopWithoutReaders(asyncio.SelectorEventLoop):
+    def add_reader(self, *args: Any, **kw: Any) -> None:
+        raise NotImplementedError
+
+
+def test_a_loop_that_cannot_watch_an_fd_completes_calls_through_the_callback(emulator, tmp_path):
+    async def main() -> None:
+        async with make_async_client(emulator.url, tmp_path / "a.db") as c:
+            session = await c.start_session("py-nofd", VENTURE, REPO, auto_heartbeat=False)
+            beats = await asyncio.gather(*(session.heartbeat() for _ in range(5)))
+            assert {b.session_id for b in beats} == {session.session_id}
+
+    before = _fastasync.fd_completions
+    loop = _LoopWithoutReaders()
+    try:
+        loop.run_until_complete(main())
+    finally:
+        loop.close()
+    assert _fastasync.fd_completions == before
+
+
+def test_loops_in_several_threads_each_get_their_own_completions(emulator, tmp_path):
+    import threading
+
+    results: List[Any] = []
+
+    def run(i: int) -> None:
+        async def main() -> None:
+            async with make_async_client(emulator.url, tmp_path / f"t{i}.db") as c:
+                session = await c.start_session(f"py-thread-{i}", VENTURE, REPO, auto_heartbeat=False)
+                for _ in range(10):
+                    beats = await asyncio.gather(session.heartbeat(), c.health())
+                    assert beats[0].session_id == session.session_id
+                results.append(i)
+
+        asyncio.run(main())
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert sorted(results) == [0, 1, 2]
+
+
+def test_a_loops_channel_is_closed_with_the_loop(emulator, tmp_path):
+    lib = _fastasync._native_lib()
+    before = lib.crane_context_fd_channels()
+    for i in range(4):
+        loop = asyncio.new_event_loop()
+
+        async def main() -> None:
+            async with make_async_client(emulator.url, tmp_path / f"l{i}.db") as c:
+                assert (await c.health()).healthy
+
+        loop.run_until_complete(main())
+        loop.close()
+        del loop
+        gc.collect()
+    # At most the last loop is still remembered (the driver's one-entry cache).
+    assert lib.crane_context_fd_channels() <= before + 1
+
+
+def test_arguments_and_results_cross_the_ffi_unchanged_through_the_fast_converters(client):
+    assert _fastbuf.installed, "the generated converters' private names changed: see _fastbuf.py"
+    summary = "Ünïcödé ✓ summary — 日本語 " + "x" * 5000  # larger than any first buffer, multi-byte
+    payload = {"": "", "naïve": ["café", 1.5, -(2**40), None, True], "deep": {"ß": {"✓": []}}, "big": "y" * 70000}
+    session = client.start_session("py-buffers", VENTURE, REPO, auto_heartbeat=False)
+    session.end(summary, payload)
+    h = client.latest_handoff(session_id=session.session_id)
+    assert h is not None and h.summary == summary and h.payload == payload
+    assert client.latest_handoff(session_id="sess_nope") is None  # an empty optional
+    with pytest.raises(cc.NotFound) as caught:  # an error record lifted from its buffer
+        client.update_session("sess_01HZZZZZZZZZZZZZZZZZZZZZZZ", branch="ü")
+    assert caught.value.correlation_id and caught.value.message
 
 
 def test_a_returned_handoff_parses_its_payload_on_first_use(client):

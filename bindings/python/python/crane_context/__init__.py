@@ -19,7 +19,7 @@ engine, through uniffi::
 are not part of the public API.
 """
 
-from . import _fastasync, _native
+from . import _fastasync, _fastbuf, _native
 from ._async import AsyncClient, AsyncQueue, AsyncSession
 from ._client import Client, Queue, Session
 from ._v2async import AsyncNotes
@@ -186,6 +186,8 @@ __all__ = [
 
 # Awaited calls complete in one turn of the event loop instead of two (see _fastasync).
 _fastasync.install(_native.crane_context)
+# Arguments and results cross the FFI without a ctypes operation per field (see _fastbuf).
+_fastbuf.install(_native.crane_context)
 
 # Public classes say they come from this package (help(), tracebacks, pickling),
 # not from the private modules they are defined in.

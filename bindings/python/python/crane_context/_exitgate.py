@@ -15,6 +15,10 @@ calls in flight. At exit (``atexit`` runs before finalization) the gate is
 closed: no continuation enters Python any more, and the closing call, made
 through ctypes with the GIL released, waits for those in flight to return.
 See ``src/ffi/continuation.rs``.
+
+On loops that can watch an fd the package's driver (``_fastasync``) does not
+use a callback at all (SDK threads write a socket the loop watches); the gate
+covers the callback path that remains for other loops.
 """
 
 import atexit
