@@ -21,30 +21,52 @@ from crane_context._models import parse_time
 from conftest import KEY, REPO, VENTURE, make_async_client
 
 
-async def test_an_awaited_call_resumes_the_loop_once_not_twice(emulator, tmp_path):
-    assert _fastasync.installed, "the generated driver's private names changed: see _fastasync.py"
-    async with make_async_client(emulator.url, tmp_path / "a.db") as c:
-        session = await c.start_session("py-turns", VENTURE, REPO, auto_heartbeat=False)
-        loop = asyncio.get_running_loop()
-        real = loop.call_soon_threadsafe
-        wakeups = 0
+class _Wakeups:
+    """Counts the loop's ``call_soon_threadsafe`` calls while installed."""
 
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop, self.count = loop, 0
+        self.real = loop.call_soon_threadsafe
+
+    def __enter__(self) -> "_Wakeups":
         def counting(*args: Any, **kw: Any) -> Any:
-            nonlocal wakeups
-            wakeups += 1
-            return real(*args, **kw)
+            self.count += 1
+            return self.real(*args, **kw)
 
-        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
-        try:
-            calls = 20
-            for _ in range(calls):
-                beat = await session.heartbeat()
-                assert beat.session_id == session.session_id
-        finally:
-            del loop.call_soon_threadsafe  # type: ignore[misc]
-        # uniffi's own driver wakes the loop from the SDK's thread when the work
-        # is done and again for the "ready" answer given inside the next poll.
-        assert wakeups <= calls, wakeups
+        self.loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        del self.loop.call_soon_threadsafe  # type: ignore[misc]
+
+
+class _LoopWithoutReaders(asyncio.SelectorEventLoop):
+    def add_reader(self, *args: Any, **kw: Any) -> None:
+        raise NotImplementedError
+
+
+def test_an_awaited_call_resumes_the_loop_once_not_twice(emulator, tmp_path):
+    # The callback path (a loop that cannot watch the library's fd).
+    assert _fastasync.installed, "the generated driver's private names changed: see _fastasync.py"
+    calls = 20
+
+    async def main() -> int:
+        async with make_async_client(emulator.url, tmp_path / "a.db") as c:
+            session = await c.start_session("py-turns", VENTURE, REPO, auto_heartbeat=False)
+            with _Wakeups(asyncio.get_running_loop()) as wakeups:
+                for _ in range(calls):
+                    beat = await session.heartbeat()
+                    assert beat.session_id == session.session_id
+            return wakeups.count
+
+    loop = _LoopWithoutReaders()
+    try:
+        wakeups = loop.run_until_complete(main())
+    finally:
+        loop.close()
+    # uniffi's own driver wakes the loop from the SDK's thread when the work
+    # is done and again for the "ready" answer given inside the next poll.
+    assert 0 < wakeups <= calls, wakeups
 
 
 async def test_errors_cancellation_and_concurrency_through_the_driver(emulator, tmp_path):
@@ -64,36 +86,19 @@ async def test_awaited_calls_complete_through_the_loops_fd_not_through_python_on
     assert _fastasync.fd_path, "the library's fd channel (src/ffi/wakefd.rs) was not found"
     async with make_async_client(emulator.url, tmp_path / "a.db") as c:
         session = await c.start_session("py-fd", VENTURE, REPO, auto_heartbeat=False)
-        loop = asyncio.get_running_loop()
-        real = loop.call_soon_threadsafe
-        wakeups = 0
-
-        def counting(*args: Any, **kw: Any) -> Any:
-            nonlocal wakeups
-            wakeups += 1
-            return real(*args, **kw)
-
         before = _fastasync.fd_completions
-        loop.call_soon_threadsafe = counting  # type: ignore[method-assign]
-        try:
+        with _Wakeups(asyncio.get_running_loop()) as wakeups:
             calls = 20
             for _ in range(calls):
                 beat = await session.heartbeat()
                 assert beat.session_id == session.session_id
             assert (await asyncio.gather(*(session.heartbeat() for _ in range(5))))[4].session_id == session.session_id
-        finally:
-            del loop.call_soon_threadsafe  # type: ignore[misc]
         # The calls waiting for the network were completed by the loop's
         # reader (one answered while still being polled needs no completion),
         # and no SDK thread scheduled anything on the loop.
         assert _fastasync.fd_completions > before
-        assert wakeups == 0, wakeups
+        assert wakeups.count == 0, wakeups.count
         assert _exitgate.in_flight() == 0
-
-
-class _LoopWithoutReaders(asyncio.SelectorEventLoop):
-    def add_reader(self, *args: Any, **kw: Any) -> None:
-        raise NotImplementedError
 
 
 def test_a_loop_that_cannot_watch_an_fd_completes_calls_through_the_callback(emulator, tmp_path):
