@@ -40,48 +40,45 @@ fn readme_rust_snippet_is_the_compiled_library_example() {
     );
 }
 
-/// Every fenced block of `file` opened with exactly `fence` (e.g. "```swift").
-fn fenced_blocks(file: &str, fence: &str) -> Vec<String> {
+/// The runs of lines of `file` between a line for which `opens` holds and
+/// the next line for which `closes` holds (both excluded).
+fn runs_between(
+    file: &str,
+    opens: impl Fn(&str) -> bool,
+    closes: impl Fn(&str) -> bool,
+) -> Vec<String> {
     let text = read(file);
-    let mut blocks = Vec::new();
+    let mut runs = Vec::new();
     let mut current: Option<String> = None;
     for line in text.lines() {
         match &mut current {
-            None if line.trim_start() == fence => current = Some(String::new()),
-            Some(block) if line.trim_start() == "```" => {
-                blocks.push(std::mem::take(block));
+            None if opens(line) => current = Some(String::new()),
+            Some(run) if closes(line) => {
+                runs.push(std::mem::take(run));
                 current = None;
             }
-            Some(block) => {
-                block.push_str(line);
-                block.push('\n');
+            Some(run) => {
+                run.push_str(line);
+                run.push('\n');
             }
             None => {}
         }
     }
-    blocks
+    runs
+}
+
+/// Every fenced block of `file` opened with exactly `fence` (e.g. "```swift").
+fn fenced_blocks(file: &str, fence: &str) -> Vec<String> {
+    runs_between(
+        file,
+        |l| l.trim_start() == fence,
+        |l| l.trim_start() == "```",
+    )
 }
 
 /// The regions of `file` between `// README:begin` and `// README:end` lines.
 fn marked_regions(file: &str) -> Vec<String> {
-    let text = read(file);
-    let mut regions = Vec::new();
-    let mut current: Option<String> = None;
-    for line in text.lines() {
-        match &mut current {
-            None if line == "// README:begin" => current = Some(String::new()),
-            Some(region) if line == "// README:end" => {
-                regions.push(std::mem::take(region));
-                current = None;
-            }
-            Some(region) => {
-                region.push_str(line);
-                region.push('\n');
-            }
-            None => {}
-        }
-    }
-    regions
+    runs_between(file, |l| l == "// README:begin", |l| l == "// README:end")
 }
 
 #[test]
