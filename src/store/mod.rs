@@ -228,7 +228,19 @@ impl Store {
         if check {
             findings.checked(&owners);
         }
-        Ok(Store {
+        Ok(Store::on(conn, path, limits, false, findings.marker.take()))
+    }
+
+    /// A store over an opened connection (`read_only`: see
+    /// [`Store::open_read_only`]; `marker`: this open's, see `integrity.rs`).
+    fn on(
+        conn: Connection,
+        path: &Path,
+        limits: QueueLimits,
+        read_only: bool,
+        marker: Option<integrity::OpenMarker>,
+    ) -> Store {
+        Store {
             inner: Arc::new(Inner {
                 conn: Mutex::new(conn),
                 path: path.to_path_buf(),
@@ -236,11 +248,11 @@ impl Store {
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
-                read_only: false,
+                read_only,
                 later: Mutex::new(Vec::new()),
-                _marker: findings.marker.take(),
+                _marker: marker,
             }),
-        })
+        }
     }
 
     /// Opens the store for a command that only reads it (`crane status`).
@@ -260,19 +272,7 @@ impl Store {
         let Some(conn) = schema::open_current_read_only(path, DEFAULT_BUSY_TIMEOUT)? else {
             return Store::open(path, limits);
         };
-        Ok(Store {
-            inner: Arc::new(Inner {
-                conn: Mutex::new(conn),
-                path: path.to_path_buf(),
-                limits,
-                sync_full: AtomicBool::new(true),
-                totals: Mutex::new(None),
-                group: group::GroupCommit::default(),
-                read_only: true,
-                later: Mutex::new(Vec::new()),
-                _marker: None,
-            }),
-        })
+        Ok(Store::on(conn, path, limits, true, None))
     }
 
     fn group(&self) -> &group::GroupCommit {

@@ -1,7 +1,7 @@
 //! The file itself: durability across reopen, schema versions and upgrades,
 //! refusing damaged or foreign files, permissions and lock timeouts.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crane_context::store::{ItemKind, ItemState, QueueLimits, Store, StoreError, SCHEMA_VERSION};
@@ -390,16 +390,21 @@ fn damage_a_closed_store(path: &Path, store: Store) -> Vec<u8> {
     bytes
 }
 
-#[test]
-fn after_an_unclean_shutdown_a_damaged_database_fails_the_check_at_open_and_is_left_untouched() {
-    let (_dir, path, store) = temp_store();
-    let bytes = damage_a_closed_store(&path, store);
-    // What a process killed with the store open leaves: its open marker,
-    // no longer locked by anyone.
+/// What a process killed with the store open leaves: its open marker, no
+/// longer locked by anyone. Returns the marker's path.
+fn leave_a_killed_openers_marker(path: &Path) -> PathBuf {
     let marker = path
         .with_file_name("crane.db.owners")
         .join("4242-KILLED.open");
     std::fs::write(&marker, b"").unwrap();
+    marker
+}
+
+#[test]
+fn after_an_unclean_shutdown_a_damaged_database_fails_the_check_at_open_and_is_left_untouched() {
+    let (_dir, path, store) = temp_store();
+    let bytes = damage_a_closed_store(&path, store);
+    let marker = leave_a_killed_openers_marker(&path);
 
     let err = Store::open(&path, QueueLimits::default()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
@@ -519,10 +524,7 @@ fn a_read_only_open_reads_leaves_no_marker_and_refuses_writes() {
 fn a_read_only_open_after_an_unclean_shutdown_checks_the_file_like_a_full_open() {
     let (_dir, path, store) = temp_store();
     let bytes = damage_a_closed_store(&path, store);
-    let marker = path
-        .with_file_name("crane.db.owners")
-        .join("4242-KILLED.open");
-    std::fs::write(&marker, b"").unwrap();
+    let marker = leave_a_killed_openers_marker(&path);
 
     let err = Store::open_read_only(&path, QueueLimits::default()).unwrap_err();
     assert!(matches!(err, StoreError::Corrupt { .. }), "{err:?}");
