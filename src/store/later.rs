@@ -27,6 +27,8 @@
 //! [`crate::store`]). A lost cache write leaves an older cache entry, which
 //! the server refreshes. Dropping the `Store` applies what is left.
 
+use std::sync::{MutexGuard, PoisonError};
+
 use rusqlite::Transaction;
 
 use super::cache::put_last_handoff_tx;
@@ -77,26 +79,24 @@ impl Store {
 
     /// Whether writes are recorded and not yet applied.
     pub fn has_later(&self) -> bool {
+        !self.later().is_empty()
+    }
+
+    /// The recorded writes (a panic elsewhere while holding them loses none).
+    fn later(&self) -> MutexGuard<'_, Vec<Later>> {
         self.inner
             .later
             .lock()
-            .map(|l| !l.is_empty())
-            .unwrap_or(false)
+            .unwrap_or_else(PoisonError::into_inner)
     }
 
     fn push_later(&self, write: Later) {
-        match self.inner.later.lock() {
-            Ok(mut l) => l.push(write),
-            Err(p) => p.into_inner().push(write),
-        }
+        self.later().push(write);
     }
 
     /// Takes the recorded writes (called with the connection locked).
     pub(super) fn take_later(&self) -> Vec<Later> {
-        match self.inner.later.lock() {
-            Ok(mut l) => std::mem::take(&mut *l),
-            Err(p) => std::mem::take(&mut *p.into_inner()),
-        }
+        std::mem::take(&mut *self.later())
     }
 
     /// Puts writes whose transaction failed back in front of any recorded
@@ -105,10 +105,7 @@ impl Store {
         if writes.is_empty() {
             return;
         }
-        let mut l = match self.inner.later.lock() {
-            Ok(l) => l,
-            Err(p) => p.into_inner(),
-        };
+        let mut l = self.later();
         writes.append(&mut l);
         *l = writes;
     }

@@ -229,26 +229,14 @@ impl Store {
         self.write_relaxed(|tx| {
             let mut acted = Vec::with_capacity(items.len());
             for item in items {
-                acted.push(self.complete_tx(tx, holder, item, now_ms)?);
+                let size = complete_tx(tx, holder, item, now_ms)?;
+                if let Some(size) = size {
+                    self.adjust_totals(-1, size);
+                }
+                acted.push(size.is_some());
             }
             Ok(acted)
         })
-    }
-
-    /// One completion of [`Store::complete_many`], inside the caller's
-    /// transaction; returns whether it acted.
-    fn complete_tx(
-        &self,
-        tx: &Transaction<'_>,
-        holder: &str,
-        item: &Completion,
-        now_ms: i64,
-    ) -> Result<bool, StoreError> {
-        let size = complete_tx(tx, holder, item, now_ms)?;
-        if let Some(size) = size {
-            self.adjust_totals(-1, size);
-        }
-        Ok(size.is_some())
     }
 
     /// Deletes a delivered item still held by `holder` and counts it;
