@@ -34,7 +34,7 @@ a library without the channel) uses the callback path above.
 
 It relies on names private to uniffi's generated module; :func:`install`
 checks they are there and leaves the generated driver in place otherwise
-(slower, still correct), and ``tests/test_asyncio.py`` fails if it was not
+(slower, still correct), and ``tests/test_fast_paths.py`` fails if it was not
 installed, so a uniffi upgrade that renames them is noticed.
 """
 
