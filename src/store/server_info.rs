@@ -15,33 +15,66 @@ use crate::generation::{
     Generation, GenerationInfo, GenerationMemory, GenerationSource, ServerVersion,
 };
 
+/// Everything remembered of one server (one row, read by one statement:
+/// `crane status` and the commands that detect a checkout need both parts).
+#[derive(Debug, Clone, Default)]
+pub struct ServerMemory {
+    /// The generation remembered for it, with what `/version` said.
+    pub generation: Option<GenerationInfo>,
+    /// Its `GET /ventures` list (the server's JSON text) and when it was fetched.
+    pub ventures: Option<Cached<String>>,
+}
+
+type ServerRow = (
+    Option<String>,
+    Option<String>,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+);
+
 impl Store {
-    /// The generation remembered for `base_url`.
-    pub fn generation_of(&self, base_url: &str) -> Result<Option<GenerationInfo>, StoreError> {
-        let row: Option<(Option<String>, Option<String>, Option<i64>)> = self.read(|tx| {
+    /// What is remembered of `base_url`: its generation and its ventures.
+    pub fn server_memory(&self, base_url: &str) -> Result<ServerMemory, StoreError> {
+        let row: Option<ServerRow> = self.read(|tx| {
             Ok(tx
                 .prepare_cached(
-                    "SELECT generation, version_json, detected_at_ms FROM server_info \
-                     WHERE base_url = ?1",
+                    "SELECT generation, version_json, detected_at_ms, ventures_json, \
+                     ventures_fetched_at_ms FROM server_info WHERE base_url = ?1",
                 )?
-                .query_row(params![base_url], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+                .query_row(params![base_url], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                })
                 .optional()?)
         })?;
-        let Some((Some(generation), version_json, Some(detected_at_ms))) = row else {
-            return Ok(None);
+        let Some((generation, version_json, detected_at_ms, ventures_json, fetched_at_ms)) = row
+        else {
+            return Ok(ServerMemory::default());
         };
-        let generation = match generation.as_str() {
-            "v1" => Generation::V1,
-            "v2" => Generation::V2,
-            _ => return Ok(None),
-        };
-        let version = version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok());
-        Ok(Some(GenerationInfo {
+        let generation = match (generation.as_deref(), detected_at_ms) {
+            (Some("v1"), Some(at)) => Some((Generation::V1, at)),
+            (Some("v2"), Some(at)) => Some((Generation::V2, at)),
+            _ => None,
+        }
+        .map(|(generation, detected_at_ms)| GenerationInfo {
             generation,
-            version,
+            version: version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok()),
             source: GenerationSource::Remembered,
             detected_at_ms,
-        }))
+        });
+        let ventures = ventures_json.map(|value| Cached {
+            value,
+            fetched_at_ms: fetched_at_ms.unwrap_or(0),
+        });
+        Ok(ServerMemory {
+            generation,
+            ventures,
+        })
+    }
+
+    /// The generation remembered for `base_url`.
+    pub fn generation_of(&self, base_url: &str) -> Result<Option<GenerationInfo>, StoreError> {
+        Ok(self.server_memory(base_url)?.generation)
     }
 
     /// Remembers the generation of `base_url` (and what `/version` said).
@@ -82,20 +115,7 @@ impl Store {
     /// The `GET /ventures` list cached for `base_url` (the server's JSON
     /// text of the list) and when it was fetched.
     pub fn ventures_of(&self, base_url: &str) -> Result<Option<Cached<String>>, StoreError> {
-        self.read(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "SELECT ventures_json, ventures_fetched_at_ms FROM server_info \
-                     WHERE base_url = ?1 AND ventures_json IS NOT NULL",
-                )?
-                .query_row(params![base_url], |r| {
-                    Ok(Cached {
-                        value: r.get(0)?,
-                        fetched_at_ms: r.get::<_, Option<i64>>(1)?.unwrap_or(0),
-                    })
-                })
-                .optional()?)
-        })
+        Ok(self.server_memory(base_url)?.ventures)
     }
 
     /// Caches the `GET /ventures` list of `base_url` (JSON text).

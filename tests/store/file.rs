@@ -531,3 +531,34 @@ fn a_read_only_open_after_an_unclean_shutdown_checks_the_file_like_a_full_open()
     assert_eq!(std::fs::read(&path).unwrap(), bytes);
     assert!(marker.exists(), "kept until a check passes");
 }
+
+#[test]
+fn close_at_exit_closes_a_writable_store_and_a_reader_left_to_the_exit_stops_no_writer() {
+    let (_dir, path, store) = temp_store();
+    store
+        .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
+        .unwrap();
+    let owners = path.with_file_name("crane.db.owners");
+    let markers = || {
+        std::fs::read_dir(&owners)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
+            .count()
+    };
+    assert_eq!(markers(), 1);
+    // A writable store is closed: its open marker is gone, so the next
+    // open is not taken for one after a crash.
+    store.close_at_exit();
+    assert_eq!(markers(), 0, "a writable store must be closed, not leaked");
+
+    // A reader left to the exit holds no lock: a writer commits at once.
+    let reader = Store::open_read_only(&path, QueueLimits::default()).unwrap();
+    assert_eq!(reader.counts().unwrap().pending, 1);
+    reader.close_at_exit();
+    let writer = Store::open(&path, QueueLimits::default()).unwrap();
+    writer
+        .enqueue(item("s2", ItemKind::Update, "k-000000000000000000002"), T0)
+        .unwrap();
+    assert_eq!(writer.counts().unwrap().pending, 2);
+}

@@ -66,21 +66,13 @@ impl Knowledge {
     /// What the store remembers of `base_url` (no network), the pinned
     /// generation winning.
     pub fn remembered(store: &Store, base_url: &str, pinned: Option<Generation>) -> Self {
-        let generation = pinned.or_else(|| {
-            store
-                .generation_of(base_url)
-                .ok()
-                .flatten()
-                .map(|i| i.generation)
-        });
-        let ventures = store
-            .ventures_of(base_url)
-            .ok()
-            .flatten()
-            .and_then(|c| serde_json::from_str(&c.value).ok());
+        // One read of the server's row for both parts.
+        let memory = store.server_memory(base_url).unwrap_or_default();
         Self {
-            generation,
-            ventures,
+            generation: pinned.or(memory.generation.map(|i| i.generation)),
+            ventures: memory
+                .ventures
+                .and_then(|c| serde_json::from_str(&c.value).ok()),
         }
     }
 }

@@ -19,14 +19,12 @@ mod git;
 mod keeper;
 mod origin_cache;
 mod output;
+mod parse;
 mod state;
 mod verify;
 
 use std::process::ExitCode;
 
-use clap::{CommandFactory, FromArgMatches};
-
-use crate::args::Cli;
 use crate::context::Ctx;
 use crate::error::EXIT_USAGE;
 
@@ -37,7 +35,7 @@ fn main() -> ExitCode {
         println!("crane {}", env!("CARGO_PKG_VERSION"));
         return ExitCode::SUCCESS;
     }
-    let cli = match parse() {
+    let cli = match parse::parse() {
         Ok(cli) => cli,
         Err(e) => {
             // Help and version go to stdout with 0; usage errors exit 2.
@@ -57,26 +55,6 @@ fn main() -> ExitCode {
             e.to_exit()
         }
     }
-}
-
-/// The command line, parsed by clap.
-///
-/// `Cli::try_parse` would drop the whole command tree (every subcommand's
-/// arguments) before returning: about a tenth of `crane status`'s
-/// instructions. The tree and the matches are left to the process's exit
-/// instead; `crane` parses once per process, so nothing accumulates.
-fn parse() -> Result<Cli, clap::Error> {
-    let mut command = Cli::command();
-    let parsed = command
-        .try_get_matches_from_mut(std::env::args_os())
-        .and_then(|matches| {
-            let cli = Cli::from_arg_matches(&matches);
-            std::mem::forget(matches);
-            cli
-        })
-        .map_err(|e| e.format(&mut command));
-    std::mem::forget(command);
-    parsed
 }
 
 /// Whether the command line is exactly `crane --version` or `crane -V`.
