@@ -41,6 +41,15 @@ say "building (release): library, emulator, crane CLI, driver, criterion bench"
 cargo build --release --features emulator,cli --bin crane-context-emulator --example bench_driver
 # The crane binary as shipped (static and non-PIE on Linux with glibc).
 scripts/build-crane.sh
+# Item 8's reference for `crane status`: the least a status reading the
+# store can do (examples/status_floor.rs), built the same way as crane.
+case "$(rustc -vV | sed -n 's/^host: //p')" in
+  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
+    cargo rustc --release --locked --example status_floor -- \
+      -C target-feature=+crt-static -C relocation-model=static ;;
+  *) cargo build --release --locked --example status_floor ;;
+esac
+FLOOR="$ROOT/target/release/examples/status_floor"
 DRIVER="$ROOT/target/release/examples/bench_driver"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
 CRANE="$ROOT/target/release/crane"
@@ -136,7 +145,8 @@ fi
 # Whole `crane` processes vs bare curl for the same request, and vs
 # processes that do nothing. hyperfine cannot interleave commands, so each
 # round is one hyperfine call running every command once (-N, no shell), the
-# order rotated each round; medians over the rounds.
+# order rotated each round; medians over the rounds. PER_ROUND (default 1)
+# runs each command that many times per round (hyperfine's median of them).
 interleaved() { # interleaved OUT ROUNDS [--prepare P] -n NAME CMD ...
   local out=$1 rounds=$2; shift 2
   local -a spec=("$@") names=() cmds=() preps=()
@@ -153,7 +163,7 @@ interleaved() { # interleaved OUT ROUNDS [--prepare P] -n NAME CMD ...
       local j=$(( (k + r) % n ))
       args+=(--prepare "${preps[$j]:-true}" -n "${names[$j]}" "${cmds[$j]}")
     done
-    hyperfine -N --runs 1 --style none --export-json "$dir/$r.json" "${args[@]}" >/dev/null 2>&1
+    hyperfine -N --runs "${PER_ROUND:-1}" --style none --export-json "$dir/$r.json" "${args[@]}" >/dev/null 2>&1
   done
   jq -s '[.[].results[]] | group_by(.command) | map({key: .[0].command, value: {n: length,
          median_ms: ((map(.median*1000) | sort) as $s | $s[(length/2|floor)]),
@@ -207,8 +217,14 @@ PREP
         -n "curl heartbeat" "curl -sf -o /dev/null -X POST $URL/heartbeat ${H[*]@Q} -d @$PW/hb.json" \
         -n "crane update" "$CRANE update --agent bench-agent" \
         --prepare "bash $PW/prep-update.sh" \
-        -n "curl update" "curl -sf -o /dev/null -X POST $URL/update ${H[*]@Q} -H @$PW/update.hdr -d @$PW/update.json" \
+        -n "curl update" "curl -sf -o /dev/null -X POST $URL/update ${H[*]@Q} -H @$PW/update.hdr -d @$PW/update.json"
+      # The commands that do no network work take ~1 ms: one run per round
+      # left their medians within noise of each other, so each round runs
+      # each of them PER_ROUND times.
+      CROUNDS=40; [ -n "$QUICK" ] && CROUNDS=10
+      PER_ROUND=10 interleaved "$OUT/procs-c.json" "$CROUNDS" \
         -n "crane status" "$CRANE status --agent bench-agent" \
+        -n "status floor" "$FLOOR" \
         -n "crane --version" "$CRANE --version" \
         -n "/bin/true" "/bin/true" \
         -n "empty Rust program" "$PW/rust-empty"
@@ -222,15 +238,17 @@ PREP
     )
     kill "$PEMU" 2>/dev/null || true
     jq -s --arg load "$(cut -d' ' -f1-3 /proc/loadavg)" --arg binary "$(file -b "$CRANE" | cut -d, -f1-5)" \
-      '.[0] + .[1] | . as $m | {item: 8, load_after: $load, crane_binary: $binary, runs: $m,
+      '.[0] + .[1] + .[2] | . as $m | {item: 8, load_after: $load, crane_binary: $binary, runs: $m,
       ratios: {
         heartbeat_vs_curl: ($m["crane heartbeat"].median_ms / $m["curl heartbeat"].median_ms),
         update_vs_curl: ($m["crane update"].median_ms / $m["curl update"].median_ms),
         eod_vs_curl: ($m["crane eod"].median_ms / $m["curl eod"].median_ms),
         version_vs_true: ($m["crane --version"].median_ms / $m["/bin/true"].median_ms),
         status_vs_true: ($m["crane status"].median_ms / $m["/bin/true"].median_ms),
+        status_vs_floor: ($m["crane status"].median_ms / $m["status floor"].median_ms),
+        floor_vs_true: ($m["status floor"].median_ms / $m["/bin/true"].median_ms),
         empty_rust_vs_true: ($m["empty Rust program"].median_ms / $m["/bin/true"].median_ms)}}' \
-      "$OUT/procs-a.json" "$OUT/procs-b.json" > "$OUT/procs.json"
+      "$OUT/procs-a.json" "$OUT/procs-b.json" "$OUT/procs-c.json" > "$OUT/procs.json"
     jq -c .ratios "$OUT/procs.json" >&2
     rm -rf "$PW"
   fi

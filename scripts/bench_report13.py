@@ -57,8 +57,16 @@ if p and "runs" in p:
     row("crane eod", "curl eod", rat["eod_vs_curl"], None)
     row("crane --version", "/bin/true", rat["version_vs_true"], 1.2)
     row("crane status", "/bin/true", rat["status_vs_true"], 2.0)
+    if "status_vs_floor" in rat:
+        row("status floor", "/bin/true", rat["floor_vs_true"], None)
+        row("crane status", "status floor", rat["status_vs_floor"], None)
     row("empty Rust program", "/bin/true", rat["empty_rust_vs_true"], None)
-    lines += ["", f"Rounds: {runs['crane heartbeat']['n']} (eod: {runs['crane eod']['n']}); load after: {p.get('load_after')}.",
+    quiet = runs.get("status floor", {}).get("n")
+    lines += ["", f"Rounds: {runs['crane heartbeat']['n']} (eod: {runs['crane eod']['n']}"
+              + (f"; `crane status`, the floor, `--version`, `/bin/true` and the empty program: {quiet} rounds of 10 runs each, "
+                 "medians of the rounds' medians" if quiet else "")
+              + f"); load after: {p.get('load_after')}.",
+              "`status floor` is examples/status_floor.rs: SQLite opening the store read-only and running `crane status`'s three statements, nothing else, built like `crane`.",
               f"The `crane` measured (scripts/build-crane.sh): {p.get('crane_binary', 'not recorded')}.", ""]
 
 e = load("engine")
