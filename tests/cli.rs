@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use common::cli::{chmod, Checkout};
+use common::cli::{chmod, git, Checkout};
 use serde_json::{json, Value};
 
 async fn handoffs_of(url: &str, session_id: &str) -> Vec<Value> {
@@ -1212,4 +1212,41 @@ async fn crane_keeper_stop_stops_it_and_status_shows_it() {
     // A checkout without a session: exit 1, as every session command.
     let other = Checkout::new(&emu.url());
     other.run(&["keeper", "stop"]).await.code(1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn update_sends_the_checkouts_branch_and_commit_from_git() {
+    let emu = common::emulator().await;
+    let c = Checkout::new(&emu.url());
+    git(&c.repo, &["checkout", "-q", "-b", "feature/y"]);
+    git(
+        &c.repo,
+        &[
+            "-c",
+            "user.email=t@example.com",
+            "-c",
+            "user.name=t",
+            "commit",
+            "-q",
+            "--allow-empty",
+            "-m",
+            "one",
+        ],
+    );
+    let sha = Command::new("git")
+        .current_dir(&c.repo)
+        .args(["rev-parse", "HEAD"])
+        .output()
+        .unwrap();
+    let sha = String::from_utf8(sha.stdout).unwrap().trim().to_owned();
+    c.sod(&[]).await;
+    let up = c.run(&["update", "--json"]).await.ok().json();
+    assert_eq!(up["applied"], true);
+    assert_eq!(up["branch"], "feature/y");
+    assert_eq!(up["commit_sha"], sha.as_str());
+    // Detached: a commit, no branch.
+    git(&c.repo, &["checkout", "-q", "--detach"]);
+    let up = c.run(&["update", "--json"]).await.ok().json();
+    assert_eq!(up["branch"], Value::Null);
+    assert_eq!(up["commit_sha"], sha.as_str());
 }

@@ -47,6 +47,7 @@ fn identity(ctx: &Ctx, target: &TargetArgs) -> CliResult<Identity> {
         }
     };
     let (c, venture_known) = checkout;
+    let head = git::head();
     Ok(Identity {
         agent: c.agent,
         venture: venture_known.then_some(c.venture),
@@ -55,7 +56,7 @@ fn identity(ctx: &Ctx, target: &TargetArgs) -> CliResult<Identity> {
         client: c.client,
         client_version: c.client_version,
         host: c.host,
-        branch: git::branch(),
-        commit_sha: git::commit(),
+        branch: head.branch,
+        commit_sha: head.commit,
     })
 }

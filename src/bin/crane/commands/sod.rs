@@ -56,8 +56,7 @@ pub async fn run(ctx: &Ctx, args: &SodArgs) -> CliResult<u8> {
         ctx.origin_cache().as_deref(),
         &knowledge,
     )?;
-    let branch = args.branch.clone().or_else(git::branch);
-    let commit = args.commit.clone().or_else(git::commit);
+    let git::Head { branch, commit } = git::fill(args.branch.clone(), args.commit.clone());
     let mut req = StartSession::new(&checkout.agent, &checkout.venture, &checkout.repo)
         .host(&checkout.host)
         .include_docs(!args.no_docs);

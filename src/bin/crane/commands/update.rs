@@ -27,8 +27,9 @@ pub async fn update(ctx: &Ctx, args: &UpdateArgs) -> CliResult<u8> {
     let target = engine.target(ctx, &args.session).await?;
     note_activity(ctx, &target);
     let mut req = Update::new(&target.session_id);
-    req.branch = args.branch.clone().or_else(git::branch);
-    req.commit_sha = args.commit.clone().or_else(git::commit);
+    let head = git::fill(args.branch.clone(), args.commit.clone());
+    req.branch = head.branch;
+    req.commit_sha = head.commit;
     req.meta = parse_meta(args.meta.as_deref())?;
     let (branch, commit) = (req.branch.clone(), req.commit_sha.clone());
 
