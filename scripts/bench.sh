@@ -7,7 +7,7 @@
 #   scripts/bench.sh           full run (~10–15 minutes on 2 cores)
 #   scripts/bench.sh --quick   smaller counts, ~3 minutes (a smoke test)
 #   BENCH_ONLY="calls cli" scripts/bench.sh   only some items
-#     (calls enqueue drain heartbeats canonical cli open procs engine python swift; the report always runs)
+#     (calls enqueue drain heartbeats canonical cli open procs engine hostcall python swift; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
 # Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
@@ -23,7 +23,7 @@ export CRANE_BENCH_OUT="$OUT"
 export CARGO_TERM_QUIET=true
 
 say() { printf '\n== %s\n' "$*" >&2; }
-ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine python swift} "
+ONLY=" ${BENCH_ONLY:-calls enqueue drain heartbeats canonical cli open procs engine hostcall python swift} "
 want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
@@ -75,6 +75,7 @@ want drain      && { say "4. drain";             "$DRIVER" drain $QUICK; }
 want heartbeats && { say "5. heartbeat scale";   "$DRIVER" heartbeats $QUICK; }
 want open       && { say "7. store open";        "$DRIVER" open $QUICK; }
 want engine     && { say "9. engine path";       "$DRIVER" engine $QUICK; }
+want hostcall   && { say "12. host-thread floor"; "$DRIVER" hostcall $QUICK; }
 
 # ---------------------------------------------------------------- item 6
 if want canonical; then

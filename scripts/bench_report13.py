@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Tables for BENCHMARKS.md items 7-10 (issue 13) from target/bench/*.json.
+"""Tables for BENCHMARKS.md items 7-12 (issue 13) from target/bench/*.json.
 
     python3 scripts/bench_report13.py [target/bench] > target/bench-tables-13.md
 
@@ -119,5 +119,16 @@ if sw and "calls" in sw:
     lines.append("")
 elif sw:
     lines += ["### 11. Swift", "", f"Not run: {sw.get('skipped')}.", ""]
+
+hc = load("hostcall")
+if hc:
+    lines += ["### 12. The stack's own floor for a call from a host thread (heartbeat, one process, rotated call by call)", "",
+              "| side | p50 µs | p99 µs | ÷ ureq p50 | ÷ ureq p99 |", "|---|---|---|---|---|"]
+    ureq = hc["sides"]["ureq (caller thread)"]
+    for side, v in hc["sides"].items():
+        lines.append(f"| {side} | {v['p50_us']:.0f} | {v['p99_us']:.0f} | {v['p50_us'] / ureq['p50_us']:.3f} | "
+                     f"{v['p99_us'] / ureq['p99_us']:.3f} |")
+    lines += ["", "reqwest on a multi-thread runtime entered with `block_on` from a host thread is how the bindings' "
+              "blocking calls run; ureq does the exchange on the calling thread, as `http.client` does.", ""]
 
 print("\n".join(lines))

@@ -14,6 +14,7 @@ mod drain;
 mod engine;
 mod enqueue;
 mod heartbeats;
+mod hostcall;
 mod memory;
 mod open;
 mod payload;
@@ -28,7 +29,7 @@ fn main() {
     let quick = args.iter().any(|a| a == "--quick");
     let Some(cmd) = args.first() else {
         eprintln!(
-            "usage: bench_driver <calls|enqueue|drain|heartbeats|open|engine|report|probe-calls> [--quick]"
+            "usage: bench_driver <calls|enqueue|drain|heartbeats|open|engine|hostcall|report|probe-calls> [--quick]"
         );
         std::process::exit(2);
     };
@@ -54,6 +55,7 @@ fn main() {
         "probe-calls" => common::write_result("probe-calls", &calls::probe()),
         "probe-store" => common::write_result("probe-store", &enqueue::probe_store()),
         "enqueue" => common::write_result("enqueue", &enqueue::run(quick)),
+        "hostcall" => common::write_result("hostcall", &hostcall::run(quick)),
         "drain" => common::write_result("drain", &drain::run(quick)),
         "drain-child" => drain::child(&args[1..]),
         "heartbeats" => {
