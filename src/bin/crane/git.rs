@@ -4,10 +4,10 @@
 //! a remote takes (`git@host:owner/name.git`, `ssh://git@host[:port]/owner/name`,
 //! `https://[user@]host/owner/name[.git]`, `git://…`) and is reported as
 //! `owner/name`, the form the server stores. Each value costs one `git`
-//! process (branch and commit together one), run only by the commands that
-//! need it; a missing `git`, a
-//! directory that is not a checkout or an empty repository give `None`, never
-//! an error: every value can also be passed as a flag.
+//! process (branch and commit together one: [`head`]), run only by the
+//! commands that need it; a missing `git`, a directory that is not a
+//! checkout or an empty repository give `None`, never an error: every value
+//! can also be passed as a flag.
 
 use std::path::Path;
 use std::process::{Command, Stdio};
