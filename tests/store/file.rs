@@ -493,6 +493,15 @@ fn a_write_lock_held_too_long_gives_locked_after_the_busy_timeout() {
         .unwrap();
 }
 
+/// The open markers in the store's owners directory.
+fn open_markers(path: &Path) -> usize {
+    std::fs::read_dir(path.with_file_name("crane.db.owners"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
+        .count()
+}
+
 #[test]
 fn a_read_only_open_reads_leaves_no_marker_and_refuses_writes() {
     let (_dir, path, store) = temp_store();
@@ -500,14 +509,7 @@ fn a_read_only_open_reads_leaves_no_marker_and_refuses_writes() {
         .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
         .unwrap();
     drop(store);
-    let owners = path.with_file_name("crane.db.owners");
-    let markers = || {
-        std::fs::read_dir(&owners)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
-            .count()
-    };
+    let markers = || open_markers(&path);
 
     let reader = Store::open_read_only(&path, QueueLimits::default()).unwrap();
     assert_eq!(reader.counts().unwrap().pending, 1);
@@ -538,14 +540,7 @@ fn close_at_exit_closes_a_writable_store_and_a_reader_left_to_the_exit_stops_no_
     store
         .enqueue(item("s1", ItemKind::Update, "k-000000000000000000001"), T0)
         .unwrap();
-    let owners = path.with_file_name("crane.db.owners");
-    let markers = || {
-        std::fs::read_dir(&owners)
-            .unwrap()
-            .flatten()
-            .filter(|e| e.file_name().to_string_lossy().ends_with(".open"))
-            .count()
-    };
+    let markers = || open_markers(&path);
     assert_eq!(markers(), 1);
     // A writable store is closed: its open marker is gone, so the next
     // open is not taken for one after a crash.
