@@ -25,6 +25,7 @@ use crate::model::{
     EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus, StartSessionResponse,
     Update,
 };
+use crate::store::EndChecks;
 use crate::Error;
 
 /// A started or resumed session that keeps itself alive.
@@ -292,22 +293,44 @@ pub(crate) async fn end_through_queue(
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
     // The local checks (the cache, the tuple) and the durable enqueue in one
-    // trip to the store: each trip is a thread hop the caller waits for.
+    // trip to the store (each trip is a thread hop the caller waits for),
+    // and in one transaction: the checks run inside the enqueue's, so the
+    // writes recorded for later (`store/later.rs`) land in its one commit
+    // instead of a commit of their own before the checks could read.
     let persist = Persist::new(inner);
     let queued_key = key.clone();
     let (req, step) = inner
         .store(move |s| {
-            let sid = &req.session_id;
-            let tuple = match tuple {
-                Some(t) => t,
-                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+            let checks = EndChecks {
+                fill_tuple: tuple.is_none(),
             };
-            if let Some(json) = s.cached_handoff_of_session(sid)? {
-                return Ok((req, EndStep::Cached { tuple, json }));
-            }
-            let step = match end_item(&req, &queued_key, tuple) {
-                Ok(item) => EndStep::Persisted(Box::new(persist.run(s, item)?)),
-                Err(e) => EndStep::Invalid(e),
+            // Without a known tuple, the checks fill in the cached one.
+            let placeholder = match &tuple {
+                Some(t) => t.clone(),
+                None => super::api::tuple_or_unknown(None),
+            };
+            let item = match end_item(&req, &queued_key, placeholder) {
+                Ok(item) => item,
+                // Not queueable; the cache may still know the session
+                // ended (the checks come first, as they always did).
+                Err(e) => {
+                    let sid = &req.session_id;
+                    let step = match s.cached_handoff_of_session(sid)? {
+                        Some(json) => {
+                            let tuple = match tuple {
+                                Some(t) => t,
+                                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+                            };
+                            EndStep::Cached { tuple, json }
+                        }
+                        None => EndStep::Invalid(e),
+                    };
+                    return Ok((req, step));
+                }
+            };
+            let step = match persist.run_end(s, item, checks)? {
+                Ok(p) => EndStep::Persisted(Box::new(p)),
+                Err((tuple, json)) => EndStep::Cached { tuple, json },
             };
             Ok((req, step))
         })

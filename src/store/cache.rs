@@ -232,17 +232,7 @@ impl Store {
         &self,
         session_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.read(|tx| {
-            let found = tx
-                .prepare_cached(
-                    "SELECT handoff_json FROM last_handoff \
-                     WHERE json_valid(handoff_json) \
-                     AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
-                )?
-                .query_row(params![session_id], |r| r.get(0))
-                .optional()?;
-            Ok(found)
-        })
+        self.read(|tx| cached_handoff_of_session_tx(tx, session_id))
     }
 
     /// Stores the documentation fetched at `now_ms`. Rewrites it only when
@@ -318,6 +308,61 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<CachedSession> {
         updated_at_ms: row.get(8)?,
         keeper_pid: row.get(9)?,
     })
+}
+
+/// [`Store::cached_handoff_of_session`] inside the caller's transaction.
+///
+/// Every cached handoff would be parsed to find the session's: each row is
+/// first screened by its text (no JSON parse). JSON text without a
+/// backslash holds every string verbatim between quotes, so its
+/// `session_id` can equal `session_id` only if the text contains that
+/// string as JSON writes it; a row with a backslash (an escape somewhere)
+/// is always parsed. The parse decides either way.
+pub(super) fn cached_handoff_of_session_tx(
+    tx: &Transaction<'_>,
+    session_id: &str,
+) -> Result<Option<String>, StoreError> {
+    // (A string always encodes; were it not to, the empty needle matches
+    // every row and the parse decides.)
+    let quoted = serde_json::to_string(session_id).unwrap_or_default();
+    let found = tx
+        .prepare_cached(
+            "SELECT handoff_json FROM last_handoff \
+             WHERE (instr(handoff_json, '\\') > 0 OR instr(handoff_json, ?2) > 0) \
+             AND json_valid(handoff_json) \
+             AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
+        )?
+        .query_row(params![session_id, quoted], |r| r.get(0))
+        .optional()?;
+    Ok(found)
+}
+
+/// The tuple of the cached session `session_id`, inside the caller's
+/// transaction: an unknown (empty) tuple when none is cached, as an item
+/// queued for a session this store never cached carries.
+pub(super) fn cached_tuple_tx(
+    tx: &Transaction<'_>,
+    session_id: &str,
+) -> Result<SessionTuple, StoreError> {
+    let found = tx
+        .prepare_cached(
+            "SELECT agent, venture, repo, track FROM current_session WHERE session_id = ?1",
+        )?
+        .query_row(params![session_id], |r| {
+            Ok(SessionTuple {
+                agent: r.get(0)?,
+                venture: r.get(1)?,
+                repo: r.get(2)?,
+                track: r.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(found.unwrap_or_else(|| SessionTuple {
+        agent: String::new(),
+        venture: String::new(),
+        repo: String::new(),
+        track: None,
+    }))
 }
 
 /// [`Store::clear_current_session`] inside the caller's transaction.
