@@ -29,8 +29,8 @@ use crate::model::{
 use crate::policy;
 use crate::retry::full_jitter;
 use crate::store::{
-    CachedHandoff, Completion, EndChecks, Enqueued, ItemKind, NewItem, QueueItem, Queued, Store,
-    StoreError,
+    CachedHandoff, Completion, EnqueueChecks, Enqueued, ItemKind, NewItem, QueueItem, Queued,
+    Store, StoreError,
 };
 use crate::{Client, Error};
 
@@ -488,18 +488,18 @@ impl Persist {
         Self::persisted(s, queued)
     }
 
-    /// [`Persist::run`] for an end, with its local checks in the same
-    /// transaction as its enqueue (see [`Store::enqueue_end_checked`]):
-    /// `None` when the cache holds a handoff of the session (returned with
-    /// the session's tuple; nothing was queued).
-    pub(crate) fn run_end(
+    /// [`Persist::run`] with the local checks of a direct update or end in
+    /// the same transaction as its enqueue (see [`Store::enqueue_checked`]):
+    /// `Err` when the cache holds a handoff of an end's session (returned
+    /// with the session's tuple; nothing was queued).
+    pub(crate) fn run_checked(
         self,
         s: &Store,
         item: NewItem,
-        checks: EndChecks,
+        checks: EnqueueChecks,
     ) -> Result<Result<Persisted, (SessionTuple, String)>, StoreError> {
         let lease = self.online.then_some((self.holder.as_str(), self.lease));
-        match s.enqueue_end_checked(item, checks, lease, self.now)? {
+        match s.enqueue_checked(item, checks, lease, self.now)? {
             Queued::Cached {
                 tuple,
                 handoff_json,
@@ -551,6 +551,27 @@ pub(crate) async fn submit(
     // Queued and read back in one trip to the blocking pool (each trip is
     // a thread hop the caller waits for).
     let persisted = inner.store(move |s| persist.run(s, item)).await?;
+    send_persisted(inner, persisted).await
+}
+
+/// [`submit`] for an item built without its session's tuple (an update by
+/// session id): the tuple is taken from the cache inside the enqueue's
+/// transaction, in the same one trip to the store.
+pub(crate) async fn submit_filling_tuple(
+    inner: &Arc<Inner>,
+    item: NewItem,
+) -> Result<Result<Delivered, String>, Error> {
+    let persist = Persist::new(inner);
+    let checks = EnqueueChecks {
+        fill_tuple: true,
+        cached_handoff: false,
+    };
+    let persisted = inner
+        .store(move |s| persist.run_checked(s, item, checks))
+        .await?
+        .map_err(|_| Error::Store {
+            message: "an enqueue without the cached-handoff check reported a cached handoff".into(),
+        })?;
     send_persisted(inner, persisted).await
 }
 

@@ -11,8 +11,8 @@ use jiff::Timestamp;
 
 use super::beat_scheduler::Heartbeats;
 use super::deliver::{
-    end_item, send_persisted, submit, update_item, Delivered, EndOutcome, Persist, Persisted,
-    UpdateOutcome,
+    end_item, send_persisted, submit, submit_filling_tuple, update_item, Delivered, EndOutcome,
+    Persist, Persisted, UpdateOutcome,
 };
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
@@ -25,7 +25,7 @@ use crate::model::{
     EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus, StartSessionResponse,
     Update,
 };
-use crate::store::EndChecks;
+use crate::store::EnqueueChecks;
 use crate::Error;
 
 /// A started or resumed session that keeps itself alive.
@@ -191,7 +191,7 @@ impl SessionHandle {
             req.session_id = self.session.id.clone();
         }
         self.check_session(&req.session_id)?;
-        let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
+        let outcome = update_through_queue(&self.inner, req, Some(self.tuple())).await?;
         if let UpdateOutcome::Applied(r) = &outcome {
             self.reschedule(Schedule::from_server(
                 &self.inner,
@@ -301,8 +301,9 @@ pub(crate) async fn end_through_queue(
     let queued_key = key.clone();
     let (req, step) = inner
         .store(move |s| {
-            let checks = EndChecks {
+            let checks = EnqueueChecks {
                 fill_tuple: tuple.is_none(),
+                cached_handoff: true,
             };
             // Without a known tuple, the checks fill in the cached one.
             let placeholder = match &tuple {
@@ -328,7 +329,7 @@ pub(crate) async fn end_through_queue(
                     return Ok((req, step));
                 }
             };
-            let step = match persist.run_end(s, item, checks)? {
+            let step = match persist.run_checked(s, item, checks)? {
                 Ok(p) => EndStep::Persisted(Box::new(p)),
                 Err((tuple, json)) => EndStep::Cached { tuple, json },
             };
@@ -420,19 +421,27 @@ pub(crate) async fn heartbeat_and_record(
     }
 }
 
-/// Updates a session through the persist-first path.
+/// Updates a session through the persist-first path. `tuple`: the
+/// session's, when the caller knows it; `None` takes it from the cache in
+/// the enqueue's own store trip and transaction.
 pub(crate) async fn update_through_queue(
     inner: &Arc<Inner>,
     mut req: Update,
-    tuple: SessionTuple,
+    tuple: Option<SessionTuple>,
 ) -> Result<UpdateOutcome, Error> {
     req.validate()?;
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
-    let item = update_item(&req, &key, tuple)?;
-    match submit(inner, item).await? {
+    let submitted = match tuple {
+        Some(tuple) => submit(inner, update_item(&req, &key, tuple)?).await?,
+        None => {
+            let item = update_item(&req, &key, super::api::tuple_or_unknown(None))?;
+            submit_filling_tuple(inner, item).await?
+        }
+    };
+    match submitted {
         Ok(Delivered::Update(r)) => {
             let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
             heartbeat::record_schedule(inner, &r.session_id, next, interval);

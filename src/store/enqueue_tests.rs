@@ -1,8 +1,9 @@
 //! Unit tests of the crate-internal enqueue answers: the row an enqueue
 //! returns instead of reading it back, and an end's checks run inside its
-//! enqueue's transaction (`Store::enqueue_end_checked`).
+//! enqueue's transaction (`Store::enqueue_checked`).
 
 use super::*;
+use super::{cache, schema};
 
 const T0: i64 = 1_700_000_000_000;
 const LEASE: i64 = 60_000;
@@ -112,14 +113,17 @@ fn the_returned_row_is_the_stored_row() {
 fn end_checks_fill_the_tuple_from_the_cache() {
     let (_dir, store) = store();
     cache_session(&store, "sess_known");
-    let fill = EndChecks { fill_tuple: true };
+    let fill = EnqueueChecks {
+        fill_tuple: true,
+        cached_handoff: true,
+    };
     let (e, r) = row(store
-        .enqueue_end_checked(end("sess_known", "k1"), fill, Some(("me", LEASE)), T0)
+        .enqueue_checked(end("sess_known", "k1"), fill, Some(("me", LEASE)), T0)
         .unwrap());
     assert_eq!(r.unwrap().tuple, known());
     assert_eq!(store.get(&e.local_id).unwrap().unwrap().tuple, known());
     let (e, _) = row(store
-        .enqueue_end_checked(end("sess_other", "k2"), fill, None, T0)
+        .enqueue_checked(end("sess_other", "k2"), fill, None, T0)
         .unwrap());
     assert!(!e.leased);
     assert_eq!(store.get(&e.local_id).unwrap().unwrap().tuple, unknown());
@@ -132,11 +136,14 @@ fn end_checks_find_a_cached_handoff_and_queue_nothing() {
     let (_dir, store) = store();
     cache_session(&store, "sess_1");
     let json = r#"{"id":"ho_1","session_id":"sess_1"}"#;
-    store.put_last_handoff("vc", "o/r", None, json, T0).unwrap();
+    store.put_last_handoff("vc", "o/r", Some(2), json, T0).unwrap();
     let q = store
-        .enqueue_end_checked(
+        .enqueue_checked(
             end("sess_1", "k1"),
-            EndChecks { fill_tuple: true },
+            EnqueueChecks {
+                fill_tuple: true,
+                cached_handoff: true,
+            },
             Some(("me", LEASE)),
             T0,
         )
@@ -174,9 +181,12 @@ fn end_checks_and_recorded_writes_commit_once() {
     store.complete_later("me", completion(&first.local_id, "sess_1"), T0);
     let before = wal_commits(&store);
     let (second, _) = row(store
-        .enqueue_end_checked(
+        .enqueue_checked(
             end("sess_2", "k2"),
-            EndChecks { fill_tuple: true },
+            EnqueueChecks {
+                fill_tuple: true,
+                cached_handoff: true,
+            },
             Some(("me", LEASE)),
             T0,
         )
@@ -192,9 +202,12 @@ fn end_checks_and_recorded_writes_commit_once() {
         .unwrap());
     store.complete_later("me", completion(&third.local_id, "sess_3"), T0);
     let q = store
-        .enqueue_end_checked(
+        .enqueue_checked(
             end("sess_3", "k4"),
-            EndChecks { fill_tuple: true },
+            EnqueueChecks {
+                fill_tuple: true,
+                cached_handoff: true,
+            },
             Some(("me", LEASE)),
             T0,
         )
@@ -212,4 +225,59 @@ fn end_checks_and_recorded_writes_commit_once() {
         .enqueue_leased(end("sess_5", "k6"), "me", LEASE, T0)
         .unwrap();
     assert_eq!(wal_commits(&store) - before, 2);
+}
+
+/// An end's cached-handoff check with the session's tuple known reads the
+/// one row of that tuple through its index (it parsed every cached handoff,
+/// on every end); with the tuple unknown it still looks at every row.
+#[test]
+fn end_checks_read_the_cached_handoff_of_the_sessions_tuple() {
+    let conn = rusqlite::Connection::open_in_memory().unwrap();
+    conn.execute_batch(schema::FRESH_SCHEMA).unwrap();
+    let mut stmt = conn
+        .prepare(&format!("EXPLAIN QUERY PLAN {}", cache::HANDOFF_OF_TUPLE))
+        .unwrap();
+    let plan: Vec<String> = stmt
+        .query_map(rusqlite::params!["s", "vc", "o/r", None::<i64>], |r| {
+            r.get(3)
+        })
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(plan.len(), 1, "{plan:?}");
+    assert!(
+        plan[0].starts_with("SEARCH last_handoff USING INDEX last_handoff_by_key (venture=? AND repo=? AND <expr>=?)"),
+        "{plan:?}"
+    );
+
+    let (_dir, store) = store();
+    let ho = |sid: &str| format!(r#"{{"id":"ho_{sid}","session_id":"{sid}"}}"#);
+    let mut tracked = known();
+    tracked.track = None;
+    store
+        .put_last_handoff("vc", "o/r", Some(2), &ho("sess_2"), T0)
+        .unwrap();
+    store
+        .put_last_handoff("vc", "o/r", None, &ho("sess_none"), T0)
+        .unwrap();
+    let check = |sid: &str, tuple: SessionTuple| {
+        let mut item = end(sid, &format!("k-{sid}-{}", tuple.repo));
+        item.tuple = tuple;
+        let checks = EnqueueChecks {
+            fill_tuple: false,
+            cached_handoff: true,
+        };
+        match store.enqueue_checked(item, checks, None, T0).unwrap() {
+            Queued::Cached { handoff_json, .. } => Some(handoff_json),
+            Queued::Item { .. } => None,
+        }
+    };
+    // Track 2 and no track are different rows.
+    assert_eq!(check("sess_2", known()), Some(ho("sess_2")));
+    assert_eq!(check("sess_none", tracked.clone()), Some(ho("sess_none")));
+    // The unknown tuple finds it by looking at every row.
+    assert_eq!(check("sess_2", unknown()), Some(ho("sess_2")));
+    // Another session's row proves nothing: queued.
+    assert_eq!(check("sess_x", known()), None);
+    assert_eq!(store.counts().unwrap().pending, 1);
 }

@@ -11,7 +11,7 @@
 //! meanwhile wait and form the next group. Each caller still returns only
 //! after its own item is durable, and a lone caller pays nothing extra.
 //!
-//! A request may carry [`EndChecks`]: the local checks of an end (its
+//! A request may carry [`EnqueueChecks`]: the local checks of an end (its
 //! session's tuple and any cached handoff of it), run inside the same
 //! transaction just before its insert, so they see the store exactly as the
 //! insert does and cost no transaction of their own.
@@ -24,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{EndChecks, NewItem, Queued, Store, StoreError};
+use super::{EnqueueChecks, NewItem, Queued, Store, StoreError};
 
 /// Most requests committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -47,7 +47,7 @@ struct State {
 struct Request {
     ticket: u64,
     item: NewItem,
-    checks: Option<EndChecks>,
+    checks: Option<EnqueueChecks>,
     lease: Option<(String, i64)>,
     now_ms: i64,
 }
@@ -63,7 +63,7 @@ impl Store {
     pub(super) fn enqueue_grouped(
         &self,
         item: NewItem,
-        checks: Option<EndChecks>,
+        checks: Option<EnqueueChecks>,
         lease: Option<(&str, i64)>,
         now_ms: i64,
     ) -> Result<Queued, StoreError> {

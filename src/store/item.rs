@@ -186,15 +186,19 @@ pub struct Enqueued {
     pub leased: bool,
 }
 
-/// The local checks of an end, run by [`Store::enqueue_end_checked`]
-/// inside the transaction that queues it (before the insert).
+/// The local checks of a direct update or end, run by
+/// [`Store::enqueue_checked`] inside the transaction that queues it (before
+/// the insert).
 ///
-/// [`Store::enqueue_end_checked`]: super::Store::enqueue_end_checked
+/// [`Store::enqueue_checked`]: super::Store::enqueue_checked
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) struct EndChecks {
+pub(crate) struct EnqueueChecks {
     /// The item was built without its session's tuple: take it from the
     /// cached session (an unknown, empty tuple when none is cached).
     pub fill_tuple: bool,
+    /// An end: when the cache holds a handoff of its session, queue nothing
+    /// and answer [`Queued::Cached`].
+    pub cached_handoff: bool,
 }
 
 /// What a durable enqueue did (crate-internal: [`Enqueued`] is the public
@@ -211,7 +215,7 @@ pub(crate) enum Queued {
         /// leased to the caller.
         row: Option<Box<QueueItem>>,
     },
-    /// [`EndChecks`] found a handoff of the session in the cache: nothing
+    /// [`EnqueueChecks`] found a handoff of the session in the cache: nothing
     /// was queued (the caller decides from it).
     Cached {
         /// The session's tuple, as the checks resolved it.
@@ -224,7 +228,7 @@ pub(crate) enum Queued {
 impl Queued {
     /// The item's [`Enqueued`] (of the store at `path`). A
     /// [`Queued::Cached`] cannot come from an enqueue without
-    /// [`EndChecks`]; were it to, it is an error, never a silent success.
+    /// [`EnqueueChecks`]; were it to, it is an error, never a silent success.
     pub(crate) fn enqueued(self, path: &std::path::Path) -> Result<Enqueued, StoreError> {
         match self {
             Queued::Item { enqueued, .. } => Ok(enqueued),

@@ -78,7 +78,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use cache::{Cached, CachedSession};
 pub use error::StoreError;
-pub(crate) use item::{EndChecks, Queued};
+pub(crate) use item::{EnqueueChecks, Queued};
 pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
     NOTE_LANE_PREFIX,

@@ -24,11 +24,11 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::cache::{
-    cached_handoff_of_session_tx, cached_tuple_tx, clear_current_session_tx, put_last_handoff_tx,
+    cached_handoff_of_tuple_tx, cached_tuple_tx, clear_current_session_tx, put_last_handoff_tx,
 };
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
 use super::owner::{liveness, owners_dir, Liveness};
-use super::{EndChecks, Enqueued, ItemState, NewItem, QueueItem, Queued, Store, StoreError};
+use super::{EnqueueChecks, Enqueued, ItemState, NewItem, QueueItem, Queued, Store, StoreError};
 
 /// Longest error text kept per item: room for any server message, while a
 /// retry loop against a misbehaving server cannot grow the file without bound.
@@ -164,18 +164,18 @@ impl Store {
     }
 
     /// [`Store::enqueue_leased_row`] (or, without a lease, [`Store::enqueue`])
-    /// for an end, with its local checks
-    /// ([`EndChecks`]) in the same transaction, after the writes recorded
-    /// for later (`later.rs`) and just before the insert: with
-    /// `fill_tuple`, the item's tuple is the cached session's (an unknown
-    /// tuple when none is cached); and when the cache holds a handoff of the
+    /// with the local checks of a direct update or end ([`EnqueueChecks`])
+    /// in the same transaction, after the writes recorded for later
+    /// (`later.rs`) and just before the insert: with `fill_tuple`, the
+    /// item's tuple is the cached session's (an unknown tuple when none is
+    /// cached); with `cached_handoff`, when the cache holds a handoff of the
     /// session, nothing is queued and [`Queued::Cached`] carries it. One
     /// durable transaction instead of a read (which, with writes recorded
     /// for later, was a commit of its own) and then the enqueue's.
-    pub(crate) fn enqueue_end_checked(
+    pub(crate) fn enqueue_checked(
         &self,
         item: NewItem,
-        checks: EndChecks,
+        checks: EnqueueChecks,
         lease: Option<(&str, i64)>,
         now_ms: i64,
     ) -> Result<Queued, StoreError> {
@@ -488,12 +488,12 @@ impl Store {
         })
     }
 
-    /// [`Store::insert`] after the request's [`EndChecks`], if any.
+    /// [`Store::insert`] after the request's [`EnqueueChecks`], if any.
     pub(super) fn insert_checked(
         &self,
         tx: &Transaction<'_>,
         mut item: NewItem,
-        checks: Option<EndChecks>,
+        checks: Option<EnqueueChecks>,
         lease: Option<(&str, i64)>,
         now_ms: i64,
     ) -> Result<Queued, StoreError> {
@@ -501,11 +501,14 @@ impl Store {
             if checks.fill_tuple {
                 item.tuple = cached_tuple_tx(tx, &item.session_id)?;
             }
-            if let Some(handoff_json) = cached_handoff_of_session_tx(tx, &item.session_id)? {
-                return Ok(Queued::Cached {
-                    tuple: item.tuple,
-                    handoff_json,
-                });
+            if checks.cached_handoff {
+                let sid = &item.session_id;
+                if let Some(handoff_json) = cached_handoff_of_tuple_tx(tx, sid, &item.tuple)? {
+                    return Ok(Queued::Cached {
+                        tuple: item.tuple,
+                        handoff_json,
+                    });
+                }
             }
         }
         self.insert(tx, item, lease, now_ms)

@@ -112,10 +112,9 @@ fn a_cached_handoff_is_found_by_its_session_id_field_only() {
     assert_eq!(store.cached_handoff_of_session("sess_D").unwrap(), None);
 }
 
-/// The lookup screens rows by their text before parsing them; a handoff
-/// whose JSON spells the session id with escapes, or is spaced out, is
-/// still found (the screen only skips rows that cannot match), and a
-/// session id that JSON must escape is found in the JSON that escapes it.
+/// The lookup reads the JSON, not its text: a handoff whose JSON spells the
+/// session id with escapes, or is spaced out, is found, and a session id
+/// that JSON must escape is found in the JSON that escapes it.
 #[test]
 fn a_cached_handoff_is_found_however_its_json_spells_the_session_id() {
     let (_dir, _path, store) = temp_store();
@@ -127,6 +126,10 @@ fn a_cached_handoff_is_found_however_its_json_spells_the_session_id() {
         ),
         ("o/quote", r#"{"id":"ho_q","session_id":"sess_\"Q"}"#),
         ("o/slash", r#"{"id":"ho_l","session_id":"sess\/L"}"#),
+        (
+            "o/newline",
+            r#"{"id":"ho_n","summary":"a\nb","session_id":"sess_N"}"#,
+        ),
     ];
     for (repo, json) in rows {
         store.put_last_handoff("vc", repo, None, json, T0).unwrap();
@@ -136,6 +139,7 @@ fn a_cached_handoff_is_found_however_its_json_spells_the_session_id() {
         ("sess_S", "ho_s"),
         ("sess_\"Q", "ho_q"),
         ("sess/L", "ho_l"),
+        ("sess_N", "ho_n"),
     ] {
         let found = store.cached_handoff_of_session(sid).unwrap();
         assert!(found.is_some_and(|j| j.contains(id)), "{sid}");
