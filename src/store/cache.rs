@@ -310,50 +310,21 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<CachedSession> {
     })
 }
 
-/// [`Store::cached_handoff_of_session`] inside the caller's transaction:
-/// every cached handoff is parsed, as the session's tuple is not known.
-fn cached_handoff_of_session_tx(
+/// Finds the cached handoff of session `?1`, through `last_handoff_by_session`
+/// (schema v6), whose expression this must repeat exactly: rows that are
+/// not JSON are never found.
+pub(super) const HANDOFF_OF_SESSION: &str = "SELECT handoff_json FROM last_handoff \
+     WHERE iif(json_valid(handoff_json), json_extract(handoff_json, '$.session_id'), NULL) = ?1 \
+     LIMIT 1";
+
+/// [`Store::cached_handoff_of_session`] inside the caller's transaction.
+pub(super) fn cached_handoff_of_session_tx(
     tx: &Transaction<'_>,
     session_id: &str,
 ) -> Result<Option<String>, StoreError> {
     let found = tx
-        .prepare_cached(
-            "SELECT handoff_json FROM last_handoff \
-             WHERE json_valid(handoff_json) \
-             AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
-        )?
+        .prepare_cached(HANDOFF_OF_SESSION)?
         .query_row(params![session_id], |r| r.get(0))
-        .optional()?;
-    Ok(found)
-}
-
-/// The cached handoff of the venture/repo/track `?2`/`?3`/`?4` if it is
-/// session `?1`'s (one row, through `last_handoff_by_key`).
-pub(super) const HANDOFF_OF_TUPLE: &str = "SELECT handoff_json FROM last_handoff \
-     WHERE venture = ?2 AND repo = ?3 AND ifnull(track, 'none') = ifnull(?4, 'none') \
-     AND json_valid(handoff_json) AND json_extract(handoff_json, '$.session_id') = ?1";
-
-/// A cached handoff of session `session_id`, whose tuple is `tuple`, inside
-/// the caller's transaction. A handoff is cached under its own venture,
-/// repo and track, which are its session's, so with the tuple known only
-/// that one row can hold it: it is read through `last_handoff_by_key`
-/// instead of parsing every cached handoff (one per venture/repo/track
-/// ever seen: a cost that grew with the cache, on every end). An unknown
-/// (empty) tuple looks at every row, as [`Store::cached_handoff_of_session`].
-pub(super) fn cached_handoff_of_tuple_tx(
-    tx: &Transaction<'_>,
-    session_id: &str,
-    tuple: &SessionTuple,
-) -> Result<Option<String>, StoreError> {
-    if tuple.venture.is_empty() || tuple.repo.is_empty() {
-        return cached_handoff_of_session_tx(tx, session_id);
-    }
-    let found = tx
-        .prepare_cached(HANDOFF_OF_TUPLE)?
-        .query_row(
-            params![session_id, tuple.venture, tuple.repo, tuple.track],
-            |r| r.get(0),
-        )
         .optional()?;
     Ok(found)
 }

@@ -24,7 +24,7 @@
 use rusqlite::{params, OptionalExtension, Transaction};
 
 use super::cache::{
-    cached_handoff_of_tuple_tx, cached_tuple_tx, clear_current_session_tx, put_last_handoff_tx,
+    cached_handoff_of_session_tx, cached_tuple_tx, clear_current_session_tx, put_last_handoff_tx,
 };
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
 use super::owner::{liveness, owners_dir, Liveness};
@@ -502,8 +502,7 @@ impl Store {
                 item.tuple = cached_tuple_tx(tx, &item.session_id)?;
             }
             if checks.cached_handoff {
-                let sid = &item.session_id;
-                if let Some(handoff_json) = cached_handoff_of_tuple_tx(tx, sid, &item.tuple)? {
+                if let Some(handoff_json) = cached_handoff_of_session_tx(tx, &item.session_id)? {
                     return Ok(Queued::Cached {
                         tuple: item.tuple,
                         handoff_json,
