@@ -26,6 +26,14 @@ impl Client {
 
     /// The server's generation: pinned, known, remembered, or probed now.
     pub async fn generation(&self) -> Result<Generation, Error> {
+        // Asked before every request: the believed answer without a copy
+        // of everything else known about the server.
+        if let Some(g) = self.generation.pinned {
+            return Ok(g);
+        }
+        if let Some(g) = self.generation.current_generation() {
+            return Ok(g);
+        }
         Ok(self.generation_info().await?.generation)
     }
 

@@ -199,6 +199,17 @@ struct Known {
     seen: watch::Receiver<State>,
 }
 
+impl Known {
+    /// Whether it is still believed: connectivity has not changed since it
+    /// was learnt, or the server is not reachable now (offline, nothing
+    /// better can be learnt; keep believing).
+    fn believed(&self) -> bool {
+        let changed = self.seen.has_changed().unwrap_or(true);
+        let online = matches!(*self.seen.borrow(), State::Online);
+        !changed || !online
+    }
+}
+
 impl std::fmt::Debug for GenerationState {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("GenerationState")
@@ -234,14 +245,20 @@ impl GenerationState {
         let Some(known) = guard.as_ref() else {
             return Knowledge::None;
         };
-        let changed = known.seen.has_changed().unwrap_or(true);
-        let online = matches!(*known.seen.borrow(), State::Online);
-        // Offline: nothing better can be learnt; keep believing.
-        if !changed || !online {
+        if known.believed() {
             Knowledge::Believed(known.info.clone())
         } else {
             Knowledge::Doubted(known.info.clone())
         }
+    }
+
+    /// [`Self::current`]'s generation alone, without copying the rest (the
+    /// server's `GET /version`, with its list of migrations): asked on
+    /// every request.
+    pub(crate) fn current_generation(&self) -> Option<Generation> {
+        let guard = self.known.lock().ok()?;
+        let known = guard.as_ref()?;
+        known.believed().then_some(known.info.generation)
     }
 
     pub(crate) fn set(&self, info: GenerationInfo, mut seen: watch::Receiver<State>) {

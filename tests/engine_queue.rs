@@ -10,9 +10,9 @@ use std::time::Duration;
 use common::*;
 use crane_context::emulator::Protocol;
 use crane_context::engine::{Clock, Crane, CraneConfig, Event};
-use crane_context::model::{EndSession, SodStatus, StartSession};
+use crane_context::model::{EndSession, SessionTuple, SodStatus, StartSession, Update};
 use crane_context::store::QueueLimits;
-use crane_context::{EndOutcome, Error};
+use crane_context::{EndOutcome, Error, UpdateOutcome};
 use serde_json::json;
 
 const WAIT: Duration = Duration::from_secs(20);
@@ -110,6 +110,53 @@ async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start(proto
     assert_ne!(new.session_id(), other.session_id);
     assert_eq!(handoffs_for(&url, &other.session_id).await.len(), 1);
     assert_eq!(e.crane.queue_counts().await.unwrap().pending, 0);
+}
+
+both_generations!(an_update_by_session_id_is_queued_with_the_cached_tuple);
+/// `Crane::update` by session id takes the session's tuple from the cache
+/// (inside the enqueue's own transaction): a session the engine started is
+/// queued with its tuple, one it never cached with the unknown tuple.
+async fn an_update_by_session_id_is_queued_with_the_cached_tuple(protocol: Protocol) {
+    let emu = emulator_of(protocol).await;
+    let url = emu.url();
+    let e = engine(&url).await;
+    let mine = e.crane.start_session(sod("o/update-by-id")).await.unwrap();
+    let other = e
+        .crane
+        .client()
+        .start_session(&sod("o/elsewhere"))
+        .await
+        .unwrap();
+    e.crane.shutdown(); // nothing delivers the queued updates
+    e.crane
+        .client()
+        .connectivity()
+        .mark_offline("test: offline");
+    for sid in [mine.session_id(), other.session_id.as_str()] {
+        let out = e
+            .crane
+            .update(Update::new(sid).branch("wip"))
+            .await
+            .unwrap();
+        assert!(matches!(out, UpdateOutcome::Queued { .. }), "{out:?}");
+    }
+    let items = e.crane.store().list(None).unwrap();
+    let tuple_of = |sid: &str| {
+        items
+            .iter()
+            .find(|i| i.session_id == sid)
+            .map(|i| i.tuple.clone())
+            .unwrap()
+    };
+    assert_eq!(tuple_of(mine.session_id()), mine.session().tuple());
+    assert!(!mine.session().tuple().repo.is_empty());
+    let unknown = SessionTuple {
+        agent: String::new(),
+        venture: String::new(),
+        repo: String::new(),
+        track: None,
+    };
+    assert_eq!(tuple_of(&other.session_id), unknown);
 }
 
 both_generations!(offline_reads_come_from_the_cache_marked_stale);

@@ -144,8 +144,9 @@ impl Crane {
 
     /// Updates any session by id (no handle needed), through the queue.
     pub async fn update(&self, req: Update) -> Result<UpdateOutcome, Error> {
-        let tuple = self.cached_tuple(&req.session_id).await?;
-        update_through_queue(self.inner(), req, tuple).await
+        // The tuple is looked up from the cache inside the enqueue's own
+        // store trip and transaction.
+        update_through_queue(self.inner(), req, None).await
     }
 
     pub(crate) async fn cached_tuple(&self, session_id: &str) -> Result<SessionTuple, Error> {

@@ -29,7 +29,8 @@ use crate::model::{
 use crate::policy;
 use crate::retry::full_jitter;
 use crate::store::{
-    CachedHandoff, Completion, Enqueued, ItemKind, NewItem, QueueItem, Store, StoreError,
+    CachedHandoff, Completion, EnqueueChecks, Enqueued, ItemKind, NewItem, QueueItem, Queued,
+    Store, StoreError,
 };
 use crate::{Client, Error};
 
@@ -478,23 +479,63 @@ impl Persist {
     }
 
     /// Queues `item` durably (leased to this engine when online and the
-    /// head of its session) and reads it back: blocking, inside a store trip.
+    /// head of its session): blocking, inside a store trip.
     pub(crate) fn run(self, s: &Store, item: NewItem) -> Result<Persisted, StoreError> {
         if !self.online {
-            let local_id = s.enqueue(item, self.now)?;
-            return Ok(Persisted {
-                enqueued: Enqueued {
-                    local_id,
-                    leased: false,
-                },
-                stored: None,
-            });
+            return self.offline(s, item);
         }
-        let enqueued = s.enqueue_leased(item, &self.holder, self.lease, self.now)?;
-        let stored = if enqueued.leased {
-            s.get(&enqueued.local_id)?
-        } else {
-            None
+        let queued = s.enqueue_leased_row(item, &self.holder, self.lease, self.now)?;
+        Self::persisted(s, queued)
+    }
+
+    /// [`Persist::run`] with the local checks of a direct update or end in
+    /// the same transaction as its enqueue (see [`Store::enqueue_checked`]):
+    /// `Err` when the cache holds a handoff of an end's session (returned
+    /// with the session's tuple; nothing was queued).
+    pub(crate) fn run_checked(
+        self,
+        s: &Store,
+        item: NewItem,
+        checks: EnqueueChecks,
+    ) -> Result<Result<Persisted, (SessionTuple, String)>, StoreError> {
+        let lease = self.online.then_some((self.holder.as_str(), self.lease));
+        match s.enqueue_checked(item, checks, lease, self.now)? {
+            Queued::Cached {
+                tuple,
+                handoff_json,
+            } => Ok(Err((tuple, handoff_json))),
+            queued => Self::persisted(s, queued).map(Ok),
+        }
+    }
+
+    fn offline(self, s: &Store, item: NewItem) -> Result<Persisted, StoreError> {
+        let local_id = s.enqueue(item, self.now)?;
+        Ok(Persisted {
+            enqueued: Enqueued {
+                local_id,
+                leased: false,
+            },
+            stored: None,
+        })
+    }
+
+    /// What an online enqueue stored. The row this call inserted is known
+    /// as inserted; one that was already queued (its key, or the same end)
+    /// is read back.
+    fn persisted(s: &Store, queued: Queued) -> Result<Persisted, StoreError> {
+        let (enqueued, row) = match queued {
+            Queued::Item { enqueued, row } => (enqueued, row),
+            Queued::Cached { .. } => {
+                return Err(StoreError::Corrupt {
+                    path: s.path().to_path_buf(),
+                    detail: "an enqueue without end checks reported a cached handoff".into(),
+                })
+            }
+        };
+        let stored = match (enqueued.leased, row) {
+            (false, _) => None,
+            (true, Some(row)) => Some(*row),
+            (true, None) => s.get(&enqueued.local_id)?,
         };
         Ok(Persisted { enqueued, stored })
     }
@@ -510,6 +551,27 @@ pub(crate) async fn submit(
     // Queued and read back in one trip to the blocking pool (each trip is
     // a thread hop the caller waits for).
     let persisted = inner.store(move |s| persist.run(s, item)).await?;
+    send_persisted(inner, persisted).await
+}
+
+/// [`submit`] for an item built without its session's tuple (an update by
+/// session id): the tuple is taken from the cache inside the enqueue's
+/// transaction, in the same one trip to the store.
+pub(crate) async fn submit_filling_tuple(
+    inner: &Arc<Inner>,
+    item: NewItem,
+) -> Result<Result<Delivered, String>, Error> {
+    let persist = Persist::new(inner);
+    let checks = EnqueueChecks {
+        fill_tuple: true,
+        cached_handoff: false,
+    };
+    let persisted = inner
+        .store(move |s| persist.run_checked(s, item, checks))
+        .await?
+        .map_err(|_| Error::Store {
+            message: "an enqueue without the cached-handoff check reported a cached handoff".into(),
+        })?;
     send_persisted(inner, persisted).await
 }
 

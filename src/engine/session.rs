@@ -11,8 +11,8 @@ use jiff::Timestamp;
 
 use super::beat_scheduler::Heartbeats;
 use super::deliver::{
-    end_item, send_persisted, submit, update_item, Delivered, EndOutcome, Persist, Persisted,
-    UpdateOutcome,
+    end_item, send_persisted, submit, submit_filling_tuple, update_item, Delivered, EndOutcome,
+    Persist, Persisted, UpdateOutcome,
 };
 use super::events::Event;
 use super::heartbeat::{self, Beat, Schedule};
@@ -25,6 +25,7 @@ use crate::model::{
     EndSession, Handoff, HeartbeatResponse, Session, SessionTuple, SodStatus, StartSessionResponse,
     Update,
 };
+use crate::store::EnqueueChecks;
 use crate::Error;
 
 /// A started or resumed session that keeps itself alive.
@@ -190,7 +191,7 @@ impl SessionHandle {
             req.session_id = self.session.id.clone();
         }
         self.check_session(&req.session_id)?;
-        let outcome = update_through_queue(&self.inner, req, self.tuple()).await?;
+        let outcome = update_through_queue(&self.inner, req, Some(self.tuple())).await?;
         if let UpdateOutcome::Applied(r) = &outcome {
             self.reschedule(Schedule::from_server(
                 &self.inner,
@@ -292,22 +293,45 @@ pub(crate) async fn end_through_queue(
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
     // The local checks (the cache, the tuple) and the durable enqueue in one
-    // trip to the store: each trip is a thread hop the caller waits for.
+    // trip to the store (each trip is a thread hop the caller waits for),
+    // and in one transaction: the checks run inside the enqueue's, so the
+    // writes recorded for later (`store/later.rs`) land in its one commit
+    // instead of a commit of their own before the checks could read.
     let persist = Persist::new(inner);
     let queued_key = key.clone();
     let (req, step) = inner
         .store(move |s| {
-            let sid = &req.session_id;
-            let tuple = match tuple {
-                Some(t) => t,
-                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+            let checks = EnqueueChecks {
+                fill_tuple: tuple.is_none(),
+                cached_handoff: true,
             };
-            if let Some(json) = s.cached_handoff_of_session(sid)? {
-                return Ok((req, EndStep::Cached { tuple, json }));
-            }
-            let step = match end_item(&req, &queued_key, tuple) {
-                Ok(item) => EndStep::Persisted(Box::new(persist.run(s, item)?)),
-                Err(e) => EndStep::Invalid(e),
+            // Without a known tuple, the checks fill in the cached one.
+            let placeholder = match &tuple {
+                Some(t) => t.clone(),
+                None => super::api::tuple_or_unknown(None),
+            };
+            let item = match end_item(&req, &queued_key, placeholder) {
+                Ok(item) => item,
+                // Not queueable; the cache may still know the session
+                // ended (the checks come first, as they always did).
+                Err(e) => {
+                    let sid = &req.session_id;
+                    let step = match s.cached_handoff_of_session(sid)? {
+                        Some(json) => {
+                            let tuple = match tuple {
+                                Some(t) => t,
+                                None => super::api::tuple_or_unknown(s.current_session_by_id(sid)?),
+                            };
+                            EndStep::Cached { tuple, json }
+                        }
+                        None => EndStep::Invalid(e),
+                    };
+                    return Ok((req, step));
+                }
+            };
+            let step = match persist.run_checked(s, item, checks)? {
+                Ok(p) => EndStep::Persisted(Box::new(p)),
+                Err((tuple, json)) => EndStep::Cached { tuple, json },
             };
             Ok((req, step))
         })
@@ -397,19 +421,27 @@ pub(crate) async fn heartbeat_and_record(
     }
 }
 
-/// Updates a session through the persist-first path.
+/// Updates a session through the persist-first path. `tuple`: the
+/// session's, when the caller knows it; `None` takes it from the cache in
+/// the enqueue's own store trip and transaction.
 pub(crate) async fn update_through_queue(
     inner: &Arc<Inner>,
     mut req: Update,
-    tuple: SessionTuple,
+    tuple: Option<SessionTuple>,
 ) -> Result<UpdateOutcome, Error> {
     req.validate()?;
     let key = req
         .idempotency_key
         .get_or_insert_with(IdempotencyKey::generate)
         .clone();
-    let item = update_item(&req, &key, tuple)?;
-    match submit(inner, item).await? {
+    let submitted = match tuple {
+        Some(tuple) => submit(inner, update_item(&req, &key, tuple)?).await?,
+        None => {
+            let item = update_item(&req, &key, super::api::tuple_or_unknown(None))?;
+            submit_filling_tuple(inner, item).await?
+        }
+    };
+    match submitted {
         Ok(Delivered::Update(r)) => {
             let (next, interval) = (r.next_heartbeat_at, r.heartbeat_interval_seconds);
             heartbeat::record_schedule(inner, &r.session_id, next, interval);

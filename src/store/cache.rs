@@ -232,17 +232,7 @@ impl Store {
         &self,
         session_id: &str,
     ) -> Result<Option<String>, StoreError> {
-        self.read(|tx| {
-            let found = tx
-                .prepare_cached(
-                    "SELECT handoff_json FROM last_handoff \
-                     WHERE json_valid(handoff_json) \
-                     AND json_extract(handoff_json, '$.session_id') = ?1 LIMIT 1",
-                )?
-                .query_row(params![session_id], |r| r.get(0))
-                .optional()?;
-            Ok(found)
-        })
+        self.read(|tx| cached_handoff_of_session_tx(tx, session_id))
     }
 
     /// Stores the documentation fetched at `now_ms`. Rewrites it only when
@@ -318,6 +308,53 @@ fn session_from_row(row: &Row<'_>) -> rusqlite::Result<CachedSession> {
         updated_at_ms: row.get(8)?,
         keeper_pid: row.get(9)?,
     })
+}
+
+/// Finds the cached handoff of session `?1`, through `last_handoff_by_session`
+/// (schema v6), whose expression this must repeat exactly: rows that are
+/// not JSON are never found.
+pub(super) const HANDOFF_OF_SESSION: &str = "SELECT handoff_json FROM last_handoff \
+     WHERE iif(json_valid(handoff_json), json_extract(handoff_json, '$.session_id'), NULL) = ?1 \
+     LIMIT 1";
+
+/// [`Store::cached_handoff_of_session`] inside the caller's transaction.
+pub(super) fn cached_handoff_of_session_tx(
+    tx: &Transaction<'_>,
+    session_id: &str,
+) -> Result<Option<String>, StoreError> {
+    let found = tx
+        .prepare_cached(HANDOFF_OF_SESSION)?
+        .query_row(params![session_id], |r| r.get(0))
+        .optional()?;
+    Ok(found)
+}
+
+/// The tuple of the cached session `session_id`, inside the caller's
+/// transaction: an unknown (empty) tuple when none is cached, as an item
+/// queued for a session this store never cached carries.
+pub(super) fn cached_tuple_tx(
+    tx: &Transaction<'_>,
+    session_id: &str,
+) -> Result<SessionTuple, StoreError> {
+    let found = tx
+        .prepare_cached(
+            "SELECT agent, venture, repo, track FROM current_session WHERE session_id = ?1",
+        )?
+        .query_row(params![session_id], |r| {
+            Ok(SessionTuple {
+                agent: r.get(0)?,
+                venture: r.get(1)?,
+                repo: r.get(2)?,
+                track: r.get(3)?,
+            })
+        })
+        .optional()?;
+    Ok(found.unwrap_or_else(|| SessionTuple {
+        agent: String::new(),
+        venture: String::new(),
+        repo: String::new(),
+        track: None,
+    }))
 }
 
 /// [`Store::clear_current_session`] inside the caller's transaction.

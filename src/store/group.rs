@@ -11,6 +11,11 @@
 //! meanwhile wait and form the next group. Each caller still returns only
 //! after its own item is durable, and a lone caller pays nothing extra.
 //!
+//! A request may carry [`EnqueueChecks`]: the local checks of an end (its
+//! session's tuple and any cached handoff of it), run inside the same
+//! transaction just before its insert, so they see the store exactly as the
+//! insert does and cost no transaction of their own.
+//!
 //! A request that cannot be queued (the queue is full) gets its own error
 //! without failing the others. If the group's transaction fails as a whole,
 //! each request is retried alone, so every caller gets the result of its own
@@ -19,7 +24,7 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{Enqueued, NewItem, Store, StoreError};
+use super::{EnqueueChecks, NewItem, Queued, Store, StoreError};
 
 /// Most requests committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -35,13 +40,14 @@ pub(crate) struct GroupCommit {
 struct State {
     next_ticket: u64,
     pending: Vec<Request>,
-    results: HashMap<u64, Result<Enqueued, StoreError>>,
+    results: HashMap<u64, Result<Queued, StoreError>>,
     leader: bool,
 }
 
 struct Request {
     ticket: u64,
     item: NewItem,
+    checks: Option<EnqueueChecks>,
     lease: Option<(String, i64)>,
     now_ms: i64,
 }
@@ -57,9 +63,10 @@ impl Store {
     pub(super) fn enqueue_grouped(
         &self,
         item: NewItem,
+        checks: Option<EnqueueChecks>,
         lease: Option<(&str, i64)>,
         now_ms: i64,
-    ) -> Result<Enqueued, StoreError> {
+    ) -> Result<Queued, StoreError> {
         let group = self.group();
         let mut st = group.lock();
         let ticket = st.next_ticket;
@@ -67,6 +74,7 @@ impl Store {
         st.pending.push(Request {
             ticket,
             item,
+            checks,
             lease: lease.map(|(h, ms)| (h.to_owned(), ms)),
             now_ms,
         });
@@ -96,13 +104,13 @@ impl Store {
     }
 
     /// Inserts a group in one durable transaction; per-request results.
-    fn commit_group(&self, batch: Vec<Request>) -> Vec<(u64, Result<Enqueued, StoreError>)> {
+    fn commit_group(&self, batch: Vec<Request>) -> Vec<(u64, Result<Queued, StoreError>)> {
         if batch.len() > 1 {
             let together = self.write(|tx| {
                 let mut out = Vec::with_capacity(batch.len());
                 for r in &batch {
                     let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
-                    match self.insert(tx, r.item.clone(), lease, r.now_ms) {
+                    match self.insert_checked(tx, r.item.clone(), r.checks, lease, r.now_ms) {
                         Ok(e) => out.push((r.ticket, Ok(e))),
                         // Checked before anything is written: only this one fails.
                         Err(e @ StoreError::QueueFull { .. }) => out.push((r.ticket, Err(e))),
@@ -120,7 +128,8 @@ impl Store {
             .into_iter()
             .map(|r| {
                 let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
-                let result = self.write(|tx| self.insert(tx, r.item, lease, r.now_ms));
+                let result =
+                    self.write(|tx| self.insert_checked(tx, r.item, r.checks, lease, r.now_ms));
                 (r.ticket, result)
             })
             .collect()
@@ -133,7 +142,7 @@ impl Store {
 struct Leading<'a> {
     store: &'a Store,
     tickets: Vec<u64>,
-    results: Vec<(u64, Result<Enqueued, StoreError>)>,
+    results: Vec<(u64, Result<Queued, StoreError>)>,
 }
 
 impl Drop for Leading<'_> {

@@ -186,6 +186,60 @@ pub struct Enqueued {
     pub leased: bool,
 }
 
+/// The local checks of a direct update or end, run by
+/// [`Store::enqueue_checked`] inside the transaction that queues it (before
+/// the insert).
+///
+/// [`Store::enqueue_checked`]: super::Store::enqueue_checked
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct EnqueueChecks {
+    /// The item was built without its session's tuple: take it from the
+    /// cached session (an unknown, empty tuple when none is cached).
+    pub fill_tuple: bool,
+    /// An end: when the cache holds a handoff of its session, queue nothing
+    /// and answer [`Queued::Cached`].
+    pub cached_handoff: bool,
+}
+
+/// What a durable enqueue did (crate-internal: [`Enqueued`] is the public
+/// answer).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Queued {
+    /// The item is queued (or was already, under its key).
+    Item {
+        /// Its id and whether the caller holds its lease.
+        enqueued: Enqueued,
+        /// The row exactly as this call inserted it, when this call inserted
+        /// it and holds its lease (so the caller can send it without reading
+        /// it back); `None` when the item was already queued or is not
+        /// leased to the caller.
+        row: Option<Box<QueueItem>>,
+    },
+    /// [`EnqueueChecks`] found a handoff of the session in the cache: nothing
+    /// was queued (the caller decides from it).
+    Cached {
+        /// The session's tuple, as the checks resolved it.
+        tuple: SessionTuple,
+        /// The cached handoff (JSON text).
+        handoff_json: String,
+    },
+}
+
+impl Queued {
+    /// The item's [`Enqueued`] (of the store at `path`). A
+    /// [`Queued::Cached`] cannot come from an enqueue without
+    /// [`EnqueueChecks`]; were it to, it is an error, never a silent success.
+    pub(crate) fn enqueued(self, path: &std::path::Path) -> Result<Enqueued, StoreError> {
+        match self {
+            Queued::Item { enqueued, .. } => Ok(enqueued),
+            Queued::Cached { .. } => Err(StoreError::Corrupt {
+                path: path.to_path_buf(),
+                detail: "an enqueue without end checks reported a cached handoff".into(),
+            }),
+        }
+    }
+}
+
 /// How many items the queue holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct QueueCounts {

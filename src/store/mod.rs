@@ -54,6 +54,8 @@
 
 mod baseline;
 mod cache;
+#[cfg(test)]
+mod enqueue_tests;
 mod error;
 mod group;
 mod integrity;
@@ -76,6 +78,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use cache::{Cached, CachedSession};
 pub use error::StoreError;
+pub(crate) use item::{EnqueueChecks, Queued};
 pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
     NOTE_LANE_PREFIX,

@@ -23,10 +23,12 @@
 
 use rusqlite::{params, OptionalExtension, Transaction};
 
-use super::cache::{clear_current_session_tx, put_last_handoff_tx};
+use super::cache::{
+    cached_handoff_of_session_tx, cached_tuple_tx, clear_current_session_tx, put_last_handoff_tx,
+};
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
 use super::owner::{liveness, owners_dir, Liveness};
-use super::{Enqueued, NewItem, QueueItem, Store, StoreError};
+use super::{EnqueueChecks, Enqueued, ItemState, NewItem, QueueItem, Queued, Store, StoreError};
 
 /// Longest error text kept per item: room for any server message, while a
 /// retry loop against a misbehaving server cannot grow the file without bound.
@@ -128,7 +130,10 @@ impl Store {
     /// idempotency key is already queued, returns the existing item's id and
     /// stores nothing. Fails with [`StoreError::QueueFull`] past the limits.
     pub fn enqueue(&self, item: NewItem, now_ms: i64) -> Result<String, StoreError> {
-        Ok(self.enqueue_grouped(item, None, now_ms)?.local_id)
+        Ok(self
+            .enqueue_grouped(item, None, None, now_ms)?
+            .enqueued(self.path())?
+            .local_id)
     }
 
     /// Queues `item` and, in the same transaction, leases it to `holder` for
@@ -142,7 +147,39 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
-        self.enqueue_grouped(item, Some((holder, lease_ms)), now_ms)
+        self.enqueue_grouped(item, None, Some((holder, lease_ms)), now_ms)?
+            .enqueued(self.path())
+    }
+
+    /// [`Store::enqueue_leased`] answering with the row as inserted (see
+    /// [`Queued::Item`]), so the caller can send it without reading it back.
+    pub(crate) fn enqueue_leased_row(
+        &self,
+        item: NewItem,
+        holder: &str,
+        lease_ms: i64,
+        now_ms: i64,
+    ) -> Result<Queued, StoreError> {
+        self.enqueue_grouped(item, None, Some((holder, lease_ms)), now_ms)
+    }
+
+    /// [`Store::enqueue_leased_row`] (or, without a lease, [`Store::enqueue`])
+    /// with the local checks of a direct update or end ([`EnqueueChecks`])
+    /// in the same transaction, after the writes recorded for later
+    /// (`later.rs`) and just before the insert: with `fill_tuple`, the
+    /// item's tuple is the cached session's (an unknown tuple when none is
+    /// cached); with `cached_handoff`, when the cache holds a handoff of the
+    /// session, nothing is queued and [`Queued::Cached`] carries it. One
+    /// durable transaction instead of a read (which, with writes recorded
+    /// for later, was a commit of its own) and then the enqueue's.
+    pub(crate) fn enqueue_checked(
+        &self,
+        item: NewItem,
+        checks: EnqueueChecks,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Queued, StoreError> {
+        self.enqueue_grouped(item, Some(checks), lease, now_ms)
     }
 
     /// Leases up to `limit` items that are pending, due, not leased (or whose
@@ -451,6 +488,31 @@ impl Store {
         })
     }
 
+    /// [`Store::insert`] after the request's [`EnqueueChecks`], if any.
+    pub(super) fn insert_checked(
+        &self,
+        tx: &Transaction<'_>,
+        mut item: NewItem,
+        checks: Option<EnqueueChecks>,
+        lease: Option<(&str, i64)>,
+        now_ms: i64,
+    ) -> Result<Queued, StoreError> {
+        if let Some(checks) = checks {
+            if checks.fill_tuple {
+                item.tuple = cached_tuple_tx(tx, &item.session_id)?;
+            }
+            if checks.cached_handoff {
+                if let Some(handoff_json) = cached_handoff_of_session_tx(tx, &item.session_id)? {
+                    return Ok(Queued::Cached {
+                        tuple: item.tuple,
+                        handoff_json,
+                    });
+                }
+            }
+        }
+        self.insert(tx, item, lease, now_ms)
+    }
+
     /// The body of `enqueue` and `enqueue_leased`, inside their transaction.
     pub(super) fn insert(
         &self,
@@ -458,7 +520,7 @@ impl Store {
         item: NewItem,
         lease: Option<(&str, i64)>,
         now_ms: i64,
-    ) -> Result<Enqueued, StoreError> {
+    ) -> Result<Queued, StoreError> {
         let lease = lease.map(|(holder, ms)| (holder, now_ms.saturating_add(ms.max(0))));
         let existing: Option<String> = tx
             .prepare_cached("SELECT local_id FROM queue WHERE idempotency_key = ?1")?
@@ -472,12 +534,18 @@ impl Store {
                 }
                 None => false,
             };
-            return Ok(Enqueued { local_id, leased });
+            return Ok(Queued::Item {
+                enqueued: Enqueued { local_id, leased },
+                row: None,
+            });
         }
 
         if item.kind == super::ItemKind::End {
             if let Some(found) = self.same_end(tx, &item, lease, now_ms)? {
-                return Ok(found);
+                return Ok(Queued::Item {
+                    enqueued: found,
+                    row: None,
+                });
             }
         }
 
@@ -527,10 +595,33 @@ impl Store {
             lease.map(|(_, until)| until),
         ])?;
         self.adjust_totals(1, size);
-        Ok(Enqueued {
-            local_id,
+        let enqueued = Enqueued {
+            local_id: local_id.clone(),
             leased: lease.is_some(),
-        })
+        };
+        // The row as just inserted (the columns above), for a caller that
+        // holds its lease and sends it now.
+        let row = lease.map(|(holder, until)| {
+            Box::new(QueueItem {
+                local_id,
+                kind: item.kind,
+                session_id: item.session_id,
+                tuple: item.tuple,
+                idempotency_key: item.idempotency_key,
+                body_json: item.body_json,
+                payload_hash: item.payload_hash,
+                state: ItemState::Pending,
+                attempts: 0,
+                created_at_ms: now_ms,
+                next_attempt_at_ms: now_ms,
+                last_error: None,
+                last_correlation_id: None,
+                lease_holder: Some(holder.to_owned()),
+                lease_until_ms: Some(until),
+                raw_body: None,
+            })
+        });
+        Ok(Queued::Item { enqueued, row })
     }
 }
 

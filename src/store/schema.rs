@@ -22,7 +22,7 @@ use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
 use super::StoreError;
 
 /// The schema version this SDK writes (`PRAGMA user_version`).
-pub const SCHEMA_VERSION: u32 = 5;
+pub const SCHEMA_VERSION: u32 = 6;
 
 /// The connection's page cache limit, as SQLite's `cache_size` takes it
 /// in KiB (negative): 256 KiB.
@@ -104,6 +104,23 @@ CREATE INDEX queue_by_lease ON queue (lease_holder, lease_until_ms)
     };
 }
 
+/// The index of cached handoffs by their session (version 6). An end first
+/// looks in the cache for a handoff of its session (the server stores one
+/// only when it ends the session, see `engine/session.rs`); without it that
+/// parsed every cached handoff — one per venture/repo/track ever seen — on
+/// every end. The expression is exactly the lookup's: `NULL` for a row that
+/// is not JSON, so such a row is indexed (and never found) instead of
+/// failing its write. Kept apart from the `last_handoff` table of
+/// `FRESH_SCHEMA` for the upgrade arm, which adds only it.
+macro_rules! last_handoff_session_index {
+    () => {
+        "
+CREATE INDEX last_handoff_by_session ON last_handoff
+    (iif(json_valid(handoff_json), json_extract(handoff_json, '$.session_id'), NULL));
+"
+    };
+}
+
 /// The `checkpoint_baseline` table (version 4): for a queued checkpoint,
 /// the session's newest checkpoint number read before its first send. Every
 /// later attempt first looks for a checkpoint newer than it with the same
@@ -178,7 +195,8 @@ CREATE TABLE server_info (
 ",
     rehome_table!(),
     checkpoint_baseline_table!(),
-    queue_lease_index!()
+    queue_lease_index!(),
+    last_handoff_session_index!()
 );
 
 /// Version 3: what the SDK learnt about each base URL (its generation and
@@ -200,7 +218,13 @@ fn add_server_info(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 type Upgrade = fn(&Transaction<'_>) -> rusqlite::Result<()>;
 
 /// The upgrade arms, oldest first.
-const UPGRADES: &[Upgrade] = &[v1_to_v2, add_server_info, queue_kinds_v4, add_lease_index];
+const UPGRADES: &[Upgrade] = &[
+    v1_to_v2,
+    add_server_info,
+    queue_kinds_v4,
+    add_lease_index,
+    add_handoff_session_index,
+];
 
 /// Version 2 adds the `rehome` table (the re-homing state of queued ends).
 fn v1_to_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
@@ -234,6 +258,12 @@ DROP TABLE temp.rehome_v3;"
 /// Built once from the rows present; nothing else changes.
 fn add_lease_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     tx.execute_batch(queue_lease_index!())
+}
+
+/// Version 6: the index of cached handoffs by session (see
+/// `last_handoff_session_index!`). Built once from the rows present.
+fn add_handoff_session_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    tx.execute_batch(last_handoff_session_index!())
 }
 
 // Exactly one arm per version after the first.

@@ -111,3 +111,40 @@ fn a_cached_handoff_is_found_by_its_session_id_field_only() {
     assert_eq!(store.cached_handoff_of_session("sess_C").unwrap(), None);
     assert_eq!(store.cached_handoff_of_session("sess_D").unwrap(), None);
 }
+
+/// The lookup reads the JSON, not its text: a handoff whose JSON spells the
+/// session id with escapes, or is spaced out, is found, and a session id
+/// that JSON must escape is found in the JSON that escapes it.
+#[test]
+fn a_cached_handoff_is_found_however_its_json_spells_the_session_id() {
+    let (_dir, _path, store) = temp_store();
+    let rows = [
+        ("o/escaped", r#"{"id":"ho_e","session_id":"\u0073ess_E"}"#),
+        (
+            "o/spaced",
+            "{ \"id\" : \"ho_s\",\n  \"session_id\" : \"sess_S\" }",
+        ),
+        ("o/quote", r#"{"id":"ho_q","session_id":"sess_\"Q"}"#),
+        ("o/slash", r#"{"id":"ho_l","session_id":"sess\/L"}"#),
+        (
+            "o/newline",
+            r#"{"id":"ho_n","summary":"a\nb","session_id":"sess_N"}"#,
+        ),
+    ];
+    for (repo, json) in rows {
+        store.put_last_handoff("vc", repo, None, json, T0).unwrap();
+    }
+    for (sid, id) in [
+        ("sess_E", "ho_e"),
+        ("sess_S", "ho_s"),
+        ("sess_\"Q", "ho_q"),
+        ("sess/L", "ho_l"),
+        ("sess_N", "ho_n"),
+    ] {
+        let found = store.cached_handoff_of_session(sid).unwrap();
+        assert!(found.is_some_and(|j| j.contains(id)), "{sid}");
+    }
+    // A prefix of a stored id is another session.
+    assert_eq!(store.cached_handoff_of_session("sess_").unwrap(), None);
+    assert_eq!(store.cached_handoff_of_session("ess_S").unwrap(), None);
+}

@@ -35,7 +35,20 @@ const RELEASED_SCHEMAS: &[(u32, &[&str])] = &[
     (3, &[V1_SCHEMA, V2_ADDED, V3_ADDED]),
     (4, &[V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED]),
     (5, &[V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED, V5_ADDED]),
+    (
+        6,
+        &[
+            V1_SCHEMA, V2_ADDED, V3_ADDED, V4_CHANGED, V5_ADDED, V6_ADDED,
+        ],
+    ),
 ];
+
+/// What version 6 added to version 5: the index of cached handoffs by
+/// their session, so an end's cache check reads one row, not every one.
+const V6_ADDED: &str = "
+CREATE INDEX last_handoff_by_session ON last_handoff
+    (iif(json_valid(handoff_json), json_extract(handoff_json, '$.session_id'), NULL));
+";
 
 /// What version 5 added to version 4: the partial index of leased rows,
 /// so that leasing and `sync` read the rows in flight, not the backlog.
