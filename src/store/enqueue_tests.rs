@@ -57,6 +57,17 @@ fn cache_session(store: &Store, sid: &str) {
         .unwrap();
 }
 
+/// An end queued with both checks, leased to `me`.
+fn end_checked(store: &Store, sid: &str, key: &str) -> Queued {
+    let checks = EnqueueChecks {
+        fill_tuple: true,
+        cached_handoff: true,
+    };
+    store
+        .enqueue_checked(end(sid, key), checks, Some(("me", LEASE)), T0)
+        .unwrap()
+}
+
 fn row(q: Queued) -> (Enqueued, Option<Box<QueueItem>>) {
     match q {
         Queued::Item { enqueued, row } => (enqueued, row),
@@ -139,17 +150,7 @@ fn end_checks_find_a_cached_handoff_and_queue_nothing() {
     store
         .put_last_handoff("vc", "o/r", Some(2), json, T0)
         .unwrap();
-    let q = store
-        .enqueue_checked(
-            end("sess_1", "k1"),
-            EnqueueChecks {
-                fill_tuple: true,
-                cached_handoff: true,
-            },
-            Some(("me", LEASE)),
-            T0,
-        )
-        .unwrap();
+    let q = end_checked(&store, "sess_1", "k1");
     assert_eq!(
         q,
         Queued::Cached {
@@ -182,17 +183,7 @@ fn end_checks_and_recorded_writes_commit_once() {
     };
     store.complete_later("me", completion(&first.local_id, "sess_1"), T0);
     let before = wal_commits(&store);
-    let (second, _) = row(store
-        .enqueue_checked(
-            end("sess_2", "k2"),
-            EnqueueChecks {
-                fill_tuple: true,
-                cached_handoff: true,
-            },
-            Some(("me", LEASE)),
-            T0,
-        )
-        .unwrap());
+    let (second, _) = row(end_checked(&store, "sess_2", "k2"));
     assert!(second.leased);
     assert_eq!(wal_commits(&store) - before, 1);
     assert!(!store.has_later());
@@ -203,17 +194,7 @@ fn end_checks_and_recorded_writes_commit_once() {
         .enqueue_leased_row(end("sess_3", "k3"), "me", LEASE, T0)
         .unwrap());
     store.complete_later("me", completion(&third.local_id, "sess_3"), T0);
-    let q = store
-        .enqueue_checked(
-            end("sess_3", "k4"),
-            EnqueueChecks {
-                fill_tuple: true,
-                cached_handoff: true,
-            },
-            Some(("me", LEASE)),
-            T0,
-        )
-        .unwrap();
+    let q = end_checked(&store, "sess_3", "k4");
     assert!(matches!(q, Queued::Cached { .. }), "{q:?}");
 
     // The old order (a read, then the enqueue) commits twice.
