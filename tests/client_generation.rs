@@ -273,10 +273,7 @@ async fn last_activity_at_is_delivered_from_the_queue() {
     let url = emu.url();
     let mut e = engine(&url).await;
     let s = e.crane.start_session(sos()).await.unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue only");
+    e.go_offline("test: queue only");
     let req = EndSession::new(s.session_id(), "queued", &json!({}))
         .unwrap()
         .last_activity_at("2026-11-26T20:00:00.000Z");

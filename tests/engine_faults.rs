@@ -302,10 +302,7 @@ async fn two_engines_sharing_one_queue_deliver_each_item_once(protocol: Protocol
         sessions.push(s.session_id);
     }
     // Queue every end without sending (the server is marked unreachable).
-    a.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue only");
+    a.go_offline("test: queue only");
     for sid in &sessions {
         let out = a
             .crane

@@ -35,11 +35,7 @@ async fn a_new_engine_drains_what_a_previous_one_left(protocol: Protocol) {
         .start_session(&sod("o/restart"))
         .await
         .unwrap();
-    first
-        .crane
-        .client()
-        .connectivity()
-        .mark_offline("test: pretend the network is down");
+    first.go_offline("test: pretend the network is down");
     let out = first
         .crane
         .end_session(EndSession::new(&s.session_id, "left behind", &json!({"r": 1})).unwrap())
@@ -60,10 +56,7 @@ async fn starting_a_session_flushes_the_queued_end_of_the_previous_one_first(pro
     let url = emu.url();
     let e = engine(&url).await;
     let old = e.crane.start_session(sod("o/flush")).await.unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: offline");
+    e.go_offline("test: offline");
     assert!(matches!(
         old.end_with("queued end", &json!({"f": 1})).await.unwrap(),
         EndOutcome::Queued { .. }
@@ -93,10 +86,7 @@ async fn a_queued_end_of_an_uncached_session_is_flushed_before_a_new_start(proto
         .start_session(&sod("o/elsewhere"))
         .await
         .unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: offline");
+    e.go_offline("test: offline");
     let out = e
         .crane
         .end_session(EndSession::new(&other.session_id, "ended by id", &json!({"x": 1})).unwrap())
@@ -128,10 +118,7 @@ async fn an_update_by_session_id_is_queued_with_the_cached_tuple(protocol: Proto
         .await
         .unwrap();
     e.crane.shutdown(); // nothing delivers the queued updates
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: offline");
+    e.go_offline("test: offline");
     for sid in [mine.session_id(), other.session_id.as_str()] {
         let out = e
             .crane
@@ -267,7 +254,7 @@ async fn handoff_events_arrive_in_order(protocol: Protocol) {
     let emu = emulator_of(protocol).await;
     let mut e = engine(&emu.url()).await;
     let s = e.crane.start_session(sod("o/events")).await.unwrap();
-    e.crane.client().connectivity().mark_offline("test");
+    e.go_offline("test");
     let EndOutcome::Queued { local_id } = s.end_with("ev", &json!({})).await.unwrap() else {
         panic!()
     };
@@ -295,11 +282,7 @@ async fn an_idle_engine_picks_up_items_queued_by_another_process(protocol: Proto
         .await
         .unwrap();
     writer.crane.shutdown(); // the writing process exits without draining
-    writer
-        .crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue only");
+    writer.go_offline("test: queue only");
     let out = writer
         .crane
         .end_session(EndSession::new(&s.session_id, "from elsewhere", &json!({})).unwrap())
@@ -368,10 +351,7 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after(
         .start_session(&sod("o/later"))
         .await
         .unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue only");
+    e.go_offline("test: queue only");
     let out = e
         .crane
         .end_session(EndSession::new(&s.session_id, "later", &json!({})).unwrap())
@@ -474,10 +454,7 @@ async fn an_end_the_cache_knows_ended_is_decided_before_anything_is_queued(proto
         panic!("the first end is delivered");
     };
     // Offline, so that nothing could be sent even if the engine tried.
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: nothing may be sent");
+    e.go_offline("test: nothing may be sent");
     let err = e
         .crane
         .end_session(EndSession::new(&sid, "second", &json!({"a": 1})).unwrap())
@@ -514,10 +491,7 @@ async fn a_second_different_end_of_a_session_with_a_queued_end_is_refused_at_onc
     let b = engine_at(&url, dir, Clock::system()).await;
     let s = a.crane.client().start_session(&sod("o/two")).await.unwrap();
     for e in [&a, &b] {
-        e.crane
-            .client()
-            .connectivity()
-            .mark_offline("test: the end stays queued");
+        e.go_offline("test: the end stays queued");
     }
     let end = |summary: &str| EndSession::new(&s.session_id, summary, &json!({"w": 1})).unwrap();
     let EndOutcome::Queued { local_id } = a.crane.end_session(end("writer a")).await.unwrap()
@@ -549,10 +523,7 @@ async fn a_queued_end_changed_in_the_store_is_dead_as_corrupted_never_sent(proto
         .start_session(&sod("o/corrupt"))
         .await
         .unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue it");
+    e.go_offline("test: queue it");
     let out = e
         .crane
         .end_session(EndSession::new(&s.session_id, "kept", &json!({"r": 1})).unwrap())
@@ -601,10 +572,7 @@ async fn a_queued_update_of_a_session_that_ended_meanwhile_is_dropped_not_dead(p
         .start_session(&sod("o/obsolete-update"))
         .await
         .unwrap();
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue the update");
+    e.go_offline("test: queue the update");
     let out = e
         .crane
         .update(crane_context::model::Update::new(&s.session_id).branch("feat/late"))

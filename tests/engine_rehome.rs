@@ -44,11 +44,7 @@ async fn stranded(url: &str, repo: &str, dir: Arc<tempfile::TempDir>) -> Strande
     let session_id = s.session_id().to_owned();
     drop(s); // no more heartbeats
     engine.crane.shutdown(); // the test drives delivery with sync
-    engine
-        .crane
-        .client()
-        .connectivity()
-        .mark_offline("test: queue only");
+    engine.go_offline("test: queue only");
     let req = EndSession::new(&session_id, "the work", &json!({"done": [1, 2], "é": 0.5})).unwrap();
     let hash = req.payload.hash().unwrap().to_owned();
     let local_id = match engine.crane.end_session(req).await.unwrap() {

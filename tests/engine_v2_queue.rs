@@ -64,10 +64,7 @@ async fn requests(url: &str, route: &str) -> u64 {
 }
 
 fn offline(e: &Engine) {
-    e.crane
-        .client()
-        .connectivity()
-        .mark_offline("test: pretend the network is down");
+    e.go_offline("test: pretend the network is down");
 }
 
 #[tokio::test]

@@ -134,6 +134,14 @@ pub struct Engine {
     pub dir: Arc<tempfile::TempDir>,
 }
 
+impl Engine {
+    /// Marks the engine's connection down (`why` shows in its state), so
+    /// its writes are queued instead of sent.
+    pub fn go_offline(&self, why: &str) {
+        self.crane.client().connectivity().mark_offline(why);
+    }
+}
+
 pub async fn engine(url: &str) -> Engine {
     let dir = Arc::new(tempfile::tempdir().unwrap());
     engine_at(url, dir, Clock::system()).await
