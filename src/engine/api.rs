@@ -317,15 +317,7 @@ impl Crane {
 /// The tuple of a cached session, or the empty tuple of a session this store
 /// never cached (queued items carry it; see `Store::pending_for_tuple`).
 pub(crate) fn tuple_or_unknown(cached: Option<CachedSession>) -> SessionTuple {
-    match cached {
-        Some(c) => c.tuple,
-        None => SessionTuple {
-            agent: String::new(),
-            venture: String::new(),
-            repo: String::new(),
-            track: None,
-        },
-    }
+    cached.map_or_else(SessionTuple::unknown, |c| c.tuple)
 }
 
 fn not_flushed(n: usize) -> Error {

@@ -523,15 +523,7 @@ impl Persist {
     /// as inserted; one that was already queued (its key, or the same end)
     /// is read back.
     fn persisted(s: &Store, queued: Queued) -> Result<Persisted, StoreError> {
-        let (enqueued, row) = match queued {
-            Queued::Item { enqueued, row } => (enqueued, row),
-            Queued::Cached { .. } => {
-                return Err(StoreError::Corrupt {
-                    path: s.path().to_path_buf(),
-                    detail: "an enqueue without end checks reported a cached handoff".into(),
-                })
-            }
-        };
+        let (enqueued, row) = queued.into_item(s.path())?;
         let stored = match (enqueued.leased, row) {
             (false, _) => None,
             (true, Some(row)) => Some(*row),

@@ -306,10 +306,7 @@ pub(crate) async fn end_through_queue(
                 cached_handoff: true,
             };
             // Without a known tuple, the checks fill in the cached one.
-            let placeholder = match &tuple {
-                Some(t) => t.clone(),
-                None => super::api::tuple_or_unknown(None),
-            };
+            let placeholder = tuple.clone().unwrap_or_else(SessionTuple::unknown);
             let item = match end_item(&req, &queued_key, placeholder) {
                 Ok(item) => item,
                 // Not queueable; the cache may still know the session
@@ -437,7 +434,7 @@ pub(crate) async fn update_through_queue(
     let submitted = match tuple {
         Some(tuple) => submit(inner, update_item(&req, &key, tuple)?).await?,
         None => {
-            let item = update_item(&req, &key, super::api::tuple_or_unknown(None))?;
+            let item = update_item(&req, &key, SessionTuple::unknown())?;
             submit_filling_tuple(inner, item).await?
         }
     };

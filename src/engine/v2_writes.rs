@@ -68,12 +68,7 @@ impl Crane {
         let item = NewItem {
             kind: ItemKind::Note,
             session_id: ItemKind::note_lane(key.as_str()),
-            tuple: SessionTuple {
-                agent: String::new(),
-                venture: String::new(),
-                repo: String::new(),
-                track: None,
-            },
+            tuple: SessionTuple::unknown(),
             idempotency_key: key.as_str().to_owned(),
             body_json: serde_json::to_string(&sent)
                 .map_err(|e| Error::invalid_input("body", e.to_string()))?,

@@ -151,3 +151,16 @@ pub struct SessionTuple {
     /// Track; `None` matches any track on the server.
     pub track: Option<i64>,
 }
+
+impl SessionTuple {
+    /// The empty tuple an item carries when its session's tuple is not
+    /// known here (a session this machine never cached, a note's lane).
+    pub(crate) fn unknown() -> Self {
+        Self {
+            agent: String::new(),
+            venture: String::new(),
+            repo: String::new(),
+            track: None,
+        }
+    }
+}

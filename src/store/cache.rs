@@ -349,12 +349,7 @@ pub(super) fn cached_tuple_tx(
             })
         })
         .optional()?;
-    Ok(found.unwrap_or_else(|| SessionTuple {
-        agent: String::new(),
-        venture: String::new(),
-        repo: String::new(),
-        track: None,
-    }))
+    Ok(found.unwrap_or_else(SessionTuple::unknown))
 }
 
 /// [`Store::clear_current_session`] inside the caller's transaction.

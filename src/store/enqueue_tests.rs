@@ -14,15 +14,6 @@ fn store() -> (tempfile::TempDir, Store) {
     (dir, store)
 }
 
-fn unknown() -> SessionTuple {
-    SessionTuple {
-        agent: String::new(),
-        venture: String::new(),
-        repo: String::new(),
-        track: None,
-    }
-}
-
 fn known() -> SessionTuple {
     SessionTuple {
         agent: "agent".into(),
@@ -36,7 +27,7 @@ fn end(sid: &str, key: &str) -> NewItem {
     NewItem {
         kind: ItemKind::End,
         session_id: sid.into(),
-        tuple: unknown(),
+        tuple: SessionTuple::unknown(),
         idempotency_key: key.into(),
         body_json: format!(r#"{{"session_id":"{sid}","summary":"s","payload":{{}}}}"#),
         payload_hash: Some("ab".repeat(32)),
@@ -137,7 +128,10 @@ fn end_checks_fill_the_tuple_from_the_cache() {
         .enqueue_checked(end("sess_other", "k2"), fill, None, T0)
         .unwrap());
     assert!(!e.leased);
-    assert_eq!(store.get(&e.local_id).unwrap().unwrap().tuple, unknown());
+    assert_eq!(
+        store.get(&e.local_id).unwrap().unwrap().tuple,
+        SessionTuple::unknown()
+    );
 }
 
 /// With a handoff of the session in the cache, nothing is queued and the
@@ -254,9 +248,9 @@ fn end_checks_find_the_cached_handoff_through_its_index() {
         }
     };
     assert_eq!(check("sess_2", known()), Some(ho("sess_2")));
-    assert_eq!(check("sess_x", unknown()), Some(ho("sess_x")));
+    assert_eq!(check("sess_x", SessionTuple::unknown()), Some(ho("sess_x")));
     // Not cached, or only named in a row that is not JSON: queued.
     assert_eq!(check("sess_y", known()), None);
-    assert_eq!(check("sess_b", unknown()), None);
+    assert_eq!(check("sess_b", SessionTuple::unknown()), None);
     assert_eq!(store.counts().unwrap().pending, 2);
 }

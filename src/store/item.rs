@@ -230,8 +230,18 @@ impl Queued {
     /// [`Queued::Cached`] cannot come from an enqueue without
     /// [`EnqueueChecks`]; were it to, it is an error, never a silent success.
     pub(crate) fn enqueued(self, path: &std::path::Path) -> Result<Enqueued, StoreError> {
+        Ok(self.into_item(path)?.0)
+    }
+
+    /// The item's [`Enqueued`] and the row as inserted (see
+    /// [`Queued::Item`]); a [`Queued::Cached`] is an error, as for
+    /// [`Queued::enqueued`].
+    pub(crate) fn into_item(
+        self,
+        path: &std::path::Path,
+    ) -> Result<(Enqueued, Option<Box<QueueItem>>), StoreError> {
         match self {
-            Queued::Item { enqueued, .. } => Ok(enqueued),
+            Queued::Item { enqueued, row } => Ok((enqueued, row)),
             Queued::Cached { .. } => Err(StoreError::Corrupt {
                 path: path.to_path_buf(),
                 detail: "an enqueue without end checks reported a cached handoff".into(),
