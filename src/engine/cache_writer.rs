@@ -98,12 +98,15 @@ pub(crate) async fn writer_loop(weak: Weak<Inner>) {
             CacheMsg::ApplyLater => apply = true,
             CacheMsg::Flush(done) => flushes.push(done),
         };
-        let flushing = matches!(first, CacheMsg::Flush(_));
+        // Only schedules gather: a deferred store write (a direct
+        // delivery's completion, a read's cache update) is applied at once,
+        // so that the next call's transaction — which must apply it first —
+        // does not carry it on that call's critical path.
+        let gather = matches!(first, CacheMsg::Schedule(_));
         take(first);
-        if !flushing {
+        if gather {
             // Gather for a moment (until a flush is asked for): a burst of
-            // calls then commits once, and their deferred store writes mostly
-            // ride along with the next call's own transaction.
+            // heartbeats then commits once.
             let until = tokio::time::Instant::now() + policy::CACHE_WRITE_GATHER;
             while let Ok(Some(m)) = tokio::time::timeout_at(until, rx.recv()).await {
                 let flush = matches!(m, CacheMsg::Flush(_));

@@ -2,7 +2,13 @@
 //! the v2 writes that are safe to queue (`/notes`, `/checkpoint`: see
 //! `v2_writes.rs`).
 //!
-//! An item is written to the queue, leased to this process, then sent. On
+//! An item is written to the queue, leased to this process, then sent. When
+//! the server is believed reachable, the commit that queues it does not wait
+//! for the disk: the WAL is synced while the request is in flight (see
+//! `store/wal_sync.rs`), and the caller is answered only once both are done,
+//! so "queued" is never said of an item that is not on stable storage and a
+//! direct call costs the slower of the fsync and the round trip instead of
+//! their sum. Offline, the enqueue commits durably at once as before. On
 //! success it is removed; on a transient failure it stays, rescheduled with
 //! backoff, and the caller hears `Queued`; on a permanent failure it moves to
 //! the dead-letter list (never deleted silently) and the caller gets the error.
@@ -29,8 +35,8 @@ use crate::model::{
 use crate::policy;
 use crate::retry::full_jitter;
 use crate::store::{
-    CachedHandoff, Completion, EnqueueChecks, Enqueued, ItemKind, NewItem, QueueItem, Queued,
-    Store, StoreError,
+    CachedHandoff, Completion, Durability, EnqueueChecks, Enqueued, ItemKind, NewItem, QueueItem,
+    Queued, Store, StoreError,
 };
 use crate::{Client, Error};
 
@@ -466,6 +472,9 @@ pub(crate) struct Persist {
 pub(crate) struct Persisted {
     enqueued: Enqueued,
     stored: Option<QueueItem>,
+    /// The commit's fsync was deferred: [`Store::sync_wal`] must return
+    /// before the item is said to be queued.
+    unsynced: bool,
 }
 
 impl Persist {
@@ -478,14 +487,16 @@ impl Persist {
         }
     }
 
-    /// Queues `item` durably (leased to this engine when online and the
-    /// head of its session): blocking, inside a store trip.
+    /// Queues `item` (leased to this engine when online and the head of its
+    /// session): blocking, inside a store trip. Offline, durable on return;
+    /// online, its sync is deferred (see [`Persisted::unsynced`]).
     pub(crate) fn run(self, s: &Store, item: NewItem) -> Result<Persisted, StoreError> {
         if !self.online {
             return self.offline(s, item);
         }
-        let queued = s.enqueue_leased_row(item, &self.holder, self.lease, self.now)?;
-        Self::persisted(s, queued)
+        let durability = Durability::Deferred;
+        let queued = s.enqueue_leased_row(item, &self.holder, self.lease, self.now, durability)?;
+        Self::persisted(s, queued, durability)
     }
 
     /// [`Persist::run`] with the local checks of a direct update or end in
@@ -499,12 +510,16 @@ impl Persist {
         checks: EnqueueChecks,
     ) -> Result<Result<Persisted, (SessionTuple, String)>, StoreError> {
         let lease = self.online.then_some((self.holder.as_str(), self.lease));
-        match s.enqueue_checked(item, checks, lease, self.now)? {
+        let durability = match self.online {
+            true => Durability::Deferred,
+            false => Durability::AtCommit,
+        };
+        match s.enqueue_checked(item, checks, lease, self.now, durability)? {
             Queued::Cached {
                 tuple,
                 handoff_json,
             } => Ok(Err((tuple, handoff_json))),
-            queued => Self::persisted(s, queued).map(Ok),
+            queued => Self::persisted(s, queued, durability).map(Ok),
         }
     }
 
@@ -516,20 +531,29 @@ impl Persist {
                 leased: false,
             },
             stored: None,
+            unsynced: false,
         })
     }
 
     /// What an online enqueue stored. The row this call inserted is known
     /// as inserted; one that was already queued (its key, or the same end)
     /// is read back.
-    fn persisted(s: &Store, queued: Queued) -> Result<Persisted, StoreError> {
+    fn persisted(
+        s: &Store,
+        queued: Queued,
+        durability: Durability,
+    ) -> Result<Persisted, StoreError> {
         let (enqueued, row) = queued.into_item(s.path())?;
         let stored = match (enqueued.leased, row) {
             (false, _) => None,
             (true, Some(row)) => Some(*row),
             (true, None) => s.get(&enqueued.local_id)?,
         };
-        Ok(Persisted { enqueued, stored })
+        Ok(Persisted {
+            enqueued,
+            stored,
+            unsynced: durability == Durability::Deferred && s.defers_sync(),
+        })
     }
 }
 
@@ -574,10 +598,17 @@ pub(crate) async fn send_persisted(
     inner: &Arc<Inner>,
     persisted: Persisted,
 ) -> Result<Result<Delivered, String>, Error> {
-    let Persisted { enqueued, stored } = persisted;
+    let Persisted {
+        enqueued,
+        stored,
+        unsynced,
+    } = persisted;
     if !enqueued.leased {
         // Offline, or an earlier item of this session is still queued: the
-        // drain sends it in its turn.
+        // drain sends it in its turn, once it is durable.
+        if unsynced {
+            inner.store(Store::sync_wal).await?;
+        }
         inner.drain_wake.notify_one();
         return Ok(Err(enqueued.local_id));
     }
@@ -585,7 +616,30 @@ pub(crate) async fn send_persisted(
     let stored = stored.ok_or_else(|| Error::Store {
         message: format!("queue item {local_id} vanished while leased"),
     })?;
-    let delivery = deliver(inner, &inner.client, &stored).await;
+    let delivery = if unsynced {
+        // The fsync and the round trip overlap; both end before any answer.
+        let (delivery, synced) = tokio::join!(
+            deliver(inner, &inner.client, &stored),
+            inner.store(Store::sync_wal)
+        );
+        match (synced, delivery) {
+            (Ok(()), delivery) => delivery,
+            // Left queued, and not known to be durable: the caller must not
+            // hear "queued". The row stays for the drain.
+            (Err(e), delivery @ (Delivery::Transient(_) | Delivery::Waiting(_))) => {
+                settle(inner, &stored, delivery).await?;
+                return Err(e);
+            }
+            // Delivered, or refused for good: what the server said is the
+            // truth, whatever the disk did.
+            (Err(e), delivery) => {
+                tracing::warn!(%local_id, error = %e, "the store's sync failed after a send");
+                delivery
+            }
+        }
+    } else {
+        deliver(inner, &inner.client, &stored).await
+    };
     match settle(inner, &stored, delivery).await? {
         Delivery::Done(d) => Ok(Ok(d)),
         Delivery::Transient(_) | Delivery::Waiting(_) => {

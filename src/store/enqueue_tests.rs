@@ -55,7 +55,13 @@ fn end_checked(store: &Store, sid: &str, key: &str) -> Queued {
         cached_handoff: true,
     };
     store
-        .enqueue_checked(end(sid, key), checks, Some(("me", LEASE)), T0)
+        .enqueue_checked(
+            end(sid, key),
+            checks,
+            Some(("me", LEASE)),
+            T0,
+            Durability::AtCommit,
+        )
         .unwrap()
 }
 
@@ -88,7 +94,7 @@ fn wal_commits(store: &Store) -> usize {
 fn the_returned_row_is_the_stored_row() {
     let (_dir, store) = store();
     let (enqueued, returned) = row(store
-        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0)
+        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0, Durability::AtCommit)
         .unwrap());
     assert!(enqueued.leased);
     let stored = store.get(&enqueued.local_id).unwrap().unwrap();
@@ -96,7 +102,7 @@ fn the_returned_row_is_the_stored_row() {
 
     // Already queued under its key: no row of this call's making.
     let (again, none) = row(store
-        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0)
+        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0, Durability::AtCommit)
         .unwrap());
     assert_eq!(again.local_id, enqueued.local_id);
     assert_eq!(none, None);
@@ -104,7 +110,9 @@ fn the_returned_row_is_the_stored_row() {
     let mut update = end("sess_1", "k2");
     update.kind = ItemKind::Update;
     update.payload_hash = None;
-    let (behind, none) = row(store.enqueue_leased_row(update, "me", LEASE, T0).unwrap());
+    let (behind, none) = row(store
+        .enqueue_leased_row(update, "me", LEASE, T0, Durability::AtCommit)
+        .unwrap());
     assert!(!behind.leased);
     assert_eq!(none, None);
 }
@@ -120,12 +128,24 @@ fn end_checks_fill_the_tuple_from_the_cache() {
         cached_handoff: true,
     };
     let (e, r) = row(store
-        .enqueue_checked(end("sess_known", "k1"), fill, Some(("me", LEASE)), T0)
+        .enqueue_checked(
+            end("sess_known", "k1"),
+            fill,
+            Some(("me", LEASE)),
+            T0,
+            Durability::AtCommit,
+        )
         .unwrap());
     assert_eq!(r.unwrap().tuple, known());
     assert_eq!(store.get(&e.local_id).unwrap().unwrap().tuple, known());
     let (e, _) = row(store
-        .enqueue_checked(end("sess_other", "k2"), fill, None, T0)
+        .enqueue_checked(
+            end("sess_other", "k2"),
+            fill,
+            None,
+            T0,
+            Durability::AtCommit,
+        )
         .unwrap());
     assert!(!e.leased);
     assert_eq!(
@@ -163,7 +183,7 @@ fn end_checks_find_a_cached_handoff_and_queue_nothing() {
 fn end_checks_and_recorded_writes_commit_once() {
     let (_dir, store) = store();
     let (first, _) = row(store
-        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0)
+        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0, Durability::AtCommit)
         .unwrap());
     let completion = |local_id: &str, sid: &str| Completion {
         local_id: local_id.into(),
@@ -185,7 +205,7 @@ fn end_checks_and_recorded_writes_commit_once() {
 
     // The checks saw the completion's cache write.
     let (third, _) = row(store
-        .enqueue_leased_row(end("sess_3", "k3"), "me", LEASE, T0)
+        .enqueue_leased_row(end("sess_3", "k3"), "me", LEASE, T0, Durability::AtCommit)
         .unwrap());
     store.complete_later("me", completion(&third.local_id, "sess_3"), T0);
     let q = end_checked(&store, "sess_3", "k4");
@@ -193,7 +213,7 @@ fn end_checks_and_recorded_writes_commit_once() {
 
     // The old order (a read, then the enqueue) commits twice.
     let (fourth, _) = row(store
-        .enqueue_leased_row(end("sess_4", "k5"), "me", LEASE, T0)
+        .enqueue_leased_row(end("sess_4", "k5"), "me", LEASE, T0, Durability::AtCommit)
         .unwrap());
     store.complete_later("me", completion(&fourth.local_id, "sess_4"), T0);
     let before = wal_commits(&store);
@@ -242,7 +262,10 @@ fn end_checks_find_the_cached_handoff_through_its_index() {
             fill_tuple: false,
             cached_handoff: true,
         };
-        match store.enqueue_checked(item, checks, None, T0).unwrap() {
+        match store
+            .enqueue_checked(item, checks, None, T0, Durability::AtCommit)
+            .unwrap()
+        {
             Queued::Cached { handoff_json, .. } => Some(handoff_json),
             Queued::Item { .. } => None,
         }
@@ -253,4 +276,30 @@ fn end_checks_find_the_cached_handoff_through_its_index() {
     assert_eq!(check("sess_y", known()), None);
     assert_eq!(check("sess_b", SessionTuple::unknown()), None);
     assert_eq!(store.counts().unwrap().pending, 2);
+}
+
+/// A deferred enqueue (`wal_sync.rs`) commits without waiting for the disk,
+/// yet at once: another connection sees the row, leased, before any sync;
+/// the sync is the caller's, and counted. An enqueue at commit is FULL.
+#[test]
+fn a_deferred_enqueue_commits_relaxed_and_is_synced_on_request() {
+    let (dir, store) = store();
+    assert!(
+        store.defers_sync(),
+        "a store on a local disk is in WAL mode"
+    );
+    let durable = |s: &Store| s.inner.sync_full.load(Ordering::Relaxed);
+    store.enqueue(end("sess_0", "k0"), T0).unwrap();
+    assert!(durable(&store));
+    let (enqueued, _) = row(store
+        .enqueue_leased_row(end("sess_1", "k1"), "me", LEASE, T0, Durability::Deferred)
+        .unwrap());
+    assert!(enqueued.leased);
+    assert!(!durable(&store), "the deferred commit waited for the disk");
+    let other = Store::open(&dir.path().join("s.db"), QueueLimits::default()).unwrap();
+    let seen = other.get(&enqueued.local_id).unwrap().unwrap();
+    assert_eq!(seen.lease_holder.as_deref(), Some("me"));
+    assert_eq!(store.wal_syncs(), 0);
+    store.sync_wal().unwrap();
+    assert_eq!(store.wal_syncs(), 1);
 }

@@ -40,6 +40,20 @@ pub enum StoreError {
         /// What SQLite reported.
         detail: String,
     },
+    /// The write-ahead log could not be brought to stable storage after a
+    /// commit whose sync was deferred (see `wal_sync.rs`): what was just
+    /// queued is in the file but may not survive a power loss.
+    #[error(
+        "could not bring the crane store {} to stable storage: {source}; what was just \
+         queued is in the file but may not survive a power loss",
+        path.display()
+    )]
+    Sync {
+        /// The store file.
+        path: PathBuf,
+        /// The underlying failure.
+        source: std::io::Error,
+    },
     /// Another process held the write lock for longer than the busy timeout.
     #[error(
         "the crane store {} is locked by another process for too long; retry, or look for a \

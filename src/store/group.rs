@@ -16,6 +16,11 @@
 //! transaction just before its insert, so they see the store exactly as the
 //! insert does and cost no transaction of their own.
 //!
+//! A request may defer its fsync ([`Durability::Deferred`]): it is then
+//! committed with `synchronous=NORMAL` and its caller syncs the WAL itself
+//! while doing other work (see `wal_sync.rs`). A group holding any request
+//! that does not defer commits with `FULL`, which serves both.
+//!
 //! A request that cannot be queued (the queue is full) gets its own error
 //! without failing the others. If the group's transaction fails as a whole,
 //! each request is retried alone, so every caller gets the result of its own
@@ -24,7 +29,7 @@
 use std::collections::HashMap;
 use std::sync::{Condvar, Mutex, MutexGuard, PoisonError};
 
-use super::{EnqueueChecks, NewItem, Queued, Store, StoreError};
+use super::{Durability, EnqueueChecks, NewItem, Queued, Store, StoreError};
 
 /// Most requests committed in one transaction.
 const MAX_GROUP: usize = 256;
@@ -50,6 +55,7 @@ struct Request {
     checks: Option<EnqueueChecks>,
     lease: Option<(String, i64)>,
     now_ms: i64,
+    durable: bool,
 }
 
 impl GroupCommit {
@@ -66,7 +72,10 @@ impl Store {
         checks: Option<EnqueueChecks>,
         lease: Option<(&str, i64)>,
         now_ms: i64,
+        durability: Durability,
     ) -> Result<Queued, StoreError> {
+        // Without WAL, only a FULL commit is durable (see `wal_sync.rs`).
+        let durable = durability == Durability::AtCommit || !self.defers_sync();
         let group = self.group();
         let mut st = group.lock();
         let ticket = st.next_ticket;
@@ -77,6 +86,7 @@ impl Store {
             checks,
             lease: lease.map(|(h, ms)| (h.to_owned(), ms)),
             now_ms,
+            durable,
         });
         loop {
             if let Some(result) = st.results.remove(&ticket) {
@@ -103,10 +113,12 @@ impl Store {
         }
     }
 
-    /// Inserts a group in one durable transaction; per-request results.
+    /// Inserts a group in one transaction, durable unless every request
+    /// defers its sync; per-request results.
     fn commit_group(&self, batch: Vec<Request>) -> Vec<(u64, Result<Queued, StoreError>)> {
         if batch.len() > 1 {
-            let together = self.write(|tx| {
+            let durable = batch.iter().any(|r| r.durable);
+            let together = self.commit(durable, |tx| {
                 let mut out = Vec::with_capacity(batch.len());
                 for r in &batch {
                     let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
@@ -128,8 +140,9 @@ impl Store {
             .into_iter()
             .map(|r| {
                 let lease = r.lease.as_ref().map(|(h, ms)| (h.as_str(), *ms));
-                let result =
-                    self.write(|tx| self.insert_checked(tx, r.item, r.checks, lease, r.now_ms));
+                let result = self.commit(r.durable, |tx| {
+                    self.insert_checked(tx, r.item, r.checks, lease, r.now_ms)
+                });
                 (r.ticket, result)
             })
             .collect()

@@ -186,6 +186,18 @@ pub struct Enqueued {
     pub leased: bool,
 }
 
+/// When an enqueue's commit reaches stable storage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Durability {
+    /// Committed with `synchronous=FULL`: durable when the call returns.
+    AtCommit,
+    /// Committed with `synchronous=NORMAL` (when the store is in WAL mode;
+    /// else as [`Durability::AtCommit`]): durable only once the caller's
+    /// [`Store::sync_wal`](super::Store::sync_wal) returns, which it must
+    /// await before telling anyone the item is queued (see `wal_sync.rs`).
+    Deferred,
+}
+
 /// The local checks of a direct update or end, run by
 /// [`Store::enqueue_checked`] inside the transaction that queues it (before
 /// the insert).

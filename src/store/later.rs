@@ -2,8 +2,8 @@
 //! directly delivered item and the cache updates that come with a server's
 //! answer.
 //!
-//! Why it exists: a direct `/update` or `/eod` is queued durably (one commit
-//! and fsync), sent, and then completed (its row deleted, a relaxed commit).
+//! Why it exists: a direct `/update` or `/eod` is queued durably (one commit,
+//! its fsync overlapping the send: `wal_sync.rs`), sent, and then completed (its row deleted, a relaxed commit).
 //! Waiting for that second commit cost the caller a second trip to the
 //! blocking pool and a second transaction per call, after the server had
 //! already answered. The completion is now recorded here, in memory, and the

@@ -16,7 +16,11 @@
 //!   `synchronous=FULL`, so the commit fsyncs the WAL. `synchronous=NORMAL`
 //!   would keep the file consistent but may forget the last commits on power
 //!   loss, and a handoff the SDK has told the user is "saved" must not be
-//!   forgotten.
+//!   forgotten. The engine's direct sends queue through a crate-internal
+//!   variant that commits first and fsyncs the WAL while the request is in
+//!   flight, answering only after that fsync (`wal_sync.rs`): the same
+//!   guarantee when the caller hears anything, at the cost of the slower of
+//!   the two instead of their sum.
 //! - **Bookkeeping commits without waiting for the disk.** Leases, completions
 //!   of delivered items, transient-failure reschedules and every cache write
 //!   commit with `synchronous=NORMAL`: the file stays consistent, and the
@@ -68,9 +72,10 @@ mod queue_admin;
 mod rehome;
 mod schema;
 mod server_info;
+mod wal_sync;
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -78,7 +83,7 @@ use rusqlite::{Connection, Transaction, TransactionBehavior};
 
 pub use cache::{Cached, CachedSession};
 pub use error::StoreError;
-pub(crate) use item::{EnqueueChecks, Queued};
+pub(crate) use item::{Durability, EnqueueChecks, Queued};
 pub use item::{
     Enqueued, ItemKind, ItemState, NewItem, QueueCounts, QueueItem, QueueStats, SessionTuple,
     NOTE_LANE_PREFIX,
@@ -150,6 +155,13 @@ struct Inner {
     /// Opened by [`Store::open_read_only`]: no marker, so no checkpoint at
     /// close either (a checkpoint writes the file).
     read_only: bool,
+    /// Writable and in WAL mode: enqueues may defer their fsync to
+    /// [`Store::sync_wal`] (see `wal_sync.rs`).
+    wal: bool,
+    /// Whether [`Store::sync_wal`] has synced the WAL's directory.
+    wal_dir_synced: AtomicBool,
+    /// Syncs done by [`Store::sync_wal`] (see [`Store::wal_syncs`]).
+    wal_syncs: AtomicU64,
     /// Relaxed writes recorded but not yet applied (see `later.rs`);
     /// taken only while `conn` is locked.
     later: Mutex<Vec<later::Later>>,
@@ -187,6 +199,15 @@ impl Drop for Inner {
             let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
         }
     }
+}
+
+/// How a [`Store`] was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Access {
+    /// By [`Store::open_read_only`].
+    ReadOnly,
+    /// By [`Store::open`]; `wal`: the connection is in WAL mode.
+    Writable { wal: bool },
 }
 
 /// The queue's size as of a `data_version` of this connection.
@@ -232,16 +253,24 @@ impl Store {
         if check {
             findings.checked(&owners);
         }
-        Ok(Store::on(conn, path, limits, false, findings.marker.take()))
+        let wal = schema::in_wal_mode(&conn);
+        let access = Access::Writable { wal };
+        Ok(Store::on(
+            conn,
+            path,
+            limits,
+            access,
+            findings.marker.take(),
+        ))
     }
 
-    /// A store over an opened connection (`read_only`: see
-    /// [`Store::open_read_only`]; `marker`: this open's, see `integrity.rs`).
+    /// A store over an opened connection (`marker`: this open's, see
+    /// `integrity.rs`).
     fn on(
         conn: Connection,
         path: &Path,
         limits: QueueLimits,
-        read_only: bool,
+        access: Access,
         marker: Option<integrity::OpenMarker>,
     ) -> Store {
         Store {
@@ -252,7 +281,10 @@ impl Store {
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
-                read_only,
+                read_only: access == Access::ReadOnly,
+                wal: access == Access::Writable { wal: true },
+                wal_dir_synced: AtomicBool::new(false),
+                wal_syncs: AtomicU64::new(0),
                 later: Mutex::new(Vec::new()),
                 _marker: marker,
             }),
@@ -276,7 +308,7 @@ impl Store {
         let Some(conn) = schema::open_current_read_only(path, DEFAULT_BUSY_TIMEOUT)? else {
             return Store::open(path, limits);
         };
-        Ok(Store::on(conn, path, limits, true, None))
+        Ok(Store::on(conn, path, limits, Access::ReadOnly, None))
     }
 
     /// Leaves a store opened by [`Store::open_read_only`] to the process's
@@ -349,6 +381,15 @@ impl Store {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         self.run(TransactionBehavior::Immediate, Some(false), f)
+    }
+
+    /// [`Store::write`] when `durable`, else [`Store::write_relaxed`].
+    pub(crate) fn commit<T>(
+        &self,
+        durable: bool,
+        f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.run(TransactionBehavior::Immediate, Some(durable), f)
     }
 
     /// Runs `f` in a deferred (read) transaction, so several queries see one snapshot.

@@ -28,7 +28,9 @@ use super::cache::{
 };
 use super::item::{is_head, query_items, select_items, to_i64, to_u64};
 use super::owner::{liveness, owners_dir, Liveness};
-use super::{EnqueueChecks, Enqueued, ItemState, NewItem, QueueItem, Queued, Store, StoreError};
+use super::{
+    Durability, EnqueueChecks, Enqueued, ItemState, NewItem, QueueItem, Queued, Store, StoreError,
+};
 
 /// Longest error text kept per item: room for any server message, while a
 /// retry loop against a misbehaving server cannot grow the file without bound.
@@ -131,7 +133,7 @@ impl Store {
     /// stores nothing. Fails with [`StoreError::QueueFull`] past the limits.
     pub fn enqueue(&self, item: NewItem, now_ms: i64) -> Result<String, StoreError> {
         Ok(self
-            .enqueue_grouped(item, None, None, now_ms)?
+            .enqueue_grouped(item, None, None, now_ms, Durability::AtCommit)?
             .enqueued(self.path())?
             .local_id)
     }
@@ -147,20 +149,28 @@ impl Store {
         lease_ms: i64,
         now_ms: i64,
     ) -> Result<Enqueued, StoreError> {
-        self.enqueue_grouped(item, None, Some((holder, lease_ms)), now_ms)?
-            .enqueued(self.path())
+        self.enqueue_grouped(
+            item,
+            None,
+            Some((holder, lease_ms)),
+            now_ms,
+            Durability::AtCommit,
+        )?
+        .enqueued(self.path())
     }
 
     /// [`Store::enqueue_leased`] answering with the row as inserted (see
-    /// [`Queued::Item`]), so the caller can send it without reading it back.
+    /// [`Queued::Item`]), so the caller can send it without reading it back,
+    /// durable as `durability` says.
     pub(crate) fn enqueue_leased_row(
         &self,
         item: NewItem,
         holder: &str,
         lease_ms: i64,
         now_ms: i64,
+        durability: Durability,
     ) -> Result<Queued, StoreError> {
-        self.enqueue_grouped(item, None, Some((holder, lease_ms)), now_ms)
+        self.enqueue_grouped(item, None, Some((holder, lease_ms)), now_ms, durability)
     }
 
     /// [`Store::enqueue_leased_row`] (or, without a lease, [`Store::enqueue`])
@@ -171,15 +181,17 @@ impl Store {
     /// cached); with `cached_handoff`, when the cache holds a handoff of the
     /// session, nothing is queued and [`Queued::Cached`] carries it. One
     /// durable transaction instead of a read (which, with writes recorded
-    /// for later, was a commit of its own) and then the enqueue's.
+    /// for later, was a commit of its own) and then the enqueue's. Durable
+    /// as `durability` says.
     pub(crate) fn enqueue_checked(
         &self,
         item: NewItem,
         checks: EnqueueChecks,
         lease: Option<(&str, i64)>,
         now_ms: i64,
+        durability: Durability,
     ) -> Result<Queued, StoreError> {
-        self.enqueue_grouped(item, Some(checks), lease, now_ms)
+        self.enqueue_grouped(item, Some(checks), lease, now_ms, durability)
     }
 
     /// Leases up to `limit` items that are pending, due, not leased (or whose

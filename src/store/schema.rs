@@ -269,6 +269,13 @@ fn add_handoff_session_index(tx: &Transaction<'_>) -> rusqlite::Result<()> {
 // Exactly one arm per version after the first.
 const _: () = assert!(UPGRADES.len() + 1 == SCHEMA_VERSION as usize);
 
+/// Whether `conn` is in WAL mode (a filesystem without the shared memory
+/// WAL needs leaves it in a rollback-journal mode, see [`open_connection`]).
+pub(crate) fn in_wal_mode(conn: &Connection) -> bool {
+    conn.pragma_query_value(None, "journal_mode", |r| r.get::<_, String>(0))
+        .is_ok_and(|m| m.eq_ignore_ascii_case("wal"))
+}
+
 /// Opens `path` (which must exist), checks its health (the whole file when
 /// `check`, else its header), sets the pragmas and brings its schema to
 /// [`SCHEMA_VERSION`].
