@@ -26,7 +26,7 @@ use serde_json::value::RawValue;
 
 use super::events::Event;
 use super::Inner;
-use crate::canonical::{sha256_hex, CanonicalPayload};
+use crate::canonical::CanonicalPayload;
 use crate::idempotency::IdempotencyKey;
 use crate::model::v2::{CheckpointCreated, Note};
 use crate::model::{
@@ -178,10 +178,11 @@ pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueIte
             };
             // Never send what the queue no longer holds intact: the payload
             // must still be the bytes whose hash was recorded when queued.
+            let payload = CanonicalPayload::from_canonical(q.payload.get().to_owned());
             let intact = item
                 .payload_hash
                 .as_deref()
-                .is_some_and(|h| sha256_hex(q.payload.get().as_bytes()) == h);
+                .is_some_and(|h| payload.hash() == h);
             if !intact {
                 return Delivery::Permanent(Error::Store {
                     message: format!(
@@ -192,7 +193,6 @@ pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueIte
                     ),
                 });
             }
-            let payload = CanonicalPayload::from_canonical(q.payload.get().to_owned());
             let mut req = match EndSession::with_canonical(q.session_id, q.summary, payload) {
                 Ok(r) => r.idempotency_key(key),
                 Err(e) => return Delivery::Permanent(e),

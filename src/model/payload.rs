@@ -31,7 +31,26 @@ use crate::canonical::{
 pub struct Payload {
     /// What is sent: the canonical text once known, else the compact text.
     compact: Box<RawValue>,
-    canonical: OnceLock<CanonicalPayload>,
+    canonical: OnceLock<Known>,
+}
+
+/// The canonical form once computed, with its text ready to serialize: a
+/// `RawValue` checks its text when made, so making one per serialization
+/// (a request is serialized to check its size, to queue it and to send it)
+/// re-parsed the whole payload each time.
+#[derive(Clone)]
+struct Known {
+    payload: CanonicalPayload,
+    raw: Box<RawValue>,
+}
+
+impl Known {
+    fn of(payload: CanonicalPayload) -> Self {
+        Self {
+            raw: payload.to_raw(),
+            payload,
+        }
+    }
 }
 
 impl Payload {
@@ -75,10 +94,10 @@ impl Payload {
     /// first call and kept.
     pub fn canonical(&self) -> Result<&CanonicalPayload, PayloadError> {
         if let Some(done) = self.canonical.get() {
-            return Ok(done);
+            return Ok(&done.payload);
         }
-        let made = CanonicalPayload::from_json_str(self.compact.get())?;
-        Ok(self.canonical.get_or_init(|| made))
+        let made = Known::of(CanonicalPayload::from_json_str(self.compact.get())?);
+        Ok(&self.canonical.get_or_init(|| made).payload)
     }
 
     /// Lowercase hex SHA-256 of the canonical bytes, as the server computes
@@ -91,7 +110,7 @@ impl Payload {
     /// otherwise the compact form of the same object.
     pub fn wire_json(&self) -> &str {
         match self.canonical.get() {
-            Some(c) => c.as_str(),
+            Some(c) => c.raw.get(),
             None => self.compact.get(),
         }
     }
@@ -99,9 +118,10 @@ impl Payload {
 
 impl From<CanonicalPayload> for Payload {
     fn from(canonical: CanonicalPayload) -> Self {
+        let known = Known::of(canonical);
         Self {
-            compact: canonical.to_raw(),
-            canonical: OnceLock::from(canonical),
+            compact: known.raw.clone(),
+            canonical: OnceLock::from(known),
         }
     }
 }
@@ -111,8 +131,8 @@ impl std::fmt::Debug for Payload {
         let mut d = f.debug_struct("Payload");
         match self.canonical.get() {
             Some(c) => d
-                .field("hash", &c.hash())
-                .field("size_bytes", &c.size_bytes()),
+                .field("hash", &c.payload.hash())
+                .field("size_bytes", &c.payload.size_bytes()),
             None => d.field("compact_bytes", &self.compact.get().len()),
         };
         d.finish()
@@ -122,7 +142,7 @@ impl std::fmt::Debug for Payload {
 impl Serialize for Payload {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self.canonical.get() {
-            Some(c) => c.to_raw().serialize(s),
+            Some(c) => c.raw.serialize(s),
             None => self.compact.serialize(s),
         }
     }
