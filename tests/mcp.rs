@@ -87,31 +87,60 @@ impl ClientHandler for Listener {
 
 type Client = RunningService<RoleClient, Listener>;
 
-async fn connect(co: &Checkout) -> (Client, mpsc::UnboundedReceiver<Told>) {
+/// What the server told the client: the channel, and what arrived but was
+/// not yet asked for (kept, so one wait never swallows what the next one
+/// looks for: the client's handlers may run in either order for two
+/// notifications sent back to back).
+struct Inbox {
+    rx: mpsc::UnboundedReceiver<Told>,
+    unclaimed: Vec<Told>,
+}
+
+impl Inbox {
+    /// Forgets everything told so far.
+    fn clear(&mut self) {
+        self.unclaimed.clear();
+        while self.rx.try_recv().is_ok() {}
+    }
+}
+
+async fn connect(co: &Checkout) -> (Client, Inbox) {
     let cmd = tokio::process::Command::from(co.command(&["mcp"]));
     let transport = TokioChildProcess::new(cmd).expect("crane mcp spawns");
     let (tx, rx) = mpsc::unbounded_channel();
     let client = Listener(tx).serve(transport).await.expect("MCP handshake");
-    (client, rx)
+    let inbox = Inbox {
+        rx,
+        unclaimed: Vec::new(),
+    };
+    (client, inbox)
 }
 
-/// Waits (bounded) for the first notification `pick` accepts; returns what
-/// it picked and when that notification arrived.
+/// Waits (bounded) for the first notification `pick` accepts, among those
+/// not claimed yet and then those still to come; returns what it picked and
+/// when that notification arrived.
 async fn wait_told<T>(
-    told: &mut mpsc::UnboundedReceiver<Told>,
+    told: &mut Inbox,
     what: &str,
     pick: impl Fn(&Told) -> Option<T>,
 ) -> (T, Instant) {
+    let at_of = |t: &Told| match t {
+        Told::Log(_, at) | Told::Updated(_, at) => *at,
+    };
+    if let Some(i) = told.unclaimed.iter().position(|t| pick(t).is_some()) {
+        let t = told.unclaimed.remove(i);
+        if let Some(v) = pick(&t) {
+            return (v, at_of(&t));
+        }
+    }
     let deadline = Duration::from_secs(300);
     tokio::time::timeout(deadline, async {
         loop {
-            let t = told.recv().await.expect("server still connected");
+            let t = told.rx.recv().await.expect("server still connected");
             if let Some(v) = pick(&t) {
-                let at = match t {
-                    Told::Log(_, at) | Told::Updated(_, at) => at,
-                };
-                return (v, at);
+                return (v, at_of(&t));
             }
+            told.unclaimed.push(t);
         }
     })
     .await
@@ -531,9 +560,7 @@ async fn a_handoff_with_final_false_keeps_the_session_open_and_beating() {
     // handoff (the engine's event, told to the client), which the emulator
     // received while the session stayed active.
     let before = heartbeats_received(&url).await;
-    while let Ok(t) = told.try_recv() {
-        drop(t); // what was told before the handoff returned
-    }
+    told.clear(); // what was told before the handoff returned
     let (beat, _) = wait_told(&mut told, "heartbeat after final=false", |t| {
         log_event(t, "heartbeat_sent").filter(|d| d["session_id"] == sid.as_str())
     })
