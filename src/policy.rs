@@ -87,10 +87,10 @@ pub const DIRECT_CALL_DEADLINE: Duration = Duration::from_secs(15);
 /// group of them in one store transaction.
 pub const DRAIN_SETTLE_LINGER: Duration = Duration::from_millis(20);
 
-/// How long the cache writer gathers writes nobody waits for (heartbeat
-/// schedules, a direct delivery's completion) before committing them: a
-/// burst of calls commits once, and a call that comes within it (its durable
-/// enqueue) commits them with its own transaction (see `store/later.rs`).
+/// How long the cache writer gathers heartbeat schedules before committing
+/// them: a burst of beats commits once. (A direct delivery's completion and
+/// a read's cache update are applied at once instead, so the next call's
+/// transaction does not carry them: see `engine/cache_writer.rs`.)
 pub const CACHE_WRITE_GATHER: Duration = Duration::from_millis(20);
 
 /// Queue items delivered in parallel (each from a different session).
