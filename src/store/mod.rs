@@ -32,7 +32,9 @@
 //!   by hash), a lost reschedule retries sooner, and the cache is refilled
 //!   from the server. Waiting for an fsync (milliseconds on a busy disk) per
 //!   delivered item or per heartbeat would instead cap a backlog drain or ten
-//!   thousand live sessions at the disk's fsync rate. A direct delivery's
+//!   thousand live sessions at the disk's fsync rate. (Only in WAL mode: with
+//!   a rollback journal, where `NORMAL` can corrupt the file on power loss,
+//!   every commit is `FULL`.) A direct delivery's
 //!   completion and a read's cache update are not even waited for: they are
 //!   applied before this `Store`'s next transaction (see `later.rs`).
 //! - **Safe between processes.** Several processes (two agent CLIs) may open the
@@ -182,7 +184,9 @@ impl Drop for Inner {
         // Writes recorded for later (see `later.rs`) land before closing.
         let later = std::mem::take(self.later.get_mut().unwrap_or_else(|p| p.into_inner()));
         if let (false, Ok(conn)) = (later.is_empty(), self.conn.get_mut()) {
-            let _ = conn.pragma_update(None, "synchronous", "NORMAL");
+            // Relaxed only in WAL mode (see `Store::transact`).
+            let mode = if self.wal { "NORMAL" } else { "FULL" };
+            let _ = conn.pragma_update(None, "synchronous", mode);
             if let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) {
                 if later::apply_all(&tx, &later).is_ok() {
                     let _ = tx.commit();
@@ -461,6 +465,11 @@ impl Store {
         f: impl FnOnce(&Transaction<'_>) -> Result<T, StoreError>,
     ) -> Result<T, StoreError> {
         if let Some(full) = full {
+            // Relaxed only in WAL mode: with a rollback journal (a filesystem
+            // that refused WAL), `NORMAL` can leave the file corrupt after a
+            // power loss (SQLite's documentation of `synchronous`), and the
+            // store must never be damaged to save an fsync.
+            let full = full || !self.inner.wal;
             // Set before the transaction (it cannot change inside one); if
             // switching fails, nothing is written rather than written less
             // durably than promised.
@@ -552,6 +561,35 @@ mod tests {
         let limits = QueueLimits::default();
         assert_eq!(limits.max_items, DEFAULT_MAX_ITEMS);
         assert_eq!(limits.max_bytes, DEFAULT_MAX_BYTES);
+    }
+
+    /// With a rollback journal (a filesystem that refuses WAL), a relaxed
+    /// write still commits with `synchronous=FULL`: `NORMAL` could corrupt
+    /// the file on power loss there.
+    #[test]
+    fn without_wal_relaxed_writes_stay_full() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("s.db");
+        drop(Store::open(&path, QueueLimits::default()).unwrap());
+        let conn = schema::open_connection(&path, DEFAULT_BUSY_TIMEOUT, false).unwrap();
+        let mode: String = conn
+            .pragma_update_and_check(None, "journal_mode", "DELETE", |r| r.get(0))
+            .unwrap();
+        assert_eq!(mode, "delete");
+        let access = Access::Writable {
+            wal: schema::in_wal_mode(&conn),
+        };
+        let store = Store::on(conn, &path, QueueLimits::default(), access, None);
+        assert!(!store.defers_sync());
+        store
+            .write_relaxed(|tx| Ok(tx.execute_batch("PRAGMA user_version = user_version")?))
+            .unwrap();
+        let sync: i64 = store
+            .lock()
+            .unwrap()
+            .pragma_query_value(None, "synchronous", |r| r.get(0))
+            .unwrap();
+        assert_eq!(sync, 2, "synchronous must stay FULL without WAL");
     }
 
     #[test]
