@@ -494,7 +494,7 @@ impl Persist {
         if !self.online {
             return self.offline(s, item);
         }
-        let durability = Durability::Deferred;
+        let durability = self.durability();
         let queued = s.enqueue_leased_row(item, &self.holder, self.lease, self.now, durability)?;
         Self::persisted(s, queued, durability)
     }
@@ -510,16 +510,22 @@ impl Persist {
         checks: EnqueueChecks,
     ) -> Result<Result<Persisted, (SessionTuple, String)>, StoreError> {
         let lease = self.online.then_some((self.holder.as_str(), self.lease));
-        let durability = match self.online {
-            true => Durability::Deferred,
-            false => Durability::AtCommit,
-        };
+        let durability = self.durability();
         match s.enqueue_checked(item, checks, lease, self.now, durability)? {
             Queued::Cached {
                 tuple,
                 handoff_json,
             } => Ok(Err((tuple, handoff_json))),
             queued => Self::persisted(s, queued, durability).map(Ok),
+        }
+    }
+
+    /// Online, the enqueue's fsync overlaps the send (see the module docs);
+    /// offline nothing is sent, so it is durable at commit.
+    fn durability(&self) -> Durability {
+        match self.online {
+            true => Durability::Deferred,
+            false => Durability::AtCommit,
         }
     }
 

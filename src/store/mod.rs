@@ -154,12 +154,12 @@ struct Inner {
     totals: Mutex<Option<QueueTotals>>,
     /// Concurrent durable enqueues share one commit (see `group.rs`).
     group: group::GroupCommit,
-    /// Opened by [`Store::open_read_only`]: no marker, so no checkpoint at
-    /// close either (a checkpoint writes the file).
-    read_only: bool,
-    /// Writable and in WAL mode: enqueues may defer their fsync to
-    /// [`Store::sync_wal`] (see `wal_sync.rs`).
-    wal: bool,
+    /// How it was opened. Read-only ([`Store::open_read_only`]): no marker,
+    /// so no checkpoint at close either (a checkpoint writes the file).
+    /// Writable in WAL mode: enqueues may defer their fsync to
+    /// [`Store::sync_wal`] (see `wal_sync.rs`), and relaxed commits are
+    /// allowed at all.
+    access: Access,
     /// Whether [`Store::sync_wal`] has synced the WAL's directory.
     wal_dir_synced: AtomicBool,
     /// Syncs done by [`Store::sync_wal`] (see [`Store::wal_syncs`]).
@@ -185,7 +185,7 @@ impl Drop for Inner {
         let later = std::mem::take(self.later.get_mut().unwrap_or_else(|p| p.into_inner()));
         if let (false, Ok(conn)) = (later.is_empty(), self.conn.get_mut()) {
             // Relaxed only in WAL mode (see `Store::transact`).
-            let mode = if self.wal { "NORMAL" } else { "FULL" };
+            let mode = if self.access.wal() { "NORMAL" } else { "FULL" };
             let _ = conn.pragma_update(None, "synchronous", mode);
             if let Ok(tx) = conn.transaction_with_behavior(TransactionBehavior::Immediate) {
                 if later::apply_all(&tx, &later).is_ok() {
@@ -195,7 +195,7 @@ impl Drop for Inner {
         }
         let mut wal = self.path.as_os_str().to_owned();
         wal.push("-wal");
-        let big = !self.read_only
+        let big = self.access != Access::ReadOnly
             && std::fs::metadata(&wal).is_ok_and(|m| m.len() > CLOSE_CHECKPOINT_WAL_BYTES);
         if let (true, Ok(conn)) = (big, self.conn.get_mut()) {
             // Never wait for other processes here: busy means they will do it.
@@ -212,6 +212,13 @@ enum Access {
     ReadOnly,
     /// By [`Store::open`]; `wal`: the connection is in WAL mode.
     Writable { wal: bool },
+}
+
+impl Access {
+    /// Writable and in WAL mode.
+    fn wal(self) -> bool {
+        self == Access::Writable { wal: true }
+    }
 }
 
 /// The queue's size as of a `data_version` of this connection.
@@ -285,8 +292,7 @@ impl Store {
                 sync_full: AtomicBool::new(true),
                 totals: Mutex::new(None),
                 group: group::GroupCommit::default(),
-                read_only: access == Access::ReadOnly,
-                wal: access == Access::Writable { wal: true },
+                access,
                 wal_dir_synced: AtomicBool::new(false),
                 wal_syncs: AtomicU64::new(0),
                 later: Mutex::new(Vec::new()),
@@ -328,7 +334,7 @@ impl Store {
     /// the checkpoint of a large WAL, removing the open marker), so it is
     /// never skipped.
     pub fn close_at_exit(self) {
-        if self.inner.read_only && Arc::strong_count(&self.inner) == 1 {
+        if self.inner.access == Access::ReadOnly && Arc::strong_count(&self.inner) == 1 {
             std::mem::forget(self);
         }
     }
@@ -469,7 +475,7 @@ impl Store {
             // that refused WAL), `NORMAL` can leave the file corrupt after a
             // power loss (SQLite's documentation of `synchronous`), and the
             // store must never be damaged to save an fsync.
-            let full = full || !self.inner.wal;
+            let full = full || !self.inner.access.wal();
             // Set before the transaction (it cannot change inside one); if
             // switching fails, nothing is written rather than written less
             // durably than promised.

@@ -41,14 +41,14 @@ impl Store {
     /// Whether this store's enqueues can commit first and be synced after
     /// ([`Store::sync_wal`]): the store is writable and in WAL mode.
     pub(crate) fn defers_sync(&self) -> bool {
-        self.inner.wal
+        self.inner.access.wal()
     }
 
     /// Brings every commit this store made so far to stable storage: an
     /// fsync of the WAL file (and, the first time, of its directory). Takes
     /// no lock: it may run while other calls use the connection.
     pub(crate) fn sync_wal(&self) -> Result<(), StoreError> {
-        if !self.inner.wal {
+        if !self.defers_sync() {
             // Every commit that needed it was made with synchronous=FULL.
             return Ok(());
         }
