@@ -44,6 +44,7 @@ mod fixture_tests_v2;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod generation;
+mod host_thread;
 pub mod idempotency;
 pub mod identity;
 #[cfg(feature = "mcp")]

@@ -7,6 +7,7 @@
 //! permanent (400, 401, 403, 404, 409, 413 …). Retry loops, the offline queue
 //! and heartbeats all act on this classification; none re-derives it.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -18,6 +19,7 @@ use serde_json::Value;
 use crate::config::ClientConfig;
 use crate::connectivity::Connectivity;
 use crate::error::FieldError;
+use crate::host_thread;
 use crate::model::SessionStatus;
 use crate::policy;
 use crate::Error;
@@ -49,6 +51,11 @@ pub(crate) enum Outcome {
 #[derive(Debug)]
 pub(crate) struct Transport {
     http: reqwest::Client,
+    /// How `http` was made, to make the same client for a host thread that
+    /// drives its own calls (see `host_thread.rs`).
+    settings: HttpSettings,
+    /// Liveness token of this transport's per-thread clients.
+    owner: Arc<()>,
     base: Url,
     key_header: HeaderValue,
     max_response_bytes: u64,
@@ -63,20 +70,24 @@ pub(crate) fn join(base: &Url, path: &str) -> Url {
     url
 }
 
-impl Transport {
-    pub(crate) fn new(config: &ClientConfig, connectivity: Connectivity) -> Result<Self, Error> {
-        let mut key_header = HeaderValue::from_str(config.relay_key.expose())
-            .map_err(|_| Error::invalid_input("relay_key", "not a valid header value"))?;
-        key_header.set_sensitive(true);
+/// What a transport's HTTP client is made from.
+#[derive(Debug, Clone)]
+struct HttpSettings {
+    base: Url,
+    user_agent: HeaderValue,
+    connect_timeout: Duration,
+    request_timeout: Duration,
+}
+
+impl HttpSettings {
+    fn build(&self) -> Result<reqwest::Client, Error> {
         let mut defaults = HeaderMap::new();
-        let ua = HeaderValue::from_str(&config.user_agent)
-            .map_err(|_| Error::invalid_input("user_agent", "not a valid header value"))?;
-        defaults.insert(USER_AGENT, ua);
-        let builder = crate::tls::configure(reqwest::Client::builder(), &config.base_url)?;
-        let http = builder
+        defaults.insert(USER_AGENT, self.user_agent.clone());
+        let builder = crate::tls::configure(reqwest::Client::builder(), &self.base)?;
+        builder
             .default_headers(defaults)
-            .connect_timeout(config.connect_timeout)
-            .timeout(config.request_timeout)
+            .connect_timeout(self.connect_timeout)
+            .timeout(self.request_timeout)
             .pool_idle_timeout(Duration::from_secs(90))
             .tcp_nodelay(true)
             // Never follow a redirect: reqwest keeps custom headers such as
@@ -88,14 +99,41 @@ impl Transport {
             .build()
             .map_err(|e| Error::Network {
                 message: format!("could not build the HTTP client: {}", error_chain(&e)),
-            })?;
+            })
+    }
+}
+
+impl Transport {
+    pub(crate) fn new(config: &ClientConfig, connectivity: Connectivity) -> Result<Self, Error> {
+        let mut key_header = HeaderValue::from_str(config.relay_key.expose())
+            .map_err(|_| Error::invalid_input("relay_key", "not a valid header value"))?;
+        key_header.set_sensitive(true);
+        let settings = HttpSettings {
+            base: config.base_url.clone(),
+            user_agent: HeaderValue::from_str(&config.user_agent)
+                .map_err(|_| Error::invalid_input("user_agent", "not a valid header value"))?,
+            connect_timeout: config.connect_timeout,
+            request_timeout: config.request_timeout,
+        };
+        let http = settings.build()?;
         Ok(Self {
             http,
+            settings,
+            owner: Arc::new(()),
             base: config.base_url.clone(),
             key_header,
             max_response_bytes: config.max_response_bytes,
             connectivity,
         })
+    }
+
+    /// The client to send with: the shared one, or on a host thread driving
+    /// its own call, that thread's (see `host_thread.rs`).
+    fn http(&self) -> Result<reqwest::Client, Outcome> {
+        if !host_thread::driving() {
+            return Ok(self.http.clone());
+        }
+        host_thread::client(&self.owner, || self.settings.build()).map_err(Outcome::Permanent)
     }
 
     /// Sends one request and classifies the outcome. Updates connectivity.
@@ -128,7 +166,7 @@ impl Transport {
         idempotency_key: Option<&str>,
         authenticated: bool,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Outcome> {
-        let mut req = self.http.request(method, join(&self.base, path));
+        let mut req = self.http()?.request(method, join(&self.base, path));
         if !query.is_empty() {
             req = req.query(query);
         }
@@ -158,8 +196,11 @@ impl Transport {
         path: &str,
         body: Option<Bytes>,
     ) -> (Outcome, bool) {
-        let mut req = self
-            .http
+        let http = match self.http() {
+            Ok(http) => http,
+            Err(failure) => return (failure, false),
+        };
+        let mut req = http
             .request(method, join(&self.base, path))
             .header("X-Relay-Key", self.key_header.clone());
         if let Some(b) = body {

@@ -13,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use crane_context::ffi::{
     ClientOptions, CraneClient, CraneError, CraneEvent, CraneListener, EndOutcome, EndRequest,
-    StartRequest,
+    HandoffFilter, StartRequest, UpdateOutcome, UpdateRequest,
 };
 
 #[derive(Default)]
@@ -92,6 +92,91 @@ fn lifecycle_through_the_ffi_objects() {
         .iter()
         .any(|e| matches!(e, CraneEvent::HandoffDelivered { handoff_id, .. } if *handoff_id == handoff.id)));
     client.shutdown();
+}
+
+/// A blocking heartbeat or read runs on the calling thread's own runtime
+/// with that thread's own connections (`host_thread.rs`). Those connections
+/// are driven only while their thread is inside a call, so none may serve
+/// the shared runtime. Here a thread makes the client's first requests (so
+/// any connection it opens is the only one) and then idles, holding its
+/// runtime and kept-alive connection, while the main thread starts a session
+/// and updates it on the shared runtime. Had the idle connection gone to the
+/// shared pool, the start would stall on it until its request timed out and
+/// the SDK would report the server unreachable (checked by sending the host
+/// thread's requests through the shared client).
+#[test]
+fn a_host_threads_connections_never_serve_the_shared_runtime() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let emu = rt.block_on(common::emulator());
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ClientOptions {
+        request_timeout_ms: Some(3_000),
+        ..options(&dir)
+    };
+    let events = Arc::new(Events::default());
+    let listener: Arc<dyn CraneListener> = events.clone();
+    let client = CraneClient::new(emu.url(), common::KEY.into(), opts, Some(listener)).unwrap();
+
+    let (idle_tx, idle_rx) = std::sync::mpsc::channel();
+    let (leave_tx, leave_rx) = std::sync::mpsc::channel::<()>();
+    let host = {
+        let client = Arc::clone(&client);
+        std::thread::spawn(move || {
+            client.health_blocking().unwrap();
+            let filter = HandoffFilter::FromAgent {
+                agent: "rs-ffi-host".into(),
+            };
+            let page = client.handoffs_blocking(filter, None, None).unwrap();
+            idle_tx.send(page.handoffs.len()).unwrap();
+            // Idle, runtime and connection alive, until told to leave.
+            let _ = leave_rx.recv();
+        })
+    };
+    assert_eq!(idle_rx.recv().unwrap(), 0);
+
+    let session = client.start_session_blocking(start("rs-ffi-host")).unwrap();
+    for _ in 0..2 {
+        let update = UpdateRequest {
+            branch: Some("main".into()),
+            commit_sha: None,
+            meta_json: None,
+        };
+        let outcome = session.update_blocking(update).unwrap();
+        assert!(
+            matches!(outcome, UpdateOutcome::Applied { .. }),
+            "{outcome:?}"
+        );
+    }
+    let offline = events
+        .0
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| matches!(e, CraneEvent::ConnectivityChanged { online: false }))
+        .count();
+    assert_eq!(
+        offline, 0,
+        "the shared runtime waited on a host thread's connection"
+    );
+    leave_tx.send(()).unwrap();
+    host.join().unwrap();
+    // Short-lived threads each make their runtime and connection and drop
+    // them when they exit, without disturbing anything else.
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let client = Arc::clone(&client);
+            std::thread::spawn(move || client.health_blocking().map(|h| h.http_status))
+        })
+        .collect();
+    for t in threads {
+        assert_eq!(t.join().unwrap().unwrap(), 200);
+    }
+    // The host threads' runtimes and connections are gone with them; the
+    // shared runtime goes on.
+    assert!(matches!(
+        session.end_blocking(end("{}")).unwrap(),
+        EndOutcome::Delivered { .. }
+    ));
 }
 
 #[test]

@@ -22,7 +22,7 @@ use super::queries::{
 use super::requests::{
     client_config, crane_config, ClientOptions, EndRequest, StartRequest, UpdateRequest,
 };
-use super::runtime::{block, run, run_blocking};
+use super::runtime::{block, block_exchange, run, run_blocking};
 use super::session::SessionHandle;
 use super::types::{EndOutcome, Handoff, UpdateOutcome};
 use super::CraneError;
@@ -444,7 +444,7 @@ impl CraneClient {
 impl CraneClient {
     /// Blocking form of `health`.
     pub fn health_blocking(&self) -> Result<HealthReport, CraneError> {
-        block(ops::health(self.c()))
+        block_exchange(ops::health(self.c()))
     }
 
     /// Blocking form of `start_session`.
@@ -504,7 +504,7 @@ impl CraneClient {
         repo: String,
         track: Option<i64>,
     ) -> Result<ActiveSessions, CraneError> {
-        block(ops::active_sessions(
+        block_exchange(ops::active_sessions(
             self.c(),
             active(agent, venture, repo, track),
         ))
@@ -515,7 +515,7 @@ impl CraneClient {
         &self,
         query: LatestHandoffQuery,
     ) -> Result<Option<Handoff>, CraneError> {
-        block(ops::latest_handoff(self.c(), query))
+        block_exchange(ops::latest_handoff(self.c(), query))
     }
 
     /// Blocking form of `handoffs`.
@@ -526,7 +526,7 @@ impl CraneClient {
         limit: Option<u32>,
         cursor: Option<String>,
     ) -> Result<HandoffPage, CraneError> {
-        block(ops::handoffs(self.c(), query(filter, limit, cursor)))
+        block_exchange(ops::handoffs(self.c(), query(filter, limit, cursor)))
     }
 
     /// Blocking form of `last_handoff`.
@@ -537,7 +537,7 @@ impl CraneClient {
         repo: String,
         track: Option<i64>,
     ) -> Result<CachedHandoff, CraneError> {
-        block(ops::last_handoff(self.c(), venture, repo, track))
+        block_exchange(ops::last_handoff(self.c(), venture, repo, track))
     }
 
     /// Blocking form of `cached_docs`.

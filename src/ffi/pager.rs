@@ -16,7 +16,7 @@ use crate::pages::PageWalk;
 use crate::Error;
 
 use super::queries::HandoffPage;
-use super::runtime::{block, run};
+use super::runtime::{block_exchange, run};
 use super::CraneError;
 
 /// Every page of a handoff listing, newest first.
@@ -64,6 +64,6 @@ impl HandoffPager {
 impl HandoffPager {
     /// Blocking form of `next_page`.
     pub fn next_page_blocking(&self) -> Result<Option<HandoffPage>, CraneError> {
-        block(next_page(self.crane.clone(), Arc::clone(&self.next)))
+        block_exchange(next_page(self.crane.clone(), Arc::clone(&self.next)))
     }
 }

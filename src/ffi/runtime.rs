@@ -9,12 +9,17 @@
 //! therefore runs on one multi-thread runtime created here on first use:
 //! async exports as a task on it (`run`), blocking ones polled on the
 //! caller's own thread inside it (`block`), and
-//! [`Crane::open`](crate::Crane::open) itself runs inside it.
+//! [`Crane::open`](crate::Crane::open) itself runs inside it. A blocking
+//! call that is a plain exchange (a heartbeat, a read) instead runs on a
+//! current-thread runtime of the calling thread's own, with that thread's
+//! own connections (`block_exchange`, `host_thread.rs`): the request never
+//! leaves the caller's thread, as with `http.client` or `URLSession`.
 //!
 //! A call whose awaitable the host cancels keeps running to completion on
 //! this runtime (its result is dropped): an `end` that was already persisted
 //! is never cut in half.
 
+use std::cell::OnceCell;
 use std::future::Future;
 use std::sync::{mpsc, OnceLock};
 
@@ -100,4 +105,47 @@ where
         Ok(result) => result.map_err(CraneError::from),
         Err(_) => Err(CraneError::internal("SDK task ended without a result")),
     }
+}
+
+thread_local! {
+    /// This host thread's own runtime, for [`block_exchange`]; `Err` when
+    /// it could not be made (then calls take the shared runtime).
+    static LOCAL: OnceCell<Result<Runtime, String>> = const { OnceCell::new() };
+}
+
+/// Like [`block`] for a *plain exchange*: a call that sends requests and
+/// records their results but spawns no task (a heartbeat, a read). From a
+/// plain host thread it runs on a current-thread runtime that thread owns,
+/// with its requests on that thread's own connections (see
+/// `host_thread.rs`), so the exchange never leaves the caller's thread.
+/// Work the call hands to the store still runs on a blocking pool, and the
+/// engine's background tasks stay on the shared runtime: a spawned task on
+/// the host's runtime would run only while the host is inside a call, which
+/// is why calls that may start one (a session start, an update or end that
+/// can queue) keep to [`block`].
+pub(crate) fn block_exchange<T, F>(fut: F) -> Result<T, CraneError>
+where
+    T: Send + 'static,
+    F: Future<Output = Result<T, crate::Error>> + Send + 'static,
+{
+    if tokio::runtime::Handle::try_current().is_ok() {
+        return block(fut);
+    }
+    // The shared runtime exists before any exchange: the engine lives on it.
+    runtime()?;
+    LOCAL.with(|local| {
+        let made = local.get_or_init(|| {
+            Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .map_err(|e| e.to_string())
+        });
+        match made {
+            Ok(rt) => {
+                let _driving = crate::host_thread::enter();
+                rt.block_on(fut).map_err(CraneError::from)
+            }
+            Err(_) => block(fut),
+        }
+    })
 }

@@ -11,7 +11,7 @@ use crate::engine::SessionHandle as RsHandle;
 use crate::Error;
 
 use super::requests::{EndRequest, UpdateRequest};
-use super::runtime::{block, run};
+use super::runtime::{block, block_exchange, run};
 use super::types::{EndOutcome, HeartbeatInfo, Session, StartInfo, UpdateOutcome};
 use super::CraneError;
 
@@ -95,7 +95,7 @@ impl SessionHandle {
 
     /// Blocking form of `heartbeat_now`.
     pub fn heartbeat_now_blocking(&self) -> Result<HeartbeatInfo, CraneError> {
-        block(ops::heartbeat_now(self.h()))
+        block_exchange(ops::heartbeat_now(self.h()))
     }
 
     /// Blocking form of `end`.

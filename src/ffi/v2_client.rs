@@ -19,7 +19,7 @@ use crate::Error;
 use super::client::CraneClient;
 use super::pager::HandoffPager;
 use super::queries::{ActiveSessions, HandoffFilter, HandoffPage};
-use super::runtime::{block, run};
+use super::runtime::{block, block_exchange, run};
 use super::types::{Handoff, Session};
 use super::v2::{
     ActiveFilter, ActivityReport, Checkpoint, CheckpointCreated, CheckpointRequest, Doc, DocAudit,
@@ -383,7 +383,7 @@ impl CraneClient {
         session_id: String,
         limit: Option<u32>,
     ) -> Result<Vec<Checkpoint>, CraneError> {
-        block(ops::checkpoints(self.c(), session_id, limit))
+        block_exchange(ops::checkpoints(self.c(), session_id, limit))
     }
 
     /// Blocking form of `create_note`.
@@ -393,12 +393,12 @@ impl CraneClient {
 
     /// Blocking form of `notes`.
     pub fn notes_blocking(&self, filter: NotesFilter) -> Result<NotePage, CraneError> {
-        block(ops::notes(self.c(), filter))
+        block_exchange(ops::notes(self.c(), filter))
     }
 
     /// Blocking form of `note`.
     pub fn note_blocking(&self, note_id: String) -> Result<Note, CraneError> {
-        block(ops::note(self.c(), note_id))
+        block_exchange(ops::note(self.c(), note_id))
     }
 
     /// Blocking form of `update_note`.
@@ -422,7 +422,7 @@ impl CraneClient {
         session_group_id: String,
         exclude_session_id: Option<String>,
     ) -> Result<Vec<Sibling>, CraneError> {
-        block(ops::siblings(
+        block_exchange(ops::siblings(
             self.c(),
             session_group_id,
             exclude_session_id,
@@ -440,7 +440,7 @@ impl CraneClient {
         within_hours: Option<u32>,
     ) -> Result<Option<Session>, CraneError> {
         let q = prior(agent, venture, repo, track, within_hours);
-        block(ops::prior_session(self.c(), q))
+        block_exchange(ops::prior_session(self.c(), q))
     }
 
     /// Blocking form of `session_history`.
@@ -449,7 +449,7 @@ impl CraneClient {
         &self,
         days: Option<u32>,
     ) -> Result<Vec<HistoryEntry>, CraneError> {
-        block(ops::session_history(self.c(), days))
+        block_exchange(ops::session_history(self.c(), days))
     }
 
     /// Blocking form of `record_activity`.
@@ -474,12 +474,12 @@ impl CraneClient {
 
     /// Blocking form of `docs`.
     pub fn docs_blocking(&self, venture: String) -> Result<Vec<Doc>, CraneError> {
-        block(ops::docs(self.c(), venture))
+        block_exchange(ops::docs(self.c(), venture))
     }
 
     /// Blocking form of `doc`.
     pub fn doc_blocking(&self, scope: String, doc_name: String) -> Result<Doc, CraneError> {
-        block(ops::doc(self.c(), scope, doc_name))
+        block_exchange(ops::doc(self.c(), scope, doc_name))
     }
 
     /// Blocking form of `doc_audits`.
@@ -488,7 +488,7 @@ impl CraneClient {
         &self,
         venture: Option<String>,
     ) -> Result<Vec<DocAudit>, CraneError> {
-        block(ops::doc_audits(self.c(), venture))
+        block_exchange(ops::doc_audits(self.c(), venture))
     }
 
     /// Blocking form of `memory_gate`.
