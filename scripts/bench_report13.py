@@ -106,7 +106,10 @@ if py:
             lines.append(f"| {name} | {side} | {v['p50_us']:.0f} | {v['p99_us']:.0f} | "
                          f"{v['ratio_p50_vs_http_client']:.3f} | {v['ratio_p99_vs_http_client']:.3f} | "
                          f"{fmt(v.get('ratio_p50_vs_durable'), 3)} |")
-    lines += ["", f"Load during the Python run: {' '.join(py['loadavg'])}.", ""]
+    lines += ["", "`http.client off the loop` (asyncio rows): the same `http.client` exchange run with "
+              "`loop.run_in_executor`, the least any asyncio call that does not block the event loop pays "
+              "(another thread does the exchange and wakes the loop with its result).", "",
+              f"Load during the Python run: {' '.join(py['loadavg'])}.", ""]
 
 sw = load("swift")
 if sw and "calls" in sw:
@@ -129,6 +132,8 @@ if hc:
         lines.append(f"| {side} | {v['p50_us']:.0f} | {v['p99_us']:.0f} | {v['p50_us'] / ureq['p50_us']:.3f} | "
                      f"{v['p99_us'] / ureq['p99_us']:.3f} |")
     lines += ["", "reqwest on a multi-thread runtime entered with `block_on` from a host thread is how the bindings' "
-              "blocking calls run; ureq does the exchange on the calling thread, as `http.client` does.", ""]
+              "blocking calls that may start background work run (start, attach, update, end, sync); a blocking "
+              "heartbeat or read runs the current-thread way, on the calling thread's own runtime and connections "
+              "(change 36). ureq does the exchange on the calling thread, as `http.client` does.", ""]
 
 print("\n".join(lines))
