@@ -5,8 +5,11 @@
 //! Swift and adapted here to the engine's [`EventListener`].
 //!
 //! **Which thread:** `on_event` is called on one of the SDK's runtime worker
-//! threads (named `crane-context-ffi`), never on the host's main thread or
-//! event loop, and may be called from two threads at once. Return quickly and
+//! threads (named `crane-context-ffi`), never on an event loop, and may be
+//! called from two threads at once. One exception: an event that a blocking
+//! call causes itself (`UpdateQueued` or `HandoffQueued` from `update_blocking`
+//! or `end_blocking`, a re-homing or dead-lettering during its send) is
+//! delivered on the calling thread, before the call returns. Return quickly and
 //! do not call blocking SDK methods from it: hand the event to your own loop
 //! (Python: `loop.call_soon_threadsafe(queue.put_nowait, event)`; Swift: an
 //! `AsyncStream` continuation or a `DispatchQueue`). An exception raised by
