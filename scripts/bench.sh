@@ -45,14 +45,14 @@ scripts/build-crane.sh
 # store can do (examples/status_floor.rs), built the same way as crane.
 case "$(rustc -vV | sed -n 's/^host: //p')" in
   x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
-    cargo rustc --release --locked --example status_floor -- \
+    cargo rustc --profile dist --locked --example status_floor -- \
       -C target-feature=+crt-static -C relocation-model=static ;;
-  *) cargo build --release --locked --example status_floor ;;
+  *) cargo build --profile dist --locked --example status_floor ;;
 esac
-FLOOR="$ROOT/target/release/examples/status_floor"
+FLOOR="$ROOT/target/dist/examples/status_floor"
 DRIVER="$ROOT/target/release/examples/bench_driver"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
-CRANE="$ROOT/target/release/crane"
+CRANE="$ROOT/target/dist/crane"
 
 # ---------------------------------------------------------------- machine
 jq -n \
@@ -91,7 +91,7 @@ if ! want cli; then
 elif ! command -v hyperfine >/dev/null || ! command -v curl >/dev/null || ! command -v jq >/dev/null; then
   cli_skip "hyperfine, curl or jq is not installed"
 elif [ ! -x "$CRANE" ]; then
-  cli_skip "target/release/crane was not built"
+  cli_skip "target/dist/crane was not built"
 else
   say "2. crane vs curl | jq (whole processes)"
   WORK=$(mktemp -d)

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the `crane` binary as shipped (with `crane mcp`): release, and on Linux with glibc a
-# static, non-PIE executable.
+# Builds the `crane` binary as shipped (with `crane mcp`): the `dist` profile
+# (release with fat LTO and one codegen unit, Cargo.toml), and on Linux with
+# glibc a static, non-PIE executable.
 #
-#   scripts/build-crane.sh                 # -> target/release/crane
+#   scripts/build-crane.sh                 # -> target/dist/crane
 #   scripts/build-crane.sh --install DIR   # and copies it to DIR/crane
 #
 # Why static: `crane` is a short-lived process an agent runs before and after
@@ -18,7 +19,7 @@
 # and the proc macros build as always. Name resolution still works: glibc 2.34
 # and later resolve from /etc/hosts and DNS inside libc itself; only NSS
 # modules beyond those (LDAP, mDNS) are unavailable to a static binary.
-# Elsewhere (macOS, musl, other targets) this is a plain release build.
+# Elsewhere (macOS, musl, other targets) this is a plain `dist` build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,14 +34,14 @@ done
 host=$(rustc -vV | sed -n 's/^host: //p')
 case "$host" in
   x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
-    cargo rustc --release --locked --features mcp --bin crane -- \
+    cargo rustc --profile dist --locked --features mcp --bin crane -- \
       -C target-feature=+crt-static -C relocation-model=static ;;
   *)
-    cargo build --release --locked --features mcp --bin crane ;;
+    cargo build --profile dist --locked --features mcp --bin crane ;;
 esac
 
 if [ -n "$install_dir" ]; then
   mkdir -p "$install_dir"
-  install -m 0755 target/release/crane "$install_dir/crane"
+  install -m 0755 target/dist/crane "$install_dir/crane"
   echo "installed $install_dir/crane"
 fi
