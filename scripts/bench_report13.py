@@ -98,7 +98,7 @@ if hb and "idle" in hb:
 
 py = load("python")
 if py:
-    lines += [f"### 10. Python {py['python']} (release wheel) vs `http.client` keep-alive and httpx", "",
+    lines += [f"### 10. Python {py['python']} (the wheel `pip install ./bindings/python` builds) vs `http.client` keep-alive and httpx", "",
               "| mode / call | side | p50 µs | p99 µs | ÷ http.client p50 | ÷ http.client p99 | sdk ÷ (http.client + sqlite3 commit) p50 |",
               "|---|---|---|---|---|---|---|"]
     for name, sides in py["results"].items():
