@@ -166,13 +166,16 @@ impl Crane {
     /// Items of a dead process are taken over.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
         let inner = self.inner();
+        // Counted before anything below can wake the background drain (the
+        // `mark_online` does): whatever it settles during the call is then
+        // reported as this call's, not lost between two snapshots.
+        let before = inner.store(|s| s.stats()).await?;
         if !inner.client.connectivity().is_online() {
             // An explicit sync is worth one real attempt even when offline.
             if inner.queue_client.health().await.is_ok() {
                 inner.client.connectivity().mark_online();
             }
         }
-        let before = inner.store(|s| s.stats()).await?;
         let now = inner.clock.now_ms();
         inner.store(move |s| s.make_all_due(now)).await?;
         let mut report = drain_pass(inner).await?;
