@@ -56,7 +56,6 @@ pub(crate) struct Transport {
     settings: HttpSettings,
     /// Liveness token of this transport's per-thread clients.
     owner: Arc<()>,
-    base: Url,
     key_header: HeaderValue,
     max_response_bytes: u64,
     pub(crate) connectivity: Connectivity,
@@ -120,7 +119,6 @@ impl Transport {
             http,
             settings,
             owner: Arc::new(()),
-            base: config.base_url.clone(),
             key_header,
             max_response_bytes: config.max_response_bytes,
             connectivity,
@@ -166,7 +164,9 @@ impl Transport {
         idempotency_key: Option<&str>,
         authenticated: bool,
     ) -> Result<(StatusCode, HeaderMap, Bytes), Outcome> {
-        let mut req = self.http()?.request(method, join(&self.base, path));
+        let mut req = self
+            .http()?
+            .request(method, join(&self.settings.base, path));
         if !query.is_empty() {
             req = req.query(query);
         }
@@ -201,7 +201,7 @@ impl Transport {
             Err(failure) => return (failure, false),
         };
         let mut req = http
-            .request(method, join(&self.base, path))
+            .request(method, join(&self.settings.base, path))
             .header("X-Relay-Key", self.key_header.clone());
         if let Some(b) = body {
             req = req

@@ -108,9 +108,9 @@ where
 }
 
 thread_local! {
-    /// This host thread's own runtime, for [`block_exchange`]; `Err` when
+    /// This host thread's own runtime, for [`block_exchange`]; `None` when
     /// it could not be made (then calls take the shared runtime).
-    static LOCAL: OnceCell<Result<Runtime, String>> = const { OnceCell::new() };
+    static LOCAL: OnceCell<Option<Runtime>> = const { OnceCell::new() };
 }
 
 /// Like [`block`] for a *plain exchange*: a call that sends requests and
@@ -134,18 +134,13 @@ where
     // The shared runtime exists before any exchange: the engine lives on it.
     runtime()?;
     LOCAL.with(|local| {
-        let made = local.get_or_init(|| {
-            Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .map_err(|e| e.to_string())
-        });
+        let made = local.get_or_init(|| Builder::new_current_thread().enable_all().build().ok());
         match made {
-            Ok(rt) => {
+            Some(rt) => {
                 let _driving = crate::host_thread::enter();
                 rt.block_on(fut).map_err(CraneError::from)
             }
-            Err(_) => block(fut),
+            None => block(fut),
         }
     })
 }
