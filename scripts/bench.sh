@@ -10,7 +10,8 @@
 #     (calls enqueue drain heartbeats canonical cli open procs engine hostcall python swift; the report always runs)
 #
 # Everything runs on loopback against emulators this script starts and stops.
-# Needs curl, jq and hyperfine for the CLI comparison (installed with apt-get
+# Needs curl, jq, hyperfine and valgrind (the link order of `crane` and the
+# status floor) for the CLI comparison (installed with apt-get
 # when missing and possible; the CLI item is skipped otherwise).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,7 +29,7 @@ want() { [[ "$ONLY" == *" $1 "* ]]; }
 
 # ---------------------------------------------------------------- tools
 missing=()
-for tool in curl jq hyperfine git; do
+for tool in curl jq hyperfine git valgrind; do
   command -v "$tool" >/dev/null 2>&1 || missing+=("$tool")
 done
 if [ ${#missing[@]} -gt 0 ] && command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -42,17 +43,40 @@ cargo build --release --features emulator,cli --bin crane-context-emulator --exa
 # The crane binary as shipped (static and non-PIE on Linux with glibc).
 scripts/build-crane.sh
 # Item 8's reference for `crane status`: the least a status reading the
-# store can do (examples/status_floor.rs), built the same way as crane.
-case "$(rustc -vV | sed -n 's/^host: //p')" in
-  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
-    cargo rustc --profile dist --locked --example status_floor -- \
-      -C target-feature=+crt-static -C relocation-model=static ;;
-  *) cargo build --profile dist --locked --example status_floor ;;
-esac
+# store can do (examples/status_floor.rs), built the same way as crane:
+# static and non-PIE, and where crane's functions are linked in the order it
+# runs them (scripts/build-crane.sh), the floor's are too, profiled the same
+# way against the store crane's profile leaves.
 FLOOR="$ROOT/target/dist/examples/status_floor"
-DRIVER="$ROOT/target/release/examples/bench_driver"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
 CRANE="$ROOT/target/dist/crane"
+case "$(rustc -vV | sed -n 's/^host: //p')" in
+  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
+    floor_build() { # floor_build [LIST]
+      local -a flags=(-C target-feature=+crt-static -C relocation-model=static)
+      [ -z "${1:-}" ] || flags+=(-C "link-arg=-Wl,--symbol-ordering-file=$ROOT/$1"
+                                 -C link-arg=-Wl,--no-warn-symbol-ordering)
+      cargo rustc --profile dist --locked --example status_floor -- "${flags[@]}"
+    }
+    FLISTS=target/dist/floor-order
+    used=$(cat "$FLISTS/current" 2>/dev/null || true)
+    [ -n "$used" ] && [ -f "$used" ] || used=""
+    floor_build "$used"
+    if [ -f target/dist/crane-order/current ] && command -v valgrind >/dev/null 2>&1; then
+      mkdir -p "$FLISTS"
+      scripts/crane-startup-order.sh "$CRANE" "$EMULATOR" "$FLISTS/crane.txt" "$FLOOR" "$FLISTS/new"
+      if [ -n "$used" ] && scripts/crane-startup-order.sh --same "$used" "$FLISTS/new"; then
+        rm "$FLISTS/new"
+      else
+        list="$FLISTS/$(sha256sum "$FLISTS/new" | cut -c1-16).txt"
+        mv "$FLISTS/new" "$list"
+        floor_build "$list"
+        echo "$list" > "$FLISTS/current"
+      fi
+    fi ;;
+  *) cargo build --profile dist --locked --example status_floor ;;
+esac
+DRIVER="$ROOT/target/release/examples/bench_driver"
 
 # ---------------------------------------------------------------- machine
 jq -n \

@@ -5,6 +5,7 @@
 #
 #   scripts/build-crane.sh                 # -> target/dist/crane
 #   scripts/build-crane.sh --install DIR   # and copies it to DIR/crane
+#   scripts/build-crane.sh --no-order      # skip the profiled link order
 #
 # Why static: `crane` is a short-lived process an agent runs before and after
 # its steps, so process start is most of its cost. A dynamically linked PIE
@@ -20,25 +21,80 @@
 # and later resolve from /etc/hosts and DNS inside libc itself; only NSS
 # modules beyond those (LDAP, mDNS) are unavailable to a static binary.
 # Elsewhere (macOS, musl, other targets) this is a plain `dist` build.
+#
+# Why a link order: the ~2,500 functions `crane`'s common commands run are
+# spread over 12 MB of code when linked in source order, and a process that
+# lives for a millisecond pays a page fault for each 64 KiB window of them it
+# touches. Where valgrind is installed, the binary is profiled after it is
+# built (scripts/crane-startup-order.sh: callgrind over --version, status,
+# sod, heartbeat, update and eod against the emulator) and linked again with
+# those functions first (lld's --symbol-ordering-file): `crane --version`
+# 62 -> 48 page faults, `crane status` 202 -> 152 (BENCHMARKS.md, change
+# 39). The list is named by its SHA-256, so the flags name its content and
+# cargo links again exactly when it changes; an unchanged list (fewer than
+# 2 % of its functions differ) costs one profile run (seconds), no build.
+# Without valgrind, or with --no-order, the functions stay in source order
+# (slower start, same behaviour).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 install_dir=""
+order=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --install) install_dir="${2:?--install needs a directory}"; shift 2 ;;
-    *) echo "usage: scripts/build-crane.sh [--install DIR]" >&2; exit 2 ;;
+    --no-order) order=0; shift ;;
+    *) echo "usage: scripts/build-crane.sh [--install DIR] [--no-order]" >&2; exit 2 ;;
   esac
 done
 
 host=$(rustc -vV | sed -n 's/^host: //p')
 case "$host" in
-  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
-    cargo rustc --profile dist --locked --features mcp --bin crane -- \
-      -C target-feature=+crt-static -C relocation-model=static ;;
-  *)
-    cargo build --profile dist --locked --features mcp --bin crane ;;
+  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu) static=1 ;;
+  *) static=0 ;;
 esac
+
+if [ "$static" = 0 ]; then
+  cargo build --profile dist --locked --features mcp --bin crane
+else
+  if [ "$order" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
+    echo "build-crane: valgrind not found; linking in source order (see the header)" >&2
+    order=0
+  fi
+  lists=target/dist/crane-order
+  current="$lists/current"      # names the list the last ordered build used
+  build() { # build [LIST]
+    local -a flags=(-C target-feature=+crt-static -C relocation-model=static)
+    if [ -n "${1:-}" ]; then
+      flags+=(-C "link-arg=-Wl,--symbol-ordering-file=$PWD/$1"
+              -C link-arg=-Wl,--no-warn-symbol-ordering)
+    fi
+    cargo rustc --profile dist --locked --features mcp --bin crane -- "${flags[@]}"
+  }
+  if [ "$order" = 0 ]; then
+    build
+  else
+    used=""
+    [ -f "$current" ] && used=$(cat "$current") && [ -f "$used" ] || used=""
+    # Built with the list of the last ordered build (if any): when nothing
+    # changed this is cargo's no-op, and the profile below finds that list.
+    build "$used"
+    cargo build --release --locked --features emulator --bin crane-context-emulator
+    mkdir -p "$lists"
+    scripts/crane-startup-order.sh target/dist/crane \
+      target/release/crane-context-emulator "$lists/new"
+    if [ -n "$used" ] && scripts/crane-startup-order.sh --same "$used" "$lists/new"; then
+      rm "$lists/new"
+      echo "build-crane: link order unchanged ($used)" >&2
+    else
+      list="$lists/$(sha256sum "$lists/new" | cut -c1-16).txt"
+      mv "$lists/new" "$list"
+      build "$list"
+      echo "$list" > "$current"
+      echo "build-crane: linked with the profiled order ($list)" >&2
+    fi
+  fi
+fi
 
 if [ -n "$install_dir" ]; then
   mkdir -p "$install_dir"

@@ -1,0 +1,115 @@
+#!/usr/bin/env bash
+# Writes the symbol ordering file `scripts/build-crane.sh` links `crane` with:
+# every function a `crane` process runs in its common commands, in the order
+# they first run, one mangled name per line.
+#
+#   scripts/crane-startup-order.sh CRANE EMULATOR OUT [PROGRAM PROGRAM_OUT]
+#   scripts/crane-startup-order.sh --same LIST NEW   # exit 0: NEW is LIST
+#
+# CRANE is a `crane` built exactly as the final one will be (same profile,
+# features and flags: the mangled names must be the ones the relink sees);
+# EMULATOR a built `crane-context-emulator`. Needs valgrind (callgrind).
+# With PROGRAM, that program too is profiled, run with no arguments against
+# the same store once the commands are done, into PROGRAM_OUT: how
+# scripts/bench.sh links its status floor the way `crane` is linked.
+#
+# Why: `crane` is 18 MB of code, and a process that runs for a millisecond
+# pays for every page of it that it touches. Linked in source order, the
+# ~200 functions `crane --version` runs are spread over the whole `.text`:
+# 28 page faults of code, each a trip into the kernel, against a few when
+# they sit together (BENCHMARKS.md, change 39). Which functions a command
+# runs is a property of the built binary, so it is measured on that binary
+# rather than kept in a list that would go stale with every change.
+#
+# The commands profiled are the ones agents run as processes, against a real
+# emulator over loopback: --version, status (empty, and with a session), sod,
+# heartbeat, update, eod. A function missing from the list still links; it is
+# only placed after the listed ones.
+set -euo pipefail
+
+if [ "${1:-}" = --same ]; then
+  # Threads make a few functions come and go between runs (a futex wait, a
+  # task's deallocation): a list that differs from the one linked by fewer
+  # than 2 % of its functions is the same list, and needs no new link.
+  [ -f "${2:?--same LIST NEW}" ] && [ -f "${3:?--same LIST NEW}" ] || exit 1
+  changed=$(comm -3 <(sort -u "$2") <(sort -u "$3") | wc -l)
+  [ $((changed * 50)) -lt "$(wc -l <"$3")" ]
+  exit
+fi
+
+crane=${1:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
+emulator=${2:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
+out=${3:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
+crane=$(realpath "$crane")
+emulator=$(realpath "$emulator")
+out=$(realpath -m "$out")
+program=${4:-}
+program_out=""
+if [ -n "$program" ]; then
+  program=$(realpath "$program")
+  program_out=$(realpath -m "${5:?PROGRAM needs PROGRAM_OUT}")
+fi
+
+work=$(mktemp -d)
+emu_pid=""
+cleanup() {
+  [ -n "$emu_pid" ] && kill "$emu_pid" 2>/dev/null
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+"$emulator" --port 0 >"$work/emulator.out" 2>/dev/null &
+emu_pid=$!
+url=""
+for _ in $(seq 100); do
+  url=$(awk '/listening on/ {print $NF}' "$work/emulator.out" 2>/dev/null)
+  [ -n "$url" ] && break
+  sleep 0.1
+done
+[ -n "$url" ] || { echo "crane-startup-order: the emulator did not start" >&2; exit 1; }
+
+export CRANE_CONTEXT_URL=$url CRANE_CONTEXT_KEY=test-relay-key-0123456789abcdef
+export CRANE_HOME="$work/home" NO_COLOR=1
+mkdir -p "$work/checkout"
+cd "$work/checkout"
+git init -q -b main
+# A repository the v2 emulator lists for venture vc.
+git remote add origin https://github.com/venturecrane/crane-console.git
+git -c user.email=o@example.com -c user.name=order commit -q --allow-empty -m init
+
+n=0
+profile() { # profile PROGRAM ARGS...: run it under callgrind
+  n=$((n + 1))
+  valgrind --tool=callgrind --demangle=no --compress-strings=no --compress-pos=no \
+    --callgrind-out-file="$work/cg.$(printf %02d $n)" "$@" >/dev/null 2>&1 || {
+    echo "crane-startup-order: \`$*\` failed under valgrind" >&2
+    exit 1
+  }
+}
+profile "$crane" --version
+profile "$crane" status
+profile "$crane" sod --agent order-agent --no-keepalive --no-docs
+profile "$crane" status
+profile "$crane" heartbeat --agent order-agent
+profile "$crane" update --agent order-agent
+profile "$crane" eod --agent order-agent --summary order
+
+# Each file lists a function once per definition (`fn=`); callees (`cfn=`)
+# that never ran code of their own are not needed. Unnamed code (an address)
+# and callgrind's own pseudo-functions are left out. Keep first appearance.
+functions() { # functions FILE...: the list, from callgrind output files
+  for f in "$@"; do
+    sed -n 's/^fn=//p' "$f"
+  done | grep -v -e '^0x' -e '^(' | awk '!seen[$0]++'
+}
+functions "$work"/cg.* >"$out.tmp"
+mv "$out.tmp" "$out"
+echo "crane-startup-order: $(wc -l <"$out") functions -> $out" >&2
+
+if [ -n "$program" ]; then
+  rm -f "$work"/cg.*
+  profile "$program"
+  functions "$work"/cg.* >"$program_out.tmp"
+  mv "$program_out.tmp" "$program_out"
+  echo "crane-startup-order: $(wc -l <"$program_out") functions -> $program_out" >&2
+fi
