@@ -40,8 +40,9 @@ fi
 # ---------------------------------------------------------------- build
 say "building (release): library, emulator, crane CLI, driver, criterion bench"
 cargo build --release --features emulator,cli --bin crane-context-emulator --example bench_driver
-# The crane binary as shipped (static and non-PIE on Linux with glibc).
-scripts/build-crane.sh
+# The crane binary as shipped (static and non-PIE on Linux with glibc), its
+# link order profiled against the emulator just built.
+CRANE_ORDER_EMULATOR="$ROOT/target/release/crane-context-emulator" scripts/build-crane.sh
 # Item 8's reference for `crane status`: the least a status reading the
 # store can do (examples/status_floor.rs), built the same way as crane:
 # static and non-PIE, and where crane's functions are linked in the order it
