@@ -34,7 +34,9 @@
 # cargo links again exactly when it changes; an unchanged list (fewer than
 # 2 % of its functions differ) costs one profile run (seconds), no build.
 # Without valgrind, or with --no-order, the functions stay in source order
-# (slower start, same behaviour).
+# (slower start, same behaviour). The first ordered build costs a release
+# build of the emulator and a second link: from a fresh clone on 2 cores,
+# 11 min 48 s in all against 6 min 18 s for the first link alone.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
