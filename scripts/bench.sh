@@ -44,39 +44,29 @@ cargo build --release --features emulator,cli --bin crane-context-emulator --exa
 # link order profiled against the emulator just built.
 CRANE_ORDER_EMULATOR="$ROOT/target/release/crane-context-emulator" scripts/build-crane.sh
 # Item 8's reference for `crane status`: the least a status reading the
-# store can do (examples/status_floor.rs), built the same way as crane:
-# static and non-PIE, and where crane's functions are linked in the order it
-# runs them (scripts/build-crane.sh), the floor's are too, profiled the same
-# way against the store crane's profile leaves.
+# store can do (examples/status_floor.rs), linked the way crane is
+# (scripts/link-order.sh): static and non-PIE, and where valgrind profiles
+# it, its functions in the order it runs them against the store crane's
+# commands leave.
 FLOOR="$ROOT/target/dist/examples/status_floor"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
 CRANE="$ROOT/target/dist/crane"
-case "$(rustc -vV | sed -n 's/^host: //p')" in
-  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu)
-    floor_build() { # floor_build [LIST]
-      local -a flags=(-C target-feature=+crt-static -C relocation-model=static)
-      [ -z "${1:-}" ] || flags+=(-C "link-arg=-Wl,--symbol-ordering-file=$ROOT/$1"
-                                 -C link-arg=-Wl,--no-warn-symbol-ordering)
-      cargo rustc --profile dist --locked --example status_floor -- "${flags[@]}"
-    }
-    FLISTS=target/dist/floor-order
-    used=$(cat "$FLISTS/current" 2>/dev/null || true)
-    [ -n "$used" ] && [ -f "$used" ] || used=""
-    floor_build "$used"
-    if [ -f target/dist/crane-order/current ] && command -v valgrind >/dev/null 2>&1; then
-      mkdir -p "$FLISTS"
-      scripts/crane-startup-order.sh "$CRANE" "$EMULATOR" "$FLISTS/crane.txt" "$FLOOR" "$FLISTS/new"
-      if [ -n "$used" ] && scripts/crane-startup-order.sh --same "$used" "$FLISTS/new"; then
-        rm "$FLISTS/new"
-      else
-        list="$FLISTS/$(sha256sum "$FLISTS/new" | cut -c1-16).txt"
-        mv "$FLISTS/new" "$list"
-        floor_build "$list"
-        echo "$list" > "$FLISTS/current"
-      fi
-    fi ;;
-  *) cargo build --profile dist --locked --example status_floor ;;
-esac
+. scripts/link-order.sh
+floor_build() { # floor_build [LIST]
+  local -a flags
+  mapfile -t flags < <(link_flags "${1:-}")
+  cargo rustc --profile dist --locked --example status_floor -- "${flags[@]}"
+}
+floor_profile() { # floor_profile OUT
+  scripts/crane-startup-order.sh "$CRANE" "$EMULATOR" - "$FLOOR" "$1"
+}
+if ! static_host; then
+  cargo build --profile dist --locked --example status_floor
+elif ! command -v valgrind >/dev/null 2>&1; then
+  floor_build
+else
+  link_in_order target/dist/floor-order floor_build floor_profile
+fi
 DRIVER="$ROOT/target/release/examples/bench_driver"
 
 # ---------------------------------------------------------------- machine

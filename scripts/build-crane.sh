@@ -30,9 +30,8 @@
 # sod, heartbeat, update and eod against the emulator) and linked again with
 # those functions first (lld's --symbol-ordering-file): `crane --version`
 # 62 -> 48 page faults, `crane status` 202 -> 152 (BENCHMARKS.md, change
-# 39). The list is named by its SHA-256, so the flags name its content and
-# cargo links again exactly when it changes; an unchanged list (fewer than
-# 2 % of its functions differ) costs one profile run (seconds), no build.
+# 39). How the list is kept and when it links again: scripts/link-order.sh
+# (an unchanged list costs one profile run, seconds, and no build).
 # Without valgrind, or with --no-order, the functions stay in source order
 # (slower start, same behaviour). The first ordered build costs a release
 # build of the emulator and a second link: from a fresh clone on 2 cores,
@@ -50,62 +49,35 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-host=$(rustc -vV | sed -n 's/^host: //p')
-case "$host" in
-  x86_64-unknown-linux-gnu|aarch64-unknown-linux-gnu) static=1 ;;
-  *) static=0 ;;
-esac
+. scripts/link-order.sh
 
-if [ "$static" = 0 ]; then
+crane_build() { # crane_build [LIST]
+  local -a flags
+  mapfile -t flags < <(link_flags "${1:-}")
+  cargo rustc --profile dist --locked --features mcp --bin crane -- "${flags[@]}"
+}
+
+crane_profile() { # crane_profile OUT
+  # The emulator the profile runs against: CRANE_ORDER_EMULATOR when the
+  # caller has one built (scripts/bench.sh: building it here with other
+  # features would rebuild its library), else a release build of it.
+  local emulator=${CRANE_ORDER_EMULATOR:-}
+  if [ -z "$emulator" ]; then
+    emulator=target/release/crane-context-emulator
+    cargo build --release --locked --features emulator --bin crane-context-emulator || return 1
+  fi
+  scripts/crane-startup-order.sh target/dist/crane "$emulator" "$1"
+}
+
+if ! static_host; then
   cargo build --profile dist --locked --features mcp --bin crane
+elif [ "$order" = 0 ]; then
+  crane_build
+elif ! command -v valgrind >/dev/null 2>&1; then
+  echo "build-crane: valgrind not found; linking in source order (see the header)" >&2
+  crane_build
 else
-  if [ "$order" = 1 ] && ! command -v valgrind >/dev/null 2>&1; then
-    echo "build-crane: valgrind not found; linking in source order (see the header)" >&2
-    order=0
-  fi
-  lists=target/dist/crane-order
-  current="$lists/current"      # names the list the last ordered build used
-  build() { # build [LIST]
-    local -a flags=(-C target-feature=+crt-static -C relocation-model=static)
-    if [ -n "${1:-}" ]; then
-      flags+=(-C "link-arg=-Wl,--symbol-ordering-file=$PWD/$1"
-              -C link-arg=-Wl,--no-warn-symbol-ordering)
-    fi
-    cargo rustc --profile dist --locked --features mcp --bin crane -- "${flags[@]}"
-  }
-  if [ "$order" = 0 ]; then
-    build
-  else
-    used=""
-    [ -f "$current" ] && used=$(cat "$current") && [ -f "$used" ] || used=""
-    # Built with the list of the last ordered build (if any): when nothing
-    # changed this is cargo's no-op, and the profile below finds that list.
-    build "$used"
-    # The emulator the profile runs against: CRANE_ORDER_EMULATOR when the
-    # caller has one built (scripts/bench.sh: building it here with other
-    # features would rebuild its library), else a release build of it.
-    mkdir -p "$lists"
-    emulator=${CRANE_ORDER_EMULATOR:-}
-    if [ -z "$emulator" ]; then
-      emulator=target/release/crane-context-emulator
-      cargo build --release --locked --features emulator --bin crane-context-emulator || emulator=""
-    fi
-    if [ -z "$emulator" ] ||
-       ! scripts/crane-startup-order.sh target/dist/crane "$emulator" "$lists/new"; then
-      # An optimisation, never a reason not to install: the binary built
-      # above works, linked in the last order (or source order).
-      echo "build-crane: warning: profiling failed; keeping ${used:-the source order}" >&2
-    elif [ -n "$used" ] && scripts/crane-startup-order.sh --same "$used" "$lists/new"; then
-      rm "$lists/new"
-      echo "build-crane: link order unchanged ($used)" >&2
-    else
-      list="$lists/$(sha256sum "$lists/new" | cut -c1-16).txt"
-      mv "$lists/new" "$list"
-      build "$list"
-      echo "$list" > "$current"
-      echo "build-crane: linked with the profiled order ($list)" >&2
-    fi
-  fi
+  link_in_order target/dist/crane-order crane_build crane_profile
 fi
 
 if [ -n "$install_dir" ]; then

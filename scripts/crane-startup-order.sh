@@ -4,14 +4,14 @@
 # they first run, one mangled name per line.
 #
 #   scripts/crane-startup-order.sh CRANE EMULATOR OUT [PROGRAM PROGRAM_OUT]
-#   scripts/crane-startup-order.sh --same LIST NEW   # exit 0: NEW is LIST
 #
 # CRANE is a `crane` built exactly as the final one will be (same profile,
 # features and flags: the mangled names must be the ones the relink sees);
 # EMULATOR a built `crane-context-emulator`. Needs valgrind (callgrind).
 # With PROGRAM, that program too is profiled, run with no arguments against
 # the same store once the commands are done, into PROGRAM_OUT: how
-# scripts/bench.sh links its status floor the way `crane` is linked.
+# scripts/bench.sh links its status floor the way `crane` is linked. OUT `-`
+# then runs the commands without profiling them (only their store is needed).
 #
 # Why: `crane` is 18 MB of code, and a process that runs for a millisecond
 # pays for every page of it that it touches. Linked in source order, the
@@ -27,22 +27,12 @@
 # only placed after the listed ones.
 set -euo pipefail
 
-if [ "${1:-}" = --same ]; then
-  # Threads make a few functions come and go between runs (a futex wait, a
-  # task's deallocation): a list that differs from the one linked by fewer
-  # than 2 % of its functions is the same list, and needs no new link.
-  [ -f "${2:?--same LIST NEW}" ] && [ -f "${3:?--same LIST NEW}" ] || exit 1
-  changed=$(comm -3 <(sort -u "$2") <(sort -u "$3") | wc -l)
-  [ $((changed * 50)) -lt "$(wc -l <"$3")" ]
-  exit
-fi
-
 crane=${1:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
 emulator=${2:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
 out=${3:?usage: crane-startup-order.sh CRANE EMULATOR OUT}
 crane=$(realpath "$crane")
 emulator=$(realpath "$emulator")
-out=$(realpath -m "$out")
+[ "$out" = - ] || out=$(realpath -m "$out")
 program=${4:-}
 program_out=""
 if [ -n "$program" ]; then
@@ -86,13 +76,21 @@ profile() { # profile PROGRAM ARGS...: run it under callgrind
     exit 1
   }
 }
-profile "$crane" --version
-profile "$crane" status
-profile "$crane" sod --agent order-agent --no-keepalive --no-docs
-profile "$crane" status
-profile "$crane" heartbeat --agent order-agent
-profile "$crane" update --agent order-agent
-profile "$crane" eod --agent order-agent --summary order
+step() { # step ARGS...: `crane ARGS`, profiled unless OUT is -
+  if [ "$out" != - ]; then
+    profile "$crane" "$@"
+  elif ! "$crane" "$@" >/dev/null 2>&1; then
+    echo "crane-startup-order: \`crane $*\` failed" >&2
+    exit 1
+  fi
+}
+step --version
+step status
+step sod --agent order-agent --no-keepalive --no-docs
+step status
+step heartbeat --agent order-agent
+step update --agent order-agent
+step eod --agent order-agent --summary order
 
 # Each file lists a function once per definition (`fn=`); callees (`cfn=`)
 # that never ran code of their own are not needed. Unnamed code (an address)
@@ -102,9 +100,11 @@ functions() { # functions FILE...: the list, from callgrind output files
     sed -n 's/^fn=//p' "$f"
   done | grep -v -e '^0x' -e '^(' | awk '!seen[$0]++'
 }
-functions "$work"/cg.* >"$out.tmp"
-mv "$out.tmp" "$out"
-echo "crane-startup-order: $(wc -l <"$out") functions -> $out" >&2
+if [ "$out" != - ]; then
+  functions "$work"/cg.* >"$out.tmp"
+  mv "$out.tmp" "$out"
+  echo "crane-startup-order: $(wc -l <"$out") functions -> $out" >&2
+fi
 
 if [ -n "$program" ]; then
   rm -f "$work"/cg.*
