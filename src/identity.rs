@@ -27,7 +27,7 @@
 
 use std::collections::BTreeMap;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::generation::Generation;
 use crate::model::Venture;
@@ -221,6 +221,35 @@ pub fn choose_venture(
     }
 }
 
+/// A cached venture list (the JSON text of `GET /ventures`'s list, as the
+/// store keeps it) read for [`choose_venture`]: of each venture only
+/// `code`, `org` and `repos`, the fields choosing reads; `name`,
+/// `capabilities` and `portfolio` are left empty. The portfolio is
+/// free-form JSON, and building it into values was most of the list's
+/// parse on every `crane status` (which only needs the checkout's venture).
+pub fn ventures_for_choice(json: &str) -> Result<Vec<Venture>, serde_json::Error> {
+    #[derive(Deserialize)]
+    struct Key {
+        code: String,
+        #[serde(default)]
+        org: Option<String>,
+        #[serde(default)]
+        repos: Vec<String>,
+    }
+    let keys: Vec<Key> = serde_json::from_str(json)?;
+    Ok(keys
+        .into_iter()
+        .map(|k| Venture {
+            code: k.code,
+            name: None,
+            org: k.org,
+            repos: k.repos,
+            capabilities: Vec::new(),
+            portfolio: None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -273,6 +302,45 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// The light read keeps exactly what choosing reads, in order, and
+    /// chooses as the whole list does; a list that is not one is an error.
+    #[test]
+    fn ventures_for_choice_keeps_what_choosing_reads() {
+        let json = r#"[
+            {"code":"vc","name":"Venture Crane","org":"venturecrane","repos":["crane-console","vc-web"],
+             "capabilities":["has_api"],"portfolio":{"status":"internal","techStack":["D1"],"n":{"x":[1,2]}}},
+            {"code":"sc","org":"VentureCrane","repos":["sc-console"],"portfolio":null},
+            {"code":"xx"}
+        ]"#;
+        let whole: Vec<Venture> = serde_json::from_str(json).unwrap();
+        let light = ventures_for_choice(json).unwrap();
+        let keys = |list: &[Venture]| {
+            list.iter()
+                .map(|v| (v.code.clone(), v.org.clone(), v.repos.clone()))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(keys(&light), keys(&whole));
+        assert!(light
+            .iter()
+            .all(|v| v.name.is_none() && v.portfolio.is_none()));
+        for repo in ["crane-console", "sc-console", "nowhere"] {
+            let query = VentureQuery {
+                explicit: None,
+                owner: "venturecrane",
+                repo_name: repo,
+                org_map: &BTreeMap::new(),
+            };
+            let pick = |list: &[Venture]| {
+                choose_venture(Generation::V2, &query, Some(list))
+                    .map(|c| c.code)
+                    .map_err(|e| e.to_string())
+            };
+            assert_eq!(pick(&light), pick(&whole), "{repo}");
+        }
+        assert!(ventures_for_choice(r#"{"ventures":[]}"#).is_err());
+        assert!(ventures_for_choice(r#"[{"org":"x"}]"#).is_err());
     }
 
     #[test]

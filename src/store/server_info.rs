@@ -25,6 +25,19 @@ pub struct ServerMemory {
     pub ventures: Option<Cached<String>>,
 }
 
+/// A row's generation and when it was detected; `None` unless both are
+/// there and the generation is one this SDK knows.
+fn remembered_generation(
+    generation: Option<&str>,
+    detected_at_ms: Option<i64>,
+) -> Option<(Generation, i64)> {
+    match (generation, detected_at_ms) {
+        (Some("v1"), Some(at)) => Some((Generation::V1, at)),
+        (Some("v2"), Some(at)) => Some((Generation::V2, at)),
+        _ => None,
+    }
+}
+
 type ServerRow = (
     Option<String>,
     Option<String>,
@@ -51,17 +64,14 @@ impl Store {
         else {
             return Ok(ServerMemory::default());
         };
-        let generation = match (generation.as_deref(), detected_at_ms) {
-            (Some("v1"), Some(at)) => Some((Generation::V1, at)),
-            (Some("v2"), Some(at)) => Some((Generation::V2, at)),
-            _ => None,
-        }
-        .map(|(generation, detected_at_ms)| GenerationInfo {
-            generation,
-            version: version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok()),
-            source: GenerationSource::Remembered,
-            detected_at_ms,
-        });
+        let generation = remembered_generation(generation.as_deref(), detected_at_ms).map(
+            |(generation, detected_at_ms)| GenerationInfo {
+                generation,
+                version: version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok()),
+                source: GenerationSource::Remembered,
+                detected_at_ms,
+            },
+        );
         let ventures = ventures_json.map(|value| Cached {
             value,
             fetched_at_ms: fetched_at_ms.unwrap_or(0),
@@ -70,6 +80,39 @@ impl Store {
             generation,
             ventures,
         })
+    }
+
+    /// What choosing a checkout's venture reads of `base_url`: the
+    /// generation remembered for it and its cached `GET /ventures` list
+    /// (the server's JSON text) — [`Store::server_memory`] without the
+    /// server's `/version` document, which such a command never reads and
+    /// which was ~2 KiB of JSON to parse on every `crane status`.
+    pub fn server_generation_and_ventures(
+        &self,
+        base_url: &str,
+    ) -> Result<(Option<Generation>, Option<Cached<String>>), StoreError> {
+        type Row = (Option<String>, Option<i64>, Option<String>, Option<i64>);
+        let row: Option<Row> = self.read(|tx| {
+            Ok(tx
+                .prepare_cached(
+                    "SELECT generation, detected_at_ms, ventures_json, ventures_fetched_at_ms \
+                     FROM server_info WHERE base_url = ?1",
+                )?
+                .query_row(params![base_url], |r| {
+                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+                })
+                .optional()?)
+        })?;
+        let Some((generation, detected_at_ms, ventures_json, fetched_at_ms)) = row else {
+            return Ok((None, None));
+        };
+        Ok((
+            remembered_generation(generation.as_deref(), detected_at_ms).map(|(g, _)| g),
+            ventures_json.map(|value| Cached {
+                value,
+                fetched_at_ms: fetched_at_ms.unwrap_or(0),
+            }),
+        ))
     }
 
     /// The generation remembered for `base_url`.
@@ -156,5 +199,59 @@ impl GenerationMemory for Store {
         if let Err(e) = self.forget_generation(base_url) {
             tracing::debug!(error = %e, "could not forget the server's generation");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::QueueLimits;
+
+    const URL: &str = "http://server.test/";
+
+    fn info(generation: Generation) -> GenerationInfo {
+        GenerationInfo {
+            generation,
+            version: serde_json::from_str(r#"{"service":"crane-context","version":"2.0.0"}"#).ok(),
+            source: GenerationSource::Probed,
+            detected_at_ms: 1_000,
+        }
+    }
+
+    /// The light read answers exactly what `server_memory` remembers, in
+    /// every state of a row: absent, ventures only, both, generation
+    /// forgotten.
+    #[test]
+    fn the_generation_and_ventures_read_agrees_with_the_whole_row() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("crane.db"), QueueLimits::default()).unwrap();
+        let both = |store: &Store| {
+            let whole = store.server_memory(URL).unwrap();
+            let light = store.server_generation_and_ventures(URL).unwrap();
+            assert_eq!(light.0, whole.generation.as_ref().map(|g| g.generation));
+            assert_eq!(light.1, whole.ventures);
+            light
+        };
+        assert_eq!(both(&store), (None, None));
+        store.put_ventures(URL, r#"[{"code":"vc"}]"#, 7).unwrap();
+        let (generation, ventures) = both(&store);
+        assert_eq!(generation, None);
+        assert_eq!(
+            ventures.map(|c| (c.value, c.fetched_at_ms)),
+            Some((r#"[{"code":"vc"}]"#.to_owned(), 7))
+        );
+        store.put_generation(URL, &info(Generation::V2)).unwrap();
+        assert_eq!(both(&store).0, Some(Generation::V2));
+        store.put_generation(URL, &info(Generation::V1)).unwrap();
+        assert_eq!(both(&store).0, Some(Generation::V1));
+        store.forget_generation(URL).unwrap();
+        let (generation, ventures) = both(&store);
+        assert_eq!((generation, ventures.is_some()), (None, true));
+        assert_eq!(
+            store
+                .server_generation_and_ventures("http://other.test/")
+                .unwrap(),
+            (None, None)
+        );
     }
 }

@@ -11,7 +11,9 @@
 
 use std::path::Path;
 
-use crane_context::identity::{choose_venture, default_agent_id, VentureQuery, VentureReason};
+use crane_context::identity::{
+    choose_venture, default_agent_id, ventures_for_choice, VentureQuery, VentureReason,
+};
 use crane_context::model::{SessionTuple, Venture};
 use crane_context::settings::Settings;
 use crane_context::store::Store;
@@ -58,7 +60,8 @@ pub struct Checkout {
 pub struct Knowledge {
     /// v1 or v2; `None` when this machine never talked to it (and it is not pinned).
     pub generation: Option<Generation>,
-    /// `GET /ventures` (v2), as cached.
+    /// `GET /ventures` (v2): from the network whole, from the cache only
+    /// what choosing reads ([`ventures_for_choice`]).
     pub ventures: Option<Vec<Venture>>,
 }
 
@@ -66,13 +69,14 @@ impl Knowledge {
     /// What the store remembers of `base_url` (no network), the pinned
     /// generation winning.
     pub fn remembered(store: &Store, base_url: &str, pinned: Option<Generation>) -> Self {
-        // One read of the server's row for both parts.
-        let memory = store.server_memory(base_url).unwrap_or_default();
+        // One read of the server's row for both parts, and of the venture
+        // list only what choosing the venture reads.
+        let (generation, ventures) = store
+            .server_generation_and_ventures(base_url)
+            .unwrap_or_default();
         Self {
-            generation: pinned.or(memory.generation.map(|i| i.generation)),
-            ventures: memory
-                .ventures
-                .and_then(|c| serde_json::from_str(&c.value).ok()),
+            generation: pinned.or(generation),
+            ventures: ventures.and_then(|c| ventures_for_choice(&c.value).ok()),
         }
     }
 }
@@ -195,14 +199,16 @@ fn detect_client() -> (String, Option<String>) {
 
 /// This machine's host name, without running a process where the OS tells it.
 pub fn hostname() -> String {
-    let candidates = [
-        std::env::var("HOSTNAME").ok(),
-        std::fs::read_to_string("/proc/sys/kernel/hostname").ok(),
-        std::fs::read_to_string("/etc/hostname").ok(),
+    // Tried in order, each only if the ones before gave nothing (reading
+    // both files every time was five system calls of `crane status`).
+    let candidates: [fn() -> Option<String>; 3] = [
+        || std::env::var("HOSTNAME").ok(),
+        || std::fs::read_to_string("/proc/sys/kernel/hostname").ok(),
+        || std::fs::read_to_string("/etc/hostname").ok(),
     ];
     if let Some(h) = candidates
         .into_iter()
-        .flatten()
+        .filter_map(|read| read())
         .map(|h| h.trim().to_owned())
         .find(|h| !h.is_empty())
     {

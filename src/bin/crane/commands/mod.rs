@@ -37,8 +37,19 @@ pub fn run(ctx: &Ctx, command: Command) -> CliResult<u8> {
         Command::Queue { command } if !matches!(command, QueueCommand::Retry { .. }) => {
             queue::run_local(ctx, &command)
         }
-        other => runtime()?.block_on(run_async(ctx, other)),
+        other => run_on_runtime(ctx, other),
     }
+}
+
+/// Runs a command that needs the async runtime.
+///
+/// Never inlined: the future of [`run_async`] holds the state of every
+/// async command (45 KiB), and inlined into `main` its stack frame made
+/// every `crane` process, `crane status` included, probe eleven stack
+/// pages (eleven page faults) before doing anything.
+#[inline(never)]
+fn run_on_runtime(ctx: &Ctx, command: Command) -> CliResult<u8> {
+    runtime()?.block_on(run_async(ctx, command))
 }
 
 fn runtime() -> CliResult<tokio::runtime::Runtime> {
