@@ -67,6 +67,21 @@ elif ! command -v valgrind >/dev/null 2>&1; then
 else
   link_in_order target/dist/floor-order floor_build floor_profile
 fi
+# Every `crane` this script times is an installed copy, as a user runs it
+# (`scripts/build-crane.sh --install` copies it with `install`), and so is
+# the floor. The file the linker has just written starts slower, same
+# bytes: lld fills its output through a shared mapping, which leaves the
+# page cache in small pages, and exec then takes more page faults than
+# from a file written in order, as an installed (or, after a reboot, a
+# read) one is. Measured side by side on 2026-11-27: `crane status`
+# 2.57x /bin/true from target/dist, 2.23x from a copy; `--version` 1.05 vs
+# 0.93 (BENCHMARKS.md, change 40).
+BIN="$ROOT/target/bench-bin"
+mkdir -p "$BIN"
+install -m 0755 "$CRANE" "$BIN/crane"
+install -m 0755 "$FLOOR" "$BIN/status_floor"
+CRANE="$BIN/crane"
+FLOOR="$BIN/status_floor"
 DRIVER="$ROOT/target/release/examples/bench_driver"
 
 # ---------------------------------------------------------------- machine

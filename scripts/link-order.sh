@@ -32,12 +32,20 @@ link_flags() { # link_flags [LIST]
 }
 
 # Threads make a few functions come and go between profiles (a futex wait, a
-# task's deallocation): a list that differs from the one linked by fewer than
-# 2 % of its functions is the same list, and needs no new link.
+# task's deallocation), and callgrind writes a profile's functions in no
+# fixed order: a list whose groups (the lines before and after a line
+# starting `--- `, see crane-startup-order.sh; a list without one is one
+# group) hold the functions of the linked list's groups, but for fewer than
+# 2 % of them, is the same list and needs no new link.
 same_list() { # same_list LIST NEW
-  local changed
-  changed=$(comm -3 <(sort -u "$1") <(sort -u "$2") | wc -l)
+  local changed=0 g
+  for g in 1 2; do
+    changed=$((changed + $(comm -3 <(list_group "$1" $g) <(list_group "$2" $g) | wc -l)))
+  done
   [ $((changed * 50)) -lt "$(wc -l <"$2")" ]
+}
+list_group() { # list_group LIST 1|2: that group's functions, sorted
+  awk -v g="$2" '/^--- /{n = 2; next} (n ? n : 1) == g' "$1" | sort -u
 }
 
 link_in_order() { # link_in_order LISTS BUILD PROFILE
