@@ -5,7 +5,10 @@
 //! its points: the Rust heap in live bytes (this driver's global allocator
 //! counts them, only while [`enable`] is on, so the timing items pay one
 //! relaxed load per allocation), SQLite's own allocations
-//! (`sqlite3_memory_used`: its page cache, statements, schema) and glibc's
+//! (`sqlite3_memory_used`: its page cache, statements, schema; `null` in a
+//! build without SQLite's memory statistics, which this checkout's
+//! `.cargo/config.toml` turns off: SQLite's bytes are then inside glibc's
+//! count and not told apart) and glibc's
 //! view of the C heap (`mallinfo2`: bytes in use and bytes held free inside
 //! the arenas). What RSS has beyond those is stacks, code and mapped files.
 
@@ -91,7 +94,8 @@ mod glibc {
 pub struct Reading {
     pub rss: i64,
     pub rust_heap: i64,
-    pub sqlite: i64,
+    /// `None` when SQLite keeps no memory statistics.
+    pub sqlite: Option<i64>,
     /// glibc: bytes handed out (arenas + mmapped chunks).
     pub malloc_used: i64,
     /// glibc: free bytes kept inside the arenas.
@@ -110,8 +114,12 @@ fn kib(field: &str) -> i64 {
 
 /// Reads every account now.
 pub fn read() -> Reading {
-    // SAFETY: a plain getter of SQLite's global counter.
-    let sqlite = unsafe { rusqlite::ffi::sqlite3_memory_used() };
+    // SAFETY: a plain getter of SQLite's global counter, and a lookup of a
+    // NUL-terminated literal in its compile options.
+    let sqlite = unsafe {
+        let off = rusqlite::ffi::sqlite3_compileoption_used(c"DEFAULT_MEMSTATUS=0".as_ptr()) != 0;
+        (!off).then(|| rusqlite::ffi::sqlite3_memory_used())
+    };
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: glibc fills and returns the struct by value.
     let (used, free) = {
@@ -138,14 +146,14 @@ pub fn per_session(a: Reading, b: Reading, n: usize) -> Value {
     let per = |x: i64, y: i64| ((y - x) as f64 / n as f64).round();
     let rss = per(a.rss, b.rss);
     let heap = per(a.rust_heap, b.rust_heap);
-    let sqlite = per(a.sqlite, b.sqlite);
+    let sqlite = a.sqlite.zip(b.sqlite).map(|(x, y)| per(x, y));
     json!({
         "rss": rss,
         "rust_heap": heap,
         "sqlite": sqlite,
         "malloc_used": per(a.malloc_used, b.malloc_used),
         "malloc_free": per(a.malloc_free, b.malloc_free),
-        "rss_not_heap_or_sqlite": rss - heap - sqlite,
+        "rss_not_heap_or_sqlite": sqlite.map(|s| rss - heap - s),
         "rss_anon": per(a.rss_anon, b.rss_anon),
         "rss_file": per(a.rss_file, b.rss_file),
         "rss_shmem": per(a.rss_shmem, b.rss_shmem),
