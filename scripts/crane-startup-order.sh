@@ -89,7 +89,15 @@ step() { # step ARGS...: `crane ARGS`, profiled unless OUT is -
 step --version
 step status
 step sod --agent order-agent --no-keepalive --no-docs
-# The same agent as the session, or status would find none to show.
+# The same agent as the session, or status would find none to show (and
+# the functions that show one would be missing from the list: they were,
+# until change 40). Checked, so that a change to how status finds its
+# session cannot quietly profile the empty path again.
+shown=$("$crane" status --agent order-agent --json)
+if grep -Eq '"session": *null' <<<"$shown"; then
+  echo "crane-startup-order: \`crane status\` finds no session after \`crane sod\`" >&2
+  exit 1
+fi
 step status --agent order-agent
 step heartbeat --agent order-agent
 step update --agent order-agent
