@@ -310,9 +310,9 @@ pub(crate) fn open_current_read_only(
         .map_err(|e| StoreError::from(e).refine(path))?;
     // Nothing else of `configure_writable` matters to a connection that
     // only reads: the journal mode is the file's (a reader neither sets nor
-    // needs it), durability and foreign keys are about writes. Each pragma
-    // is a statement prepared and run (~25 k instructions of `crane
-    // status`'s ~1.5 M). Closing must still not checkpoint: a query-only
+    // needs it), durability and foreign keys are about writes, and each
+    // pragma is a statement prepared and run (~17 k instructions for the
+    // four in `crane status`). Closing must still not checkpoint: a query-only
     // connection is read-write to SQLite, and the last one to close would.
     conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)
         .map_err(|e| StoreError::from(e).refine(path))?;

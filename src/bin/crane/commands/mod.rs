@@ -44,7 +44,7 @@ pub fn run(ctx: &Ctx, command: Command) -> CliResult<u8> {
 /// Runs a command that needs the async runtime.
 ///
 /// Never inlined: the future of [`run_async`] holds the state of every
-/// async command (45 KiB), and inlined into `main` its stack frame made
+/// async command (46 KiB), and inlined into `main` its stack frame made
 /// every `crane` process, `crane status` included, probe eleven stack
 /// pages (eleven page faults) before doing anything.
 #[inline(never)]
