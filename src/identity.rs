@@ -227,6 +227,8 @@ pub fn choose_venture(
 /// `capabilities` and `portfolio` are left empty. The portfolio is
 /// free-form JSON, and building it into values was most of the list's
 /// parse on every `crane status` (which only needs the checkout's venture).
+/// A field choosing never reads is not checked either: a list whose
+/// `name` is not a string is refused by the whole parse, read by this one.
 pub fn ventures_for_choice(json: &str) -> Result<Vec<Venture>, serde_json::Error> {
     #[derive(Deserialize)]
     struct Key {
