@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Writes the symbol ordering file `scripts/build-crane.sh` links `crane` with:
-# every function a `crane` process runs in its common commands, in the order
-# they first run, one mangled name per line.
+# every function a `crane` process runs in its common commands, grouped by
+# command (the local ones first), one mangled name per line.
 #
 #   scripts/crane-startup-order.sh CRANE EMULATOR OUT [PROGRAM PROGRAM_OUT]
 #
@@ -69,26 +69,28 @@ git -c user.email=o@example.com -c user.name=order commit -q --allow-empty -m in
 
 # The line that ends the local commands' functions in OUT.
 ORDER_SPLIT="--- network commands ---"
-n=0
-profile() { # profile PROGRAM ARGS...: run it under callgrind
-  n=$((n + 1))
+profile() { # profile NAME PROGRAM ARGS...: run it under callgrind into cg.NAME
+  local name=$1
+  shift
   valgrind --tool=callgrind --demangle=no --compress-strings=no --compress-pos=no \
-    --callgrind-out-file="$work/cg.$(printf %02d $n)" "$@" >/dev/null 2>&1 || {
+    --callgrind-out-file="$work/cg.$name" "$@" >/dev/null 2>&1 || {
     echo "crane-startup-order: \`$*\` failed under valgrind" >&2
     exit 1
   }
 }
-step() { # step ARGS...: `crane ARGS`, profiled unless OUT is -
+step() { # step NAME ARGS...: `crane ARGS`, profiled into cg.NAME unless OUT is -
+  local name=$1
+  shift
   if [ "$out" != - ]; then
-    profile "$crane" "$@"
+    profile "$name" "$crane" "$@"
   elif ! "$crane" "$@" >/dev/null 2>&1; then
     echo "crane-startup-order: \`crane $*\` failed" >&2
     exit 1
   fi
 }
-step --version
-step status
-step sod --agent order-agent --no-keepalive --no-docs
+step version --version
+step status-empty status
+step sod sod --agent order-agent --no-keepalive --no-docs
 # The same agent as the session, or status would find none to show (and
 # the functions that show one would be missing from the list: they were,
 # until change 40). Checked, so that a change to how status finds its
@@ -98,10 +100,10 @@ if grep -Eq '"session": *null' <<<"$shown"; then
   echo "crane-startup-order: \`crane status\` finds no session after \`crane sod\`" >&2
   exit 1
 fi
-step status --agent order-agent
-step heartbeat --agent order-agent
-step update --agent order-agent
-step eod --agent order-agent --summary order
+step status status --agent order-agent
+step heartbeat heartbeat --agent order-agent
+step update update --agent order-agent
+step eod eod --agent order-agent --summary order
 
 # Each file lists a function once per definition (`fn=`); callees (`cfn=`)
 # that never ran code of their own are not needed. Unnamed code (an address)
@@ -111,8 +113,8 @@ functions() { # functions FILE...: the list, from callgrind output files
     sed -n 's/^fn=//p' "$f"
   done | grep -v -e '^0x' -e '^(' | awk '!seen[$0]++'
 }
-# Listed by command, the local ones first: --version (cg.01), status with a
-# session (cg.04), status without (cg.02), then sod, heartbeat, update, eod.
+# Listed by command, the local ones first: --version, status with a
+# session, status without, then sod, heartbeat, update, eod.
 # A command that lives a millisecond pays a page fault for each 64 KiB of
 # code it touches, so status's ~960 functions (1.1 MB) go together at the
 # start. Listed in the order the commands ran, they were spread over 4.8 MB
@@ -120,8 +122,8 @@ functions() { # functions FILE...: the list, from callgrind output files
 # The line between the two groups names no symbol (the linker skips it):
 # scripts/link-order.sh compares each group with the linked list's.
 if [ "$out" != - ]; then
-  functions "$work"/cg.01 "$work"/cg.04 "$work"/cg.02 >"$work/local"
-  functions "$work"/cg.03 "$work"/cg.05 "$work"/cg.06 "$work"/cg.07 |
+  functions "$work"/cg.{version,status,status-empty} >"$work/local"
+  functions "$work"/cg.{sod,heartbeat,update,eod} |
     { grep -vxF -f "$work/local" || true; } >"$work/network"
   { cat "$work/local"; echo "$ORDER_SPLIT"; cat "$work/network"; } >"$out.tmp"
   mv "$out.tmp" "$out"
@@ -130,7 +132,7 @@ fi
 
 if [ -n "$program" ]; then
   rm -f "$work"/cg.*
-  profile "$program"
+  profile program "$program"
   functions "$work"/cg.* >"$program_out.tmp"
   mv "$program_out.tmp" "$program_out"
   echo "crane-startup-order: $(wc -l <"$program_out") functions -> $program_out" >&2

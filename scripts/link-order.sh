@@ -2,7 +2,7 @@
 # glibc (scripts/build-crane.sh for `crane`, scripts/bench.sh for its status
 # floor). Static and non-PIE, so the loader has nothing to map or relocate;
 # and, where valgrind can profile it, with the functions it runs placed first
-# in the order it ran them (BENCHMARKS.md, changes 27 and 39).
+# (BENCHMARKS.md, changes 27, 39 and 40).
 #
 #   static_host                    # true on the targets linked this way
 #   link_flags [LIST]              # rustc flags for such a link, LIST first
