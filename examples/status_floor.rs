@@ -5,8 +5,7 @@
 //!
 //! Nothing else: no argument parsing, no configuration, no checkout
 //! detection, no crash check, no formatting. Built like `crane` (static,
-//! non-PIE, its functions linked in the order it runs them:
-//! `scripts/bench.sh`), so `crane status ÷ this` is what the CLI
+//! non-PIE, the functions it runs linked first: `scripts/bench.sh`), so `crane status ÷ this` is what the CLI
 //! adds to SQLite and `this ÷ /bin/true` what opening SQLite costs a process
 //! at all. Not part of the SDK.
 

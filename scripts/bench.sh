@@ -46,8 +46,8 @@ CRANE_ORDER_EMULATOR="$ROOT/target/release/crane-context-emulator" scripts/build
 # Item 8's reference for `crane status`: the least a status reading the
 # store can do (examples/status_floor.rs), linked the way crane is
 # (scripts/link-order.sh): static and non-PIE, and where valgrind profiles
-# it, its functions in the order it runs them against the store crane's
-# commands leave.
+# it, the functions it runs against the store crane's commands leave placed
+# first.
 FLOOR="$ROOT/target/dist/examples/status_floor"
 EMULATOR="$ROOT/target/release/crane-context-emulator"
 CRANE="$ROOT/target/dist/crane"
