@@ -38,47 +38,65 @@ fn remembered_generation(
     }
 }
 
-type ServerRow = (
-    Option<String>,
-    Option<String>,
-    Option<i64>,
-    Option<String>,
-    Option<i64>,
-);
+/// One server's row as read: its generation with when it was detected,
+/// its `/version` document (only when asked for), its cached ventures.
+struct ServerRow {
+    generation: Option<(Generation, i64)>,
+    version_json: Option<String>,
+    ventures: Option<Cached<String>>,
+}
 
 impl Store {
-    /// What is remembered of `base_url`: its generation and its ventures.
-    pub fn server_memory(&self, base_url: &str) -> Result<ServerMemory, StoreError> {
-        let row: Option<ServerRow> = self.read(|tx| {
+    /// `base_url`'s row, by one statement; the `/version` document is not
+    /// even copied out unless `with_version`.
+    fn server_row(
+        &self,
+        base_url: &str,
+        with_version: bool,
+    ) -> Result<Option<ServerRow>, StoreError> {
+        let sql = if with_version {
+            "SELECT generation, detected_at_ms, ventures_json, ventures_fetched_at_ms, \
+             version_json FROM server_info WHERE base_url = ?1"
+        } else {
+            "SELECT generation, detected_at_ms, ventures_json, ventures_fetched_at_ms, \
+             NULL FROM server_info WHERE base_url = ?1"
+        };
+        self.read(|tx| {
             Ok(tx
-                .prepare_cached(
-                    "SELECT generation, version_json, detected_at_ms, ventures_json, \
-                     ventures_fetched_at_ms FROM server_info WHERE base_url = ?1",
-                )?
+                .prepare_cached(sql)?
                 .query_row(params![base_url], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+                    let generation: Option<String> = r.get(0)?;
+                    let fetched_at_ms: Option<i64> = r.get(3)?;
+                    Ok(ServerRow {
+                        generation: remembered_generation(generation.as_deref(), r.get(1)?),
+                        ventures: r.get::<_, Option<String>>(2)?.map(|value| Cached {
+                            value,
+                            fetched_at_ms: fetched_at_ms.unwrap_or(0),
+                        }),
+                        version_json: r.get(4)?,
+                    })
                 })
                 .optional()?)
-        })?;
-        let Some((generation, version_json, detected_at_ms, ventures_json, fetched_at_ms)) = row
-        else {
+        })
+    }
+
+    /// What is remembered of `base_url`: its generation and its ventures.
+    pub fn server_memory(&self, base_url: &str) -> Result<ServerMemory, StoreError> {
+        let Some(row) = self.server_row(base_url, true)? else {
             return Ok(ServerMemory::default());
         };
-        let generation = remembered_generation(generation.as_deref(), detected_at_ms).map(
-            |(generation, detected_at_ms)| GenerationInfo {
-                generation,
-                version: version_json.and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok()),
-                source: GenerationSource::Remembered,
-                detected_at_ms,
-            },
-        );
-        let ventures = ventures_json.map(|value| Cached {
-            value,
-            fetched_at_ms: fetched_at_ms.unwrap_or(0),
-        });
+        let version_json = row.version_json;
         Ok(ServerMemory {
-            generation,
-            ventures,
+            generation: row
+                .generation
+                .map(|(generation, detected_at_ms)| GenerationInfo {
+                    generation,
+                    version: version_json
+                        .and_then(|j| serde_json::from_str::<ServerVersion>(&j).ok()),
+                    source: GenerationSource::Remembered,
+                    detected_at_ms,
+                }),
+            ventures: row.ventures,
         })
     }
 
@@ -91,28 +109,10 @@ impl Store {
         &self,
         base_url: &str,
     ) -> Result<(Option<Generation>, Option<Cached<String>>), StoreError> {
-        type Row = (Option<String>, Option<i64>, Option<String>, Option<i64>);
-        let row: Option<Row> = self.read(|tx| {
-            Ok(tx
-                .prepare_cached(
-                    "SELECT generation, detected_at_ms, ventures_json, ventures_fetched_at_ms \
-                     FROM server_info WHERE base_url = ?1",
-                )?
-                .query_row(params![base_url], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-                })
-                .optional()?)
-        })?;
-        let Some((generation, detected_at_ms, ventures_json, fetched_at_ms)) = row else {
-            return Ok((None, None));
-        };
-        Ok((
-            remembered_generation(generation.as_deref(), detected_at_ms).map(|(g, _)| g),
-            ventures_json.map(|value| Cached {
-                value,
-                fetched_at_ms: fetched_at_ms.unwrap_or(0),
-            }),
-        ))
+        Ok(self
+            .server_row(base_url, false)?
+            .map(|row| (row.generation.map(|(g, _)| g), row.ventures))
+            .unwrap_or_default())
     }
 
     /// The generation remembered for `base_url`.
