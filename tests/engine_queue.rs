@@ -391,6 +391,61 @@ async fn a_queued_item_waits_at_least_the_retry_after_of_a_503(protocol: Protoco
     .await;
 }
 
+both_generations!(a_sync_tries_each_item_once_even_when_its_backoff_runs_out_during_the_call);
+/// CI caught `sync` reporting `delivered: 1, retrying: 1` for one item: the
+/// jitter drew a backoff shorter than the call, and a later pass of the same
+/// call sent the item again. With no backoff at all (a base of zero) that
+/// happened every time; now each call tries an item once, and `retrying`
+/// means the item is still queued.
+async fn a_sync_tries_each_item_once_even_when_its_backoff_runs_out_during_the_call(
+    protocol: Protocol,
+) {
+    let emu = emulator_of(protocol).await;
+    let url = emu.url();
+    let dir = Arc::new(tempfile::tempdir().unwrap());
+    let e = engine_with(&url, dir, Clock::system(), |mut c| {
+        c.queue_retry_base = Duration::ZERO;
+        c
+    })
+    .await;
+    let s = e
+        .crane
+        .client()
+        .start_session(&sod("o/once"))
+        .await
+        .unwrap();
+    e.go_offline("test: queue only");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&s.session_id, "once", &json!({})).unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    fault(
+        &url,
+        json!({"route": end_route(protocol), "mode": "status", "status": 503, "count": 1}),
+    )
+    .await;
+    e.crane.shutdown(); // only the explicit syncs below may touch the item
+    let report = e.crane.sync().await.unwrap();
+    assert_eq!(
+        (report.delivered, report.retrying, report.pending),
+        (0, 1, 1),
+        "{report:?}"
+    );
+    assert!(handoffs_for(&url, &s.session_id).await.is_empty());
+    let item = &e.crane.queue_items(None).await.unwrap()[0];
+    assert_eq!(item.attempts, 1);
+    // The next call tries it again, and it goes through.
+    let report = e.crane.sync().await.unwrap();
+    assert_eq!(
+        (report.delivered, report.retrying, report.pending),
+        (1, 0, 0),
+        "{report:?}"
+    );
+    assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
+}
+
 both_generations!(a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff);
 /// Issue #10 B: a second, different end of an ended session must not be
 /// "delivered" because both payloads hash alike (`{}`): the whole handoff is

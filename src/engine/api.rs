@@ -163,7 +163,10 @@ impl Crane {
     /// (this engine's background task, another engine or process), and
     /// reports the queue after the call: `delivered` counts every item
     /// delivered during it, by whichever drain, `pending` what is left.
-    /// Items of a dead process are taken over.
+    /// Items of a dead process are taken over. The call tries each item at
+    /// most once: one that fails is rescheduled by its backoff, counted in
+    /// `retrying`, and left to the background drain or the next call, even
+    /// when its backoff runs out before the call returns.
     pub async fn sync(&self) -> Result<SyncReport, Error> {
         let inner = self.inner();
         // Counted before anything below can wake the background drain (the
@@ -176,9 +179,13 @@ impl Crane {
                 inner.client.connectivity().mark_online();
             }
         }
-        let now = inner.clock.now_ms();
-        inner.store(move |s| s.make_all_due(now)).await?;
-        let mut report = drain_pass(inner).await?;
+        // One attempt per item: every later pass leases only what was due
+        // when the call began (a failed item is released strictly later),
+        // so an item whose jittered backoff runs out during the call waits
+        // for the next drain, and `retrying` means what it says.
+        let began = inner.clock.now_ms();
+        inner.store(move |s| s.make_all_due(began)).await?;
+        let mut report = drain_pass(inner, Some(began)).await?;
         // Items another drain holds are in flight: wait for them, so the
         // report is the queue's state after the call, not only what this
         // pass happened to send. Done only when one snapshot shows nothing
@@ -188,7 +195,7 @@ impl Crane {
         let deadline = tokio::time::Instant::now() + policy::DIRECT_CALL_DEADLINE;
         let mut progressed = true;
         loop {
-            let (leased, due) = self.leased_and_due().await?;
+            let (leased, due) = self.leased_and_due(began).await?;
             if (!leased && !due) || tokio::time::Instant::now() >= deadline {
                 break;
             }
@@ -203,7 +210,7 @@ impl Crane {
                 let wait = tokio::time::timeout(policy::FLUSH_POLL, inner.settled.notified());
                 let _ = tokio::time::timeout_at(deadline, wait).await;
             }
-            let more = drain_pass(inner).await?;
+            let more = drain_pass(inner, Some(began)).await?;
             report.delivered += more.delivered;
             report.retrying += more.retrying;
             report.dead += more.dead;
@@ -228,15 +235,15 @@ impl Crane {
 
     /// In one snapshot: whether a pending item is leased, unexpired, to a
     /// drain that is alive (this engine's own background drain included) or
-    /// whose liveness cannot be known, and whether a head is due now.
-    /// Leases of dead processes are freed first.
-    async fn leased_and_due(&self) -> Result<(bool, bool), Error> {
+    /// whose liveness cannot be known, and whether a head is due now that
+    /// was due by `due_by`. Leases of dead processes are freed first.
+    async fn leased_and_due(&self, due_by: i64) -> Result<(bool, bool), Error> {
         let inner = self.inner();
         let (me, now) = (inner.holder.clone(), inner.clock.now_ms());
         inner
             .store(move |s| {
                 s.free_dead_leases(&me, now)?;
-                s.leased_and_due(now)
+                s.leased_and_due(now, due_by)
             })
             .await
     }

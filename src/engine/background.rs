@@ -35,10 +35,15 @@ pub(crate) fn spawn_all(inner: &Arc<Inner>) -> Vec<JoinHandle<()>> {
 }
 
 /// Leases and delivers due items until none is due. Returns what happened.
-pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
+/// With `due_by`, only items that were due by then (see
+/// [`Store::lease_due_by`](crate::store::Store::lease_due_by)).
+pub(crate) async fn drain_pass(
+    inner: &Arc<Inner>,
+    due_by: Option<i64>,
+) -> Result<SyncReport, Error> {
     let mut report = SyncReport::default();
     loop {
-        let round = drain_round(inner).await?;
+        let round = drain_round(inner, due_by).await?;
         report.delivered += round.delivered;
         report.retrying += round.retrying;
         report.dead += round.dead;
@@ -61,13 +66,13 @@ pub(crate) async fn drain_pass(inner: &Arc<Inner>) -> Result<SyncReport, Error> 
 /// store, nor the store for the server. Order within a session holds: only
 /// a session's head item is leased, and the next one becomes the head only
 /// when the head is settled.
-async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
+async fn drain_round(inner: &Arc<Inner>, due_by: Option<i64>) -> Result<SyncReport, Error> {
     // Owned handles, not borrows: the stream's closures must not carry
     // lifetimes into the spawned drain task's `Send` bound.
     let failure = Arc::new(FirstError::default());
     let state = (Arc::clone(inner), Arc::clone(&failure));
     let batches = stream::unfold(state, |(inner, failure)| async move {
-        let items = lease_batch(&inner, &failure).await?;
+        let items = lease_batch(&inner, &failure, due_by).await?;
         Some((stream::iter(items), (inner, failure)))
     });
     let (done_tx, mut done_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -131,7 +136,11 @@ async fn drain_round(inner: &Arc<Inner>) -> Result<SyncReport, Error> {
 
 /// Leases the next batch of due heads; `None` when nothing is due, the
 /// engine is offline or closing, or the round already failed.
-async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<QueueItem>> {
+async fn lease_batch(
+    inner: &Arc<Inner>,
+    failure: &FirstError,
+    due_by: Option<i64>,
+) -> Option<Vec<QueueItem>> {
     if failure.is_set()
         || !inner.client.connectivity().is_online()
         || inner.closing.load(Ordering::Acquire)
@@ -139,9 +148,10 @@ async fn lease_batch(inner: &Arc<Inner>, failure: &FirstError) -> Option<Vec<Que
         return None;
     }
     let (holder, now) = (inner.holder.clone(), inner.clock.now_ms());
+    let due_by = due_by.unwrap_or(now);
     let lease = i64::try_from(inner.config.lease.as_millis()).unwrap_or(i64::MAX);
     match inner
-        .store(move |s| s.lease_ready(&holder, lease, now, policy::DRAIN_BATCH))
+        .store(move |s| s.lease_due_by(&holder, lease, now, due_by, policy::DRAIN_BATCH))
         .await
     {
         Ok(items) if !items.is_empty() => Some(items),
@@ -197,7 +207,7 @@ async fn drain_loop(weak: std::sync::Weak<Inner>) {
         // returns: skip the pass and its queue scans, which every offline
         // enqueue would otherwise trigger (each costs a walk of the queue).
         let next_due = if inner.client.connectivity().is_online() {
-            if let Err(e) = drain_pass(&inner).await {
+            if let Err(e) = drain_pass(&inner, None).await {
                 tracing::warn!(error = %e, "queue drain failed");
             }
             inner.store(|s| s.next_due_at_ms()).await.ok().flatten()

@@ -25,7 +25,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::events::Event;
-use super::Inner;
+use super::{CraneConfig, Inner};
 use crate::canonical::CanonicalPayload;
 use crate::idempotency::IdempotencyKey;
 use crate::model::v2::{CheckpointCreated, Note};
@@ -244,9 +244,20 @@ pub(crate) async fn deliver(inner: &Arc<Inner>, client: &Client, item: &QueueIte
 }
 
 /// Backoff of a queue item after `attempts` failures (full jitter, capped).
-pub(crate) fn queue_backoff(attempts: u32) -> Duration {
-    let exp = policy::QUEUE_RETRY_BASE.saturating_mul(1u32 << attempts.min(16));
-    full_jitter(exp.min(policy::QUEUE_RETRY_MAX))
+fn queue_backoff(config: &CraneConfig, attempts: u32) -> Duration {
+    let exp = config
+        .queue_retry_base
+        .saturating_mul(1u32 << attempts.min(16));
+    full_jitter(exp.min(config.queue_retry_max))
+}
+
+/// When an item released now, after `delay`, is due again: always strictly
+/// later than now, so that a `sync` (which leases only what was due when it
+/// began, see `Crane::sync`) never tries an item twice, whatever the jitter
+/// drew.
+fn retry_at(inner: &Inner, delay: Duration) -> i64 {
+    let ms = i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+    inner.clock.now_ms().saturating_add(ms.max(1))
 }
 
 /// Records the outcome of a delivery in the store and tells the listener.
@@ -275,9 +286,7 @@ pub(crate) async fn settle(
             emit_delivered(inner, item, d);
         }
         Delivery::Waiting(why) => {
-            let delay = queue_backoff(item.attempts);
-            let next =
-                inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            let next = retry_at(inner, queue_backoff(&inner.config, item.attempts));
             let msg = why.clone();
             inner
                 .store(move |s| s.release(&id, &holder, next, &msg, None))
@@ -289,9 +298,8 @@ pub(crate) async fn settle(
             let server_delay = e
                 .retry_after()
                 .map_or(Duration::ZERO, |d| d.min(policy::MAX_RETRY_AFTER));
-            let delay = queue_backoff(item.attempts).max(server_delay);
-            let next =
-                inner.clock.now_ms() + i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 2);
+            let delay = queue_backoff(&inner.config, item.attempts).max(server_delay);
+            let next = retry_at(inner, delay);
             let (msg, corr) = (e.to_string(), e.correlation_id().map(str::to_owned));
             inner
                 .store(move |s| s.release(&id, &holder, next, &msg, corr.as_deref()))

@@ -83,6 +83,12 @@ pub struct CraneConfig {
     /// ARCHITECTURE.md, *Re-homing*). `false`: such an item is dead, with the
     /// reason.
     pub rehome_abandoned: bool,
+    /// First delay before a queue item that failed transiently is tried
+    /// again; doubled per failed attempt, with full jitter, up to
+    /// `queue_retry_max`. A server's `Retry-After` is a floor under it.
+    pub queue_retry_base: Duration,
+    /// Cap of a queue item's retry delay.
+    pub queue_retry_max: Duration,
 }
 
 impl std::fmt::Debug for CraneConfig {
@@ -95,6 +101,8 @@ impl std::fmt::Debug for CraneConfig {
             .field("drain_concurrency", &self.drain_concurrency)
             .field("lease", &self.lease)
             .field("rehome_abandoned", &self.rehome_abandoned)
+            .field("queue_retry_base", &self.queue_retry_base)
+            .field("queue_retry_max", &self.queue_retry_max)
             .finish_non_exhaustive()
     }
 }
@@ -117,6 +125,8 @@ impl CraneConfig {
             clock: Clock::system(),
             lease: crate::policy::LEASE,
             rehome_abandoned: true,
+            queue_retry_base: crate::policy::QUEUE_RETRY_BASE,
+            queue_retry_max: crate::policy::QUEUE_RETRY_MAX,
         }
     }
 

@@ -55,9 +55,13 @@ const FEW_DUE: i64 = 128;
 const DUE_COUNT: &str = "SELECT count(*) FROM (SELECT 1 FROM queue \
      WHERE state = 'pending' AND next_attempt_at_ms <= ?1 LIMIT ?2)";
 
+// The lease statements bind `?1` = now (lease expiry), `?2` = the batch's
+// limit and `?3` = the time items must have been due by (now, or when a
+// `sync` began).
+
 /// Leases with few due items: only those, through the due index.
 const LEASE_FEW_DUE: &str = select_items!(
-    "INDEXED BY queue_by_due WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "INDEXED BY queue_by_due WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?3 ",
     "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
     is_head!(),
     " ORDER BY q.seq LIMIT ?2"
@@ -66,7 +70,7 @@ const LEASE_FEW_DUE: &str = select_items!(
 /// Leases with many due items: a walk in `seq` order that stops at the
 /// `LIMIT`, skipping only the rows in flight or waiting before them.
 const LEASE_MANY_DUE: &str = select_items!(
-    "NOT INDEXED WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "NOT INDEXED WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?3 ",
     "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
     is_head!(),
     " ORDER BY q.seq LIMIT ?2"
@@ -115,13 +119,14 @@ const VOID_HOLDER: &str = "UPDATE queue INDEXED BY queue_by_lease \
 pub(super) const LIVE_LEASES: &str = "SELECT count(*) FROM queue INDEXED BY queue_by_lease \
      WHERE lease_holder IS NOT NULL AND lease_until_ms > ?1 AND state = 'pending'";
 
-/// Whether a head is due at `?1`: unleased or its lease expired, and not
-/// scheduled later. The same as the earliest time of `next_due_at_ms`
-/// being `<= ?1` (a max is `<= ?1` when both its terms are), but found by
+/// Whether a head is due at `?1`: unleased or its lease expired at `?1`,
+/// and scheduled no later than `?2` (`?1`, or when a `sync` began). With
+/// `?2 = ?1`, the same as the earliest time of `next_due_at_ms` being
+/// `<= ?1` (a max is `<= ?1` when both its terms are), but found by
 /// walking the due items through `queue_by_due` and stopping at the first.
 const HEAD_DUE: &str = concat!(
     "SELECT EXISTS (SELECT 1 FROM queue q INDEXED BY queue_by_due ",
-    "WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?1 ",
+    "WHERE q.state = 'pending' AND q.next_attempt_at_ms <= ?2 ",
     "AND (q.lease_until_ms IS NULL OR q.lease_until_ms <= ?1) AND ",
     is_head!(),
     ")"
@@ -203,6 +208,22 @@ impl Store {
         now_ms: i64,
         limit: usize,
     ) -> Result<Vec<QueueItem>, StoreError> {
+        self.lease_due_by(holder, lease_ms, now_ms, now_ms, limit)
+    }
+
+    /// [`Store::lease_ready`] of the items that were due by `due_by_ms`
+    /// (at most `now_ms`): an item scheduled later, e.g. released after a
+    /// failure since, is left alone. `Crane::sync` leases with the time it
+    /// began, so that it tries each item at most once.
+    pub fn lease_due_by(
+        &self,
+        holder: &str,
+        lease_ms: i64,
+        now_ms: i64,
+        due_by_ms: i64,
+        limit: usize,
+    ) -> Result<Vec<QueueItem>, StoreError> {
+        let due_by_ms = due_by_ms.min(now_ms);
         let until = now_ms.saturating_add(lease_ms.max(0));
         // A lease lost to power failure is an expired lease: no fsync needed.
         self.write_relaxed(|tx| {
@@ -216,13 +237,13 @@ impl Store {
             // a walk would read every waiting item to find the few.
             let due: i64 = tx
                 .prepare_cached(DUE_COUNT)?
-                .query_row(params![now_ms, FEW_DUE], |r| r.get(0))?;
+                .query_row(params![due_by_ms, FEW_DUE], |r| r.get(0))?;
             let sql = if due < FEW_DUE {
                 LEASE_FEW_DUE
             } else {
                 LEASE_MANY_DUE
             };
-            let mut items = query_items(tx, sql, params![now_ms, to_i64(limit)])?;
+            let mut items = query_items(tx, sql, params![now_ms, to_i64(limit), due_by_ms])?;
             // An undecodable item is never sent: it dies here, bytes kept,
             // and the rest of the batch goes on.
             let (bad, good): (Vec<QueueItem>, Vec<QueueItem>) =
@@ -369,17 +390,17 @@ impl Store {
 
     /// In one snapshot: whether any pending item is leased (unexpired) and
     /// whether a session's head is due at `now_ms` (unleased, or its lease
-    /// expired). Two separate reads could miss an item that became a due
-    /// head between them when another drain settled its predecessor —
-    /// `Crane::sync` would then stop with it still pending.
-    pub fn leased_and_due(&self, now_ms: i64) -> Result<(bool, bool), StoreError> {
+    /// expired) and was due by `due_by_ms`. Two separate reads could miss an
+    /// item that became a due head between them when another drain settled
+    /// its predecessor — `Crane::sync` would then stop with it still pending.
+    pub fn leased_and_due(&self, now_ms: i64, due_by_ms: i64) -> Result<(bool, bool), StoreError> {
         self.read(|tx| {
             let leased: i64 = tx
                 .prepare_cached(LIVE_LEASES)?
                 .query_row([now_ms], |r| r.get(0))?;
             let due: bool = tx
                 .prepare_cached(HEAD_DUE)?
-                .query_row([now_ms], |r| r.get(0))?;
+                .query_row([now_ms, due_by_ms.min(now_ms)], |r| r.get(0))?;
             Ok((leased > 0, due))
         })
     }
@@ -828,7 +849,7 @@ mod tests {
         )
         .unwrap();
         for now in [0, 1, 49, 50, 98, 99, 100] {
-            let due: bool = conn.query_row(HEAD_DUE, [now], |r| r.get(0)).unwrap();
+            let due: bool = conn.query_row(HEAD_DUE, [now, now], |r| r.get(0)).unwrap();
             let at: Option<i64> = conn.query_row(earliest, [], |r| r.get(0)).unwrap();
             assert_eq!(due, at.is_some_and(|t| t <= now), "now {now}");
         }

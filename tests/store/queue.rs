@@ -83,6 +83,47 @@ fn an_end_waits_for_the_update_queued_before_it() {
     );
 }
 
+/// What `sync` leases after its first pass: only what was due when it
+/// began. An item released since (due again now) is left, and the due check
+/// agrees; the next head of a settled item, due before, is leased.
+#[test]
+fn leasing_due_by_a_time_leaves_items_rescheduled_after_it() {
+    let (_dir, _path, store) = temp_store();
+    let retried = store
+        .enqueue(item("s1", ItemKind::End, "k-end-0000000000000001"), T0)
+        .unwrap();
+    let update = store
+        .enqueue(item("s2", ItemKind::Update, "k-update-00000000000002"), T0)
+        .unwrap();
+    let end = store
+        .enqueue(item("s2", ItemKind::End, "k-end-0000000000000002"), T0)
+        .unwrap();
+    assert_eq!(
+        ids(&store.lease_due_by("w", LEASE, T0, T0, 10).unwrap()),
+        vec![retried.clone(), update.clone()]
+    );
+    store.release(&retried, "w", T0 + 1, "503", None).unwrap();
+    store.complete(&update, "w").unwrap();
+    let later = T0 + 5_000;
+    assert_eq!(store.leased_and_due(later, T0).unwrap(), (false, true));
+    assert_eq!(
+        ids(&store.lease_due_by("w", LEASE, later, T0, 10).unwrap()),
+        vec![end.clone()]
+    );
+    store.complete(&end, "w").unwrap();
+    assert_eq!(store.leased_and_due(later, T0).unwrap(), (false, false));
+    assert!(store
+        .lease_due_by("w", LEASE, later, T0, 10)
+        .unwrap()
+        .is_empty());
+    // Due by now, it is leased as usual.
+    assert_eq!(store.leased_and_due(later, later).unwrap(), (false, true));
+    assert_eq!(
+        ids(&store.lease_ready("w", LEASE, later, 10).unwrap()),
+        vec![retried]
+    );
+}
+
 #[test]
 fn a_dead_update_does_not_block_the_end() {
     let (_dir, _path, store) = temp_store();
