@@ -56,9 +56,38 @@ pub(crate) fn system_time(ts: Timestamp) -> std::time::SystemTime {
     std::time::SystemTime::from(ts)
 }
 
+/// Every id this process mints, in order (see [`new_id`]).
+static IDS: std::sync::Mutex<ulid::Generator> = std::sync::Mutex::new(ulid::Generator::new());
+
+/// A new record id, `prefix` and a ULID of `now`, greater than every id
+/// minted before. Lists are ordered newest first by `created_at` and then
+/// by id; with a random ULID, two records of the same millisecond came out
+/// in either order (a test replaying the recordings failed now and then).
+pub(crate) fn new_id(prefix: &str, now: Timestamp) -> String {
+    let at = system_time(now);
+    let id = IDS
+        .lock()
+        .ok()
+        .and_then(|mut ids| ids.generate_from_datetime(at).ok())
+        .unwrap_or_else(|| ulid::Ulid::from_datetime(at));
+    format!("{prefix}_{id}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Ids of one millisecond come out in the order they were minted, so
+    /// "newest first" (by `created_at`, then id) is the order of creation.
+    #[test]
+    fn ids_of_one_millisecond_are_minted_in_order() {
+        let now = Timestamp::from_millisecond(1_795_260_619_728).unwrap_or(Timestamp::UNIX_EPOCH);
+        let ids: Vec<String> = (0..20).map(|_| new_id("cp", now)).collect();
+        let mut sorted = ids.clone();
+        sorted.sort();
+        assert_eq!(ids, sorted);
+        assert!(ids.iter().all(|id| id.starts_with("cp_") && id.len() == 29));
+    }
 
     #[test]
     fn formats_with_milliseconds() {

@@ -14,7 +14,7 @@ use rusqlite::Transaction;
 use serde_json::{Map, Value};
 
 use super::app::App;
-use super::clock::{format_ts, system_time};
+use super::clock::{format_ts, new_id};
 use super::cursor::Cursor;
 use super::idempotency;
 use super::input::{self, js_parse_int, required_str, Query};
@@ -96,7 +96,7 @@ pub(crate) async fn end_of_day(app: &App, headers: &HeaderMap, body: Body, corr:
         };
         let now_text = format_ts(now);
         let handoff = HandoffRecord {
-            id: format!("ho_{}", ulid::Ulid::from_datetime(system_time(now))),
+            id: new_id("ho", now),
             session_id: session.id.clone(),
             venture: session.venture,
             repo: session.repo,

@@ -15,7 +15,7 @@ use rusqlite::Transaction;
 use serde_json::{Map, Value};
 
 use super::app::App;
-use super::clock::{format_ts, minus_seconds, plus_seconds, system_time};
+use super::clock::{format_ts, minus_seconds, new_id, plus_seconds};
 use super::input::{self, js_parse_int, required_str, Query};
 use super::records::{SessionRecord, SESSION_COLUMNS};
 use super::reply::{self, Reply};
@@ -187,7 +187,7 @@ fn resume_or_create(
             return Ok((resumed, false));
         }
     }
-    template.id = format!("sess_{}", ulid::Ulid::from_datetime(system_time(now)));
+    template.id = new_id("sess", now);
     template.created_at = now_text.clone();
     template.started_at = now_text.clone();
     template.last_heartbeat_at = now_text;

@@ -15,7 +15,7 @@ use rusqlite::Row;
 use serde_json::{json, Map, Value};
 
 use super::super::app::App;
-use super::super::clock::{format_ts, system_time};
+use super::super::clock::{format_ts, new_id};
 use super::super::input::{self, js_parse_int, required_str, Query};
 use super::super::reply::{self, Reply};
 use super::{rules, sessions};
@@ -73,7 +73,7 @@ pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &st
             .query_row([&session_id], |r| r.get(0))?;
         let number = number + 1;
         let now_text = format_ts(now);
-        let id = format!("cp_{}", ulid::Ulid::from_datetime(system_time(now)));
+        let id = new_id("cp", now);
         tx.prepare_cached(&format!(
             "INSERT INTO checkpoints ({CHECKPOINT_COLUMNS}) VALUES \
              (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17)"

@@ -15,7 +15,7 @@ use rusqlite::types::Value as Sql;
 use serde_json::{json, Map, Value};
 
 use super::super::app::App;
-use super::super::clock::{format_ts, system_time};
+use super::super::clock::{format_ts, new_id};
 use super::super::cursor::Cursor;
 use super::super::idempotency;
 use super::super::input::{self, js_parse_int, required_str, Query};
@@ -116,7 +116,7 @@ pub(crate) async fn end(app: &App, headers: &HeaderMap, body: Body, corr: &str) 
         };
         let now_text = format_ts(now);
         let handoff = HandoffRecord {
-            id: format!("ho_{}", ulid::Ulid::from_datetime(system_time(now))),
+            id: new_id("ho", now),
             session_id: session.id.clone(),
             venture: session.venture,
             repo: session.repo,

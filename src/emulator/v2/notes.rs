@@ -16,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Row};
 use serde_json::{json, Map, Value};
 
 use super::super::app::App;
-use super::super::clock::{format_ts, system_time};
+use super::super::clock::{format_ts, new_id};
 use super::super::cursor::Cursor;
 use super::super::input::{self, js_parse_int, required_str, Query};
 use super::super::reply::Reply;
@@ -220,7 +220,7 @@ pub(crate) async fn create(app: &App, headers: &HeaderMap, body: Body, corr: &st
                 id
             }
             None => {
-                let id = format!("note_{}", ulid::Ulid::from_datetime(system_time(now)));
+                let id = new_id("note", now);
                 tx.prepare_cached(
                     "INSERT INTO notes (id, title, content, tags, venture, created_at, updated_at, \
                      actor_key_id, authored_by_session_id, source_hash) \

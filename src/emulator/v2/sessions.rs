@@ -17,7 +17,7 @@ use rusqlite::Transaction;
 use serde_json::{Map, Value};
 
 use super::super::app::App;
-use super::super::clock::{format_ts, minus_seconds, plus_seconds, system_time};
+use super::super::clock::{format_ts, minus_seconds, new_id, plus_seconds};
 use super::super::idempotency;
 use super::super::input::{self, required_str};
 use super::super::records::SessionRecord;
@@ -246,7 +246,7 @@ fn resume_or_create(
         }
     }
     let mut session = t.clone();
-    session.id = format!("sess_{}", ulid::Ulid::from_datetime(system_time(now)));
+    session.id = new_id("sess", now);
     session.created_at = now_text.clone();
     session.started_at = now_text.clone();
     session.last_heartbeat_at = now_text;
