@@ -13,7 +13,7 @@ use crane_context::engine::{Clock, Crane, CraneConfig, Event};
 use crane_context::model::{EndSession, SessionTuple, SodStatus, StartSession, Update};
 use crane_context::store::QueueLimits;
 use crane_context::{EndOutcome, Error, UpdateOutcome};
-use serde_json::json;
+use serde_json::{json, Value};
 
 const WAIT: Duration = Duration::from_secs(20);
 
@@ -335,6 +335,24 @@ async fn close_waits_for_the_delivery_in_flight(protocol: Protocol) {
     assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
 }
 
+/// Starts a session, queues its end offline, has the server answer the
+/// end's next attempt with the fault `fails`, and stops the engine's
+/// background tasks, so that only the test's explicit syncs touch the item.
+/// Returns the session's id.
+async fn queue_an_end_that_will_meet(e: &Engine, url: &str, repo: &str, fails: Value) -> String {
+    let s = e.crane.client().start_session(&sod(repo)).await.unwrap();
+    e.go_offline("test: queue only");
+    let out = e
+        .crane
+        .end_session(EndSession::new(&s.session_id, "queued", &json!({})).unwrap())
+        .await
+        .unwrap();
+    assert!(matches!(out, EndOutcome::Queued { .. }));
+    fault(url, fails).await;
+    e.crane.shutdown();
+    s.session_id
+}
+
 /// A queued item retried after a 429 or a 503 waits at least the server's
 /// `Retry-After`, not just its own (shorter) backoff.
 async fn a_queued_item_waits_at_least_the_servers_retry_after(
@@ -345,25 +363,8 @@ async fn a_queued_item_waits_at_least_the_servers_retry_after(
     let emu = emulator_of(protocol).await;
     let url = emu.url();
     let e = engine(&url).await;
-    let s = e
-        .crane
-        .client()
-        .start_session(&sod("o/later"))
-        .await
-        .unwrap();
-    e.go_offline("test: queue only");
-    let out = e
-        .crane
-        .end_session(EndSession::new(&s.session_id, "later", &json!({})).unwrap())
-        .await
-        .unwrap();
-    assert!(matches!(out, EndOutcome::Queued { .. }));
-    fault(
-        &url,
-        json!({"route": end_route(protocol), "mode": "status", "status": status, "retry_after": 30, "count": 1}),
-    )
-    .await;
-    e.crane.shutdown(); // only the explicit sync below may touch the item
+    let fails = json!({"route": end_route(protocol), "mode": "status", "status": status, "retry_after": 30, "count": 1});
+    queue_an_end_that_will_meet(&e, &url, "o/later", fails).await;
     let before = jiff::Timestamp::now().as_millisecond();
     let report = e.crane.sync().await.unwrap();
     assert_eq!(report.retrying, 1, "{report:?}");
@@ -408,32 +409,15 @@ async fn a_sync_tries_each_item_once_even_when_its_backoff_runs_out_during_the_c
         c
     })
     .await;
-    let s = e
-        .crane
-        .client()
-        .start_session(&sod("o/once"))
-        .await
-        .unwrap();
-    e.go_offline("test: queue only");
-    let out = e
-        .crane
-        .end_session(EndSession::new(&s.session_id, "once", &json!({})).unwrap())
-        .await
-        .unwrap();
-    assert!(matches!(out, EndOutcome::Queued { .. }));
-    fault(
-        &url,
-        json!({"route": end_route(protocol), "mode": "status", "status": 503, "count": 1}),
-    )
-    .await;
-    e.crane.shutdown(); // only the explicit syncs below may touch the item
+    let fails = json!({"route": end_route(protocol), "mode": "status", "status": 503, "count": 1});
+    let session_id = queue_an_end_that_will_meet(&e, &url, "o/once", fails).await;
     let report = e.crane.sync().await.unwrap();
     assert_eq!(
         (report.delivered, report.retrying, report.pending),
         (0, 1, 1),
         "{report:?}"
     );
-    assert!(handoffs_for(&url, &s.session_id).await.is_empty());
+    assert!(handoffs_for(&url, &session_id).await.is_empty());
     let item = &e.crane.queue_items(None).await.unwrap()[0];
     assert_eq!(item.attempts, 1);
     // The next call tries it again, and it goes through.
@@ -443,7 +427,7 @@ async fn a_sync_tries_each_item_once_even_when_its_backoff_runs_out_during_the_c
         (1, 0, 0),
         "{report:?}"
     );
-    assert_eq!(handoffs_for(&url, &s.session_id).await.len(), 1);
+    assert_eq!(handoffs_for(&url, &session_id).await.len(), 1);
 }
 
 both_generations!(a_different_end_of_an_ended_session_is_a_conflict_naming_the_stored_handoff);
