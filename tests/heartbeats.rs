@@ -249,7 +249,11 @@ async fn many_sessions_each_keep_their_own_schedule(protocol: Protocol) {
     let stopped = handles[0].session_id().to_owned();
     handles[0].stop();
     assert!(!handles[0].is_beating());
-    let mut others = 0;
+    // A beat already in flight when `stop` returned still completes (and
+    // its event may be queued already, unread): at most that one. Over
+    // three of the longest intervals a session still beating would beat
+    // at least three times.
+    let (mut others, mut stopped_beats) = (0, 0);
     let until = Instant::now() + Duration::from_secs(3 * 720);
     while Instant::now() < until {
         let ev = e
@@ -259,8 +263,15 @@ async fn many_sessions_each_keep_their_own_schedule(protocol: Protocol) {
         let Event::HeartbeatSent { session_id, .. } = ev else {
             unreachable!()
         };
-        assert_ne!(session_id, stopped, "a stopped session beat");
-        others += 1;
+        if session_id == stopped {
+            stopped_beats += 1;
+        } else {
+            others += 1;
+        }
     }
+    assert!(
+        stopped_beats <= 1,
+        "a stopped session beat {stopped_beats} times"
+    );
     assert!(others >= 5 * 2, "the other sessions kept beating: {others}");
 }
